@@ -1,0 +1,219 @@
+/**
+ * The scaling policy: one typed value per stack owns every number that decides how Parley scales.
+ * Kubernetes and AWS resources are derived from it (see the rest of infra/scaling/); nothing else
+ * writes these numbers by hand.
+ */
+
+export const stackNames = ["prod", "dev"] as const;
+export type StackName = (typeof stackNames)[number];
+
+/** One rule of an HPA scaling behaviour (autoscaling/v2 HPAScalingPolicy). */
+export interface HpaScalingRule {
+  type: "Pods" | "Percent";
+  value: number;
+  periodSeconds: number;
+}
+
+/** One direction of an HPA behaviour (autoscaling/v2 HPAScalingRules). */
+export interface HpaScalingRules {
+  stabilizationWindowSeconds: number;
+  selectPolicy: "Max" | "Min" | "Disabled";
+  policies: HpaScalingRule[];
+}
+
+export interface PodPolicy {
+  minReplicas: number;
+  maxReplicas: number;
+  cpuRequestMillicores: number;
+  cpuLimitMillicores: number;
+  memoryRequestMiB: number;
+  memoryLimitMiB: number;
+  /** Seconds from pod creation until it passes readiness (image pull excluded: images are cached on nodes). */
+  startupSeconds: number;
+}
+
+export interface HpaPolicy {
+  targetCpuUtilizationPercent: number;
+  targetMemoryUtilizationPercent: number;
+  /** Target of the custom per-pod request-rate metric (requests per second per pod). */
+  targetRequestsPerSecondPerPod: number;
+  scaleUp: HpaScalingRules;
+  scaleDown: HpaScalingRules;
+}
+
+export interface NodePolicy {
+  /** The managed node group for system pods (CoreDNS, Karpenter, controllers). */
+  system: { instanceType: string; minSize: number; desiredSize: number; maxSize: number };
+  /** Karpenter NodePool for application pods. */
+  karpenter: {
+    cpuLimitCores: number;
+    memoryLimitGiB: number;
+    instanceFamilies: string[];
+    instanceSizes: string[];
+    capacityTypes: Array<"on-demand" | "spot">;
+    consolidateAfterSeconds: number;
+    /** Seconds from an unschedulable pod to a Ready node (EC2 launch + bootstrap). */
+    provisioningSeconds: number;
+  };
+}
+
+export interface DatabasePolicy {
+  instanceClass: string;
+  readReplicas: number;
+  /** Connections each pod may hold to the primary and to the reader endpoint. */
+  poolMaxPerPod: { primary: number; replica: number };
+  /** Connections kept free on every instance for migrations, admin and monitoring. */
+  reservedConnections: number;
+  allocatedStorageGiB: number;
+  maxAllocatedStorageGiB: number;
+}
+
+export interface CachePolicy {
+  nodeType: string;
+  /** Replicas per shard, on top of the primary node. */
+  replicas: number;
+}
+
+export interface ScalingObjectives {
+  peakConcurrentUsers: number;
+  p95LatencyMs: number;
+  scaleUpSeconds: number;
+  scaleDownSeconds: number;
+}
+
+export interface ScalingPolicy {
+  stack: StackName;
+  availabilityZones: number;
+  pods: PodPolicy;
+  hpa: HpaPolicy;
+  /** PodDisruptionBudget: pods that may be down at once during voluntary disruptions. */
+  pdb: { maxUnavailable: number };
+  nodes: NodePolicy;
+  database: DatabasePolicy;
+  cache: CachePolicy;
+  objectives: ScalingObjectives;
+}
+
+const objectives: ScalingObjectives = {
+  peakConcurrentUsers: 1000,
+  p95LatencyMs: 200,
+  scaleUpSeconds: 120,
+  scaleDownSeconds: 300,
+};
+
+const prod: ScalingPolicy = {
+  stack: "prod",
+  availabilityZones: 3,
+  pods: {
+    minReplicas: 3,
+    maxReplicas: 30,
+    cpuRequestMillicores: 500,
+    cpuLimitMillicores: 1000,
+    memoryRequestMiB: 512,
+    memoryLimitMiB: 1024,
+    startupSeconds: 10,
+  },
+  hpa: {
+    targetCpuUtilizationPercent: 60,
+    targetMemoryUtilizationPercent: 80,
+    targetRequestsPerSecondPerPod: 300,
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: "Max",
+      policies: [
+        { type: "Percent", value: 100, periodSeconds: 15 },
+        { type: "Pods", value: 4, periodSeconds: 15 },
+      ],
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: 120,
+      selectPolicy: "Max",
+      policies: [{ type: "Percent", value: 50, periodSeconds: 30 }],
+    },
+  },
+  pdb: { maxUnavailable: 1 },
+  nodes: {
+    system: { instanceType: "m7i.large", minSize: 3, desiredSize: 3, maxSize: 4 },
+    karpenter: {
+      cpuLimitCores: 64,
+      memoryLimitGiB: 256,
+      instanceFamilies: ["c7i", "m7i", "c6i", "m6i"],
+      instanceSizes: ["large", "xlarge", "2xlarge"],
+      capacityTypes: ["on-demand"],
+      consolidateAfterSeconds: 60,
+      provisioningSeconds: 60,
+    },
+  },
+  database: {
+    instanceClass: "db.r7g.large",
+    readReplicas: 2,
+    poolMaxPerPod: { primary: 10, replica: 10 },
+    reservedConnections: 50,
+    allocatedStorageGiB: 100,
+    maxAllocatedStorageGiB: 1000,
+  },
+  cache: { nodeType: "cache.r7g.large", replicas: 2 },
+  objectives,
+};
+
+const dev: ScalingPolicy = {
+  stack: "dev",
+  availabilityZones: 3,
+  pods: {
+    minReplicas: 2,
+    maxReplicas: 6,
+    cpuRequestMillicores: 250,
+    cpuLimitMillicores: 500,
+    memoryRequestMiB: 256,
+    memoryLimitMiB: 512,
+    startupSeconds: 10,
+  },
+  hpa: {
+    targetCpuUtilizationPercent: 70,
+    targetMemoryUtilizationPercent: 80,
+    targetRequestsPerSecondPerPod: 150,
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      selectPolicy: "Max",
+      policies: [
+        { type: "Percent", value: 100, periodSeconds: 15 },
+        { type: "Pods", value: 2, periodSeconds: 15 },
+      ],
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: 120,
+      selectPolicy: "Max",
+      policies: [{ type: "Percent", value: 50, periodSeconds: 30 }],
+    },
+  },
+  pdb: { maxUnavailable: 1 },
+  nodes: {
+    system: { instanceType: "t3.large", minSize: 2, desiredSize: 2, maxSize: 3 },
+    karpenter: {
+      cpuLimitCores: 16,
+      memoryLimitGiB: 64,
+      instanceFamilies: ["t3", "m7i"],
+      instanceSizes: ["large", "xlarge"],
+      capacityTypes: ["spot", "on-demand"],
+      consolidateAfterSeconds: 30,
+      provisioningSeconds: 60,
+    },
+  },
+  database: {
+    instanceClass: "db.t4g.medium",
+    readReplicas: 1,
+    poolMaxPerPod: { primary: 5, replica: 5 },
+    reservedConnections: 20,
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 100,
+  },
+  cache: { nodeType: "cache.t4g.small", replicas: 1 },
+  objectives,
+};
+
+const policies: Record<StackName, ScalingPolicy> = { prod, dev };
+
+/** The scaling policy of a stack. */
+export function scalingPolicyFor(stack: StackName): ScalingPolicy {
+  return policies[stack];
+}

@@ -1,0 +1,106 @@
+/**
+ * Finds the server binaries the local platform runs, installing the Debian/Ubuntu packages that
+ * provide them when they are missing and this process may (root, or passwordless sudo).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+
+export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager";
+
+export interface Binaries {
+  /** Folder holding initdb, postgres, pg_basebackup. */
+  postgresBin: string;
+  redisServer: string;
+  prometheus: string;
+  promtool: string;
+  alertmanager: string;
+  amtool: string;
+}
+
+const aptPackage: Record<ServiceName, string> = {
+  postgres: "postgresql",
+  redis: "redis-server",
+  prometheus: "prometheus",
+  alertmanager: "prometheus-alertmanager",
+};
+
+export class MissingBinariesError extends Error {}
+
+function onPath(command: string): string | undefined {
+  const result = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
+  const found = result.stdout.trim();
+  return result.status === 0 && found ? found : undefined;
+}
+
+function postgresBinDir(): string | undefined {
+  const root = "/usr/lib/postgresql";
+  if (existsSync(root)) {
+    const versions = readdirSync(root)
+      .filter((version) => existsSync(join(root, version, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions[0]) return join(root, versions[0], "bin");
+  }
+  const initdb = onPath("initdb");
+  return initdb ? join(initdb, "..") : undefined;
+}
+
+function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<Binaries> } {
+  const binaries: Partial<Binaries> = {
+    postgresBin: postgresBinDir(),
+    redisServer: onPath("redis-server"),
+    prometheus: onPath("prometheus"),
+    promtool: onPath("promtool"),
+    alertmanager: onPath("prometheus-alertmanager") ?? onPath("alertmanager"),
+    amtool: onPath("amtool"),
+  };
+  return {
+    binaries,
+    postgres: Boolean(binaries.postgresBin && existsSync(join(binaries.postgresBin, "pg_basebackup"))),
+    redis: Boolean(binaries.redisServer),
+    prometheus: Boolean(binaries.prometheus && binaries.promtool),
+    alertmanager: Boolean(binaries.alertmanager && binaries.amtool),
+  };
+}
+
+function canInstallWithApt(): "root" | "sudo" | undefined {
+  if (!onPath("apt-get")) return undefined;
+  if (process.getuid?.() === 0) return "root";
+  if (onPath("sudo") && spawnSync("sudo", ["-n", "true"]).status === 0) return "sudo";
+  return undefined;
+}
+
+/**
+ * Returns the binaries for `services`, installing missing packages with apt where allowed; otherwise
+ * throws a MissingBinariesError whose message names the packages to install.
+ */
+export function ensureBinaries(services: ServiceName[], log: (line: string) => void): Binaries {
+  let found = locate();
+  const missing = services.filter((service) => !found[service]);
+  if (missing.length > 0) {
+    const packages = missing.map((service) => aptPackage[service]);
+    const how = canInstallWithApt();
+    if (!how) {
+      throw new MissingBinariesError(
+        `missing server binaries for ${missing.join(", ")}: install them with \`sudo apt-get install ${packages.join(" ")}\` and run again`,
+      );
+    }
+    log(`  … installing ${packages.join(" ")} with apt-get (once per machine)`);
+    const sudo = how === "sudo" ? ["sudo", "-n"] : [];
+    const apt = (args: string[]) =>
+      execFileSync(sudo[0] ?? "apt-get", [...sudo.slice(1), ...(sudo.length ? ["apt-get"] : []), ...args], {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+      });
+    apt(["update", "-q"]);
+    apt(["install", "-y", "-q", "--no-install-recommends", ...packages]);
+    found = locate();
+    const stillMissing = services.filter((service) => !found[service]);
+    if (stillMissing.length > 0) {
+      throw new MissingBinariesError(
+        `apt-get installed ${packages.join(" ")} but ${stillMissing.join(", ")} is still not found on PATH`,
+      );
+    }
+  }
+  return found.binaries as Binaries;
+}

@@ -1,0 +1,114 @@
+/**
+ * Server processes: started detached with their output in a log file and their PID in a pidfile of
+ * the state folder, so a later run can adopt a server it finds alive instead of starting a second one.
+ * Only processes this run started are ever stopped, always by PID.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { sleep } from "./steps";
+
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  /** True when this run started it; adopted servers are left running by stop(). */
+  owned: boolean;
+  logFile: string;
+  /** Why the process is no longer running, or undefined while it is. */
+  exited(): string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  pidFile: string;
+  /** Signal that makes the server shut down cleanly (postgres: SIGINT is its fast shutdown). */
+  stopSignal?: NodeJS.Signals;
+  uid?: number;
+  gid?: number;
+  cwd?: string;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export function logTail(logFile: string, lines = 15): string {
+  if (!existsSync(logFile)) return "(no log)";
+  return readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, signal);
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, "SIGKILL");
+      return;
+    }
+    await sleep(50);
+  }
+}
+
+/** A server from an earlier run that is still alive, per its pidfile; otherwise undefined. */
+export function adopt(name: string, pidFile: string, logFile: string): ServerProcess | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) {
+    rmSync(pidFile, { force: true });
+    return undefined;
+  }
+  return {
+    name,
+    pid,
+    owned: false,
+    logFile,
+    exited: () => (isAlive(pid) ? undefined : "exited"),
+    stop: async () => {},
+  };
+}
+
+export function startServer(options: SpawnOptions): ServerProcess {
+  const logFd = openSync(options.logFile, "a");
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, {
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+      uid: options.uid,
+      gid: options.gid,
+      cwd: options.cwd,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  let exitReason: string | undefined;
+  child.on("exit", (code, signal) => {
+    exitReason = `${options.name} exited (${signal ?? `code ${code}`}); log ${options.logFile}:\n${logTail(options.logFile)}`;
+  });
+  child.on("error", (error) => {
+    exitReason = `${options.name} could not start: ${error.message}`;
+  });
+  child.unref();
+  const pid = child.pid ?? -1;
+  if (pid > 0) writeFileSync(options.pidFile, `${pid}\n`);
+  return {
+    name: options.name,
+    pid,
+    owned: true,
+    logFile: options.logFile,
+    exited: () => exitReason,
+    stop: async () => {
+      if (pid > 0) await stopPid(pid, options.stopSignal ?? "SIGTERM");
+      rmSync(options.pidFile, { force: true });
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Global set-up of the integration project: one ephemeral platform (PostgreSQL primary + replica,
+ * Redis, Prometheus, Alertmanager) on free ports, in a state folder removed afterwards. Test files
+ * reach it through `inject("platform")` (see ./platform.ts).
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { freePorts, startPlatform } from "../../scripts/platform";
+import type { PlatformInfo } from "./platform";
+
+export default async function setup(project: TestProject) {
+  const stateDir = join(process.cwd(), ".state", `test-${process.pid}`);
+  rmSync(stateDir, { recursive: true, force: true });
+  console.log("Starting the integration platform:");
+  const platform = await startPlatform({
+    stateDir,
+    ports: await freePorts(),
+    ephemeral: true,
+    scrapeIntervalSeconds: 1,
+    scrapeJobs: { parley: [] },
+  });
+  const info: PlatformInfo = {
+    stateDir,
+    postgres: { primaryUrl: platform.postgresPrimary.url, replicaUrl: platform.postgresReplica.url },
+    redis: { url: platform.redis.url, port: platform.redis.port },
+    prometheus: { url: platform.prometheus.url },
+    alertmanager: { url: platform.alertmanager.url },
+    binaries: platform.binaries,
+  };
+  project.provide("platform", info);
+  return async () => {
+    await platform.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+}
