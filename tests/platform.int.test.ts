@@ -1,3 +1,4 @@
+import Redis from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryPrometheus } from "../scripts/platform";
@@ -40,7 +41,6 @@ describe("local platform", () => {
   });
 
   it("answers Redis PING", async () => {
-    const { default: Redis } = await import("ioredis");
     const redis = new Redis(platform().redis.url);
     try {
       expect(await redis.ping()).toBe("PONG");

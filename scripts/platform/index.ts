@@ -32,7 +32,7 @@ export const localPorts = {
   alertmanager: 59093,
 } as const;
 
-export type PlatformPorts = { [K in keyof typeof localPorts]: number };
+export type PlatformPorts = { -readonly [K in keyof typeof localPorts]: number };
 
 export interface PlatformOptions {
   stateDir: string;

@@ -4,6 +4,7 @@
  * Prometheus scrape targets.
  */
 import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
 import pg from "pg";
 import { inject } from "vitest";
 import { waitForReplay, writeTargets } from "../../scripts/platform";
@@ -66,7 +67,6 @@ export async function createTestDatabase(prefix = "test"): Promise<TestDatabase>
 /** A Redis URL on a logical database no other test file uses. */
 export async function createTestRedisUrl(): Promise<string> {
   const { redis } = platform();
-  const { default: Redis } = await import("ioredis");
   const client = new Redis(redis.url);
   try {
     const index = await client.incr("parley:test:next-db");
