@@ -1,0 +1,278 @@
+/**
+ * The stack config: one typed, validated view of `Pulumi.<stack>.yaml`. `loadStackConfig()` runs
+ * before any resource is declared; a bad value stops the program with a message that names the key,
+ * the value and what is allowed. Settings live in the `parley` namespace, except the AWS region,
+ * which is the AWS provider's own `aws:region` (one place, read by both the provider and this module).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { type StackName, scalingPolicyFor, stackNames } from "./scaling/policy";
+
+export const configNamespace = "parley";
+
+export type NatGatewayMode = "perAz" | "single";
+
+export interface StackConfig {
+  stack: StackName;
+  /** AWS region (`aws:region`). */
+  region: string;
+  /** How many availability zones the VPC, the node groups and the data stores span. */
+  availabilityZones: number;
+  vpcCidr: string;
+  /** One NAT gateway per AZ (resilient) or a single one (cheap; dev only). */
+  natGateways: NatGatewayMode;
+  kubernetesVersion: string;
+  /** CIDRs allowed to reach the EKS API's public endpoint. */
+  clusterApiAllowedCidrs: string[];
+  /** IAM principals granted cluster-admin through EKS access entries (include the one running `pulumi up`). */
+  clusterAdminPrincipalArns: string[];
+  /** The public host name served through Cloudflare, e.g. `chat.example.com`. */
+  publicHost: string;
+  cloudflareZoneId: string;
+  ecrRepositoryName: string;
+  /** The app image tag the workload runs (the GitOps pipeline commits it). */
+  imageTag: string;
+  databaseName: string;
+  dbBackupRetentionDays: number;
+  /** Retention of CloudWatch log groups (VPC flow logs, EKS control plane). */
+  logRetentionDays: number;
+  /** Cloudflare rate limits per client IP. */
+  apiRateLimitPerMinute: number;
+  loginRateLimitPerMinute: number;
+}
+
+/** Thrown when the stack config is invalid; `issues` holds one readable line per problem. */
+export class StackConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid stack config:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+    this.name = "StackConfigError";
+  }
+}
+
+const ipv4Octet = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const ipv4Cidr = new RegExp(`^(${ipv4Octet}\\.){3}${ipv4Octet}/(3[0-2]|[12]?\\d)$`);
+const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const logRetentionValues = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653];
+
+/** Pulumi passes every config value as a string; numbers are accepted in their string form. */
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value),
+    z.number().int().min(min).max(max),
+  );
+
+/** Lists arrive as JSON text from the engine (structured config) and as arrays from tests. */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((value) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  }, z.array(item).min(1));
+
+const cidr = z.string().regex(ipv4Cidr);
+
+interface Setting {
+  schema: z.ZodType;
+  /** What is allowed, in words, for the error message. */
+  allowed: string;
+  /** The value when the key is unset (a function of the stack); no default means the key is required. */
+  default?: (stack: StackName) => unknown;
+}
+
+const settings = {
+  "aws:region": {
+    schema: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/),
+    allowed: "an AWS region name such as eu-west-1",
+  },
+  "parley:availabilityZones": {
+    schema: integer(2, 3),
+    allowed:
+      "2 or 3 (the subnet plan splits the VPC into quarters: one private subnet per AZ, public and data subnets in the last)",
+    default: (stack) => scalingPolicyFor(stack).availabilityZones,
+  },
+  "parley:vpcCidr": {
+    schema: cidr.refine((value) => {
+      const prefix = Number(value.split("/")[1]);
+      return prefix >= 16 && prefix <= 18;
+    }),
+    allowed: "an IPv4 CIDR with a /16 to /18 prefix (room for VPC-CNI pod IPs), e.g. 10.40.0.0/16",
+  },
+  "parley:natGateways": {
+    schema: z.enum(["perAz", "single"]),
+    allowed: '"perAz" or "single"',
+    default: () => "perAz",
+  },
+  "parley:kubernetesVersion": {
+    schema: z.enum(["1.34", "1.35", "1.36"]),
+    allowed: "an EKS version in standard support: 1.34, 1.35 or 1.36",
+    default: () => "1.35",
+  },
+  "parley:clusterApiAllowedCidrs": {
+    schema: list(cidr),
+    allowed: 'a non-empty list of IPv4 CIDRs, e.g. ["203.0.113.0/24"]',
+  },
+  "parley:clusterAdminPrincipalArns": {
+    schema: list(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/)),
+    allowed:
+      'a non-empty list of IAM role or user ARNs, e.g. ["arn:aws:iam::123456789012:role/platform-admin"]',
+  },
+  "parley:publicHost": {
+    schema: z.string().regex(hostname),
+    allowed: "a lower-case DNS host name such as chat.example.com",
+  },
+  "parley:cloudflareZoneId": {
+    schema: z.string().regex(/^[0-9a-f]{32}$/),
+    allowed: "a Cloudflare zone id (32 lower-case hex characters)",
+  },
+  "parley:ecrRepositoryName": {
+    schema: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/),
+    allowed: "an ECR repository name (lower-case letters, digits, . _ - and /)",
+    default: (stack) => `parley-${stack}`,
+  },
+  "parley:imageTag": {
+    schema: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
+    allowed: "a container image tag (letters, digits, _ . -, at most 128 characters)",
+  },
+  "parley:databaseName": {
+    schema: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
+    allowed: "a PostgreSQL database name (lower-case letter first, then letters, digits or _)",
+    default: () => "parley",
+  },
+  "parley:dbBackupRetentionDays": {
+    schema: integer(7, 35),
+    allowed: "an integer from 7 to 35",
+    default: () => 7,
+  },
+  "parley:logRetentionDays": {
+    schema: z.preprocess(
+      (value) => (typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value),
+      z.number().refine((value) => logRetentionValues.includes(value)),
+    ),
+    allowed: `one of CloudWatch's retention periods: ${logRetentionValues.join(", ")}`,
+    default: () => 30,
+  },
+  "parley:apiRateLimitPerMinute": {
+    schema: integer(10, 100_000),
+    allowed: "an integer from 10 to 100000 (requests per minute per client IP)",
+    default: () => 600,
+  },
+  "parley:loginRateLimitPerMinute": {
+    schema: integer(1, 1000),
+    allowed: "an integer from 1 to 1000 (login attempts per minute per client IP)",
+    default: () => 10,
+  },
+} satisfies Record<string, Setting>;
+
+type SettingKey = keyof typeof settings;
+
+const describe = (value: unknown) => JSON.stringify(value);
+
+/** Rules between settings, and rules that differ per stack. */
+function crossChecks(config: StackConfig): string[] {
+  const issues: string[] = [];
+  if (config.stack === "prod") {
+    if (config.natGateways !== "perAz") {
+      issues.push(
+        `parley:natGateways = ${describe(config.natGateways)} is not allowed in prod: a single NAT gateway is one AZ's outage away from cutting every node off; use "perAz"`,
+      );
+    }
+    const open = config.clusterApiAllowedCidrs.filter((value) => value.endsWith("/0"));
+    if (open.length > 0) {
+      issues.push(
+        `parley:clusterApiAllowedCidrs = ${describe(config.clusterApiAllowedCidrs)} is not allowed in prod: the EKS public endpoint must be limited to known networks, not ${open.join(", ")}`,
+      );
+    }
+    if (config.imageTag === "latest") {
+      issues.push(
+        `parley:imageTag = "latest" is not allowed in prod: deploy an immutable tag (the commit's), e.g. "sha-1a2b3c4"`,
+      );
+    }
+    if (config.availabilityZones < 3) {
+      issues.push(
+        `parley:availabilityZones = ${config.availabilityZones} is not allowed in prod: Multi-AZ data stores and replicas need 3`,
+      );
+    }
+  }
+  if (config.loginRateLimitPerMinute >= config.apiRateLimitPerMinute) {
+    issues.push(
+      `parley:loginRateLimitPerMinute = ${config.loginRateLimitPerMinute} is not allowed: it must be stricter (lower) than parley:apiRateLimitPerMinute = ${config.apiRateLimitPerMinute}`,
+    );
+  }
+  return issues;
+}
+
+/**
+ * Validates raw config (full keys such as `parley:vpcCidr` and `aws:region`; values as Pulumi passes
+ * them: strings, or already-parsed values) for a stack. Throws a StackConfigError listing every problem.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, stack: string): StackConfig {
+  if (!(stackNames as readonly string[]).includes(stack)) {
+    throw new StackConfigError([
+      `stack ${describe(stack)} is not supported: expected one of ${stackNames.join(", ")} (Pulumi.<stack>.yaml)`,
+    ]);
+  }
+  const stackName = stack as StackName;
+  const issues: string[] = [];
+  const known = Object.keys(settings);
+  for (const key of Object.keys(raw)) {
+    if (key.startsWith(`${configNamespace}:`) && !known.includes(key)) {
+      issues.push(`${key} is not a known setting: expected one of ${known.join(", ")}`);
+    }
+  }
+
+  const values: Partial<Record<SettingKey, unknown>> = {};
+  for (const [key, setting] of Object.entries(settings) as Array<[SettingKey, Setting]>) {
+    const given = raw[key];
+    if (given === undefined) {
+      if (setting.default) {
+        values[key] = setting.default(stackName);
+      } else {
+        issues.push(`${key} is required: expected ${setting.allowed}`);
+      }
+      continue;
+    }
+    const result = setting.schema.safeParse(given);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      issues.push(`${key} = ${describe(given)} is not allowed: expected ${setting.allowed}`);
+    }
+  }
+  if (issues.length > 0) throw new StackConfigError(issues);
+
+  const config: StackConfig = {
+    stack: stackName,
+    region: values["aws:region"] as string,
+    availabilityZones: values["parley:availabilityZones"] as number,
+    vpcCidr: values["parley:vpcCidr"] as string,
+    natGateways: values["parley:natGateways"] as NatGatewayMode,
+    kubernetesVersion: values["parley:kubernetesVersion"] as string,
+    clusterApiAllowedCidrs: values["parley:clusterApiAllowedCidrs"] as string[],
+    clusterAdminPrincipalArns: values["parley:clusterAdminPrincipalArns"] as string[],
+    publicHost: values["parley:publicHost"] as string,
+    cloudflareZoneId: values["parley:cloudflareZoneId"] as string,
+    ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
+    imageTag: values["parley:imageTag"] as string,
+    databaseName: values["parley:databaseName"] as string,
+    dbBackupRetentionDays: values["parley:dbBackupRetentionDays"] as number,
+    logRetentionDays: values["parley:logRetentionDays"] as number,
+    apiRateLimitPerMinute: values["parley:apiRateLimitPerMinute"] as number,
+    loginRateLimitPerMinute: values["parley:loginRateLimitPerMinute"] as number,
+  };
+  const crossIssues = crossChecks(config);
+  if (crossIssues.length > 0) throw new StackConfigError(crossIssues);
+  return config;
+}
+
+/** The running stack's config, read from Pulumi's config and validated. */
+export function loadStackConfig(): StackConfig {
+  const all = pulumi.runtime.allConfig();
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (key.startsWith(`${configNamespace}:`) || key === "aws:region") raw[key] = value;
+  }
+  return parseStackConfig(raw, pulumi.getStack());
+}

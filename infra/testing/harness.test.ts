@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { isSecret, reveal, runProgram } from "./harness";
+
+describe("runProgram", () => {
+  it("captures every registration with its parent and the stack outputs", async () => {
+    const run = await runProgram({ stack: "dev" });
+    const stackResource = run.resources.find((resource) => resource.type === "pulumi:pulumi:Stack");
+    expect(stackResource?.name).toBe("parley-dev");
+    const vpc = run.resources.find((resource) => resource.type === "aws:ec2/vpc:Vpc");
+    expect(vpc?.inputs.cidrBlock).toBe("10.50.0.0/16");
+    expect(vpc?.parent).toMatch(/parley:infra:Network::parley-dev-network$/);
+    expect(vpc?.outputs.id).toMatch(/^vpc-/);
+    expect(run.stackOutputs.vpcId).toBe(vpc?.outputs.id);
+  });
+
+  it("runs again in the same process with other config (fresh program, no leftovers)", async () => {
+    const first = await runProgram({ stack: "prod" });
+    const second = await runProgram({ stack: "prod", config: { "parley:vpcCidr": "10.60.0.0/16" } });
+    const cidrOf = (run: typeof first) =>
+      run.resources.find((resource) => resource.type === "aws:ec2/vpc:Vpc")?.inputs.cidrBlock;
+    expect(cidrOf(first)).toBe("10.40.0.0/16");
+    expect(cidrOf(second)).toBe("10.60.0.0/16");
+    expect(second.resources.length).toBe(first.resources.length);
+  });
+
+  it("rejects with the config error when the config is invalid", async () => {
+    await expect(runProgram({ stack: "dev", config: { "parley:vpcCidr": "10.0.0.0/8" } })).rejects.toThrow(
+      /parley:vpcCidr = "10.0.0.0\/8" is not allowed/,
+    );
+  });
+
+  it("keeps secrets wrapped", () => {
+    const wrapped = {
+      "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+      value: "s3cret",
+    };
+    expect(isSecret(wrapped)).toBe(true);
+    expect(reveal({ a: [wrapped] })).toEqual({ a: ["s3cret"] });
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * Runs the Pulumi program in-process under mocks and returns every resource registration, so tests
+ * and the offline plan can inspect what `pulumi up` would declare without a cloud or the Pulumi CLI.
+ *
+ * Under vitest each run re-imports the program fresh (the harness resets the module registry itself);
+ * a plain `tsx` script (the plan CLI) runs the program once per process.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { type MockContext, mockCall, mockResource } from "./mock-outputs";
+
+export interface RegisteredResource {
+  urn: string;
+  type: string;
+  name: string;
+  parent?: string;
+  custom: boolean;
+  provider?: string;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  dependencies: string[];
+}
+
+export interface ProgramRun {
+  resources: RegisteredResource[];
+  stackOutputs: Record<string, unknown>;
+}
+
+export const repositoryRoot = path.resolve(__dirname, "..", "..");
+
+// The wire format's signatures (Pulumi's rpc module): a secret is `{[sigKey]: secretSig, value}`.
+const sigKey = pulumi.runtime.specialSigKey;
+const secretSig = pulumi.runtime.specialSecretSig;
+const resourceSig = pulumi.runtime.specialResourceSig;
+
+/** A value the engine would treat as a secret, in the form registered inputs and outputs carry it. */
+export interface SecretValue {
+  [sigKey]: typeof secretSig;
+  value: unknown;
+}
+
+export function isSecret(value: unknown): value is SecretValue {
+  return (
+    typeof value === "object" && value !== null && (value as Record<string, unknown>)[sigKey] === secretSig
+  );
+}
+
+/** The value with every secret wrapper removed (for assertions on what a secret contains). */
+export function reveal(value: unknown): unknown {
+  if (isSecret(value)) return reveal(value.value);
+  if (Array.isArray(value)) return value.map(reveal);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, reveal(inner)]));
+  }
+  return value;
+}
+
+/** Every string reachable in `value` outside secret wrappers: where a plaintext secret must never appear. */
+export function plaintextStrings(value: unknown): string[] {
+  if (isSecret(value)) return [];
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.flatMap(plaintextStrings);
+  if (typeof value === "object" && value !== null) return Object.values(value).flatMap(plaintextStrings);
+  return [];
+}
+
+/** Wire values as plain data: resource references become their URN; secrets keep their wrapper. */
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalize);
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (record[sigKey] === resourceSig) return record.urn;
+    if (record[sigKey] === secretSig) return { [sigKey]: secretSig, value: normalize(record.value) };
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, normalize(inner)]));
+  }
+  return value;
+}
+
+type Struct = { toJavaScript(): Record<string, unknown> } | undefined;
+const structToPlain = (struct: Struct) => normalize(struct?.toJavaScript() ?? {}) as Record<string, unknown>;
+
+/**
+ * The stack's config as Pulumi would pass it: Pulumi.<stack>.yaml's `config`, structured values as
+ * JSON text, `secure:` values replaced by a placeholder and reported as secret keys.
+ */
+export function readStackConfigFile(stack: string): { config: Record<string, string>; secretKeys: string[] } {
+  const file = path.join(repositoryRoot, `Pulumi.${stack}.yaml`);
+  const document = (parseYaml(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(document.config ?? {})) {
+    if (typeof value === "object" && value !== null && "secure" in value) {
+      config[key] = `mock-secure-value-for-${key}`;
+      secretKeys.push(key);
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { config, secretKeys };
+}
+
+type ProgramMain = () => Promise<Record<string, unknown>>;
+
+/** Imports infra/index.ts afresh (under vitest the module registry is reset first). */
+export async function importProgram(): Promise<ProgramMain> {
+  if (process.env.VITEST) {
+    const { vi } = await import("vitest");
+    vi.resetModules();
+  }
+  const loaded = (await import("../index.js")) as unknown as ProgramMain | { default: ProgramMain };
+  return typeof loaded === "function" ? loaded : loaded.default;
+}
+
+interface MonitorRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProvider(): string;
+  getObject(): Struct;
+  getDependenciesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+  getUrn(): string;
+  getOutputs(): Struct;
+}
+interface MonitorResponse {
+  getUrn(): string;
+  getId(): string;
+  getObject(): Struct;
+  setObject(struct: unknown): void;
+}
+type Callback = (error: unknown, response: MonitorResponse | undefined) => void;
+interface StackOutputInternals {
+  promise(): Promise<unknown>;
+  isKnown: Promise<boolean>;
+  isSecret: Promise<boolean>;
+}
+interface MockMonitorLike {
+  registerResource(request: MonitorRequest, callback: Callback): Promise<void>;
+  registerResourceOutputs(request: MonitorRequest, callback: Callback): void;
+}
+
+/**
+ * Runs infra/index.ts for a stack under mocks. `config` overrides individual keys of Pulumi.<stack>.yaml
+ * (full keys, e.g. `parley:vpcCidr`). Rejects with the program's error if it fails.
+ */
+export async function runProgram(options: {
+  stack: "prod" | "dev";
+  config?: Record<string, string>;
+}): Promise<ProgramRun> {
+  const file = readStackConfigFile(options.stack);
+  const config = { ...file.config, ...options.config };
+  const context: MockContext = { region: config["aws:region"] ?? "us-east-1" };
+
+  pulumi.runtime.setAllConfig(config, file.secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => mockResource(args, context),
+      call: (args) => mockCall(args, context),
+    },
+    "parley",
+    options.stack,
+    false,
+  );
+
+  const resources: RegisteredResource[] = [];
+  let stackOutputs: Record<string, unknown> = {};
+  const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
+  const registerResource = monitor.registerResource.bind(monitor);
+  const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+
+  monitor.registerResource = (request, callback) =>
+    registerResource(request, (error, response) => {
+      if (response) {
+        // The engine, not the SDK, marks `additionalSecretOutputs` as secrets: do the same here.
+        const secretOutputs = request.getAdditionalsecretoutputsList();
+        const struct = response.getObject();
+        const outputs = struct?.toJavaScript() ?? {};
+        for (const key of secretOutputs) {
+          if (key in outputs && !isSecret(outputs[key]))
+            outputs[key] = { [sigKey]: secretSig, value: outputs[key] };
+        }
+        if (struct && secretOutputs.length > 0) {
+          const StructClass = struct.constructor as unknown as { fromJavaScript(value: unknown): Struct };
+          response.setObject(StructClass.fromJavaScript(outputs));
+        }
+        resources.push({
+          urn: response.getUrn(),
+          type: request.getType(),
+          name: request.getName(),
+          parent: request.getParent() || undefined,
+          custom: request.getCustom(),
+          provider: request.getProvider() || undefined,
+          inputs: structToPlain(request.getObject()),
+          outputs: { ...(normalize(outputs) as Record<string, unknown>), id: response.getId() || undefined },
+          dependencies: request.getDependenciesList(),
+        });
+      }
+      callback(error, response);
+    });
+
+  monitor.registerResourceOutputs = (request, callback) => {
+    if (request.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
+      stackOutputs = structToPlain(request.getOutputs());
+    }
+    registerResourceOutputs(request, callback);
+  };
+
+  let failure: unknown;
+  try {
+    const program = await importProgram();
+    // What `pulumi up` does: run the program inside the root Stack resource. The Stack's Output derives
+    // promises that nobody awaits; consume them so a failing program rejects once, here.
+    const stackOutput = new pulumi.runtime.Stack(program).outputs as unknown as StackOutputInternals;
+    stackOutput.isKnown.catch(() => undefined);
+    stackOutput.isSecret.catch(() => undefined);
+    await stackOutput.promise();
+  } catch (error) {
+    failure = error;
+  }
+  await pulumi.runtime.disconnect();
+  if (failure) throw failure;
+  return { resources, stackOutputs };
+}
+
+/** Convenience for tests: the registrations of one resource type. */
+export function resourcesOfType(run: ProgramRun, type: string): RegisteredResource[] {
+  return run.resources.filter((resource) => resource.type === type);
+}

@@ -1,0 +1,167 @@
+/**
+ * Fake computed outputs for the Pulumi mocks: what the providers would fill in after a create (ids,
+ * ARNs, endpoints, the cluster's certificate authority...). Every resource echoes its inputs, as a real
+ * provider does, so downstream `apply`s see both what was asked for and what the cloud computed.
+ */
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+export const mockAccountId = "123456789012";
+
+export interface MockContext {
+  region: string;
+}
+
+/** A short stable hex string derived from a resource's name (stable across runs, distinct per name). */
+export function mockHash(name: string, length = 12): string {
+  return createHash("sha256").update(name).digest("hex").slice(0, length);
+}
+
+/** A fake base64 PEM, good enough for anything that only passes the cluster CA along. */
+const fakeCertificateAuthority = Buffer.from(
+  "-----BEGIN CERTIFICATE-----\nMIIBmockedcertificateauthority\n-----END CERTIFICATE-----\n",
+).toString("base64");
+
+type Outputs = Record<string, unknown>;
+type Computed = (args: pulumi.runtime.MockResourceArgs, ctx: MockContext, id: string) => Outputs;
+
+const awsService = (type: string) => type.split(":")[1]?.split("/")[0] ?? "aws";
+
+/** Per resource type, outputs the cloud computes. Types not listed only get id, arn (AWS) and name. */
+const computedByType: Record<string, Computed> = {
+  "aws:eks/cluster:Cluster": ({ inputs }, { region }, id) => ({
+    endpoint: `https://${mockHash(id, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`,
+    certificateAuthority: { data: fakeCertificateAuthority },
+    identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${mockHash(id, 32)}` }] }],
+    status: "ACTIVE",
+    vpcConfig: {
+      ...(inputs.vpcConfig as Outputs),
+      clusterSecurityGroupId: `sg-${mockHash(`${id}-cluster-sg`, 17)}`,
+      vpcId: "vpc-mock",
+    },
+  }),
+  "aws:rds/instance:Instance": ({ inputs }, { region }, id) => {
+    const identifier = (inputs.identifier as string | undefined) ?? id;
+    const address = `${identifier}.c${mockHash("rds", 10)}.${region}.rds.amazonaws.com`;
+    return {
+      identifier,
+      address,
+      endpoint: `${address}:5432`,
+      port: 5432,
+      resourceId: `db-${mockHash(id, 26).toUpperCase()}`,
+      masterUserSecrets: inputs.manageMasterUserPassword
+        ? [
+            {
+              secretArn: `arn:aws:secretsmanager:${region}:${mockAccountId}:secret:rds!db-${mockHash(id)}`,
+              kmsKeyId: `arn:aws:kms:${region}:${mockAccountId}:key/${mockHash(`${id}-kms`)}`,
+              secretStatus: "active",
+            },
+          ]
+        : [],
+    };
+  },
+  "aws:elasticache/replicationGroup:ReplicationGroup": ({ inputs }, { region }, id) => {
+    const groupId = (inputs.replicationGroupId as string | undefined) ?? id;
+    const host = `${groupId}.${mockHash(id, 6)}.${region.replace(/-/g, "")}.cache.amazonaws.com`;
+    return {
+      replicationGroupId: groupId,
+      primaryEndpointAddress: `master.${host}`,
+      readerEndpointAddress: `replica.${host}`,
+      port: inputs.port ?? 6379,
+    };
+  },
+  "aws:ecr/repository:Repository": ({ inputs }, { region }, id) => ({
+    repositoryUrl: `${mockAccountId}.dkr.ecr.${region}.amazonaws.com/${(inputs.name as string | undefined) ?? id}`,
+    registryId: mockAccountId,
+  }),
+  "aws:acm/certificate:Certificate": ({ inputs }) => {
+    const domains = [inputs.domainName as string, ...((inputs.subjectAlternativeNames as string[]) ?? [])];
+    return {
+      status: "ISSUED",
+      domainValidationOptions: domains.map((domainName) => ({
+        domainName,
+        resourceRecordName: `_${mockHash(domainName, 32)}.${domainName}.`,
+        resourceRecordType: "CNAME",
+        resourceRecordValue: `_${mockHash(`${domainName}-value`, 32)}.mock.acm-validations.aws.`,
+      })),
+    };
+  },
+  "aws:sqs/queue:Queue": ({ inputs }, { region }, id) => {
+    const queueName = (inputs.name as string | undefined) ?? id;
+    return {
+      name: queueName,
+      url: `https://sqs.${region}.amazonaws.com/${mockAccountId}/${queueName}`,
+      arn: `arn:aws:sqs:${region}:${mockAccountId}:${queueName}`,
+    };
+  },
+  "aws:iam/role:Role": ({ inputs }, _ctx, id) => {
+    const roleName = (inputs.name as string | undefined) ?? id;
+    return { name: roleName, arn: `arn:aws:iam::${mockAccountId}:role/${roleName}`, uniqueId: mockHash(id) };
+  },
+  "aws:iam/policy:Policy": ({ inputs }, _ctx, id) => {
+    const policyName = (inputs.name as string | undefined) ?? id;
+    return { name: policyName, arn: `arn:aws:iam::${mockAccountId}:policy/${policyName}` };
+  },
+  "aws:kms/key:Key": (_args, { region }, id) => ({
+    keyId: mockHash(id, 32),
+    arn: `arn:aws:kms:${region}:${mockAccountId}:key/${mockHash(id, 32)}`,
+  }),
+  "aws:ec2/vpc:Vpc": (_args, _ctx, id) => ({ defaultSecurityGroupId: `sg-${mockHash(`${id}-default`, 17)}` }),
+  "aws:secretsmanager/secret:Secret": ({ inputs }, { region }, id) => ({
+    arn: `arn:aws:secretsmanager:${region}:${mockAccountId}:secret:${(inputs.name as string | undefined) ?? id}-AbCdEf`,
+  }),
+  "random:index/randomPassword:RandomPassword": (_args, _ctx, id) => ({
+    result: `mock-generated-secret-${mockHash(id, 24)}`,
+  }),
+};
+
+/** Ids that look like the real thing where some code inspects the prefix. */
+function mockId(type: string, name: string): string {
+  const prefix: Record<string, string> = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+  };
+  return prefix[type] ? `${prefix[type]}-${mockHash(name, 17)}` : `${name}-id`;
+}
+
+/** The mock's answer to a resource registration: an id and the provider's outputs. */
+export function mockResource(
+  args: pulumi.runtime.MockResourceArgs,
+  ctx: MockContext,
+): pulumi.runtime.MockResourceResult {
+  const id = args.id || mockId(args.type, args.name);
+  const defaults: Outputs = { id };
+  if (args.type.startsWith("aws:")) {
+    defaults.arn = `arn:aws:${awsService(args.type)}:${ctx.region}:${mockAccountId}:${args.name}`;
+  }
+  const computed = computedByType[args.type]?.(args, ctx, id) ?? {};
+  return { id, state: { ...defaults, ...args.inputs, ...computed } };
+}
+
+/** The mock's answer to a provider function call (data sources). */
+export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): Record<string, unknown> {
+  switch (args.token) {
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return {
+        names: ["a", "b", "c", "d"].map((zone) => `${ctx.region}${zone}`),
+        zoneIds: [1, 2, 3, 4].map((n) => `${ctx.region.slice(0, 3)}-az${n}`),
+        state: "available",
+      };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: mockAccountId, arn: `arn:aws:iam::${mockAccountId}:user/mock`, userId: "AIDAMOCK" };
+    case "aws:index/getRegion:getRegion":
+      return { name: ctx.region, region: ctx.region, id: ctx.region };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:iam/getPolicyDocument:getPolicyDocument":
+      return { json: JSON.stringify(args.inputs), id: mockHash(JSON.stringify(args.inputs)) };
+    default:
+      return {};
+  }
+}
