@@ -28,8 +28,8 @@ const aptPackage: Record<ServiceName, string> = {
 export class MissingBinariesError extends Error {}
 
 function onPath(command: string): string | undefined {
-  const result = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
-  const found = result.stdout.trim();
+  const result = spawnSync("/bin/sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
+  const found = result.stdout?.trim();
   return result.status === 0 && found ? found : undefined;
 }
 
@@ -73,13 +73,18 @@ function canInstallWithApt(): "root" | "sudo" | undefined {
 /**
  * Returns the binaries for `services`, installing missing packages with apt where allowed; otherwise
  * throws a MissingBinariesError whose message names the packages to install.
+ * With `allowInstall: false` it never runs apt and only reports what is missing.
  */
-export function ensureBinaries(services: ServiceName[], log: (line: string) => void): Binaries {
+export function ensureBinaries(
+  services: ServiceName[],
+  log: (line: string) => void,
+  { allowInstall = true }: { allowInstall?: boolean } = {},
+): Binaries {
   let found = locate();
   const missing = services.filter((service) => !found[service]);
   if (missing.length > 0) {
     const packages = missing.map((service) => aptPackage[service]);
-    const how = canInstallWithApt();
+    const how = allowInstall ? canInstallWithApt() : undefined;
     if (!how) {
       throw new MissingBinariesError(
         `missing server binaries for ${missing.join(", ")}: install them with \`sudo apt-get install ${packages.join(" ")}\` and run again`,

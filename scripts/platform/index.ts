@@ -4,7 +4,7 @@
  * global set-up. Idempotent (servers found alive from an earlier run are adopted, not restarted, and
  * never stopped by this run); stops only what it started, by PID.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { type Binaries, ensureBinaries, type ServiceName } from "./binaries";
@@ -58,6 +58,8 @@ export interface Platform {
   alertmanager: AlertmanagerServer;
   /** Stops the servers this run started (never adopted ones), in reverse start order. */
   stop(): Promise<void>;
+  /** Why a server is no longer running (the first one found), or undefined while all run. */
+  failure(): string | undefined;
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
@@ -84,7 +86,9 @@ export async function freePorts(): Promise<PlatformPorts> {
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? defaultLog;
   const stateDir = resolve(options.stateDir);
-  mkdirSync(stateDir, { recursive: true, mode: 0o755 });
+  mkdirSync(stateDir, { recursive: true });
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its data folder.
+  chmodSync(stateDir, 0o755);
   const { ports } = options;
   const ephemeral = options.ephemeral ?? false;
   const services: ServiceName[] = ["postgres", "redis", "prometheus", "alertmanager"];
@@ -99,10 +103,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     started.push(server.process);
     return server;
   };
+  /** Like Promise.all, but waits for every start to settle so a failure leaves nothing untracked. */
+  const all = async <T extends unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> => {
+    const settled = await Promise.allSettled(starts);
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T;
+  };
 
   try {
     const pg = { bin: binaries.postgresBin, stateDir, ephemeral };
-    const [postgresPrimary, redis, alertmanager] = await Promise.all([
+    const [postgresPrimary, redis, alertmanager] = await all([
       step(log, `postgres primary answering on 127.0.0.1:${ports.postgresPrimary}`, async () =>
         track(await startPostgresPrimary({ ...pg, port: ports.postgresPrimary })),
       ),
@@ -120,7 +131,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         ),
       ),
     ]);
-    const [postgresReplica, prometheus] = await Promise.all([
+    const [postgresReplica, prometheus] = await all([
       step(log, `postgres replica streaming and replayed on 127.0.0.1:${ports.postgresReplica}`, async () =>
         track(await startPostgresReplica({ ...pg, port: ports.postgresReplica, primary: postgresPrimary })),
       ),
@@ -138,7 +149,19 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         ),
       ),
     ]);
-    return { stateDir, binaries, postgresPrimary, postgresReplica, redis, prometheus, alertmanager, stop };
+    const servers = [postgresPrimary, postgresReplica, redis, prometheus, alertmanager];
+    const failure = () => servers.map((server) => server.process.exited()).find(Boolean);
+    return {
+      stateDir,
+      binaries,
+      postgresPrimary,
+      postgresReplica,
+      redis,
+      prometheus,
+      alertmanager,
+      stop,
+      failure,
+    };
   } catch (error) {
     await stop();
     throw error;

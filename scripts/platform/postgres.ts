@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { adopt, type ServerProcess, startServer } from "./process";
+import { adoptOrStart, type ServerProcess } from "./process";
 import { waitFor } from "./steps";
 
 export interface PostgresServer {
@@ -80,17 +80,16 @@ async function launch(
   const pidFile = join(stateDir, `${name}.pid`);
   const logFile = join(stateDir, `${name}.log`);
   const url = postgresUrl(port);
-  const running =
-    adopt(name, pidFile, logFile) ??
-    startServer({
-      name,
-      command: join(bin, "postgres"),
-      args: serverArgs(dataDir, port, ephemeral),
-      logFile,
-      pidFile,
-      stopSignal: "SIGINT",
-      ...user,
-    });
+  const running = await adoptOrStart({
+    name,
+    port,
+    command: join(bin, "postgres"),
+    args: serverArgs(dataDir, port, ephemeral),
+    logFile,
+    pidFile,
+    stopSignal: "SIGINT",
+    ...user,
+  });
   await waitFor(`${name} to answer a query on port ${port}`, () => query(url, "SELECT 1 AS ok"), {
     abort: running.exited,
   });

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { sleep } from "./steps";
 
 export interface ServerProcess {
@@ -20,6 +21,8 @@ export interface ServerProcess {
 
 export interface SpawnOptions {
   name: string;
+  /** The TCP port the server will listen on (checked free before starting). */
+  port: number;
   command: string;
   args: string[];
   logFile: string;
@@ -59,7 +62,7 @@ async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs = 15_000):
 }
 
 /** A server from an earlier run that is still alive, per its pidfile; otherwise undefined. */
-export function adopt(name: string, pidFile: string, logFile: string): ServerProcess | undefined {
+function adopt(name: string, pidFile: string, logFile: string): ServerProcess | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) {
@@ -76,7 +79,7 @@ export function adopt(name: string, pidFile: string, logFile: string): ServerPro
   };
 }
 
-export function startServer(options: SpawnOptions): ServerProcess {
+function startServer(options: SpawnOptions): ServerProcess {
   const logFd = openSync(options.logFile, "a");
   let child: ChildProcess;
   try {
@@ -111,4 +114,27 @@ export function startServer(options: SpawnOptions): ServerProcess {
       rmSync(options.pidFile, { force: true });
     },
   };
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The server this state folder already runs (adopted: left running by stop()), or a new one.
+ * A port taken by some other program is reported instead of starting a server that cannot bind.
+ */
+export async function adoptOrStart(options: SpawnOptions): Promise<ServerProcess> {
+  const adopted = adopt(options.name, options.pidFile, options.logFile);
+  if (adopted) return adopted;
+  if (!(await portIsFree(options.port))) {
+    throw new Error(
+      `port ${options.port} for ${options.name} is already in use by another program: stop it, or choose other ports`,
+    );
+  }
+  return startServer(options);
 }

@@ -5,7 +5,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { adopt, type ServerProcess, startServer } from "./process";
+import { adoptOrStart, type ServerProcess } from "./process";
 import { waitFor } from "./steps";
 
 export interface PrometheusServer {
@@ -84,21 +84,20 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   );
   const pidFile = join(options.stateDir, `${name}.pid`);
   const logFile = join(options.stateDir, `${name}.log`);
-  const running =
-    adopt(name, pidFile, logFile) ??
-    startServer({
-      name,
-      command: options.bin,
-      args: [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${options.port}`,
-        "--web.enable-lifecycle",
-        "--storage.tsdb.retention.time=2d",
-      ],
-      logFile,
-      pidFile,
-    });
+  const running = await adoptOrStart({
+    name,
+    port: options.port,
+    command: options.bin,
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${options.port}`,
+      "--web.enable-lifecycle",
+      "--storage.tsdb.retention.time=2d",
+    ],
+    logFile,
+    pidFile,
+  });
   const url = `http://127.0.0.1:${options.port}`;
   if (!running.owned) await fetch(`${url}/-/reload`, { method: "POST" }).catch(() => undefined);
   // Ready is not enough: wait for the first scraped sample, which appears several seconds later.
@@ -144,21 +143,20 @@ export async function startAlertmanager(options: {
   }
   const pidFile = join(options.stateDir, `${name}.pid`);
   const logFile = join(options.stateDir, `${name}.log`);
-  const running =
-    adopt(name, pidFile, logFile) ??
-    startServer({
-      name,
-      command: options.bin,
-      args: [
-        `--config.file=${configFile}`,
-        `--storage.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${options.port}`,
-        // No cluster peers locally: without this it binds a gossip port (9094) that may be taken.
-        "--cluster.listen-address=",
-      ],
-      logFile,
-      pidFile,
-    });
+  const running = await adoptOrStart({
+    name,
+    port: options.port,
+    command: options.bin,
+    args: [
+      `--config.file=${configFile}`,
+      `--storage.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${options.port}`,
+      // No cluster peers locally: without this it binds a gossip port (9094) that may be taken.
+      "--cluster.listen-address=",
+    ],
+    logFile,
+    pidFile,
+  });
   const url = `http://127.0.0.1:${options.port}`;
   await waitFor(
     `alertmanager on port ${options.port} to be ready`,

@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
-import { adopt, type ServerProcess, startServer } from "./process";
+import { adoptOrStart, type ServerProcess } from "./process";
 import { waitFor } from "./steps";
 
 export interface RedisServer {
@@ -35,33 +35,32 @@ export async function startRedis(options: {
   mkdirSync(dataDir, { recursive: true });
   const pidFile = join(options.stateDir, `${name}.pid`);
   const logFile = join(options.stateDir, `${name}.log`);
-  const running =
-    adopt(name, pidFile, logFile) ??
-    startServer({
-      name,
-      command: options.bin,
-      args: [
-        "--port",
-        String(options.port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dataDir,
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
-        // Room for one logical database per integration test file.
-        "--databases",
-        "256",
-        "--repl-diskless-sync-delay",
-        "0",
-      ],
-      logFile,
-      pidFile,
-    });
+  const running = await adoptOrStart({
+    name,
+    port: options.port,
+    command: options.bin,
+    args: [
+      "--port",
+      String(options.port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dataDir,
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "no",
+      // Room for one logical database per integration test file.
+      "--databases",
+      "256",
+      "--repl-diskless-sync-delay",
+      "0",
+    ],
+    logFile,
+    pidFile,
+  });
   await waitFor(
     `redis to answer PING on port ${options.port}`,
     async () => ((await ping(options.port)) ? true : undefined),

@@ -1,0 +1,99 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePorts, startPlatform } from "../scripts/platform";
+import { isAlive } from "../scripts/platform/process";
+
+const serverNames = ["postgres-primary", "postgres-replica", "redis", "prometheus", "alertmanager"];
+const pidsIn = (stateDir: string) =>
+  serverNames.map((name) => Number(readFileSync(join(stateDir, `${name}.pid`), "utf8").trim()));
+
+describe("local platform lifecycle", () => {
+  const stateDirs: string[] = [];
+  const newStateDir = () => {
+    const dir = mkdtempSync(join(process.cwd(), ".state", "lifecycle-"));
+    stateDirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("adopts servers already running in its state folder and stops only the ones it started", async () => {
+    const stateDir = newStateDir();
+    const options = {
+      stateDir,
+      ports: await freePorts(),
+      ephemeral: true,
+      scrapeIntervalSeconds: 1,
+      log: () => {},
+    };
+    const first = await startPlatform(options);
+    const second = await startPlatform(options);
+    try {
+      expect(second.redis.process.pid).toBe(first.redis.process.pid);
+      expect(second.postgresPrimary.process.owned).toBe(false);
+      await second.stop();
+      expect(pidsIn(stateDir).every(isAlive)).toBe(true);
+    } finally {
+      await first.stop();
+    }
+    expect(
+      [first.postgresPrimary, first.postgresReplica, first.redis, first.prometheus, first.alertmanager].some(
+        (s) => isAlive(s.process.pid),
+      ),
+    ).toBe(false);
+  });
+
+  it("reports a port taken by another program instead of starting a server that cannot bind", async () => {
+    const stateDir = newStateDir();
+    const ports = await freePorts();
+    const squatter = await startPlatform({ stateDir: newStateDir(), ports, ephemeral: true, log: () => {} });
+    try {
+      await expect(startPlatform({ stateDir, ports, ephemeral: true, log: () => {} })).rejects.toThrow(
+        /port \d+ for \S+ is already in use by another program/,
+      );
+    } finally {
+      await squatter.stop();
+    }
+  });
+
+  it("npm start runs in the foreground and stops every server it started on Ctrl-C", {
+    timeout: 120_000,
+  }, async () => {
+    const stateDir = newStateDir();
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      env: { ...process.env, PARLEY_STATE_DIR: stateDir, PARLEY_FREE_PORTS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    let exitCode: number | null | undefined;
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => {
+        exitCode = code;
+        resolve(code);
+      }),
+    );
+    await expect
+      .poll(() => (exitCode === undefined ? output : `exited early (${exitCode}): ${output}`), {
+        timeout: 90_000,
+        interval: 250,
+      })
+      .toMatch(/press Ctrl-C to stop/);
+    expect(output).toMatch(/PostgreSQL replica\s+postgres:\/\/postgres@127\.0\.0\.1:\d+/);
+    const pids = pidsIn(stateDir);
+    expect(pids.every(isAlive)).toBe(true);
+    child.kill("SIGINT");
+    expect(await exited).not.toBe(0);
+    expect(output).toContain("Stopped.");
+    expect(pids.some(isAlive)).toBe(false);
+    expect(serverNames.some((name) => existsSync(join(stateDir, `${name}.pid`)))).toBe(false);
+  });
+});
