@@ -69,6 +69,12 @@ export const metrics = {
     help: "Requests rejected by a rate limiter.",
     labels: ["limiter"],
   },
+  rateLimitFailOpen: {
+    name: "parley_rate_limit_fail_open_total",
+    type: "counter",
+    help: "Requests let through unchecked because the rate limiter's Redis was unavailable.",
+    labels: ["limiter"],
+  },
   circuitState: {
     name: "parley_circuit_state",
     type: "gauge",

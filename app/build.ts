@@ -1,0 +1,37 @@
+/**
+ * `npm run build:app`: bundles app/src/main.ts with esbuild into dist/app/main.js (Node 20, CommonJS,
+ * every dependency inlined) and copies the static chat page next to it. The container runs exactly
+ * `node dist/app/main.js`.
+ */
+import { cpSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+export async function buildApp(root = join(__dirname, "..")): Promise<string> {
+  const outDir = join(root, "dist", "app");
+  rmSync(outDir, { recursive: true, force: true });
+  await build({
+    entryPoints: [join(root, "app", "src", "main.ts")],
+    outfile: join(outDir, "main.js"),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    sourcemap: true,
+    minifySyntax: true,
+    // pg's optional native binding is never used.
+    external: ["pg-native"],
+    logLevel: "warning",
+  });
+  cpSync(join(root, "app", "public"), join(outDir, "public"), { recursive: true });
+  return join(outDir, "main.js");
+}
+
+if (require.main === module)
+  buildApp().then(
+    (file) => console.log(`build:app: wrote ${file}`),
+    (error: Error) => {
+      console.error(`build:app: ${error.message}`);
+      process.exit(1);
+    },
+  );

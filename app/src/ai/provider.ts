@@ -1,0 +1,46 @@
+/** The AI provider interface: produce the assistant's reply, optionally token by token. */
+export interface KnowledgeEntry {
+  question: string;
+  answer: string;
+}
+
+export interface ChatTurn {
+  role: "user" | "assistant";
+  content: string;
+}
+
+export interface CompletionRequest {
+  systemPrompt: string;
+  knowledge: KnowledgeEntry[];
+  /** Earlier turns, oldest first (providers that use context). */
+  history: ChatTurn[];
+  userMessage: string;
+}
+
+export interface Completion {
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface GenerateOptions {
+  signal: AbortSignal;
+  /** When given, the provider streams and calls this with each piece of text as it arrives. */
+  onToken?: (text: string) => void;
+}
+
+export interface AiProvider {
+  readonly name: string;
+  readonly model: string;
+  /** Whether `history` is used (skip loading it otherwise). */
+  readonly usesHistory: boolean;
+  generate(request: CompletionRequest, options: GenerateOptions): Promise<Completion>;
+}
+
+/** Thrown for failures worth retrying (network, 429, 5xx); others are final. */
+export class RetryableProviderError extends Error {
+  override name = "RetryableProviderError";
+}
+
+/** A rough token count (about 4 characters per token) for providers that do not report usage. */
+export const estimateTokens = (text: string) => (text.length === 0 ? 0 : Math.ceil(text.length / 4));

@@ -1,0 +1,97 @@
+/**
+ * Wraps a provider with a timeout per attempt, bounded retries with backoff (only before any token
+ * has been streamed), a circuit breaker, and the catalogue's AI metrics.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { CircuitBreaker, CircuitOpenError } from "../cache/circuit-breaker";
+import { circuitStateValue } from "../telemetry/catalogue";
+import type { Metrics } from "../telemetry/metrics";
+import {
+  type AiProvider,
+  type Completion,
+  type CompletionRequest,
+  type GenerateOptions,
+  RetryableProviderError,
+} from "./provider";
+
+export class AiTimeoutError extends Error {
+  override name = "AiTimeoutError";
+}
+
+export interface ResilienceOptions {
+  timeoutMs: number;
+  maxRetries: number;
+  metrics: Metrics;
+  backoffMs?: number;
+}
+
+export class ResilientProvider implements AiProvider {
+  readonly breaker: CircuitBreaker;
+
+  constructor(
+    private readonly inner: AiProvider,
+    private readonly options: ResilienceOptions,
+  ) {
+    const gauge = options.metrics.circuitState;
+    gauge.set({ dependency: "ai" }, circuitStateValue.closed);
+    this.breaker = new CircuitBreaker({
+      failureThreshold: 5,
+      cooldownMs: 10_000,
+      onStateChange: (state) => gauge.set({ dependency: "ai" }, circuitStateValue[state]),
+    });
+  }
+
+  get name() {
+    return this.inner.name;
+  }
+  get model() {
+    return this.inner.model;
+  }
+  get usesHistory() {
+    return this.inner.usesHistory;
+  }
+
+  async generate(request: CompletionRequest, { signal, onToken }: GenerateOptions): Promise<Completion> {
+    const { metrics } = this.options;
+    const labels = { provider: this.name, model: this.model };
+    const stop = metrics.aiResponseDuration.startTimer(labels);
+    if (!this.breaker.allow()) {
+      stop({ outcome: "circuit_open" });
+      throw new CircuitOpenError("the AI provider");
+    }
+    let streamed = false;
+    const forward = onToken
+      ? (text: string) => {
+          streamed = true;
+          onToken(text);
+        }
+      : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const timeout = AbortSignal.timeout(this.options.timeoutMs);
+      try {
+        const completion = await this.inner.generate(request, {
+          signal: AbortSignal.any([signal, timeout]),
+          onToken: forward,
+        });
+        this.breaker.success();
+        stop({ outcome: "success" });
+        metrics.aiTokens.inc({ ...labels, kind: "prompt" }, completion.promptTokens);
+        metrics.aiTokens.inc({ ...labels, kind: "completion" }, completion.completionTokens);
+        return completion;
+      } catch (error) {
+        const timedOut = timeout.aborted && !signal.aborted;
+        const retryable =
+          (timedOut || error instanceof RetryableProviderError) && !streamed && !signal.aborted;
+        if (retryable && attempt < this.options.maxRetries) {
+          await sleep((this.options.backoffMs ?? 100) * 2 ** attempt);
+          continue;
+        }
+        this.breaker.failure();
+        stop({ outcome: timedOut ? "timeout" : "error" });
+        if (timedOut)
+          throw new AiTimeoutError(`the AI provider did not answer within ${this.options.timeoutMs} ms`);
+        throw error;
+      }
+    }
+  }
+}

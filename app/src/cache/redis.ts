@@ -1,0 +1,105 @@
+/**
+ * The Redis connection behind a circuit breaker. Commands fail fast instead of queueing while the
+ * connection is down (no offline queue, short command timeout); a lost connection opens the breaker
+ * at once and a restored one closes it, so a dead Redis costs requests nothing and
+ * `parley_circuit_state{dependency="redis"}` reads 2 while Redis is down and 0 once it is back.
+ */
+import Redis from "ioredis";
+import type { Logger } from "pino";
+import { circuitStateValue } from "../telemetry/catalogue";
+import type { Metrics } from "../telemetry/metrics";
+import { CircuitBreaker } from "./circuit-breaker";
+
+const rateLimitScript = `
+local result = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[i])
+    ttl = tonumber(ARGV[i])
+  end
+  result[#result + 1] = count
+  result[#result + 1] = ttl
+end
+return result`;
+
+// Stores KEYS[1] (as hash field ARGV[1] when not empty) unless a pin (KEYS[2..]) exists: a value
+// read before a write must not land in the cache after that write's invalidation.
+const cacheStoreScript = `
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+if ARGV[1] == '' then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3], 'NX')
+end
+return 1`;
+
+interface ParleyRedisCommands {
+  /** Stores a cache value unless one of the pins exists (see cacheStoreScript). */
+  cacheStore(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number>;
+  /** Fixed-window counters: per key INCR (expiring after its window); returns [count, ttlMs, ...]. */
+  rateLimit(keyCount: number, ...keysThenWindowsMs: Array<string | number>): Promise<number[]>;
+}
+
+export type ParleyRedis = Redis & ParleyRedisCommands;
+
+export class RedisGuard {
+  readonly client: ParleyRedis;
+  readonly breaker: CircuitBreaker;
+
+  constructor(url: string, metrics: Metrics, log: Logger) {
+    const setState = (state: keyof typeof circuitStateValue) =>
+      metrics.circuitState.set({ dependency: "redis" }, circuitStateValue[state]);
+    this.breaker = new CircuitBreaker({
+      failureThreshold: 3,
+      cooldownMs: 2_000,
+      onStateChange: (state) => {
+        setState(state);
+        log.warn({ dependency: "redis", state }, "redis circuit state changed");
+      },
+    });
+    // Unknown until the first connection: treat as open so nothing waits on it.
+    this.breaker.open();
+    setState("open");
+    this.client = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 500,
+      connectTimeout: 2_000,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 1_000),
+    }) as ParleyRedis;
+    this.client.defineCommand("rateLimit", { lua: rateLimitScript });
+    this.client.defineCommand("cacheStore", { lua: cacheStoreScript });
+    this.client.on("ready", () => this.breaker.success());
+    this.client.on("close", () => this.breaker.open());
+    this.client.on("error", (error) => log.debug({ err: error }, "redis connection error"));
+  }
+
+  /** Resolves when connected, or after `timeoutMs` (the app serves without Redis). */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === "ready") return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (value: boolean) => {
+        clearTimeout(timer);
+        this.client.off("ready", onReady);
+        resolve(value);
+      };
+      const onReady = () => finish(true);
+      this.client.once("ready", onReady);
+    });
+  }
+
+  /** Runs a command through the breaker; throws CircuitOpenError without calling Redis when open. */
+  run<T>(call: (client: ParleyRedis) => Promise<T>): Promise<T> {
+    return this.breaker.run("redis", () => call(this.client));
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The analytics dashboard of an organization: daily rows from the analytics_daily materialized view
+ * (refreshed on a schedule, see db/maintenance.ts) and totals over the window.
+ */
+import type { Database } from "../db/database";
+
+export interface Dashboard {
+  totals: { conversations: number; messages: number; unique_users: number; chatbots: number };
+  daily: Array<{ date: string; conversations: number; messages: number; unique_users: number }>;
+}
+
+export class AnalyticsStore {
+  constructor(private readonly db: Database) {}
+
+  async dashboard(organizationId: string, days: number): Promise<Dashboard> {
+    const since = `(now() AT TIME ZONE 'UTC')::date - ($2::int - 1)`;
+    const [daily, totals] = await Promise.all([
+      this.db.read<Dashboard["daily"][number]>(
+        "analytics.daily",
+        `SELECT to_char(day, 'YYYY-MM-DD') AS date, conversations::int, messages::int, unique_users::int
+         FROM analytics_daily WHERE organization_id = $1 AND day >= ${since} ORDER BY day`,
+        [organizationId, days],
+      ),
+      this.db.read<Dashboard["totals"]>(
+        "analytics.totals",
+        `SELECT
+           (SELECT count(*) FROM conversations WHERE organization_id = $1 AND created_at >= ${since})::int AS conversations,
+           (SELECT coalesce(sum(messages), 0) FROM analytics_daily WHERE organization_id = $1 AND day >= ${since})::int AS messages,
+           (SELECT count(DISTINCT user_id) FROM conversations
+              WHERE organization_id = $1 AND last_message_at >= ${since})::int AS unique_users,
+           (SELECT count(*) FROM chatbots WHERE organization_id = $1)::int AS chatbots`,
+        [organizationId, days],
+      ),
+    ]);
+    return { totals: totals.rows[0]!, daily: daily.rows };
+  }
+}

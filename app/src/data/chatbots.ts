@@ -1,0 +1,57 @@
+/** Chatbots of an organization. */
+import type { KnowledgeEntry } from "../ai/provider";
+import type { Database } from "../db/database";
+import type { Cursor } from "../http/cursor";
+
+export interface Chatbot {
+  id: string;
+  organization_id: string;
+  name: string;
+  system_prompt: string;
+  knowledge: KnowledgeEntry[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+const columns = "id, organization_id, name, system_prompt, knowledge, created_at, updated_at";
+
+export class ChatbotStore {
+  constructor(private readonly db: Database) {}
+
+  async create(
+    organizationId: string,
+    input: { name: string; system_prompt?: string; knowledge?: KnowledgeEntry[] },
+  ): Promise<Chatbot> {
+    const result = await this.db.query<Chatbot>(
+      "primary",
+      "chatbots.create",
+      `INSERT INTO chatbots (organization_id, name, system_prompt, knowledge) VALUES ($1, $2, $3, $4)
+       RETURNING ${columns}`,
+      [organizationId, input.name, input.system_prompt ?? "", JSON.stringify(input.knowledge ?? [])],
+    );
+    return result.rows[0]!;
+  }
+
+  async get(organizationId: string, id: string, fromPrimary: boolean): Promise<Chatbot | null> {
+    const result = await this.db.read<Chatbot>(
+      "chatbots.get",
+      `SELECT ${columns} FROM chatbots WHERE id = $1 AND organization_id = $2`,
+      [id, organizationId],
+      { primary: fromPrimary },
+    );
+    return result.rows[0] ?? null;
+  }
+
+  /** Newest first; fetches limit + 1 rows so the caller knows whether another page exists. */
+  async list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
+    const result = await this.db.read<Chatbot>(
+      "chatbots.list",
+      `SELECT ${columns} FROM chatbots
+       WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+       ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [organizationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      { primary: fromPrimary },
+    );
+    return result.rows;
+  }
+}

@@ -1,0 +1,68 @@
+/** Conversations of an organization. */
+import type { Database } from "../db/database";
+import type { Cursor } from "../http/cursor";
+
+export interface Conversation {
+  id: string;
+  chatbot_id: string;
+  title: string | null;
+  created_at: Date;
+}
+
+const columns = "id, chatbot_id, title, created_at";
+
+export class ConversationStore {
+  constructor(private readonly db: Database) {}
+
+  /** Null when the chatbot is not the organization's. */
+  async create(
+    organizationId: string,
+    chatbotId: string,
+    userId: string,
+    title: string | null,
+  ): Promise<Conversation | null> {
+    const result = await this.db.query<Conversation>(
+      "primary",
+      "conversations.create",
+      `INSERT INTO conversations (organization_id, chatbot_id, user_id, title)
+       SELECT organization_id, id, $3, $4 FROM chatbots WHERE id = $1 AND organization_id = $2
+       RETURNING ${columns}`,
+      [chatbotId, organizationId, userId, title],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  /** On the primary: used on the write path. */
+  async get(organizationId: string, id: string): Promise<Conversation | null> {
+    const result = await this.db.query<Conversation>(
+      "primary",
+      "conversations.get",
+      `SELECT ${columns} FROM conversations WHERE id = $1 AND organization_id = $2`,
+      [id, organizationId],
+    );
+    return result.rows[0] ?? null;
+  }
+
+  /** Newest first; limit + 1 rows. */
+  async list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
+    const result = await this.db.read<Conversation>(
+      "conversations.list",
+      `SELECT ${columns} FROM conversations
+       WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+       ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [organizationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      { primary: fromPrimary },
+    );
+    return result.rows;
+  }
+
+  /** Conversations with a message in the last five minutes, across all tenants. */
+  async countActive(): Promise<number> {
+    const result = await this.db.read<{ count: number }>(
+      "conversations.count_active",
+      "SELECT count(*)::int AS count FROM conversations WHERE last_message_at > now() - interval '5 minutes'",
+      [],
+    );
+    return result.rows[0]?.count ?? 0;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Scheduled database upkeep that must run once across many pods: refreshing the analytics view
+ * (CONCURRENTLY, so readers never block) and creating the coming months' message partitions. Each
+ * round runs only in the pod that wins a try-advisory-lock; the others skip it.
+ */
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Database } from "./database";
+import { ensureMessagePartitions } from "./partitions";
+
+/** "analytics" in ASCII: the advisory lock of the maintenance round. */
+const maintenanceLock = 0x616e616c7974;
+
+export class Maintenance {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<boolean>;
+
+  constructor(
+    private readonly database: Database,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One round; resolves true if this process held the lock and did the work. */
+  runOnce(): Promise<boolean> {
+    this.running ??= this.round().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private async round(): Promise<boolean> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.database.primary.connect();
+      const locked = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
+        maintenanceLock,
+      ]);
+      if (!locked.rows[0]?.locked) return false;
+      try {
+        await ensureMessagePartitions(client);
+        await client.query("REFRESH MATERIALIZED VIEW CONCURRENTLY analytics_daily");
+        return true;
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [maintenanceLock]);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, "database maintenance round failed");
+      return false;
+    } finally {
+      client?.release();
+    }
+  }
+}

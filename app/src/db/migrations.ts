@@ -1,0 +1,101 @@
+/**
+ * The schema, as ordered migrations. Applied once each (schema_migrations); never edit one that has
+ * shipped, add a new one. Timestamps default to millisecond precision so keyset cursors (JavaScript
+ * Dates) round-trip exactly.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const now = "date_trunc('milliseconds', clock_timestamp())";
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "tenants, users, chatbots, conversations, partitioned messages",
+    sql: `
+CREATE TABLE organizations (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT ${now}
+);
+
+CREATE TABLE users (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  email text NOT NULL,
+  name text,
+  password_hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT ${now}
+);
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+CREATE INDEX users_organization_idx ON users (organization_id);
+
+CREATE TABLE chatbots (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  system_prompt text NOT NULL DEFAULT '',
+  knowledge jsonb NOT NULL DEFAULT '[]',
+  created_at timestamptz NOT NULL DEFAULT ${now},
+  updated_at timestamptz NOT NULL DEFAULT ${now}
+);
+CREATE INDEX chatbots_organization_idx ON chatbots (organization_id, created_at DESC, id DESC);
+
+CREATE TABLE conversations (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  chatbot_id uuid NOT NULL REFERENCES chatbots (id) ON DELETE CASCADE,
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  title text,
+  created_at timestamptz NOT NULL DEFAULT ${now},
+  last_message_at timestamptz
+);
+CREATE INDEX conversations_chatbot_idx ON conversations (chatbot_id, created_at DESC);
+CREATE INDEX conversations_organization_idx ON conversations (organization_id, created_at DESC, id DESC);
+CREATE INDEX conversations_last_message_idx ON conversations (last_message_at);
+
+-- Range-partitioned by month; partitions are created ahead of time by ensureMessagePartitions.
+CREATE TABLE messages (
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  organization_id uuid NOT NULL,
+  user_id uuid,
+  role text NOT NULL CHECK (role IN ('user', 'assistant')),
+  content text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT ${now},
+  PRIMARY KEY (id, created_at)
+) PARTITION BY RANGE (created_at);
+CREATE INDEX messages_conversation_idx ON messages (conversation_id, created_at DESC, id DESC);
+
+-- A retried POST with the same Idempotency-Key returns the stored response.
+CREATE TABLE idempotency_keys (
+  user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  key text NOT NULL,
+  conversation_id uuid NOT NULL,
+  response jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT ${now},
+  PRIMARY KEY (user_id, key)
+);
+CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);
+`,
+  },
+  {
+    version: 2,
+    name: "daily analytics materialized view",
+    sql: `
+CREATE MATERIALIZED VIEW analytics_daily AS
+SELECT organization_id,
+       (created_at AT TIME ZONE 'UTC')::date AS day,
+       count(DISTINCT conversation_id) AS conversations,
+       count(*) AS messages,
+       count(DISTINCT user_id) AS unique_users
+FROM messages
+GROUP BY organization_id, (created_at AT TIME ZONE 'UTC')::date;
+-- REFRESH ... CONCURRENTLY needs a unique index.
+CREATE UNIQUE INDEX analytics_daily_key ON analytics_daily (organization_id, day);
+`,
+  },
+];

@@ -1,0 +1,33 @@
+/** Monthly partitions of `messages`: this month, last month and `monthsAhead` months ahead. */
+import type pg from "pg";
+
+const monthStart = (year: number, month: number) => new Date(Date.UTC(year, month, 1));
+const day = (date: Date) => date.toISOString().slice(0, 10);
+
+export function partitionsFor(
+  now: Date,
+  monthsAhead: number,
+): Array<{ name: string; from: string; to: string }> {
+  const partitions = [];
+  for (let offset = -1; offset <= monthsAhead; offset++) {
+    const from = monthStart(now.getUTCFullYear(), now.getUTCMonth() + offset);
+    const to = monthStart(from.getUTCFullYear(), from.getUTCMonth() + 1);
+    partitions.push({
+      name: `messages_${day(from).slice(0, 7).replace("-", "_")}`,
+      from: day(from),
+      to: day(to),
+    });
+  }
+  return partitions;
+}
+
+export async function ensureMessagePartitions(
+  client: pg.ClientBase | pg.Pool,
+  monthsAhead = 3,
+  now = new Date(),
+): Promise<void> {
+  for (const { name, from, to } of partitionsFor(now, monthsAhead))
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF messages FOR VALUES FROM ('${from}') TO ('${to}')`,
+    );
+}

@@ -1,0 +1,101 @@
+/**
+ * The Express application: security headers, compression (never on event streams), request context
+ * and metrics, JSON bodies with a size limit, rate limits, auth, the API routes, the static chat page.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import compression from "compression";
+import express, { type Express, type Request, type Response } from "express";
+import helmet from "helmet";
+import type { Logger } from "pino";
+import type { UserStore } from "../data/users";
+import type { Database } from "../db/database";
+import { analyticsRoutes } from "../routes/analytics";
+import { authRoutes } from "../routes/auth";
+import { chatbotRoutes } from "../routes/chatbots";
+import { conversationRoutes } from "../routes/conversations";
+import { operationsRoutes } from "../routes/operations";
+import type { AnalyticsService } from "../services/analytics";
+import type { ChatService } from "../services/chat";
+import type { ChatbotService } from "../services/chatbots";
+import type { ConversationService } from "../services/conversations";
+import type { Metrics } from "../telemetry/metrics";
+import { requireAuth } from "./auth";
+import { requestContext } from "./context";
+import { errorHandler, HttpError } from "./errors";
+import type { RateLimiter } from "./rate-limit";
+
+export interface AppDependencies {
+  log: Logger;
+  metrics: Metrics;
+  db: Database;
+  limiter: RateLimiter;
+  users: UserStore;
+  chatbots: ChatbotService;
+  conversations: ConversationService;
+  chat: ChatService;
+  analytics: AnalyticsService;
+  jwtSecret: string;
+  tokenTtlSeconds: number;
+  bodyLimitBytes: number;
+  /** True from the moment shutdown starts. */
+  draining: () => boolean;
+}
+
+/** app/public next to the sources (app/src/..), or next to the bundle (dist/app/public). */
+function publicDirectory(): string | undefined {
+  return [join(__dirname, "public"), join(__dirname, "..", "public")].find((dir) =>
+    existsSync(join(dir, "index.html")),
+  );
+}
+
+const isEventStream = (response: Response) =>
+  String(response.getHeader("Content-Type") ?? "").startsWith("text/event-stream");
+
+export function createApp(deps: AppDependencies): Express {
+  const app = express();
+  // Behind the cluster's load balancer / CDN: trust forwarding headers from private networks only.
+  app.set("trust proxy", "loopback, linklocal, uniquelocal");
+  app.disable("x-powered-by");
+  app.use(requestContext(deps.log, deps.metrics));
+  app.use((_request, response, next) => {
+    if (deps.draining()) response.setHeader("Connection", "close");
+    next();
+  });
+  app.use(helmet());
+  app.use(
+    compression({
+      filter: (request: Request, response: Response) =>
+        !isEventStream(response) && compression.filter(request, response),
+    }),
+  );
+
+  const router = express.Router();
+  operationsRoutes(router, deps);
+  router.use("/api", express.json({ limit: deps.bodyLimitBytes }));
+  authRoutes(router, deps);
+  // Route-level (not router-level) so a 401 or 429 is still labelled with its route template.
+  const guard = [requireAuth(deps.jwtSecret), deps.limiter.middleware("ip", "user")];
+  chatbotRoutes(router, guard, deps);
+  conversationRoutes(router, guard, deps);
+  analyticsRoutes(router, guard, deps);
+  router.use("/api", () => {
+    throw new HttpError(404, "not_found", "no such API route");
+  });
+  app.use(router);
+
+  const publicDir = publicDirectory();
+  if (publicDir) {
+    app.use((_request, response, next) => {
+      response.locals.routeLabel = "static";
+      next();
+    });
+    app.use(express.static(publicDir, { maxAge: "5m" }));
+  }
+  app.use((_request, response) => {
+    response.locals.routeLabel = "unmatched";
+    response.status(404).json({ error: { code: "not_found", message: "not found" } });
+  });
+  app.use(errorHandler((error, request) => request.log.error({ err: error }, "unexpected error")));
+  return app;
+}

@@ -1,0 +1,60 @@
+/**
+ * Per-request context: a request id (accepted from X-Request-Id when sane, else generated), a child
+ * logger, one structured log line per request (no headers or bodies, so never a password or token),
+ * and the HTTP metrics labelled with the route template.
+ */
+import { randomUUID } from "node:crypto";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Logger } from "pino";
+import type { Metrics } from "../telemetry/metrics";
+
+declare module "express-serve-static-core" {
+  interface Request {
+    id: string;
+    log: Logger;
+    auth?: { userId: string; organizationId: string };
+  }
+  interface Locals {
+    /** A route label for requests no route template matched (static files). */
+    routeLabel?: string;
+  }
+}
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
+/** The route template (`/api/chatbots/:id`), never the raw path. */
+export function routeLabel(request: Request, response: Response): string {
+  if (request.route?.path) return `${request.baseUrl}${String(request.route.path)}`;
+  return response.locals.routeLabel ?? "unmatched";
+}
+
+export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
+  return (request: Request, response: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const incoming = request.get("x-request-id");
+    request.id = incoming && requestIdPattern.test(incoming) ? incoming : randomUUID();
+    request.log = log.child({ req_id: request.id });
+    response.setHeader("X-Request-Id", request.id);
+    response.once("close", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const labels = {
+        method: request.method,
+        route: routeLabel(request, response),
+        status_code: String(response.statusCode),
+      };
+      metrics.httpRequests.inc(labels);
+      metrics.httpRequestDuration.observe(labels, seconds);
+      const line = {
+        method: request.method,
+        route: labels.route,
+        status: response.statusCode,
+        duration_ms: Math.round(seconds * 1000),
+        user_id: request.auth?.userId,
+        completed: response.writableFinished,
+      };
+      if (response.statusCode >= 500) request.log.error(line, "request failed");
+      else request.log.info(line, "request");
+    });
+    next();
+  };
+}

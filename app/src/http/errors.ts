@@ -1,0 +1,69 @@
+/** API errors: `{"error": {"code", "message"}}` with a 4xx/5xx status. */
+import type { ErrorRequestHandler, Request } from "express";
+import type { z } from "zod";
+import { CursorError } from "./cursor";
+
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const notFound = (what: string) => new HttpError(404, "not_found", `${what} not found`);
+
+/** "body.email: Invalid email address; query.limit: ..." — each problem names its field. */
+export function describeZodError(error: z.ZodError, where: string): string {
+  return error.issues
+    .map((issue) => `${[where, ...issue.path.map(String)].join(".")}: ${issue.message}`)
+    .join("; ");
+}
+
+/** Parses `value` with `schema`, or throws a 400 naming the fields. */
+export function parse<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: "body" | "query" | "header",
+): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HttpError(400, "validation_failed", describeZodError(result.error, where));
+  return result.data;
+}
+
+/** The HttpError an error maps to, or undefined for an unexpected one (a 500). */
+function asHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof CursorError)
+    return new HttpError(400, "invalid_cursor", `query.cursor: ${error.message}`);
+  const { status, type } = error as { status?: number; type?: string };
+  if (type === "entity.too.large")
+    return new HttpError(413, "payload_too_large", "request body is too large");
+  if (type === "entity.parse.failed")
+    return new HttpError(400, "invalid_json", "request body is not valid JSON");
+  if (typeof status === "number" && status >= 400 && status < 500)
+    return new HttpError(status, "bad_request", (error as Error).message);
+  return undefined;
+}
+
+/** The JSON error body for any error (unexpected ones say only "internal error"). */
+export function errorBody(error: unknown): { error: { code: string; message: string } } {
+  const known = asHttpError(error);
+  return { error: { code: known?.code ?? "internal", message: known?.message ?? "internal error" } };
+}
+
+export function errorHandler(onUnexpected: (error: unknown, request: Request) => void): ErrorRequestHandler {
+  return (error: unknown, request, response, next) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const known = asHttpError(error);
+    if (!known || known.status >= 500) onUnexpected(known?.cause ?? error, request);
+    response.status(known?.status ?? 500).json(errorBody(error));
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The Parley service. `startParley` wires everything once (pools, Redis, providers, HTTP server) and
+ * returns a handle whose `close()` shuts down gracefully: readiness turns 503 at once, in-flight
+ * requests and streams finish (bounded by the grace period), then the server, pools and Redis close.
+ * Run as a process (`node dist/app/main.js`), SIGTERM/SIGINT trigger that shutdown;
+ * `node dist/app/main.js migrate` migrates DATABASE_URL instead.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { selectProvider } from "./ai/select-provider";
+import { Cache } from "./cache/cache";
+import { RedisGuard } from "./cache/redis";
+import { type AppConfig, ConfigError, loadConfig } from "./config";
+import { AnalyticsStore } from "./data/analytics";
+import { ChatbotStore } from "./data/chatbots";
+import { ConversationStore } from "./data/conversations";
+import { MessageStore } from "./data/messages";
+import { UserStore } from "./data/users";
+import { Database } from "./db/database";
+import { Maintenance } from "./db/maintenance";
+import { migrateCli } from "./db/migrate-cli";
+import { createApp } from "./http/app";
+import { RateLimiter } from "./http/rate-limit";
+import { createLogger } from "./logger";
+import { AnalyticsService } from "./services/analytics";
+import { ChatService } from "./services/chat";
+import { ChatbotService } from "./services/chatbots";
+import { ConversationService } from "./services/conversations";
+import { trackActiveConversations } from "./telemetry/active-conversations";
+import { createMetrics } from "./telemetry/metrics";
+
+export type { AppConfig } from "./config";
+export { loadConfig } from "./config";
+
+export interface ParleyHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startParley(config: AppConfig, options: { log?: Logger } = {}): Promise<ParleyHandle> {
+  const log = options.log ?? createLogger(config);
+  const metrics = createMetrics({ version: config.appVersion, commit: config.appCommit });
+  const db = new Database({
+    primaryUrl: config.databaseUrl,
+    replicaUrl: config.databaseReplicaUrl,
+    primaryMax: config.dbPoolMax,
+    replicaMax: config.dbReplicaPoolMax,
+    maxLagSeconds: config.replica.maxLagSeconds,
+    checkIntervalMs: config.replica.checkIntervalMs,
+    metrics,
+    log,
+  });
+  const redis = new RedisGuard(config.redisUrl, metrics, log);
+  const [, redisReady] = await Promise.all([db.start(), redis.ready(2_000)]);
+  if (!redisReady) log.warn("redis not reachable yet; serving without cache and rate limits until it is");
+
+  const cache = new Cache(redis, metrics, log, config.readYourWritesMs);
+  const conversationStore = new ConversationStore(db);
+  const chatbots = new ChatbotService(new ChatbotStore(db), cache, config.cacheTtlSeconds);
+  const chat = new ChatService({
+    messages: new MessageStore(db),
+    conversations: conversationStore,
+    chatbots,
+    provider: selectProvider(config.ai, metrics),
+    cache,
+    ttl: config.cacheTtlSeconds,
+  });
+  const maintenance = new Maintenance(db, config.analyticsRefreshIntervalMs, log);
+  maintenance.start();
+  void maintenance.runOnce();
+  const stopActiveConversations = trackActiveConversations(
+    conversationStore,
+    metrics,
+    config.activeConversationsIntervalMs,
+    log,
+  );
+
+  let draining = false;
+  const app = createApp({
+    log,
+    metrics,
+    db,
+    limiter: new RateLimiter(redis, config.rateLimits, metrics),
+    users: new UserStore(db),
+    chatbots,
+    conversations: new ConversationService(conversationStore, cache),
+    chat,
+    analytics: new AnalyticsService(new AnalyticsStore(db), cache, config.cacheTtlSeconds.analytics),
+    jwtSecret: config.jwtSecret,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    bodyLimitBytes: config.bodyLimitBytes,
+    draining: () => draining,
+  });
+  const server = createServer(app);
+  // Longer than the load balancer's idle timeout (60 s), so the balancer closes idle connections first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info({ port, version: config.appVersion, provider: config.ai.provider }, "parley listening");
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async () => {
+    draining = true;
+    log.info({ graceMs: config.shutdownGraceMs }, "shutting down: draining in-flight requests");
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      log.warn("grace period over: closing remaining connections");
+      server.closeAllConnections();
+    }, config.shutdownGraceMs);
+    await drained;
+    clearTimeout(timer);
+    stopActiveConversations();
+    await maintenance.stop();
+    await Promise.all([db.close(), redis.close()]);
+    log.info("shutdown complete");
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === "migrate") process.exit(await migrateCli(process.env));
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  const parley = await startParley(config);
+  for (const signal of ["SIGTERM", "SIGINT"] as const)
+    process.once(signal, () => {
+      parley.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+}
+
+if (require.main === module)
+  main().catch((error: unknown) => {
+    console.error(`parley failed to start: ${(error as Error).message}`);
+    process.exit(1);
+  });

@@ -1,0 +1,53 @@
+/** Chatbots and the conversations started with them. */
+import type { Request, RequestHandler, Router } from "express";
+import { decodeCursor, isUuid } from "../http/cursor";
+import { notFound, parse } from "../http/errors";
+import { createChatbotBody, createConversationBody, pageQuery } from "../http/schemas";
+import type { ChatbotService } from "../services/chatbots";
+import type { ConversationService } from "../services/conversations";
+
+/** A page request's cursor and limit (400 naming the field when invalid). */
+export function pageRequest(request: Request) {
+  const query = parse(pageQuery, request.query, "query");
+  return { cursor: query.cursor === undefined ? undefined : decodeCursor(query.cursor), limit: query.limit };
+}
+
+/** The `:id` path parameter; anything but a UUID cannot exist, so it is a 404 like any other miss. */
+export function idParam(request: Request, what: string): string {
+  const id = String(request.params.id);
+  if (!isUuid(id)) throw notFound(what);
+  return id.toLowerCase();
+}
+
+export function chatbotRoutes(
+  router: Router,
+  guard: RequestHandler[],
+  deps: { chatbots: ChatbotService; conversations: ConversationService },
+): void {
+  const { chatbots, conversations } = deps;
+
+  router.get("/api/chatbots", ...guard, async (request, response) => {
+    const { cursor, limit } = pageRequest(request);
+    response.json(await chatbots.list(request.auth!.organizationId, cursor, limit));
+  });
+
+  router.post("/api/chatbots", ...guard, async (request, response) => {
+    const body = parse(createChatbotBody, request.body, "body");
+    response.status(201).json(await chatbots.create(request.auth!.organizationId, body));
+  });
+
+  router.get("/api/chatbots/:id", ...guard, async (request, response) => {
+    const chatbot = await chatbots.get(request.auth!.organizationId, idParam(request, "chatbot"));
+    if (!chatbot) throw notFound("chatbot");
+    response.json(chatbot);
+  });
+
+  router.post("/api/chatbots/:id/conversations", ...guard, async (request, response) => {
+    const chatbotId = idParam(request, "chatbot");
+    const body = parse(createConversationBody, request.body, "body");
+    const { organizationId, userId } = request.auth!;
+    const conversation = await conversations.create(organizationId, chatbotId, userId, body.title ?? null);
+    if (!conversation) throw notFound("chatbot");
+    response.status(201).json(conversation);
+  });
+}

@@ -1,0 +1,89 @@
+/** Conversations and their messages, including the SSE stream of the assistant's reply. */
+import type { Request, RequestHandler, Response, Router } from "express";
+import type { Exchange } from "../data/messages";
+import { errorBody, notFound, parse } from "../http/errors";
+import { idempotencyKey, postMessageBody } from "../http/schemas";
+import type { ChatService } from "../services/chat";
+import type { ConversationService } from "../services/conversations";
+import { idParam, pageRequest } from "./chatbots";
+
+const wantsEventStream = (request: Request) => (request.get("accept") ?? "").includes("text/event-stream");
+
+/**
+ * A server-sent event stream opened lazily, so errors found before the first token (404, 400)
+ * still answer with a status and a JSON body.
+ */
+class EventStream {
+  private open = false;
+
+  constructor(private readonly response: Response) {}
+
+  get started() {
+    return this.open;
+  }
+
+  send(event: string, data: unknown): void {
+    if (!this.open) {
+      this.open = true;
+      this.response.status(200);
+      this.response.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+      this.response.setHeader("Cache-Control", "no-cache, no-transform");
+      this.response.setHeader("X-Accel-Buffering", "no");
+      this.response.flushHeaders();
+    }
+    this.response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  end(): void {
+    this.response.end();
+  }
+}
+
+export function conversationRoutes(
+  router: Router,
+  guard: RequestHandler[],
+  deps: { conversations: ConversationService; chat: ChatService },
+): void {
+  const { conversations, chat } = deps;
+
+  router.get("/api/conversations", ...guard, async (request, response) => {
+    const { cursor, limit } = pageRequest(request);
+    response.json(await conversations.list(request.auth!.organizationId, cursor, limit));
+  });
+
+  router.get("/api/conversations/:id/messages", ...guard, async (request, response) => {
+    const conversationId = idParam(request, "conversation");
+    const { cursor, limit } = pageRequest(request);
+    const page = await chat.page(request.auth!.organizationId, conversationId, cursor, limit);
+    if (!page) throw notFound("conversation");
+    response.json(page);
+  });
+
+  router.post("/api/conversations/:id/messages", ...guard, async (request, response) => {
+    const conversationId = idParam(request, "conversation");
+    const key = parse(idempotencyKey, request.get("idempotency-key"), "header");
+    const { content } = parse(postMessageBody, request.body, "body");
+    const { organizationId, userId } = request.auth!;
+    const post = { organizationId, userId, conversationId, content, idempotencyKey: key };
+    const sendExchange = (exchange: Exchange, replayed: boolean) => {
+      if (replayed) response.setHeader("Idempotent-Replayed", "true");
+      response.status(201).json(exchange);
+    };
+    if (!wantsEventStream(request)) {
+      const { exchange, replayed } = await chat.post(post);
+      sendExchange(exchange, replayed);
+      return;
+    }
+    const stream = new EventStream(response);
+    try {
+      const { exchange } = await chat.post({ ...post, onToken: (text) => stream.send("token", { text }) });
+      stream.send("done", exchange);
+      stream.end();
+    } catch (error) {
+      if (!stream.started) throw error;
+      request.log.warn({ err: error }, "reply stream failed");
+      stream.send("error", errorBody(error));
+      stream.end();
+    }
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Messages: cached history pages, and posting a message — the assistant's reply (from the response
+ * cache for an identical prompt, else from the provider), stored with the user's message in one
+ * transaction, idempotent per Idempotency-Key.
+ */
+import { createHash } from "node:crypto";
+import type { AiProvider } from "../ai/provider";
+import { AiTimeoutError } from "../ai/resilient-provider";
+import type { Cache } from "../cache/cache";
+import { CircuitOpenError } from "../cache/circuit-breaker";
+import type { AppConfig } from "../config";
+import type { ConversationStore } from "../data/conversations";
+import type { Exchange, MessageStore } from "../data/messages";
+import { type Cursor, encodeCursor, pageOf } from "../http/cursor";
+import { HttpError, notFound } from "../http/errors";
+import type { ChatbotService } from "./chatbots";
+import { keys } from "./keys";
+
+/** Turns of context sent to providers that use history. */
+const historyTurns = 20;
+
+export interface PostMessage {
+  organizationId: string;
+  userId: string;
+  conversationId: string;
+  content: string;
+  idempotencyKey?: string;
+  /** Streams the reply as it is produced. */
+  onToken?: (text: string) => void;
+}
+
+/** A provider failure as the API reports it. */
+function providerFailure(error: unknown): HttpError {
+  if (error instanceof CircuitOpenError)
+    return new HttpError(503, "ai_unavailable", "the assistant is unavailable right now; try again shortly");
+  if (error instanceof AiTimeoutError)
+    return new HttpError(504, "ai_timeout", error.message, { cause: error });
+  return new HttpError(502, "ai_failed", "the assistant failed to answer; try again", { cause: error });
+}
+
+export class ChatService {
+  constructor(
+    private readonly deps: {
+      messages: MessageStore;
+      conversations: ConversationStore;
+      chatbots: ChatbotService;
+      provider: AiProvider;
+      cache: Cache;
+      ttl: AppConfig["cacheTtlSeconds"];
+    },
+  ) {}
+
+  /** One page of history, newest first; null when the conversation is not the organization's. */
+  page(organizationId: string, conversationId: string, cursor: Cursor | undefined, limit: number) {
+    const { cache, messages, ttl } = this.deps;
+    return cache.read({
+      cache: "messages",
+      key: keys.messages(organizationId, conversationId),
+      field: `${cursor ? encodeCursor(cursor) : "first"}:${limit}`,
+      ttlSeconds: ttl.messages,
+      pins: [keys.conversationPin(conversationId)],
+      load: async (fromPrimary) => {
+        const rows = await messages.page(organizationId, conversationId, cursor, limit, fromPrimary);
+        return rows && pageOf(rows, limit);
+      },
+      cacheable: (page) => page !== null,
+    });
+  }
+
+  async post(request: PostMessage): Promise<{ exchange: Exchange; replayed: boolean }> {
+    const { messages, conversations, chatbots, cache } = this.deps;
+    const { organizationId, userId, conversationId, idempotencyKey } = request;
+    if (idempotencyKey) {
+      const earlier = await messages.findIdempotent(userId, idempotencyKey);
+      if (earlier) return this.replay(earlier.conversation_id, conversationId, earlier.response);
+    }
+    const conversation = await conversations.get(organizationId, conversationId);
+    if (!conversation) throw notFound("conversation");
+    const chatbot = await chatbots.get(organizationId, conversation.chatbot_id);
+    if (!chatbot) throw notFound("chatbot");
+    const reply = await this.reply(chatbot, conversationId, request);
+    const stored = await messages.storeExchange({
+      organizationId,
+      conversationId,
+      userId,
+      userContent: request.content,
+      assistantContent: reply,
+      idempotencyKey,
+    });
+    if (stored.replayed) return this.replay(stored.conversationId, conversationId, stored.exchange);
+    await cache.invalidate(
+      [keys.messages(organizationId, conversationId)],
+      [keys.conversationPin(conversationId)],
+    );
+    return { exchange: stored.exchange, replayed: false };
+  }
+
+  private replay(storedFor: string, requestedFor: string, exchange: Exchange) {
+    if (storedFor !== requestedFor)
+      throw new HttpError(
+        422,
+        "idempotency_key_reused",
+        "Idempotency-Key was already used for another conversation",
+      );
+    return { exchange, replayed: true };
+  }
+
+  /** The reply text: cached for an identical prompt to the same chatbot (same configuration). */
+  private async reply(
+    chatbot: NonNullable<Awaited<ReturnType<ChatbotService["get"]>>>,
+    conversationId: string,
+    request: PostMessage,
+  ): Promise<string> {
+    const { provider, cache, messages, ttl } = this.deps;
+    const history = provider.usesHistory ? await messages.recentTurns(conversationId, historyTurns) : [];
+    const promptHash = createHash("sha256")
+      .update(
+        JSON.stringify([
+          provider.name,
+          provider.model,
+          new Date(chatbot.updated_at).getTime(),
+          history,
+          request.content,
+        ]),
+      )
+      .digest("base64url");
+    const cacheKey = keys.aiResponse(chatbot.id, promptHash);
+    const cached = await cache.get("ai_response", cacheKey);
+    if (cached !== undefined) {
+      if (request.onToken) for (const piece of cached.match(/\S+\s*/g) ?? [cached]) request.onToken(piece);
+      return cached;
+    }
+    const completion = await provider
+      .generate(
+        {
+          systemPrompt: chatbot.system_prompt,
+          knowledge: chatbot.knowledge,
+          history,
+          userMessage: request.content,
+        },
+        // The reply is finished and stored even if the client goes away, so a retry finds it.
+        { signal: new AbortController().signal, onToken: request.onToken },
+      )
+      .catch((error: unknown) => {
+        throw providerFailure(error);
+      });
+    cache.set(cacheKey, completion.text, ttl.aiResponse);
+    return completion.text;
+  }
+}

@@ -1,0 +1,37 @@
+/** Chatbots: created on the primary, read through the cache (invalidated and pinned on write). */
+import type { Cache } from "../cache/cache";
+import type { AppConfig } from "../config";
+import type { Chatbot, ChatbotStore } from "../data/chatbots";
+import { type Cursor, pageOf } from "../http/cursor";
+import { keys } from "./keys";
+
+export class ChatbotService {
+  constructor(
+    private readonly store: ChatbotStore,
+    private readonly cache: Cache,
+    private readonly ttl: AppConfig["cacheTtlSeconds"],
+  ) {}
+
+  async create(organizationId: string, input: Parameters<ChatbotStore["create"]>[1]): Promise<Chatbot> {
+    const chatbot = await this.store.create(organizationId, input);
+    await this.cache.invalidate([], [keys.organizationPin(organizationId)]);
+    return chatbot;
+  }
+
+  /** Null when missing or another organization's. */
+  get(organizationId: string, id: string): Promise<Chatbot | null> {
+    return this.cache.read({
+      cache: "chatbot",
+      key: keys.chatbot(organizationId, id),
+      ttlSeconds: this.ttl.chatbot,
+      pins: [keys.organizationPin(organizationId)],
+      load: (fromPrimary) => this.store.get(organizationId, id, fromPrimary),
+      cacheable: (chatbot) => chatbot !== null,
+    });
+  }
+
+  async list(organizationId: string, cursor: Cursor | undefined, limit: number) {
+    const fromPrimary = await this.cache.pinned([keys.organizationPin(organizationId)]);
+    return pageOf(await this.store.list(organizationId, cursor, limit, fromPrimary), limit);
+  }
+}

@@ -1,0 +1,28 @@
+/** Conversations: created on the primary (pinning the organization's reads), listed newest first. */
+import type { Cache } from "../cache/cache";
+import type { Conversation, ConversationStore } from "../data/conversations";
+import { type Cursor, pageOf } from "../http/cursor";
+import { keys } from "./keys";
+
+export class ConversationService {
+  constructor(
+    private readonly store: ConversationStore,
+    private readonly cache: Cache,
+  ) {}
+
+  async create(
+    organizationId: string,
+    chatbotId: string,
+    userId: string,
+    title: string | null,
+  ): Promise<Conversation | null> {
+    const conversation = await this.store.create(organizationId, chatbotId, userId, title);
+    if (conversation) await this.cache.invalidate([], [keys.organizationPin(organizationId)]);
+    return conversation;
+  }
+
+  async list(organizationId: string, cursor: Cursor | undefined, limit: number) {
+    const fromPrimary = await this.cache.pinned([keys.organizationPin(organizationId)]);
+    return pageOf(await this.store.list(organizationId, cursor, limit, fromPrimary), limit);
+  }
+}

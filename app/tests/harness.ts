@@ -1,0 +1,147 @@
+/**
+ * Test harness: one migrated database (primary + replica), a Redis logical database and the app
+ * started in-process on a free port, plus small API helpers. One per test file.
+ */
+import { randomUUID } from "node:crypto";
+import { pino } from "pino";
+import { createTestDatabase, createTestRedisUrl, type TestDatabase } from "../../tests/support/platform";
+import { type AppConfig, loadConfig } from "../src/config";
+import { migrate } from "../src/db/migrate";
+import { startParley } from "../src/main";
+
+export const jwtSecret = "test-secret-that-is-long-enough-for-hs256!";
+
+export interface TestApp {
+  url: string;
+  config: AppConfig;
+  database: TestDatabase;
+  close(): Promise<void>;
+}
+
+export type ConfigOverrides = (config: AppConfig) => AppConfig;
+
+/** A configuration for a test database and Redis, with generous rate limits unless overridden. */
+export async function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}) {
+  const database = await createTestDatabase(prefix);
+  await migrate(database.primaryUrl);
+  await database.replicated();
+  const config = loadConfig({
+    PORT: "0",
+    DATABASE_URL: database.primaryUrl,
+    DATABASE_REPLICA_URL: database.replicaUrl,
+    REDIS_URL: await createTestRedisUrl(),
+    JWT_SECRET: jwtSecret,
+    LOG_LEVEL: "silent",
+    DB_POOL_MAX: "5",
+    DB_REPLICA_POOL_MAX: "5",
+    SHUTDOWN_GRACE_MS: "5000",
+    ...env,
+  });
+  config.rateLimits = {
+    ip: { limit: 100_000, windowSeconds: 60 },
+    user: { limit: 100_000, windowSeconds: 60 },
+    login: { limit: 1_000, windowSeconds: 60 },
+  };
+  return { config, database };
+}
+
+export async function startTestApp(
+  prefix: string,
+  overrides: ConfigOverrides = (config) => config,
+  env: NodeJS.ProcessEnv = {},
+): Promise<TestApp> {
+  const { config: base, database } = await testConfig(prefix, env);
+  const config = overrides(base);
+  const app = await startParley(config, { log: pino({ level: "silent" }) });
+  return { url: app.url, config, database, close: app.close };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A JSON request; `token` adds the bearer header. */
+export async function api<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (metrics, static files)
+  }
+  return { status: response.status, headers: response.headers, body: body as T };
+}
+
+export interface Tenant {
+  token: string;
+  userId: string;
+  organizationId: string;
+  email: string;
+  password: string;
+}
+
+export async function registerTenant(base: string): Promise<Tenant> {
+  const email = `user-${randomUUID()}@example.com`;
+  const password = "correct horse battery";
+  const response = await api(base, "POST", "/api/auth/register", { body: { email, password, name: "Test" } });
+  if (response.status !== 201) throw new Error(`register failed: ${JSON.stringify(response.body)}`);
+  return {
+    token: response.body.access_token,
+    userId: response.body.user.id,
+    organizationId: response.body.user.organization_id,
+    email,
+    password,
+  };
+}
+
+export const knowledge = [
+  { question: "What are your opening hours?", answer: "We are open nine to five on weekdays." },
+  { question: "How much does the team plan cost?", answer: "The team plan costs 20 euros per seat." },
+];
+
+export async function createChatbot(base: string, token: string, name = "Helper") {
+  const response = await api(base, "POST", "/api/chatbots", {
+    token,
+    body: { name, system_prompt: "Be brief.", knowledge },
+  });
+  if (response.status !== 201) throw new Error(`create chatbot failed: ${JSON.stringify(response.body)}`);
+  return response.body as { id: string };
+}
+
+export async function createConversation(base: string, token: string, chatbotId: string, title = "Chat") {
+  const response = await api(base, "POST", `/api/chatbots/${chatbotId}/conversations`, {
+    token,
+    body: { title },
+  });
+  if (response.status !== 201)
+    throw new Error(`create conversation failed: ${JSON.stringify(response.body)}`);
+  return response.body as { id: string; chatbot_id: string };
+}
+
+/** Reads a server-sent event stream to its end. */
+export async function readEvents(response: Response): Promise<Array<{ event: string; data: any }>> {
+  const text = await response.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim())
+    .map((block) => ({
+      event: /^event: (.*)$/m.exec(block)?.[1] ?? "message",
+      data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
+    }));
+}
