@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the app image once and pushes it, tagged <tag>, to the ECR repository of every stack
+# (region and repository name read from the committed stack config by image-targets.ts).
+# Usage: push-image.sh <tag> <Pulumi.<stack>.yaml>...   (needs AWS credentials allowed to push;
+# dist/app/main.js already built by `npm run build:app`)
+set -euo pipefail
+
+tag=$1
+shift
+targets=$(npx tsx .github/scripts/image-targets.ts "$@")
+account=$(aws sts get-caller-identity --query Account --output text)
+
+docker build --file app/Dockerfile \
+  --build-arg "APP_VERSION=$tag" --build-arg "APP_COMMIT=$GITHUB_SHA" \
+  --label "org.opencontainers.image.revision=$GITHUB_SHA" \
+  --tag "parley-app:$tag" .
+
+while read -r region repository; do
+  registry="$account.dkr.ecr.$region.amazonaws.com"
+  aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+  docker tag "parley-app:$tag" "$registry/$repository:$tag"
+  docker push "$registry/$repository:$tag"
+  echo "Pushed \`$registry/$repository:$tag\`" >>"$GITHUB_STEP_SUMMARY"
+done <<<"$targets"
+
+echo "tag=$tag" >>"$GITHUB_OUTPUT"

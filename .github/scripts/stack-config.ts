@@ -1,0 +1,48 @@
+/**
+ * Reads and edits a stack's committed config (`Pulumi.<stack>.yaml`) for the app-release workflow.
+ * Validation is infra/config.ts's own `parseStackConfig`: a tag the Pulumi program would reject
+ * never reaches a pull request.
+ */
+import { basename } from "node:path";
+import { parseDocument } from "yaml";
+import { parseStackConfig, type StackConfig } from "../../infra/config";
+import { type StackName, stackNames } from "../../infra/scaling/policy";
+
+export const imageTagKey = "parley:imageTag";
+
+/** `Pulumi.prod.yaml` → `prod`; anything else is an error naming the file and the stacks allowed. */
+export function stackOfConfigFile(path: string): StackName {
+  const match = /^Pulumi\.([^.]+)\.yaml$/.exec(basename(path));
+  const stack = match?.[1];
+  if (!stack || !(stackNames as readonly string[]).includes(stack)) {
+    throw new Error(
+      `${path} is not a stack config file: expected Pulumi.<stack>.yaml with <stack> one of ${stackNames.join(", ")}`,
+    );
+  }
+  return stack as StackName;
+}
+
+/** The settings infra/config.ts reads (`parley:*` and `aws:region`), validated for `stack`. */
+export function stackConfigOf(text: string, stack: StackName): StackConfig {
+  const config = parseDocument(text).toJS()?.config ?? {};
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    if (key.startsWith("parley:") || key === "aws:region") raw[key] = value;
+  }
+  return parseStackConfig(raw, stack);
+}
+
+/**
+ * Sets `parley:imageTag` in a stack config file's text, keeping every other line and comment as it
+ * was, and returns the new text. Throws (with infra/config.ts's message) if the result is invalid.
+ */
+export function withImageTag(text: string, stack: StackName, tag: string): string {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) {
+    throw new Error(`Pulumi.${stack}.yaml is not valid YAML: ${document.errors[0]?.message}`);
+  }
+  document.setIn(["config", imageTagKey], tag);
+  const updated = document.toString();
+  stackConfigOf(updated, stack);
+  return updated;
+}
