@@ -1,0 +1,226 @@
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { alertmanagerSecretFiles, receiverFor } from "./alertmanager";
+import { run, tools, withTempDir } from "./check";
+import { renderObservability } from "./render";
+import type { AlertingRule, RecordingRule } from "./rules";
+import { headingAnchor, runbookBaseUrl } from "./runbook";
+import { burnRateWindows, recordedWindows } from "./slo";
+
+const rendered = renderObservability();
+const allRules = rendered.rules.groups.flatMap((group) => group.rules);
+const alertingRules = allRules.filter((rule): rule is AlertingRule => "alert" in rule);
+const recordingRules = allRules.filter((rule): rule is RecordingRule => "record" in rule);
+const testsDir = join(__dirname, "tests");
+const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
+
+const contractAlerts = [
+  "ParleyAvailabilityBudgetBurn",
+  "ParleyLatencyBudgetBurn",
+  "ParleyHighErrorRate",
+  "ParleyHighLatencyP95",
+  "ParleyAISlow",
+  "ParleyDBPoolSaturated",
+  "ParleyReplicaLagHigh",
+  "ParleyCacheHitRateLow",
+  "ParleyCircuitOpen",
+  "ParleyTargetDown",
+  "ParleyPodCPUHigh",
+  "ParleyPodMemoryHigh",
+  "ParleyHPAMaxedOut",
+  "ParleyNodeDiskLow",
+];
+
+describe("Prometheus rules", () => {
+  it("define every alert of the contract, and only those", () => {
+    expect([...new Set(alertingRules.map((rule) => rule.alert))].sort()).toEqual([...contractAlerts].sort());
+  });
+
+  it("pass promtool check rules", () => {
+    const { promtool } = tools();
+    withTempDir((dir) => {
+      writeFileSync(join(dir, "rules.yaml"), rendered.rulesYaml);
+      const result = run(promtool, ["check", "rules", "rules.yaml"], dir);
+      expect(result.output).toContain(`SUCCESS: ${allRules.length} rules found`);
+      expect(result.status).toBe(0);
+    });
+  });
+
+  it("pass every promtool unit test in alerts/tests", { timeout: 120_000 }, () => {
+    const { promtool } = tools();
+    expect(testFiles.length).toBeGreaterThan(0);
+    withTempDir((dir) => {
+      writeFileSync(join(dir, "rules.yaml"), rendered.rulesYaml);
+      for (const file of testFiles) copyFileSync(join(testsDir, file), join(dir, file));
+      const result = run(promtool, ["test", "rules", ...testFiles], dir);
+      expect(result.output, result.output).not.toContain("FAILED");
+      expect(result.status, result.output).toBe(0);
+    });
+  });
+
+  it("have a promtool test firing every alert and checking every recording rule's value", () => {
+    const tests = testFiles.flatMap(
+      (file) =>
+        (
+          parse(readFileSync(join(testsDir, file), "utf8")) as {
+            tests: Array<{
+              alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }>;
+              promql_expr_test?: Array<{ expr: string }>;
+            }>;
+          }
+        ).tests,
+    );
+    const fired = new Set(
+      tests.flatMap((test) =>
+        (test.alert_rule_test ?? [])
+          .filter((check) => (check.exp_alerts ?? []).length > 0)
+          .map((check) => check.alertname),
+      ),
+    );
+    const checkedExprs = tests.flatMap((test) => (test.promql_expr_test ?? []).map((check) => check.expr));
+    for (const name of contractAlerts) expect(fired, `${name} is never tested firing`).toContain(name);
+    for (const rule of recordingRules) {
+      const checked = checkedExprs.some((expr) => expr.includes(`${rule.record}{slo="${rule.labels?.slo}"}`));
+      expect(checked, `${rule.record} (${rule.labels?.slo}) has no value test`).toBe(true);
+    }
+  });
+
+  it("record the error ratio over every window a burn-rate alert reads", () => {
+    for (const window of burnRateWindows) {
+      expect(recordedWindows).toContain(window.long);
+      expect(recordedWindows).toContain(window.short);
+    }
+  });
+
+  it("give every alert a severity, a summary, a description quoting its value and a runbook section", () => {
+    const runbook = readFileSync(join(__dirname, "..", "docs", "runbook.md"), "utf8");
+    const sections = new Map(
+      runbook
+        .split(/^## /m)
+        .slice(1)
+        .map((section) => [headingAnchor(section.split("\n")[0]!), section] as const),
+    );
+    for (const rule of alertingRules) {
+      expect(["critical", "warning", "info"]).toContain(rule.labels.severity);
+      expect(rule.annotations.summary.length).toBeGreaterThan(10);
+      expect(rule.annotations.description).toContain("$value");
+      const [base, anchor] = rule.annotations.runbook_url.split("#");
+      expect(base).toBe(runbookBaseUrl);
+      const section = sections.get(anchor!);
+      expect(section, `docs/runbook.md has no section for ${rule.alert}`).toBeDefined();
+      for (const part of ["What it means", "How to confirm", "What to do"]) expect(section).toContain(part);
+    }
+  });
+});
+
+describe("Alertmanager configuration", () => {
+  const configs = {
+    "alertmanager.yaml": rendered.alertmanagerYaml,
+    "alertmanager.local.yaml": rendered.alertmanagerLocalYaml,
+  };
+
+  it.each(Object.keys(configs))("%s passes amtool check-config", (name) => {
+    const { amtool } = tools();
+    withTempDir((dir) => {
+      writeFileSync(join(dir, name), configs[name as keyof typeof configs]);
+      const result = run(amtool, ["check-config", name], dir);
+      expect(result.output).toContain("SUCCESS");
+      expect(result.status, result.output).toBe(0);
+    });
+  });
+
+  it.each([
+    ["critical", "page"],
+    ["warning", "ticket"],
+    ["info", "log-only"],
+  ])("routes severity=%s to %s in both configs (amtool config routes test)", (severity, receiver) => {
+    const { amtool } = tools();
+    withTempDir((dir) => {
+      for (const [name, yaml] of Object.entries(configs)) {
+        writeFileSync(join(dir, name), yaml);
+        const routed = run(
+          amtool,
+          [
+            "config",
+            "routes",
+            "test",
+            `--config.file=${name}`,
+            `--verify.receivers=${receiver}`,
+            "alertname=ParleyHighErrorRate",
+            `severity=${severity}`,
+          ],
+          dir,
+        );
+        expect(routed.status, routed.output).toBe(0);
+        // And the check can fail: any other receiver is rejected.
+        const wrong = run(
+          amtool,
+          [
+            "config",
+            "routes",
+            "test",
+            `--config.file=${name}`,
+            "--verify.receivers=nobody",
+            `severity=${severity}`,
+          ],
+          dir,
+        );
+        expect(wrong.status).not.toBe(0);
+      }
+    });
+  });
+
+  it("routes an alert without a severity to tickets", () => {
+    const { amtool } = tools();
+    withTempDir((dir) => {
+      writeFileSync(join(dir, "am.yaml"), rendered.alertmanagerYaml);
+      const result = run(
+        amtool,
+        [
+          "config",
+          "routes",
+          "test",
+          "--config.file=am.yaml",
+          `--verify.receivers=${receiverFor.warning}`,
+          "alertname=X",
+        ],
+        dir,
+      );
+      expect(result.status, result.output).toBe(0);
+    });
+  });
+
+  it("inhibits a warning while the critical alert of the same name fires in the same namespace", () => {
+    const config = parse(rendered.alertmanagerYaml) as {
+      inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>;
+    };
+    expect(config.inhibit_rules).toEqual([
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ["alertname", "namespace"],
+      },
+    ]);
+  });
+
+  it("reads receiver secrets from mounted files and commits none", () => {
+    const config = parse(rendered.alertmanagerYaml) as { receivers: Array<Record<string, unknown>> };
+    const integrations = config.receivers.flatMap((receiver) =>
+      Object.entries(receiver)
+        .filter(([key]) => key.endsWith("_configs"))
+        .flatMap(([, value]) => value as Array<Record<string, unknown>>),
+    );
+    expect(integrations.length).toBeGreaterThan(0);
+    const secretKeys = ["routing_key", "service_key", "api_url", "url", "api_key", "auth_password", "token"];
+    for (const integration of integrations) {
+      for (const key of secretKeys) expect(integration).not.toHaveProperty(key);
+      const files = Object.entries(integration).filter(([key]) => key.endsWith("_file"));
+      expect(files.length).toBe(1);
+      expect(Object.values(alertmanagerSecretFiles)).toContain(files[0]![1]);
+    }
+    const local = parse(rendered.alertmanagerLocalYaml) as { receivers: Array<Record<string, unknown>> };
+    for (const receiver of local.receivers) expect(Object.keys(receiver)).toEqual(["name"]);
+  });
+});

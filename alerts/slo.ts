@@ -1,0 +1,131 @@
+/**
+ * The service level objectives: the one module the SLO recording rules, the burn-rate alerts and the
+ * SLO dashboard are generated from. Objectives come from DESIGN.md.
+ */
+import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
+
+/** The window every objective is measured over (and the error budget is spent in). */
+export const sloWindow = "30d";
+
+/**
+ * The requests the objectives cover: every `/api/...` route template (the `route` label). Health,
+ * readiness, metrics and the static chat page are not part of them.
+ */
+export const apiRoutePattern = "/api/.+";
+
+/**
+ * A streamed reply (`Accept: text/event-stream`) is the only API response whose duration is the whole
+ * generation, so the latency objective leaves it out. The API answers a non-streamed message POST
+ * with 201 and a streamed one with 200 on the same route: that pair identifies a stream.
+ */
+export const streamingRequest = {
+  method: "POST",
+  route: "/api/conversations/:id/messages",
+  status_code: "200",
+} as const;
+
+export interface Slo {
+  /** The `slo` label value of its recording rules and alerts. */
+  name: "availability" | "latency";
+  /** The alert that fires when the error budget burns too fast. */
+  alert: "ParleyAvailabilityBudgetBurn" | "ParleyLatencyBudgetBurn";
+  /** Fraction of eligible requests that must be good over the window, e.g. 0.999. */
+  objective: number;
+  description: string;
+  /**
+   * PromQL: the ratio of bad to eligible requests over `window` (e.g. "5m"), by namespace; `matchers`
+   * narrow the requests further (e.g. `namespace=~"$namespace"`).
+   */
+  errorRatio(window: string, matchers?: string): string;
+}
+
+const job = `job="${scrapeJob}"`;
+/** Matchers of API requests, plus `extra` matchers (a dashboard adds its namespace filter). */
+const api = (extra: string) => [job, `route=~"${apiRoutePattern}"`, extra].filter(Boolean).join(", ");
+const requests = metrics.httpRequests.name;
+const duration = metrics.httpRequestDuration.name;
+
+/** Latency objective threshold: a non-streaming API request is good when faster than this. */
+export const latencyThresholdSeconds = 0.5;
+
+/** The dashboard target (from the seed plans): 95% of non-streaming API requests under 0.2 s. */
+export const latencyTarget = { quantile: 0.95, thresholdSeconds: 0.2 } as const;
+
+const streamingMatchers = Object.entries(streamingRequest)
+  .map(([label, value]) => `${label}="${value}"`)
+  .join(", ");
+
+/** Rates of a duration series (`_count` or one `_bucket`) over API requests, without streamed ones. */
+export function nonStreamingRate(series: "count" | "bucket", matchers: string, window: string): string {
+  return (
+    `rate(${duration}_${series}{${api(matchers)}}[${window}]) ` +
+    `unless on (method, route, status_code) ${duration}_count{${job}, ${streamingMatchers}}`
+  );
+}
+
+/**
+ * Error ratios are written as 1 - good/eligible: the good series always exist once requests are
+ * served, while a 5xx series appears only after the first 5xx.
+ */
+export const slos: readonly Slo[] = [
+  {
+    name: "availability",
+    alert: "ParleyAvailabilityBudgetBurn",
+    objective: 0.999,
+    description: "99.9% of API requests are answered without a 5xx status.",
+    errorRatio: (window, matchers = "") =>
+      `1 - (sum by (namespace) (rate(${requests}{${api(matchers)}, status_code!~"5.."}[${window}])) ` +
+      `/ sum by (namespace) (rate(${requests}{${api(matchers)}}[${window}])))`,
+  },
+  {
+    name: "latency",
+    alert: "ParleyLatencyBudgetBurn",
+    objective: 0.99,
+    description: `99% of non-streaming API requests are answered in under ${latencyThresholdSeconds} s.`,
+    errorRatio: (window, matchers = "") => {
+      const good = [matchers, `le="${latencyThresholdSeconds}"`].filter(Boolean).join(", ");
+      return (
+        `1 - (sum by (namespace) (${nonStreamingRate("bucket", good, window)}) ` +
+        `/ sum by (namespace) (${nonStreamingRate("count", matchers, window)}))`
+      );
+    },
+  },
+];
+
+/** The allowed error ratio of an objective (its error budget over the window). */
+export const errorBudget = (slo: Slo): number => Number((1 - slo.objective).toPrecision(6));
+
+/**
+ * Multi-window multi-burn-rate alerting (Google SRE workbook, ch. 5) for a 30-day window: an alert
+ * fires when both the long and the short window burn faster than `burnRate` times the budget.
+ */
+export interface BurnRateWindow {
+  severity: "critical" | "warning";
+  long: string;
+  short: string;
+  burnRate: number;
+}
+
+export const burnRateWindows: readonly BurnRateWindow[] = [
+  { severity: "critical", long: "1h", short: "5m", burnRate: 14.4 },
+  { severity: "critical", long: "6h", short: "30m", burnRate: 6 },
+  { severity: "warning", long: "1d", short: "2h", burnRate: 3 },
+  { severity: "warning", long: "3d", short: "6h", burnRate: 1 },
+];
+
+const unitSeconds: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds in a Prometheus duration of one unit, such as "30m" or "3d". */
+export function durationSeconds(duration: string): number {
+  const match = /^(\d+)([smhd])$/.exec(duration);
+  if (!match) throw new Error(`duration "${duration}" is not a number followed by one of s, m, h, d`);
+  return Number(match[1]) * unitSeconds[match[2]!]!;
+}
+
+/** Every window an error ratio is recorded over (those the burn-rate alerts read), shortest first. */
+export const recordedWindows: readonly string[] = [
+  ...new Set(burnRateWindows.flatMap((window) => [window.short, window.long])),
+].sort((a, b) => durationSeconds(a) - durationSeconds(b));
+
+/** Name of the recording rule holding an objective's error ratio over a window. */
+export const errorRatioRecord = (window: string): string => `slo:error_ratio:rate${window}`;

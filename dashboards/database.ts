@@ -1,0 +1,86 @@
+/** Database: connection pools, query latency and replica lag. */
+import { metrics } from "../app/src/telemetry/catalogue";
+import { appSelector as app, type DashboardSpec, quantile, rateInterval } from "./panels";
+
+const pool = metrics.dbPoolConnections.name;
+const poolMax = metrics.dbPoolMaxConnections.name;
+const query = metrics.dbQueryDuration.name;
+
+export function databaseDashboard(): DashboardSpec {
+  return {
+    uid: "parley-database",
+    title: "Parley / Database",
+    description: "PostgreSQL as Parley sees it: primary and replica pools, query latency, replica lag.",
+    tags: ["parley", "postgresql"],
+    rows: [
+      {
+        title: "Connection pools",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "Pool utilisation",
+            description: "Active connections over the pool maximum, per pool (summed over instances).",
+            unit: "percentunit",
+            redAbove: 0.9,
+            min: 0,
+            max: 1,
+            queries: [
+              {
+                expr: `sum by (pool) (${pool}{${app}, state="active"}) / sum by (pool) (${poolMax}{${app}})`,
+                legend: "{{pool}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "Connections by state",
+            description: "Pool connections by pool and state (active, idle, waiting clients).",
+            unit: "short",
+            queries: [{ expr: `sum by (pool, state) (${pool}{${app}})`, legend: "{{pool}} {{state}}" }],
+          },
+          {
+            kind: "timeseries",
+            title: "Clients waiting for a connection",
+            description: "Queries queued because their pool had no free connection.",
+            unit: "short",
+            redAbove: 1,
+            queries: [{ expr: `sum by (pool) (${pool}{${app}, state="waiting"})`, legend: "{{pool}}" }],
+          },
+        ],
+      },
+      {
+        title: "Queries and replication",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "Query p95 by operation",
+            description: "95th percentile query duration by pool and operation.",
+            unit: "s",
+            queries: [
+              { expr: quantile(0.95, query, ["pool", "operation"], app), legend: "{{pool}} {{operation}}" },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "Queries per second",
+            description: "Queries per second by pool.",
+            unit: "ops",
+            queries: [
+              { expr: `sum by (pool) (rate(${query}_count{${app}}[${rateInterval}]))`, legend: "{{pool}}" },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "Replica lag",
+            description: "How far each read replica is behind the primary (worst over instances).",
+            unit: "s",
+            redAbove: 30,
+            queries: [
+              { expr: `max by (replica) (${metrics.dbReplicaLag.name}{${app}})`, legend: "{{replica}}" },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
