@@ -1,0 +1,31 @@
+/**
+ * The Helm charts the cluster runs, pinned. Versions are the upstream releases listed in
+ * ../shared/reference/README.md (metrics-server is not listed there: 3.12.2 is its chart for
+ * metrics-server 0.7.2).
+ */
+export interface ChartRef {
+  chart: string;
+  version: string;
+  /** A Helm repository URL; absent when `chart` is an OCI reference. */
+  repo?: string;
+}
+
+const prometheusCommunity = "https://prometheus-community.github.io/helm-charts";
+
+export const charts = {
+  karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" },
+  awsLoadBalancerController: {
+    chart: "aws-load-balancer-controller",
+    version: "3.5.0",
+    repo: "https://aws.github.io/eks-charts",
+  },
+  metricsServer: {
+    chart: "metrics-server",
+    version: "3.12.2",
+    repo: "https://kubernetes-sigs.github.io/metrics-server/",
+  },
+  kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: prometheusCommunity },
+  prometheusAdapter: { chart: "prometheus-adapter", version: "5.3.0", repo: prometheusCommunity },
+  postgresExporter: { chart: "prometheus-postgres-exporter", version: "8.2.0", repo: prometheusCommunity },
+  redisExporter: { chart: "prometheus-redis-exporter", version: "6.29.0", repo: prometheusCommunity },
+} as const satisfies Record<string, ChartRef>;

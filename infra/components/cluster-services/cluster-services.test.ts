@@ -1,0 +1,255 @@
+import * as k8s from "@pulumi/kubernetes";
+import { describe, expect, it } from "vitest";
+import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
+import { karpenterNodePoolSpec } from "../../scaling/karpenter";
+import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
+import {
+  type ComponentRegistration,
+  field,
+  ofType,
+  runComponents,
+  single,
+} from "../../testing/component-harness";
+import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
+import { isKubernetesType, type KubernetesObject, schemaErrors } from "../../testing/kubernetes-schemas";
+import { grafanaDashboardLabel } from "../observability/grafana";
+import { secretDirectory } from "./alertmanager-secrets";
+import { charts } from "./charts";
+import { ClusterServices } from "./index";
+import { appNodePoolName } from "./karpenter";
+
+const fake = {
+  databasePassword: "fake-db-password-1",
+  cacheAuthToken: "fake-cache-token-1",
+  pagerdutyKey: "fake-pagerduty-key-1",
+  slackUrl: "https://hooks.slack.example/fake-1",
+};
+
+const alertmanagerConfig = {
+  route: { receiver: "ticket" },
+  receivers: [{ name: "ticket" }],
+};
+
+async function clusterServices(stack: StackName): Promise<ComponentRegistration[]> {
+  return runComponents(
+    () => {
+      const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+      new ClusterServices("parley-test-cluster-services", {
+        provider,
+        stack,
+        policy: scalingPolicyFor(stack),
+        cluster: {
+          name: "parley-test",
+          endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
+          region: "eu-west-1",
+          vpcId: "vpc-123",
+        },
+        karpenter: {
+          nodeRoleName: "parley-test-karpenter-node",
+          interruptionQueueName: "parley-test-karpenter",
+          discoveryTags: { "karpenter.sh/discovery": "parley-test" },
+        },
+        monitoring: {
+          retention: "15d",
+          storageGiB: 100,
+          alertmanagerConfig,
+          alertmanagerSecretFiles: [
+            { path: "/etc/alertmanager/secrets/pagerduty-routing-key", value: fake.pagerdutyKey },
+            { path: "/etc/alertmanager/secrets/slack-tickets-webhook-url", value: fake.slackUrl },
+          ],
+        },
+        database: {
+          host: "db.example.internal",
+          port: 5432,
+          name: "parley",
+          username: "parley_admin",
+          password: fake.databasePassword,
+        },
+        cache: { host: "master.cache.example.internal", port: 6379, authToken: fake.cacheAuthToken },
+      });
+    },
+    { stack },
+  );
+}
+
+const release = (registrations: ComponentRegistration[], name: string) => {
+  const found = ofType(registrations, "kubernetes:helm.sh/v3:Release").filter(
+    (registration) => registration.inputs.name === name,
+  );
+  expect(found, `Helm release ${name}`).toHaveLength(1);
+  return reveal(found[0].inputs) as { namespace: string; values: Record<string, unknown> };
+};
+
+describe.each(stackNames)("ClusterServices (%s)", (stack) => {
+  const policy = scalingPolicyFor(stack);
+  const run = clusterServices(stack);
+
+  it("declares a NodePool whose requirements, limits and consolidation are the policy's", async () => {
+    const nodePool = single(await run, "kubernetes:karpenter.sh/v1:NodePool");
+    expect(nodePool.inputs.metadata).toEqual({ name: appNodePoolName });
+    expect(nodePool.inputs.spec).toEqual(karpenterNodePoolSpec(policy, appNodePoolName));
+    expect(field(nodePool.inputs, "spec.limits")).toEqual({
+      cpu: String(policy.nodes.karpenter.cpuLimitCores),
+      memory: `${policy.nodes.karpenter.memoryLimitGiB}Gi`,
+    });
+  });
+
+  it("declares an EC2NodeClass with the node role, discovery tags and IMDSv2 (hop limit 1)", async () => {
+    const nodeClass = single(await run, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass");
+    const spec = (path: string) => field(nodeClass.inputs.spec, path);
+    expect(nodeClass.inputs.metadata).toEqual({ name: appNodePoolName });
+    expect(spec("role")).toBe("parley-test-karpenter-node");
+    expect(spec("subnetSelectorTerms")).toEqual([{ tags: { "karpenter.sh/discovery": "parley-test" } }]);
+    expect(spec("securityGroupSelectorTerms")).toEqual([
+      { tags: { "karpenter.sh/discovery": "parley-test" } },
+    ]);
+    expect(spec("metadataOptions")).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+    expect(spec("blockDeviceMappings.0.ebs.encrypted")).toBe(true);
+    expect(spec("tags")).toMatchObject({ project: "parley", stack, "managed-by": "pulumi" });
+  });
+
+  it("installs every chart at its pinned version", async () => {
+    const registrations = await run;
+    const releases = ofType(registrations, "kubernetes:helm.sh/v3:Release").map(
+      (registration) => reveal(registration.inputs) as { chart: string; version: string },
+    );
+    expect(
+      releases
+        .map(({ chart, version }) => ({ chart, version }))
+        .sort((a, b) => a.chart.localeCompare(b.chart)),
+    ).toEqual(
+      Object.values(charts)
+        .map(({ chart, version }) => ({ chart, version }))
+        .sort((a, b) => a.chart.localeCompare(b.chart)),
+    );
+  });
+
+  it("configures Karpenter with the cluster and its interruption queue", async () => {
+    const karpenter = release(await run, "karpenter");
+    expect(karpenter.namespace).toBe("kube-system");
+    expect(karpenter.values.settings).toEqual({
+      clusterName: "parley-test",
+      clusterEndpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
+      interruptionQueue: "parley-test-karpenter",
+    });
+    expect(field(karpenter.values, "serviceAccount.name")).toBe("karpenter");
+  });
+
+  it("sizes Prometheus from config and lets Grafana load the labelled dashboards", async () => {
+    const stackRelease = release(await run, "kube-prometheus-stack");
+    const prometheus = (path: string) => field(stackRelease.values, `prometheus.prometheusSpec.${path}`);
+    expect(prometheus("retention")).toBe("15d");
+    expect(prometheus("retentionSize")).toBe("85GB");
+    expect(prometheus("storageSpec.volumeClaimTemplate.spec.resources.requests.storage")).toBe("100Gi");
+    expect(prometheus("ruleSelectorNilUsesHelmValues")).toBe(false);
+    expect(prometheus("serviceMonitorSelectorNilUsesHelmValues")).toBe(false);
+    expect(field(stackRelease.values, "grafana.sidecar.dashboards")).toMatchObject({
+      enabled: true,
+      label: grafanaDashboardLabel.key,
+      labelValue: grafanaDashboardLabel.value,
+    });
+  });
+
+  it("gives Alertmanager the rendered config and mounts the receivers' secret files where it reads them", async () => {
+    const registrations = await run;
+    const stackRelease = release(registrations, "kube-prometheus-stack");
+    const alertmanager = (path: string) => field(stackRelease.values, `alertmanager.${path}`);
+    expect(alertmanager("config")).toEqual(alertmanagerConfig);
+    expect(alertmanager("alertmanagerSpec.volumeMounts")).toEqual([
+      { name: "receiver-secrets", mountPath: "/etc/alertmanager/secrets", readOnly: true },
+    ]);
+    const secret = single(registrations, "kubernetes:core/v1:Secret", "alertmanager-receivers");
+    expect(alertmanager("alertmanagerSpec.volumes.0.secret.secretName")).toBe(
+      field(secret.inputs, "metadata.name"),
+    );
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+    expect(reveal(secret.inputs.stringData)).toEqual({
+      "pagerduty-routing-key": fake.pagerdutyKey,
+      "slack-tickets-webhook-url": fake.slackUrl,
+    });
+  });
+
+  it("serves the app's request rate per pod as the HPA's custom metric", async () => {
+    const adapter = release(await run, "prometheus-adapter");
+    expect(field(adapter.values, "rules.default")).toBe(false);
+    expect(field(adapter.values, "rules.custom")).toEqual([
+      expect.objectContaining({
+        seriesQuery: `${metrics.httpRequests.name}{namespace!="",pod!=""}`,
+        name: { matches: `^${metrics.httpRequests.name}$`, as: hpaRequestRateMetric },
+      }),
+    ]);
+    expect(field(adapter.values, "prometheus.url")).toBe(
+      "http://kube-prometheus-stack-prometheus.monitoring.svc",
+    );
+  });
+
+  it("points the exporters at RDS and ElastiCache through Secrets, over TLS", async () => {
+    const registrations = await run;
+    const postgres = release(registrations, "postgres-exporter");
+    const datasource = single(registrations, "kubernetes:core/v1:Secret", "postgres-exporter-datasource");
+    expect(field(postgres.values, "config.datasourceSecret")).toEqual({
+      name: field(datasource.inputs, "metadata.name"),
+      key: "DATA_SOURCE_NAME",
+    });
+    expect(reveal(datasource.inputs.stringData)).toEqual({
+      DATA_SOURCE_NAME: `postgres://parley_admin:${fake.databasePassword}@db.example.internal:5432/parley?sslmode=require`,
+    });
+    const redis = release(registrations, "redis-exporter");
+    expect(redis.values.redisAddress).toBe("rediss://master.cache.example.internal:6379");
+    expect(redis.values.auth).toEqual({
+      enabled: true,
+      secret: { name: "redis-exporter-auth", key: "password" },
+    });
+  });
+
+  it("keeps every secret out of plaintext inputs", async () => {
+    const registrations = await run;
+    const plaintext = registrations.flatMap((registration) => plaintextStrings(registration.inputs));
+    for (const value of Object.values(fake)) {
+      expect(plaintext.filter((text) => text.includes(value))).toEqual([]);
+    }
+    const grafana = release(registrations, "kube-prometheus-stack");
+    const adminPassword = field(grafana.values, "grafana.adminPassword");
+    expect(adminPassword).toMatch(/^generated-/);
+    expect(plaintext).not.toContain(adminPassword);
+  });
+
+  it("declares only objects that pass the upstream schemas", async () => {
+    const objects = (await run).filter((registration) => isKubernetesType(registration.type));
+    expect(objects.length).toBeGreaterThanOrEqual(7);
+    for (const registration of objects) {
+      const errors = await schemaErrors(reveal(registration.inputs) as KubernetesObject);
+      expect(errors, `${registration.type} ${registration.name}`).toEqual([]);
+    }
+  });
+});
+
+describe("schema validation of Karpenter objects", () => {
+  it("rejects a NodePool with a misspelt field or a wrong type", async () => {
+    const valid = {
+      apiVersion: "karpenter.sh/v1",
+      kind: "NodePool",
+      metadata: { name: "x" },
+      spec: karpenterNodePoolSpec(scalingPolicyFor("dev"), "x"),
+    };
+    expect(await schemaErrors(valid)).toEqual([]);
+    const misspelt = { ...valid, spec: { ...valid.spec, limit: { cpu: "1" } } };
+    expect((await schemaErrors(misspelt)).join("\n")).toMatch(/additional properties.*"limit"/);
+    const wrongType = {
+      ...valid,
+      spec: { ...valid.spec, disruption: { ...valid.spec.disruption, consolidationPolicy: "Sometimes" } },
+    };
+    expect((await schemaErrors(wrongType)).join("\n")).toMatch(/consolidationPolicy/);
+  });
+});
+
+describe("secretDirectory", () => {
+  it("refuses secret files the config expects in different directories", () => {
+    expect(() =>
+      secretDirectory([
+        { path: "/etc/alertmanager/secrets/a", value: "1" },
+        { path: "/etc/other/b", value: "2" },
+      ]),
+    ).toThrow(/share one directory.*\/etc\/alertmanager\/secrets.*\/etc\/other/);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * The cluster's controllers besides Karpenter: the AWS Load Balancer Controller (turns the app's
+ * Ingress into an ALB) and metrics-server (CPU/memory for the HPA and `kubectl top`).
+ */
+
+/**
+ * Service accounts whose AWS permissions come from EKS Pod Identity associations (declared with the
+ * cluster): the association and the Helm release must agree on namespace and name.
+ */
+export const controllerServiceAccounts = {
+  karpenter: { namespace: "kube-system", name: "karpenter" },
+  awsLoadBalancerController: { namespace: "kube-system", name: "aws-load-balancer-controller" },
+} as const;
+
+/** The IngressClass the load balancer controller creates and the app's Ingress uses. */
+export const albIngressClass = "alb";
+
+export interface LoadBalancerControllerValues {
+  clusterName: string;
+  region: string;
+  vpcId: string;
+  replicaCount: number;
+  serviceAccount: { create: true; name: string };
+  ingressClass: string;
+  createIngressClassResource: true;
+  /** Leave `Service type: LoadBalancer` alone: the cluster exposes only Ingresses. */
+  enableServiceMutatorWebhook: false;
+  serviceMonitor: { enabled: boolean };
+}
+
+export function loadBalancerControllerValues(input: {
+  clusterName: string;
+  region: string;
+  vpcId: string;
+}): LoadBalancerControllerValues {
+  return {
+    clusterName: input.clusterName,
+    region: input.region,
+    vpcId: input.vpcId,
+    replicaCount: 2,
+    serviceAccount: { create: true, name: controllerServiceAccounts.awsLoadBalancerController.name },
+    ingressClass: albIngressClass,
+    createIngressClassResource: true,
+    enableServiceMutatorWebhook: false,
+    serviceMonitor: { enabled: true },
+  };
+}
+
+export interface MetricsServerValues {
+  replicas: number;
+  podDisruptionBudget: { enabled: true; maxUnavailable: number };
+}
+
+/** Two replicas so HPA decisions survive a node drain. */
+export function metricsServerValues(): MetricsServerValues {
+  return { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } };
+}

@@ -1,0 +1,279 @@
+/**
+ * Cluster services: everything the app needs from the cluster besides its own workload — node
+ * provisioning (Karpenter), load balancing (AWS Load Balancer Controller), resource and custom
+ * metrics (metrics-server, prometheus-adapter), monitoring (kube-prometheus-stack) and exporters
+ * for RDS and ElastiCache.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { naming } from "../../naming";
+import { karpenterNodePoolSpec } from "../../scaling/karpenter";
+import type { ScalingPolicy, StackName } from "../../scaling/policy";
+import { postgresUrl } from "../workload/connection-urls";
+import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
+import { type ChartRef, charts } from "./charts";
+import { controllerServiceAccounts, loadBalancerControllerValues, metricsServerValues } from "./controllers";
+import {
+  postgresExporterSecret,
+  postgresExporterValues,
+  redisExporterSecret,
+  redisExporterValues,
+  type SecretKeyRef,
+} from "./exporters";
+import { appNodePoolName, ec2NodeClassSpec, karpenterValues } from "./karpenter";
+import {
+  kubePrometheusStackValues,
+  type MonitoringSizing,
+  monitoringNamespace,
+  monitoringReleaseName,
+  monitoringServices,
+  prometheusAdapterValues,
+} from "./monitoring";
+
+export interface ClusterServicesArgs {
+  provider: k8s.Provider;
+  stack: StackName;
+  policy: ScalingPolicy;
+  cluster: {
+    name: pulumi.Input<string>;
+    endpoint: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    vpcId: pulumi.Input<string>;
+  };
+  karpenter: {
+    nodeRoleName: pulumi.Input<string>;
+    interruptionQueueName: pulumi.Input<string>;
+    /** Tags on the private subnets and the node security group that Karpenter selects by. */
+    discoveryTags: pulumi.Input<Record<string, string>>;
+  };
+  monitoring: MonitoringSizing & {
+    /** The rendered Alertmanager configuration (alerts/render.ts), parsed. */
+    alertmanagerConfig: Record<string, unknown>;
+    /** The files the config reads receivers' secrets from, with their values. */
+    alertmanagerSecretFiles: SecretFile<pulumi.Input<string>>[];
+  };
+  database: {
+    host: pulumi.Input<string>;
+    port: pulumi.Input<number>;
+    name: pulumi.Input<string>;
+    username: pulumi.Input<string>;
+    password: pulumi.Input<string>;
+  };
+  cache: { host: pulumi.Input<string>; port: pulumi.Input<number>; authToken: pulumi.Input<string> };
+}
+
+/** The EBS CSI StorageClass for Prometheus and Alertmanager volumes (EKS ships no default one). */
+const storageClassName = "gp3";
+
+export class ClusterServices extends pulumi.ComponentResource {
+  /** The monitoring stack: its CRDs (ServiceMonitor, PrometheusRule) exist once it is ready. */
+  readonly monitoringStack: k8s.helm.v3.Release;
+  /** The load balancer controller: Ingresses need its webhook and controller running. */
+  readonly loadBalancerController: k8s.helm.v3.Release;
+  readonly monitoringNamespace: pulumi.Output<string>;
+  readonly nodePoolName: string;
+  readonly grafanaAdminPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: ClusterServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("parley:cluster:ClusterServices", name, {}, opts);
+    const names = naming(args.stack, "cluster-services");
+    const provider = args.provider;
+    const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+      parent: this,
+      provider,
+      ...extra,
+    });
+    const release = (
+      releaseName: string,
+      chart: ChartRef,
+      namespace: pulumi.Input<string>,
+      values: pulumi.Input<object>,
+      dependsOn: pulumi.Resource[] = [],
+    ) =>
+      new k8s.helm.v3.Release(
+        names.name(releaseName),
+        {
+          name: releaseName,
+          chart: chart.chart,
+          version: chart.version,
+          repositoryOpts: chart.repo ? { repo: chart.repo } : undefined,
+          namespace,
+          values: values as pulumi.Input<Record<string, pulumi.Input<unknown>>>,
+          maxHistory: 10,
+          cleanupOnFail: true,
+        },
+        child({ dependsOn }),
+      );
+
+    new k8s.storage.v1.StorageClass(
+      names.name("gp3"),
+      {
+        metadata: {
+          name: storageClassName,
+          annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+        },
+        provisioner: "ebs.csi.aws.com",
+        parameters: { type: "gp3", encrypted: "true" },
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: true,
+        reclaimPolicy: "Delete",
+      },
+      child(),
+    );
+
+    // Karpenter first: the other services may need the nodes it provisions.
+    const karpenterSa = controllerServiceAccounts.karpenter;
+    const karpenter = release(
+      "karpenter",
+      charts.karpenter,
+      karpenterSa.namespace,
+      pulumi
+        .all([args.cluster.name, args.cluster.endpoint, args.karpenter.interruptionQueueName])
+        .apply(([clusterName, clusterEndpoint, interruptionQueueName]) =>
+          karpenterValues({
+            clusterName,
+            clusterEndpoint,
+            interruptionQueueName,
+            serviceAccountName: karpenterSa.name,
+          }),
+        ),
+    );
+    const nodeClass = new k8s.apiextensions.CustomResource(
+      names.name("ec2nodeclass"),
+      {
+        apiVersion: "karpenter.k8s.aws/v1",
+        kind: "EC2NodeClass",
+        metadata: { name: appNodePoolName },
+        spec: pulumi
+          .all([args.karpenter.nodeRoleName, args.karpenter.discoveryTags])
+          .apply(([nodeRoleName, discoveryTags]) =>
+            ec2NodeClassSpec({ nodeRoleName, discoveryTags, tags: naming(args.stack, "karpenter").tags() }),
+          ),
+      },
+      child({ dependsOn: [karpenter] }),
+    );
+    const nodePool = new k8s.apiextensions.CustomResource(
+      names.name("nodepool"),
+      {
+        apiVersion: "karpenter.sh/v1",
+        kind: "NodePool",
+        metadata: { name: appNodePoolName },
+        spec: karpenterNodePoolSpec(args.policy, appNodePoolName),
+      },
+      child({ dependsOn: [karpenter, nodeClass] }),
+    );
+    this.nodePoolName = appNodePoolName;
+
+    const albSa = controllerServiceAccounts.awsLoadBalancerController;
+    this.loadBalancerController = release(
+      "aws-load-balancer-controller",
+      charts.awsLoadBalancerController,
+      albSa.namespace,
+      pulumi
+        .all([args.cluster.name, args.cluster.region, args.cluster.vpcId])
+        .apply(([clusterName, region, vpcId]) =>
+          loadBalancerControllerValues({ clusterName, region, vpcId }),
+        ),
+      [nodePool],
+    );
+    release("metrics-server", charts.metricsServer, "kube-system", metricsServerValues(), [nodePool]);
+
+    const namespace = new k8s.core.v1.Namespace(
+      names.name("monitoring"),
+      { metadata: { name: monitoringNamespace } },
+      child(),
+    );
+    this.monitoringNamespace = namespace.metadata.name;
+    const grafanaPassword = new random.RandomPassword(
+      names.name("grafana-admin"),
+      { length: 32, special: false },
+      { parent: this },
+    );
+    this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
+    const receiverSecrets = secretDirectory(args.monitoring.alertmanagerSecretFiles);
+    const receiverSecret = new k8s.core.v1.Secret(
+      names.name("alertmanager-receivers"),
+      {
+        metadata: { name: "alertmanager-receivers", namespace: this.monitoringNamespace },
+        stringData: pulumi.secret(receiverSecrets.data),
+      },
+      child(),
+    );
+    this.monitoringStack = release(
+      monitoringReleaseName,
+      charts.kubePrometheusStack,
+      this.monitoringNamespace,
+      pulumi
+        .all([receiverSecret.metadata.name, this.grafanaAdminPassword])
+        .apply(([secretName, grafanaAdminPassword]) =>
+          kubePrometheusStackValues({
+            retention: args.monitoring.retention,
+            storageGiB: args.monitoring.storageGiB,
+            storageClassName,
+            alertmanagerConfig: args.monitoring.alertmanagerConfig,
+            alertmanagerSecretMount: { secretName, mountPath: receiverSecrets.mountPath },
+            grafanaAdminPassword,
+          }),
+        ),
+      [nodePool],
+    );
+    release(
+      "prometheus-adapter",
+      charts.prometheusAdapter,
+      this.monitoringNamespace,
+      prometheusAdapterValues(),
+      [this.monitoringStack],
+    );
+
+    const exporterSecret = (ref: SecretKeyRef, value: pulumi.Input<string>) =>
+      new k8s.core.v1.Secret(
+        names.name(ref.name),
+        {
+          metadata: { name: ref.name, namespace: this.monitoringNamespace },
+          stringData: { [ref.key]: pulumi.secret(value) },
+        },
+        child(),
+      );
+    const postgresSecret = exporterSecret(
+      postgresExporterSecret,
+      pulumi
+        .all([
+          args.database.host,
+          args.database.port,
+          args.database.name,
+          args.database.username,
+          args.database.password,
+        ])
+        .apply(([host, port, database, username, password]) =>
+          postgresUrl({ host, port, database, username, password }, "require"),
+        ),
+    );
+    release(
+      "postgres-exporter",
+      charts.postgresExporter,
+      this.monitoringNamespace,
+      postgresExporterValues(postgresExporterSecret),
+      [this.monitoringStack, postgresSecret],
+    );
+    const redisSecret = exporterSecret(redisExporterSecret, args.cache.authToken);
+    release(
+      "redis-exporter",
+      charts.redisExporter,
+      this.monitoringNamespace,
+      pulumi
+        .all([args.cache.host, args.cache.port])
+        .apply(([endpoint, port]) =>
+          redisExporterValues({ endpoint, port, authTokenSecret: redisExporterSecret }),
+        ),
+      [this.monitoringStack, redisSecret],
+    );
+
+    this.registerOutputs({
+      monitoringNamespace: this.monitoringNamespace,
+      nodePoolName: this.nodePoolName,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+      services: monitoringServices,
+    });
+  }
+}

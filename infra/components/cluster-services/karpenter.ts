@@ -1,0 +1,99 @@
+/**
+ * Karpenter: the controller's Helm values and the EC2NodeClass of the app's nodes. The NodePool
+ * (every capacity number) is derived from the scaling policy in infra/scaling/karpenter.ts.
+ */
+
+/** The NodePool (and EC2NodeClass) that runs the app; the workload pins its pods to it. */
+export const appNodePoolName = "parley-app";
+
+/** Karpenter's own label naming the NodePool a node belongs to. */
+export const nodePoolLabel = "karpenter.sh/nodepool";
+
+export interface KarpenterValues {
+  settings: { clusterName: string; clusterEndpoint: string; interruptionQueue: string };
+  serviceAccount: { create: true; name: string };
+  replicas: number;
+  dnsPolicy: "Default";
+  controller: {
+    resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+  };
+  serviceMonitor: { enabled: boolean };
+}
+
+export interface KarpenterValuesInput {
+  clusterName: string;
+  clusterEndpoint: string;
+  interruptionQueueName: string;
+  serviceAccountName: string;
+}
+
+/**
+ * Two controller replicas (leader election) on the system node group: the chart's default affinity
+ * already keeps Karpenter off the nodes it manages. `dnsPolicy: Default` lets it start before CoreDNS.
+ */
+export function karpenterValues(input: KarpenterValuesInput): KarpenterValues {
+  return {
+    settings: {
+      clusterName: input.clusterName,
+      clusterEndpoint: input.clusterEndpoint,
+      interruptionQueue: input.interruptionQueueName,
+    },
+    serviceAccount: { create: true, name: input.serviceAccountName },
+    replicas: 2,
+    dnsPolicy: "Default",
+    controller: { resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "512Mi" } } },
+    serviceMonitor: { enabled: true },
+  };
+}
+
+export interface Ec2NodeClassInput {
+  nodeRoleName: string;
+  /** Tags that part 1 puts on the private subnets and the node security group for discovery. */
+  discoveryTags: Record<string, string>;
+  /** Tags for the instances, volumes and launch templates Karpenter creates. */
+  tags: Record<string, string>;
+}
+
+export interface Ec2NodeClassSpec {
+  role: string;
+  amiSelectorTerms: Array<{ alias: string }>;
+  subnetSelectorTerms: Array<{ tags: Record<string, string> }>;
+  securityGroupSelectorTerms: Array<{ tags: Record<string, string> }>;
+  metadataOptions: {
+    httpEndpoint: "enabled";
+    httpProtocolIPv6: "disabled";
+    httpPutResponseHopLimit: number;
+    httpTokens: "required";
+  };
+  blockDeviceMappings: Array<{
+    deviceName: string;
+    ebs: { volumeSize: string; volumeType: "gp3"; encrypted: true; deleteOnTermination: true };
+  }>;
+  tags: Record<string, string>;
+}
+
+/**
+ * AL2023 nodes with IMDSv2 only and a hop limit of 1 (pods cannot reach the node's credentials;
+ * they get their own through Pod Identity), encrypted gp3 root volumes.
+ */
+export function ec2NodeClassSpec(input: Ec2NodeClassInput): Ec2NodeClassSpec {
+  return {
+    role: input.nodeRoleName,
+    amiSelectorTerms: [{ alias: "al2023@latest" }],
+    subnetSelectorTerms: [{ tags: input.discoveryTags }],
+    securityGroupSelectorTerms: [{ tags: input.discoveryTags }],
+    metadataOptions: {
+      httpEndpoint: "enabled",
+      httpProtocolIPv6: "disabled",
+      httpPutResponseHopLimit: 1,
+      httpTokens: "required",
+    },
+    blockDeviceMappings: [
+      {
+        deviceName: "/dev/xvda",
+        ebs: { volumeSize: "50Gi", volumeType: "gp3", encrypted: true, deleteOnTermination: true },
+      },
+    ],
+    tags: input.tags,
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * kube-prometheus-stack (Prometheus, Alertmanager, Grafana, the operator and its CRDs) and
+ * prometheus-adapter, which turns the app's request counter into the per-pod custom metric the HPA
+ * scales on.
+ */
+import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
+import { grafanaDashboardLabel } from "../observability/grafana";
+
+export const monitoringNamespace = "monitoring";
+
+/** The Helm release name; the chart names its Services after it. */
+export const monitoringReleaseName = "kube-prometheus-stack";
+
+/** In-cluster Services of the monitoring stack (port-forward targets, the adapter's Prometheus URL). */
+export const monitoringServices = {
+  prometheus: { name: `${monitoringReleaseName}-prometheus`, port: 9090 },
+  alertmanager: { name: `${monitoringReleaseName}-alertmanager`, port: 9093 },
+  grafana: { name: `${monitoringReleaseName}-grafana`, port: 80 },
+} as const;
+
+export interface MonitoringSizing {
+  /** How long Prometheus keeps samples, in Prometheus duration syntax (e.g. `15d`). */
+  retention: string;
+  /** Size of Prometheus's persistent volume. */
+  storageGiB: number;
+}
+
+interface VolumeClaimTemplate {
+  volumeClaimTemplate: {
+    spec: {
+      storageClassName: string;
+      accessModes: ["ReadWriteOnce"];
+      resources: { requests: { storage: string } };
+    };
+  };
+}
+
+export interface KubePrometheusStackValues {
+  prometheus: {
+    prometheusSpec: {
+      replicas: number;
+      retention: string;
+      retentionSize: string;
+      scrapeInterval: string;
+      evaluationInterval: string;
+      serviceMonitorSelectorNilUsesHelmValues: false;
+      podMonitorSelectorNilUsesHelmValues: false;
+      ruleSelectorNilUsesHelmValues: false;
+      storageSpec: VolumeClaimTemplate;
+      resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+    };
+  };
+  /**
+   * The chart's "general" group holds Watchdog and InfoInhibitor (severity `none`, always firing)
+   * and a generic TargetDown: the project's routing would page or ticket them, and
+   * ParleyTargetDown covers the app. The other default groups stay (its dashboards use them).
+   */
+  defaultRules: { rules: { general: false } };
+  alertmanager: {
+    config: Record<string, unknown>;
+    alertmanagerSpec: {
+      replicas: number;
+      storage: VolumeClaimTemplate;
+      volumes: Array<{ name: string; secret: { secretName: string } }>;
+      volumeMounts: Array<{ name: string; mountPath: string; readOnly: true }>;
+    };
+  };
+  grafana: {
+    adminPassword: string;
+    defaultDashboardsTimezone: "utc";
+    sidecar: {
+      dashboards: { enabled: true; label: string; labelValue: string; searchNamespace: "ALL" };
+    };
+  };
+}
+
+export interface KubePrometheusStackInput extends MonitoringSizing {
+  storageClassName: string;
+  /** The rendered Alertmanager configuration (routing; receivers read secrets from files). */
+  alertmanagerConfig: Record<string, unknown>;
+  /** The Secret holding the receivers' secret files, and the directory the config expects them in. */
+  alertmanagerSecretMount: { secretName: string; mountPath: string };
+  grafanaAdminPassword: string;
+}
+
+/** Keep 15% of the volume free: Prometheus deletes old blocks by size before the disk fills. */
+const retentionSizeFraction = 0.85;
+
+function volume(storageClassName: string, storageGiB: number): VolumeClaimTemplate {
+  return {
+    volumeClaimTemplate: {
+      spec: {
+        storageClassName,
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: `${storageGiB}Gi` } },
+      },
+    },
+  };
+}
+
+/**
+ * Prometheus picks up every ServiceMonitor and PrometheusRule in the cluster (not only the chart's),
+ * Alertmanager runs the project's rendered routing with two replicas (they deduplicate
+ * notifications), and Grafana loads every labelled dashboard ConfigMap.
+ */
+export function kubePrometheusStackValues(input: KubePrometheusStackInput): KubePrometheusStackValues {
+  return {
+    prometheus: {
+      prometheusSpec: {
+        replicas: 1,
+        retention: input.retention,
+        retentionSize: `${Math.floor(input.storageGiB * retentionSizeFraction)}GB`,
+        scrapeInterval: "15s",
+        evaluationInterval: "15s",
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        storageSpec: volume(input.storageClassName, input.storageGiB),
+        resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+      },
+    },
+    defaultRules: { rules: { general: false } },
+    alertmanager: {
+      config: input.alertmanagerConfig,
+      alertmanagerSpec: {
+        replicas: 2,
+        storage: volume(input.storageClassName, 5),
+        volumes: [
+          { name: "receiver-secrets", secret: { secretName: input.alertmanagerSecretMount.secretName } },
+        ],
+        volumeMounts: [
+          { name: "receiver-secrets", mountPath: input.alertmanagerSecretMount.mountPath, readOnly: true },
+        ],
+      },
+    },
+    grafana: {
+      adminPassword: input.grafanaAdminPassword,
+      defaultDashboardsTimezone: "utc",
+      sidecar: {
+        dashboards: {
+          enabled: true,
+          label: grafanaDashboardLabel.key,
+          labelValue: grafanaDashboardLabel.value,
+          searchNamespace: "ALL",
+        },
+      },
+    },
+  };
+}
+
+export interface AdapterRule {
+  seriesQuery: string;
+  resources: { overrides: Record<"namespace" | "pod", { resource: string }> };
+  name: { matches: string; as: string };
+  metricsQuery: string;
+}
+
+export interface PrometheusAdapterValues {
+  replicas: number;
+  prometheus: { url: string; port: number };
+  rules: { default: false; custom: AdapterRule[] };
+}
+
+/**
+ * The HPA's request-rate metric: the per-pod rate of the app's request counter. Resource metrics
+ * (CPU, memory) come from metrics-server, so the adapter serves custom metrics only.
+ */
+export function requestRateRule(): AdapterRule {
+  const counter = metrics.httpRequests.name;
+  return {
+    seriesQuery: `${counter}{namespace!="",pod!=""}`,
+    resources: { overrides: { namespace: { resource: "namespace" }, pod: { resource: "pod" } } },
+    name: { matches: `^${counter}$`, as: hpaRequestRateMetric },
+    metricsQuery: "sum(rate(<<.Series>>{<<.LabelMatchers>>}[1m])) by (<<.GroupBy>>)",
+  };
+}
+
+export function prometheusAdapterValues(): PrometheusAdapterValues {
+  const prometheus = monitoringServices.prometheus;
+  return {
+    replicas: 2,
+    prometheus: { url: `http://${prometheus.name}.${monitoringNamespace}.svc`, port: prometheus.port },
+    rules: { default: false, custom: [requestRateRule()] },
+  };
+}
