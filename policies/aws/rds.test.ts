@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { rdsParameterGroup, rdsPrimary, rdsReplica } from "../testing/fixtures";
+import { messages, mutate, planned, violations } from "../testing/policyTest";
+import {
+  rdsBackupRetention,
+  rdsDeletionProtection,
+  rdsForceSsl,
+  rdsMultiAz,
+  rdsNotPublic,
+  rdsPerformanceInsights,
+  rdsPolicies,
+  rdsStorageEncrypted,
+} from "./rds";
+
+const instance = "aws:rds/instance:Instance";
+const parameterGroup = "aws:rds/parameterGroup:ParameterGroup";
+
+describe("RDS policies", () => {
+  it("pass the happy-path primary, replica and parameter group", async () => {
+    const resources = [
+      planned(instance, rdsPrimary),
+      planned(instance, rdsReplica),
+      planned(parameterGroup, rdsParameterGroup),
+    ];
+    for (const policy of rdsPolicies) expect(await messages(policy, resources), policy.name).toEqual([]);
+  });
+
+  it("storage encryption off", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "storageEncrypted", false));
+    expect(await messages(rdsStorageEncrypted, [r])).toEqual(["storageEncrypted is not true."]);
+  });
+
+  it("storage encryption left unset (the AWS default is unencrypted)", async () => {
+    const r = planned(instance, mutate(rdsReplica, "storageEncrypted", undefined));
+    expect(await messages(rdsStorageEncrypted, [r])).toEqual(["storageEncrypted is not true."]);
+  });
+
+  it("publicly accessible", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "publiclyAccessible", true));
+    expect(await messages(rdsNotPublic, [r])).toEqual(["publiclyAccessible is true."]);
+  });
+
+  it("primary without Multi-AZ; replicas are exempt", async () => {
+    expect(await messages(rdsMultiAz, [planned(instance, mutate(rdsPrimary, "multiAz", false))])).toEqual([
+      "multiAz is not true on the primary.",
+    ]);
+    expect(await messages(rdsMultiAz, [planned(instance, mutate(rdsReplica, "multiAz", false))])).toEqual([]);
+  });
+
+  it("primary without deletion protection", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "deletionProtection", false));
+    expect(await messages(rdsDeletionProtection, [r])).toEqual([
+      "deletionProtection is not true on the primary.",
+    ]);
+  });
+
+  it("backups shorter than the configured minimum", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "backupRetentionPeriod", 3));
+    expect(await messages(rdsBackupRetention, [r])).toEqual([
+      "backupRetentionPeriod is 3 days; at least 7 required.",
+    ]);
+    expect(await messages(rdsBackupRetention, [planned(instance, rdsPrimary)], { minimumDays: 21 })).toEqual([
+      "backupRetentionPeriod is 14 days; at least 21 required.",
+    ]);
+  });
+
+  it("Performance Insights off", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "performanceInsightsEnabled", false));
+    expect(await messages(rdsPerformanceInsights, [r])).toEqual(["performanceInsightsEnabled is not true."]);
+  });
+
+  it("rds.force_ssl set to 0 in the parameter group", async () => {
+    const r = planned(parameterGroup, mutate(rdsParameterGroup, "parameters.1.value", "0"));
+    expect(await messages(rdsForceSsl, [r])).toEqual(['rds.force_ssl is "0"; it must be "1".']);
+  });
+
+  it("rds.force_ssl missing from the parameter group", async () => {
+    const r = planned(
+      parameterGroup,
+      mutate(rdsParameterGroup, "parameters", [rdsParameterGroup.parameters[0]]),
+    );
+    expect(await messages(rdsForceSsl, [r])).toEqual(['rds.force_ssl is not set; it must be "1".']);
+  });
+
+  it("instance on a default parameter group, where rds.force_ssl cannot be set", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "parameterGroupName", "default.postgres16"));
+    expect(await messages(rdsForceSsl, [r])).toEqual([
+      "The instance uses the default parameter group, where rds.force_ssl cannot be set.",
+    ]);
+  });
+
+  it("reports with the enforcement level from the pack config", async () => {
+    const r = planned(instance, mutate(rdsPrimary, "multiAz", false));
+    expect(await violations(rdsMultiAz, [r], "advisory")).toMatchObject([
+      { policyName: "rds-multi-az", enforcementLevel: "advisory", resourceType: instance },
+    ]);
+    expect(await messages(rdsMultiAz, [r], "disabled")).toEqual([]);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { deployment, migrationJob } from "../testing/fixtures";
+import { messages, mutate, planned } from "../testing/policyTest";
+import {
+  imagePinProblem,
+  nonRoot,
+  pinnedImages,
+  probes,
+  readOnlyRootFilesystem,
+  resourceRequestsAndLimits,
+  workloadPolicies,
+} from "./workloads";
+
+const deploymentType = "kubernetes:apps/v1:Deployment";
+const jobType = "kubernetes:batch/v1:Job";
+const container = "spec.template.spec.containers.0";
+
+describe("Kubernetes workload policies", () => {
+  it("pass the happy-path Deployment and migration Job", async () => {
+    const resources = [planned(deploymentType, deployment), planned(jobType, migrationJob)];
+    for (const policy of workloadPolicies) expect(await messages(policy, resources), policy.name).toEqual([]);
+  });
+
+  it("a container without a memory request", async () => {
+    const r = planned(
+      deploymentType,
+      mutate(deployment, `${container}.resources.requests.memory`, undefined),
+    );
+    expect(await messages(resourceRequestsAndLimits, [r])).toEqual([
+      'Container "app" has no requests for memory.',
+    ]);
+  });
+
+  it("a Job container without limits", async () => {
+    const r = planned(jobType, mutate(migrationJob, `${container}.resources.limits`, undefined));
+    expect(await messages(resourceRequestsAndLimits, [r])).toEqual([
+      'Container "app" has no limits for cpu and memory.',
+    ]);
+  });
+
+  it("no liveness probe", async () => {
+    const r = planned(deploymentType, mutate(deployment, `${container}.livenessProbe`, undefined));
+    expect(await messages(probes, [r])).toEqual(['Container "app" has no livenessProbe.']);
+  });
+
+  it("no readiness probe", async () => {
+    const r = planned(deploymentType, mutate(deployment, `${container}.readinessProbe`, undefined));
+    expect(await messages(probes, [r])).toEqual(['Container "app" has no readinessProbe.']);
+  });
+
+  it("Jobs need no probes", async () => {
+    const r = planned(jobType, mutate(migrationJob, `${container}.readinessProbe`, undefined));
+    expect(await messages(probes, [r])).toEqual([]);
+  });
+
+  it("the latest tag", async () => {
+    const r = planned(deploymentType, mutate(deployment, `${container}.image`, "ghcr.io/parley/app:latest"));
+    expect(await messages(pinnedImages, [r])).toEqual([
+      'Container "app" uses the mutable tag "latest" ("ghcr.io/parley/app:latest").',
+    ]);
+  });
+
+  it("an untagged image (a registry port is not a tag)", async () => {
+    const r = planned(deploymentType, mutate(deployment, `${container}.image`, "registry.local:5000/parley"));
+    expect(await messages(pinnedImages, [r])).toEqual([
+      'Container "app" uses the untagged image "registry.local:5000/parley".',
+    ]);
+  });
+
+  it("digests pin an image", () => {
+    expect(imagePinProblem("parley@sha256:0123abcd")).toBeUndefined();
+    expect(imagePinProblem("parley:1.2.3")).toBeUndefined();
+  });
+
+  it("runAsNonRoot removed from the pod", async () => {
+    const r = planned(
+      deploymentType,
+      mutate(deployment, "spec.template.spec.securityContext.runAsNonRoot", undefined),
+    );
+    expect(await messages(nonRoot, [r])).toEqual([
+      'Container "app" may run as root: set runAsNonRoot: true and a non-zero uid.',
+    ]);
+  });
+
+  it("a container pinned to uid 0", async () => {
+    const r = planned(deploymentType, mutate(deployment, `${container}.securityContext.runAsUser`, 0));
+    expect(await messages(nonRoot, [r])).toEqual([
+      'Container "app" may run as root: set runAsNonRoot: true and a non-zero uid.',
+    ]);
+  });
+
+  it("a writable root filesystem", async () => {
+    const r = planned(
+      deploymentType,
+      mutate(deployment, `${container}.securityContext.readOnlyRootFilesystem`, false),
+    );
+    expect(await messages(readOnlyRootFilesystem, [r])).toEqual([
+      'Container "app" does not set readOnlyRootFilesystem: true.',
+    ]);
+  });
+});

@@ -1,0 +1,291 @@
+/**
+ * The offline policy gate: runs the pack's policies against resources registered by the program
+ * under mocks, calling each `validateResource`/`validateStack` with the argument shape the Pulumi
+ * engine builds (see @pulumi/policy's server.js) and honouring the pack config's enforcement
+ * levels and parameters the way the CLI does (schema defaults, validation, the "all" key).
+ */
+import {
+  type EnforcementLevel,
+  type Policy,
+  type PolicyPackArgs,
+  type PolicyProviderResource,
+  type PolicyResource,
+  type PolicyResourceOptions,
+  type ReportViolation,
+  type ResourceValidation,
+  type ResourceValidationArgs,
+  type ResourceValidationPolicy,
+  type StackValidationPolicy,
+  UnknownValueError,
+  unknownCheckingProxy,
+} from "@pulumi/policy";
+import type { Resource } from "@pulumi/pulumi";
+import Ajv from "ajv";
+import { toPolicyProps } from "./support/values";
+
+/** A resource as the program registered it under mocks (the test harness's RegisteredResource). */
+export interface PlannedResource {
+  urn: string;
+  type: string;
+  name: string;
+  parent?: string;
+  custom: boolean;
+  /** Provider reference, `<provider urn>::<provider id>`. */
+  provider?: string;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  dependencies: string[];
+}
+
+export type PolicyConfigEntry =
+  | EnforcementLevel
+  | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>);
+/** The format of `pulumi preview --policy-pack-config <file>`. */
+export type PackConfig = Record<string, PolicyConfigEntry>;
+
+export interface PolicyViolation {
+  policyName: string;
+  enforcementLevel: "advisory" | "mandatory";
+  description: string;
+  message: string;
+  urn?: string;
+  resourceType?: string;
+  resourceName?: string;
+}
+
+export interface PolicySettings {
+  enforcementLevel: EnforcementLevel;
+  config: Record<string, unknown>;
+}
+
+/** The engine's default when neither the pack nor the policy sets a level. */
+const defaultEnforcementLevel: EnforcementLevel = "advisory";
+
+class NotApplicable extends Error {}
+
+function isStackPolicy(policy: Policy): policy is StackValidationPolicy {
+  return typeof (policy as StackValidationPolicy).validateStack === "function";
+}
+
+/** Enforcement level and parameters of one policy under a pack config, validated against its schema. */
+export function resolvePolicySettings(
+  policy: Policy,
+  packConfig: PackConfig,
+  packEnforcementLevel: EnforcementLevel = defaultEnforcementLevel,
+): PolicySettings {
+  const entry = packConfig[policy.name];
+  const all = packConfig.all;
+  const { enforcementLevel: configured, ...params } =
+    typeof entry === "string" ? { enforcementLevel: entry } : (entry ?? {});
+  const enforcementLevel =
+    configured ??
+    (typeof all === "string" ? all : all?.enforcementLevel) ??
+    policy.enforcementLevel ??
+    packEnforcementLevel;
+  const config: Record<string, unknown> = structuredClone(params);
+  const schema = {
+    type: "object",
+    properties: policy.configSchema?.properties ?? {},
+    required: policy.configSchema?.required ?? [],
+    additionalProperties: false,
+  };
+  const validate = new Ajv({ useDefaults: true, allErrors: true, strict: false }).compile(schema);
+  if (!validate(config)) {
+    const problems = (validate.errors ?? [])
+      .map((e) => `${e.instancePath || "config"} ${e.message}`)
+      .join("; ");
+    throw new Error(`Policy "${policy.name}": invalid config ${JSON.stringify(params)}: ${problems}.`);
+  }
+  return { enforcementLevel, config };
+}
+
+/** Refuses config entries that name no policy of the pack (a typo would silently do nothing). */
+export function checkPackConfig(pack: PolicyPackArgs, packConfig: PackConfig): void {
+  const { policies } = pack;
+  const names = new Set(policies.map((p) => p.name));
+  for (const key of Object.keys(packConfig)) {
+    if (key !== "all" && !names.has(key)) {
+      throw new Error(`Pack config names "${key}", which is not a policy of this pack.`);
+    }
+  }
+  for (const policy of policies) resolvePolicySettings(policy, packConfig, pack.enforcementLevel);
+}
+
+const defaultOptions = (parent?: string): PolicyResourceOptions => ({
+  protect: false,
+  ignoreChanges: [],
+  aliases: [],
+  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+  additionalSecretOutputs: [],
+  ...(parent ? { parent } : {}),
+});
+
+type ResourceClass = { new (...rest: never[]): Resource };
+
+/** The engine's type test: the class's registered Pulumi type, else its isInstance. */
+function isTypeOf(type: string, resourceClass: ResourceClass): boolean {
+  const pulumiType = (resourceClass as unknown as { __pulumiType?: string }).__pulumiType;
+  if (pulumiType) return type === pulumiType;
+  const isInstance = (resourceClass as unknown as { isInstance?: (o: unknown) => boolean }).isInstance;
+  return typeof isInstance === "function" && isInstance({ __pulumiType: type }) === true;
+}
+
+function providerUrn(reference: string | undefined): string | undefined {
+  return reference ? reference.slice(0, reference.lastIndexOf("::")) : undefined;
+}
+
+function policyProvider(
+  resource: PlannedResource,
+  byUrn: Map<string, PlannedResource>,
+): PolicyProviderResource | undefined {
+  const provider = byUrn.get(providerUrn(resource.provider) ?? "");
+  if (!provider) return undefined;
+  return {
+    type: provider.type,
+    props: unknownCheckingProxy(toPolicyProps(provider.inputs)),
+    urn: provider.urn,
+    name: provider.name,
+  };
+}
+
+const notApplicable = (reason?: string): never => {
+  throw new NotApplicable(reason);
+};
+
+interface Evaluation {
+  policy: Policy;
+  settings: PolicySettings;
+  violations: PolicyViolation[];
+}
+
+function reporter(evaluation: Evaluation, subject?: PlannedResource): ReportViolation {
+  return (message: string, urn?: string) => {
+    const level =
+      evaluation.settings.enforcementLevel === "mandatory" ||
+      evaluation.settings.enforcementLevel === "remediate";
+    evaluation.violations.push({
+      policyName: evaluation.policy.name,
+      enforcementLevel: level ? "mandatory" : "advisory",
+      description: evaluation.policy.description,
+      message,
+      ...(subject ? { urn: subject.urn } : urn ? { urn } : {}),
+    });
+  };
+}
+
+/** Runs one validation; unknown values downgrade to an advisory note, as in `pulumi preview`. */
+async function guarded(evaluation: Evaluation, run: () => void | Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof NotApplicable) return;
+    if (error instanceof UnknownValueError) {
+      evaluation.violations.push({
+        policyName: evaluation.policy.name,
+        enforcementLevel: "advisory",
+        description: evaluation.policy.description,
+        message: `can't run policy during preview: ${(error as Error).message}`,
+      });
+      return;
+    }
+    throw new Error(`Policy "${evaluation.policy.name}" failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function validateResources(
+  evaluation: Evaluation,
+  validations: ResourceValidation[],
+  resources: readonly PlannedResource[],
+  byUrn: Map<string, PlannedResource>,
+): Promise<void> {
+  for (const resource of resources) {
+    for (const validation of validations) {
+      // The engine skips a typed validation (validateResourceOfType) for other types without calling it.
+      const onlyType = (validation as { __pulumiType?: string }).__pulumiType;
+      if (onlyType && onlyType !== resource.type) continue;
+      const props = unknownCheckingProxy(toPolicyProps(resource.inputs));
+      const provider = policyProvider(resource, byUrn);
+      const args: ResourceValidationArgs = {
+        type: resource.type,
+        props,
+        urn: resource.urn,
+        name: resource.name,
+        opts: defaultOptions(resource.parent),
+        ...(provider ? { provider } : {}),
+        stackTags: new Map(),
+        isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
+        asType: (resourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined) as never,
+        getConfig: <T extends object>() => evaluation.settings.config as T,
+        notApplicable,
+      };
+      await guarded(evaluation, () => validation(args, reporter(evaluation, resource)));
+    }
+  }
+}
+
+/** The stack view: outputs as props, parents and dependencies linked to resource objects. */
+function policyResources(
+  resources: readonly PlannedResource[],
+  byUrn: Map<string, PlannedResource>,
+): PolicyResource[] {
+  const views = new Map<string, PolicyResource>();
+  for (const resource of resources) {
+    const props = unknownCheckingProxy(toPolicyProps(resource.outputs));
+    const provider = policyProvider(resource, byUrn);
+    views.set(resource.urn, {
+      type: resource.type,
+      props,
+      urn: resource.urn,
+      name: resource.name,
+      opts: defaultOptions(resource.parent),
+      ...(provider ? { provider } : {}),
+      dependencies: [],
+      propertyDependencies: {},
+      isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
+      asType: (resourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined) as never,
+    });
+  }
+  for (const resource of resources) {
+    const view = views.get(resource.urn)!;
+    const parent = resource.parent ? views.get(resource.parent) : undefined;
+    if (parent) view.parent = parent;
+    view.dependencies = resource.dependencies.flatMap((urn) => views.get(urn) ?? []);
+  }
+  return [...views.values()];
+}
+
+/** Runs every enabled policy of the pack against the resources; returns the violations found. */
+export async function runPolicyGate(
+  pack: PolicyPackArgs,
+  resources: readonly PlannedResource[],
+  packConfig: PackConfig,
+): Promise<PolicyViolation[]> {
+  checkPackConfig(pack, packConfig);
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const violations: PolicyViolation[] = [];
+  for (const policy of pack.policies) {
+    const settings = resolvePolicySettings(policy, packConfig, pack.enforcementLevel);
+    if (settings.enforcementLevel === "disabled") continue;
+    const evaluation: Evaluation = { policy, settings, violations: [] };
+    if (isStackPolicy(policy)) {
+      const args = {
+        resources: policyResources(resources, byUrn),
+        stackTags: new Map<string, string>(),
+        getConfig: <T extends object>() => settings.config as T,
+        notApplicable,
+      };
+      await guarded(evaluation, () => policy.validateStack(args, reporter(evaluation)));
+    } else {
+      const { validateResource } = policy as ResourceValidationPolicy;
+      const validations = validateResource ? [validateResource].flat() : [];
+      await validateResources(evaluation, validations, resources, byUrn);
+    }
+    violations.push(...evaluation.violations);
+  }
+  return violations.map((v) => {
+    const resource = v.urn ? byUrn.get(v.urn) : undefined;
+    return resource ? { ...v, resourceType: resource.type, resourceName: resource.name } : v;
+  });
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { cacheReplicationGroup, deployment, rdsPrimary, rdsReplica, subnet } from "../testing/fixtures";
+import { messages, mutate, planned } from "../testing/policyTest";
+import { azSpread } from "./zones";
+
+const types = {
+  subnet: "aws:ec2/subnet:Subnet",
+  instance: "aws:rds/instance:Instance",
+  cache: "aws:elasticache/replicationGroup:ReplicationGroup",
+  deployment: "kubernetes:apps/v1:Deployment",
+};
+
+function stack(
+  overrides: {
+    primary?: Record<string, unknown>;
+    replica?: Record<string, unknown>;
+    cache?: Record<string, unknown>;
+    deployment?: Record<string, unknown>;
+    zones?: string[];
+  } = {},
+) {
+  const zones = overrides.zones ?? ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+  return [
+    ...zones.map((zone) => planned(types.subnet, subnet(zone))),
+    planned(types.instance, overrides.primary ?? rdsPrimary, "primary"),
+    planned(types.instance, overrides.replica ?? rdsReplica, "replica-1"),
+    planned(types.cache, overrides.cache ?? cacheReplicationGroup, "cache"),
+    planned(types.deployment, overrides.deployment ?? deployment, "app"),
+  ];
+}
+
+describe("az-spread", () => {
+  it("passes a stack spread over three zones", async () => {
+    expect(await messages(azSpread, stack())).toEqual([]);
+  });
+
+  it("subnets in two zones when three are required", async () => {
+    expect(await messages(azSpread, stack({ zones: ["eu-west-1a", "eu-west-1b", "eu-west-1b"] }))).toEqual([
+      "Subnets span 2 availability zone(s); at least 3 required.",
+    ]);
+    expect(await messages(azSpread, stack({ zones: ["eu-west-1a", "eu-west-1b"] }), { minZones: 2 })).toEqual(
+      [],
+    );
+  });
+
+  it("a replica in the primary's zone", async () => {
+    expect(
+      await messages(azSpread, stack({ replica: mutate(rdsReplica, "availabilityZone", "eu-west-1a") })),
+    ).toEqual(["RDS instances primary and replica-1 share availability zone eu-west-1a."]);
+  });
+
+  it("a replica without a zone", async () => {
+    expect(
+      await messages(azSpread, stack({ replica: mutate(rdsReplica, "availabilityZone", undefined) })),
+    ).toEqual(["Read replica replica-1 has no availabilityZone; AWS may stack replicas in one zone."]);
+  });
+
+  it("a cache that is not Multi-AZ", async () => {
+    expect(
+      await messages(azSpread, stack({ cache: mutate(cacheReplicationGroup, "multiAzEnabled", false) })),
+    ).toEqual(["ElastiCache replication group cache does not set multiAzEnabled."]);
+  });
+
+  it("pods without a zone spread constraint", async () => {
+    const unspread = mutate(deployment, "spec.template.spec.topologySpreadConstraints", undefined);
+    expect(await messages(azSpread, stack({ deployment: unspread }))).toEqual([
+      "Deployment app has no topology spread constraint on topology.kubernetes.io/zone.",
+    ]);
+  });
+});
