@@ -9,7 +9,8 @@ stack=$1
 out=$2
 mkdir -p "$out"
 
-pulumi preview --stack "$stack" --refresh --expect-no-changes --diff --policy-pack policies \
+pulumi preview --stack "$stack" --refresh --expect-no-changes --diff \
+  --policy-pack policies --policy-pack-config "policies/config/$stack.json" \
   --non-interactive --color never 2>&1 | tee "$out/preview.log"
 code=${PIPESTATUS[0]}
 

@@ -16,6 +16,7 @@ fi
 
 git config user.name "github-actions[bot]"
 git config user.email "41898282+github-actions[bot]@users.noreply.github.com"
+gh auth setup-git
 git switch --create "$branch"
 git commit --quiet -m "Deploy app image $tag" -- "${configs[@]}"
 git push origin "HEAD:refs/heads/$branch"

@@ -18,6 +18,12 @@ docker build --file app/Dockerfile \
 while read -r region repository; do
   registry="$account.dkr.ecr.$region.amazonaws.com"
   aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
+  # The tag names a commit, and prod's repository refuses to overwrite a tag: a re-run keeps the image.
+  if aws ecr describe-images --region "$region" --repository-name "$repository" \
+    --image-ids "imageTag=$tag" >/dev/null 2>&1; then
+    echo "$registry/$repository:$tag already exists"
+    continue
+  fi
   docker tag "parley-app:$tag" "$registry/$repository:$tag"
   docker push "$registry/$repository:$tag"
   echo "Pushed \`$registry/$repository:$tag\`" >>"$GITHUB_STEP_SUMMARY"

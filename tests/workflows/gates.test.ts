@@ -143,6 +143,25 @@ const mutations: Mutation[] = [
     expected: /drift\.yml job check: preview \(cli\) runs without the policy pack/,
   },
   {
+    check: "policyPackOnEveryPreviewAndUp",
+    what: "the prod up with dev's pack config",
+    mutate: (copy) => {
+      step(copy, "deploy.yml", "up-prod", pulumiStep).with!.policyPackConfigs = "policies/config/dev.json";
+    },
+    expected:
+      /deploy\.yml job up-prod: up \(action\) on prod runs without the pack config policies\/config\/prod\.json/,
+  },
+  {
+    check: "policyPackOnEveryPreviewAndUp",
+    what: "the drift preview without its pack config",
+    mutate: (copy) =>
+      editScript(copy, "drift-check.sh", (text) =>
+        text.replace('--policy-pack-config "policies/config/$stack.json" ', ""),
+      ),
+    expected:
+      /drift\.yml job check: preview \(cli\) on dev runs without the pack config policies\/config\/dev\.json/,
+  },
+  {
     check: "upsNameTheirStack",
     what: "an up on a stack chosen at run time",
     mutate: (copy) => {
@@ -320,6 +339,15 @@ const mutations: Mutation[] = [
       delete job(copy, "app-release.yml", "image").permissions;
     },
     expected: /app-release\.yml job image: declares no permissions map/,
+  },
+  {
+    check: "checkoutsDropCredentials",
+    what: "a checkout that keeps the token",
+    mutate: (copy) => {
+      delete step(copy, "app-release.yml", "propose", (s) => s.uses?.startsWith("actions/checkout@") ?? false)
+        .with;
+    },
+    expected: /app-release\.yml job propose: checkout without persist-credentials: false/,
   },
   {
     check: "pulumiCliMatchesSdk",

@@ -3,6 +3,8 @@
  * violation (empty when the gate holds), so a test can assert both that the real pipeline passes and
  * that a mutated copy fails.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import {
   commandOf,
   environmentOf,
@@ -16,6 +18,7 @@ import {
 } from "./pipeline";
 
 export const policyPackPath = "policies";
+export const policyPackConfig = (stack: string) => `${policyPackPath}/config/${stack}.json`;
 
 export interface PulumiOperation {
   file: WorkflowFile;
@@ -28,6 +31,8 @@ export interface PulumiOperation {
   /** The stacks it runs on; empty when the workflow does not say so literally (or through the matrix). */
   stacks: string[];
   policyPacks: string[];
+  /** `--policy-pack-config` files, with the matrix stack (or a shell `$stack`) written as `<stack>`. */
+  policyPackConfigs: string[];
   refresh: boolean;
   expectNoChanges: boolean;
   /** Sets stack config outside git (`config-map`, `--config`). */
@@ -71,6 +76,9 @@ export function pulumiOperations(pipeline: Pipeline): PulumiOperation[] {
         command: String(inputs.command ?? "install"),
         stacks: expandStack(inputs["stack-name"], job),
         policyPacks: lines(inputs.policyPacks),
+        policyPackConfigs: lines(inputs.policyPackConfigs).map((path) =>
+          path.replace(/\$\{\{\s*matrix\.stack\s*\}\}/g, "<stack>"),
+        ),
         refresh: isTrue(inputs.refresh),
         expectNoChanges: isTrue(inputs["expect-no-changes"]),
         overridesConfig: inputs["config-map"] !== undefined,
@@ -92,6 +100,9 @@ export function pulumiOperations(pipeline: Pipeline): PulumiOperation[] {
         // A stack given through a variable is the job's matrix stack.
         stacks: stack ? [stack] : matrixValues(job, "stack"),
         policyPacks: [...flags.matchAll(/--policy-pack[\s=]+"?([\w./-]+)"?/g)].map(([, pack]) => pack ?? ""),
+        policyPackConfigs: [...flags.matchAll(/--policy-pack-config[\s=]+"?([^\s"]+)"?/g)].map(([, path]) =>
+          (path ?? "").replace(/\$\{?(stack|STACK)\}?/g, "<stack>"),
+        ),
         refresh: /--refresh\b/.test(flags),
         expectNoChanges: /--expect-no-changes\b/.test(flags),
         overridesConfig: /(\s--config\b|\s-c\s|--config-file\b)/.test(` ${flags}`),
@@ -135,14 +146,25 @@ export function onlyPreviewAndUp(pipeline: Pipeline): string[] {
     );
 }
 
-/** The CrossGuard pack gates every preview and every up. */
+/** The CrossGuard pack gates every preview and every up, with the pack config of the stack it runs on. */
 export function policyPackOnEveryPreviewAndUp(pipeline: Pipeline): string[] {
-  return pulumiOperations(pipeline)
-    .filter((operation) => previewOrUp(operation) && !operation.policyPacks.includes(policyPackPath))
-    .map(
-      ({ file, jobId, command, via }) =>
-        `${where(file, jobId)}: ${command} (${via}) runs without the policy pack "${policyPackPath}"`,
-    );
+  const violations: string[] = [];
+  for (const operation of pulumiOperations(pipeline).filter(previewOrUp)) {
+    const { file, jobId, command, via, stacks, policyPackConfigs } = operation;
+    const at = `${where(file, jobId)}: ${command} (${via})`;
+    if (!operation.policyPacks.includes(policyPackPath)) {
+      violations.push(`${at} runs without the policy pack "${policyPackPath}"`);
+    }
+    for (const stack of stacks) {
+      const config = policyPackConfig(stack);
+      const given = policyPackConfigs.map((path) => path.replace("<stack>", stack));
+      if (!given.includes(config))
+        violations.push(`${at} on ${stack} runs without the pack config ${config}`);
+      if (!existsSync(join(pipeline.root, config)))
+        violations.push(`${at} on ${stack}: ${config} does not exist`);
+    }
+  }
+  return violations;
 }
 
 /** An up names one stack literally, so the environment and concurrency gates can check it. */
@@ -320,6 +342,20 @@ export function leastPrivilege(pipeline: Pipeline): string[] {
   return violations;
 }
 
+/** No checkout leaves the workflow token in .git/config for later steps (npm scripts included) to read. */
+export function checkoutsDropCredentials(pipeline: Pipeline): string[] {
+  const violations: string[] = [];
+  for (const { file, jobId, step } of stepsOf(pipeline)) {
+    if (
+      /^actions\/checkout@/.test(step.uses ?? "") &&
+      String(step.with?.["persist-credentials"]) !== "false"
+    ) {
+      violations.push(`${where(file, jobId)}: checkout without persist-credentials: false`);
+    }
+  }
+  return violations;
+}
+
 /** pulumi/actions installs the CLI version the program's SDK was released with. */
 export function pulumiCliMatchesSdk(pipeline: Pipeline, sdkVersion: string): string[] {
   return pulumiOperations(pipeline)
@@ -340,4 +376,5 @@ export const gates = {
   oneConcurrencyGroupPerStack,
   imageTagsOnlyThroughPullRequests,
   leastPrivilege,
+  checkoutsDropCredentials,
 } satisfies Record<string, (pipeline: Pipeline) => string[]>;

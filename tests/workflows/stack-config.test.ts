@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { stackConfigOf, stackOfConfigFile, withImageTag } from "../../.github/scripts/stack-config";
+import { stackNames } from "../../infra/scaling/policy";
 
 const run = promisify(execFile);
 const tsx = resolve("node_modules/.bin/tsx");
@@ -61,6 +62,16 @@ describe("stack config files", () => {
     const after = withImageTag(before, "dev", "sha-1a2b3c4d5e6f");
     expect(stackConfigOf(after, "dev").imageTag).toBe("sha-1a2b3c4d5e6f");
   });
+
+  it.each(stackNames)(
+    "the committed Pulumi.%s.yaml takes a release tag on its imageTag line alone",
+    (stack) => {
+      const before = readFileSync(`Pulumi.${stack}.yaml`, "utf8");
+      const after = withImageTag(before, stack, "sha-0123456789ab");
+      const changed = after.split("\n").filter((line, index) => line !== before.split("\n")[index]);
+      expect(changed).toEqual(["  parley:imageTag: sha-0123456789ab"]);
+    },
+  );
 
   it("refuses a tag the Pulumi program would refuse, with infra/config.ts's message", () => {
     expect(() => withImageTag(stackFile("dev", "x"), "dev", "bad tag!")).toThrow(
