@@ -125,7 +125,7 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     alert: "ParleyHighLatencyP95",
     measure:
       `histogram_quantile(${latencyTarget.quantile}, sum by (namespace, le) ` +
-      `(${nonStreamingRate("bucket", "", rateWindow)}))`,
+      `(${nonStreamingRate("bucket", rateWindow)}))`,
     condition: `> ${latencyTarget.thresholdSeconds}`,
     for: "10m",
     severity: "warning",

@@ -55,11 +55,20 @@ const streamingMatchers = Object.entries(streamingRequest)
   .map(([label, value]) => `${label}="${value}"`)
   .join(", ");
 
-/** Rates of a duration series (`_count` or one `_bucket`) over API requests, without streamed ones. */
-export function nonStreamingRate(series: "count" | "bucket", matchers: string, window: string): string {
+/**
+ * Rate of a duration series over API requests, without streamed replies: `_count`, or the `_bucket`
+ * of requests faster than `le` seconds (every bucket when omitted). `matchers` narrow both sides.
+ */
+export function nonStreamingRate(
+  series: "count" | "bucket",
+  window: string,
+  { matchers = "", le }: { matchers?: string; le?: number } = {},
+): string {
+  const bucket = le === undefined ? "" : `le="${le}"`;
+  const streamed = [job, matchers, streamingMatchers].filter(Boolean).join(", ");
   return (
-    `rate(${duration}_${series}{${api(matchers)}}[${window}]) ` +
-    `unless on (method, route, status_code) ${duration}_count{${job}, ${streamingMatchers}}`
+    `rate(${duration}_${series}{${api([matchers, bucket].filter(Boolean).join(", "))}}[${window}]) ` +
+    `unless on (method, route, status_code) ${duration}_count{${streamed}}`
   );
 }
 
@@ -82,13 +91,9 @@ export const slos: readonly Slo[] = [
     alert: "ParleyLatencyBudgetBurn",
     objective: 0.99,
     description: `99% of non-streaming API requests are answered in under ${latencyThresholdSeconds} s.`,
-    errorRatio: (window, matchers = "") => {
-      const good = [matchers, `le="${latencyThresholdSeconds}"`].filter(Boolean).join(", ");
-      return (
-        `1 - (sum by (namespace) (${nonStreamingRate("bucket", good, window)}) ` +
-        `/ sum by (namespace) (${nonStreamingRate("count", matchers, window)}))`
-      );
-    },
+    errorRatio: (window, matchers = "") =>
+      `1 - (sum by (namespace) (${nonStreamingRate("bucket", window, { matchers, le: latencyThresholdSeconds })}) ` +
+      `/ sum by (namespace) (${nonStreamingRate("count", window, { matchers })}))`,
   },
 ];
 

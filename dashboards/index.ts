@@ -24,10 +24,20 @@ export function dashboardSpecs(): DashboardSpec[] {
   ];
 }
 
+/** Interval-variable fields the SDK sets on every variable; @grafana/schema allows them on none. */
+const intervalOnlyFields = ["auto", "auto_min", "auto_count"];
+
+/** The dashboard as plain JSON (the SDK's objects also carry methods). */
+function toJson(spec: DashboardSpec): object {
+  const json = JSON.parse(JSON.stringify(buildDashboard(spec).build())) as {
+    templating?: { list?: Array<Record<string, unknown>> };
+  };
+  for (const variable of json.templating?.list ?? []) {
+    if (variable.type !== "interval") for (const field of intervalOnlyFields) delete variable[field];
+  }
+  return json;
+}
+
 export function renderDashboards(): RenderedDashboard[] {
-  return dashboardSpecs().map((spec) => ({
-    uid: spec.uid,
-    title: spec.title,
-    json: buildDashboard(spec).build(),
-  }));
+  return dashboardSpecs().map((spec) => ({ uid: spec.uid, title: spec.title, json: toJson(spec) }));
 }

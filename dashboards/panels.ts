@@ -166,7 +166,6 @@ function variables() {
       .description("Kubernetes namespace of the Parley deployment (All matches series without one, locally).")
       .datasource(datasource)
       .query(`label_values(up{job="${scrapeJob}"}, namespace)`)
-      .definition(`label_values(up{job="${scrapeJob}"}, namespace)`)
       .refresh(VariableRefresh.OnTimeRangeChanged)
       .sort(VariableSort.AlphabeticalAsc)
       .includeAll(true)

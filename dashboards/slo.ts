@@ -61,7 +61,7 @@ function sloRow(slo: Slo): RowSpec {
 export function sloDashboard(): DashboardSpec {
   const p95 =
     `histogram_quantile(${latencyTarget.quantile}, sum by (namespace, le) ` +
-    `(${nonStreamingRate("bucket", namespaceSelector, rateInterval)}))`;
+    `(${nonStreamingRate("bucket", rateInterval, { matchers: namespaceSelector })}))`;
   return {
     uid: "parley-slo",
     title: "Parley / SLOs and error budget",
