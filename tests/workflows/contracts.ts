@@ -90,6 +90,13 @@ export function previewContract(pipeline: Pipeline): string[] {
   return violations;
 }
 
+const mainOnly = /^\$\{\{\s*github\.ref == 'refs\/heads\/main'\s*\}\}$/;
+
+/** The job, or a job it waits for, runs only for main (a manual run from a branch is skipped). */
+function onlyFromMain(workflow: Workflow, jobId: string): boolean {
+  return [jobId, ...upstreamJobs(workflow, jobId)].some((id) => mainOnly.test(workflow.jobs[id]?.if ?? ""));
+}
+
 /** deploy.yml: pushes to main (only) that change a stack's inputs are applied to every stack. */
 export function deployContract(pipeline: Pipeline): string[] {
   const deploy = workflowNamed(pipeline, "deploy.yml");
@@ -115,6 +122,10 @@ export function deployContract(pipeline: Pipeline): string[] {
       ups.flatMap(({ stacks }) => stacks),
     ),
   );
+  for (const { jobId } of ups) {
+    if (!onlyFromMain(deploy, jobId))
+      violations.push(`deploy.yml job ${jobId} can run from a branch other than main`);
+  }
   return violations;
 }
 
@@ -137,6 +148,23 @@ export function appReleaseContract(pipeline: Pipeline): string[] {
     if (!pushes.some((push) => upstreamJobs(release, proposal).has(push))) {
       violations.push(`app-release.yml job ${proposal} opens the PR before the image is pushed`);
     }
+  }
+  for (const push of pushes) {
+    if (!onlyFromMain(release, push))
+      violations.push(`app-release.yml job ${push} can release from a branch`);
+  }
+  const commands = Object.values(release.jobs)
+    .map((job) => commandsOf(job, pipeline))
+    .join("\n");
+  for (const line of commands
+    .split("\n")
+    .filter((text) => /\.github\/scripts\/(set-image-tag\.ts|push-image\.sh)\b|^\s*configs=\(/.test(text))) {
+    violations.push(
+      ...sameStacks(
+        `app-release.yml's "${line.trim()}"`,
+        [...line.matchAll(/Pulumi\.(\w+)\.yaml/g)].map(([, stack]) => stack ?? ""),
+      ),
+    );
   }
   const pushJob = release.jobs[pushes[0] ?? ""];
   const oidc = (pushJob?.steps ?? []).some((step) =>

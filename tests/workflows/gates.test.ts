@@ -408,6 +408,32 @@ const mutations: Mutation[] = [
     expected: /deploy\.yml \(everything preview\.yml previews\) is not triggered by Pulumi\.\*\.yaml/,
   },
   {
+    check: "deployContract",
+    what: "a manual deploy from a branch",
+    mutate: (copy) => {
+      delete job(copy, "deploy.yml", "up-dev").if;
+    },
+    expected: /deploy\.yml job up-dev can run from a branch other than main/,
+  },
+  {
+    check: "appReleaseContract",
+    what: "a release from a branch",
+    mutate: (copy) => {
+      job(copy, "app-release.yml", "test").if = ghExpression("always()");
+    },
+    expected: /app-release\.yml job image can release from a branch/,
+  },
+  {
+    check: "appReleaseContract",
+    what: "a stack left out of the image-tag PR",
+    mutate: (copy) => {
+      const set = step(copy, "app-release.yml", "propose", (s) => /set-image-tag/.test(s.run ?? ""));
+      set.run = set.run?.replace(" Pulumi.prod.yaml", "");
+    },
+    expected:
+      /app-release\.yml's "npx tsx \.github\/scripts\/set-image-tag\.ts .*" covers \[dev\], expected every stack/,
+  },
+  {
     check: "appReleaseContract",
     what: "the image pushed before the tests",
     mutate: (copy) => {
