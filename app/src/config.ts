@@ -92,6 +92,11 @@ export interface AppConfig {
   dbReplicaPoolMax: number;
   logLevel: LogLevel;
   shutdownGraceMs: number;
+  /**
+   * After SIGTERM, how long the listener keeps accepting (readiness 503, `Connection: close`) so load
+   * balancers stop routing here before connections are refused. Part of the grace period.
+   */
+  shutdownDrainMs: number;
   ai: {
     provider: "knowledge" | "openai";
     openai: { baseUrl: string; apiKey?: string; model: string };
@@ -154,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     dbReplicaPoolMax: e.DB_REPLICA_POOL_MAX,
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    shutdownDrainMs: Math.min(5_000, Math.floor(e.SHUTDOWN_GRACE_MS / 5)),
     ai: {
       provider: e.AI_PROVIDER,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },

@@ -7,6 +7,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { selectProvider } from "./ai/select-provider";
 import { Cache } from "./cache/cache";
@@ -107,13 +108,17 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
   let closing: Promise<void> | undefined;
   const shutdown = async () => {
     draining = true;
-    log.info({ graceMs: config.shutdownGraceMs }, "shutting down: draining in-flight requests");
-    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    log.info(
+      { graceMs: config.shutdownGraceMs },
+      "shutting down: readiness 503, draining in-flight requests",
+    );
     const timer = setTimeout(() => {
       log.warn("grace period over: closing remaining connections");
       server.closeAllConnections();
     }, config.shutdownGraceMs);
+    await sleep(config.shutdownDrainMs);
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
     await drained;
     clearTimeout(timer);
     stopActiveConversations();

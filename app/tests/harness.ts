@@ -37,6 +37,7 @@ export async function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}) {
     SHUTDOWN_GRACE_MS: "5000",
     ...env,
   });
+  config.shutdownDrainMs = 0;
   config.rateLimits = {
     ip: { limit: 100_000, windowSeconds: 60 },
     user: { limit: 100_000, windowSeconds: 60 },

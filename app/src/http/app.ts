@@ -42,9 +42,9 @@ export interface AppDependencies {
   draining: () => boolean;
 }
 
-/** app/public next to the sources (app/src/..), or next to the bundle (dist/app/public). */
+/** The chat page: next to the bundle (dist/app/public) or, from the sources, app/public. */
 function publicDirectory(): string | undefined {
-  return [join(__dirname, "public"), join(__dirname, "..", "public")].find((dir) =>
+  return [join(__dirname, "public"), join(__dirname, "..", "..", "public")].find((dir) =>
     existsSync(join(dir, "index.html")),
   );
 }

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config";
+
+const valid = {
+  DATABASE_URL: "postgres://app:pw@db:5432/parley",
+  REDIS_URL: "redis://cache:6379",
+  JWT_SECRET: "x".repeat(32),
+};
+
+describe("loadConfig", () => {
+  it("applies defaults for optional variables", () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseReplicaUrl: undefined,
+      dbPoolMax: 10,
+      logLevel: "info",
+      ai: { provider: "knowledge", simulatedLatencyMs: 0, openai: { model: "gpt-4o-mini" } },
+      appVersion: "dev",
+    });
+  });
+
+  it("reads every variable", () => {
+    const config = loadConfig({
+      ...valid,
+      PORT: "0",
+      DATABASE_REPLICA_URL: "postgresql://app@replica/parley",
+      DB_POOL_MAX: "20",
+      DB_REPLICA_POOL_MAX: "30",
+      LOG_LEVEL: "warn",
+      SHUTDOWN_GRACE_MS: "1000",
+      AI_PROVIDER: "openai",
+      OPENAI_BASE_URL: "http://127.0.0.1:9999/v1",
+      OPENAI_API_KEY: "sk-test",
+      OPENAI_MODEL: "gpt-test",
+      AI_SIMULATED_LATENCY_MS: "50",
+      APP_VERSION: "1.2.3",
+      APP_COMMIT: "abc123",
+    });
+    expect(config).toMatchObject({
+      port: 0,
+      databaseReplicaUrl: "postgresql://app@replica/parley",
+      dbPoolMax: 20,
+      dbReplicaPoolMax: 30,
+      logLevel: "warn",
+      shutdownGraceMs: 1000,
+      ai: {
+        provider: "openai",
+        simulatedLatencyMs: 50,
+        openai: { baseUrl: "http://127.0.0.1:9999/v1", apiKey: "sk-test", model: "gpt-test" },
+      },
+      appVersion: "1.2.3",
+      appCommit: "abc123",
+    });
+  });
+
+  it("names the variable, the value and what is allowed", () => {
+    expect(() => loadConfig({ ...valid, PORT: "70000" })).toThrow(
+      'PORT="70000": expected an integer from 0 to 65535',
+    );
+    expect(() => loadConfig({ ...valid, DB_POOL_MAX: "lots" })).toThrow(
+      'DB_POOL_MAX="lots": expected an integer from 1 to 1000',
+    );
+    expect(() => loadConfig({ ...valid, AI_PROVIDER: "gpt" })).toThrow(
+      'AI_PROVIDER="gpt": expected knowledge or openai',
+    );
+    expect(() => loadConfig({ ...valid, REDIS_URL: "localhost:6379" })).toThrow(
+      'REDIS_URL="localhost:6379": expected a URL starting with redis:// or rediss://',
+    );
+    expect(() => loadConfig({ ...valid, LOG_LEVEL: "loud" })).toThrow(
+      /LOG_LEVEL="loud": expected one of fatal/,
+    );
+  });
+
+  it("reports missing required variables and never prints secrets", () => {
+    expect(() => loadConfig({})).toThrow(ConfigError);
+    expect(() => loadConfig({})).toThrow(/DATABASE_URL=unset: expected a URL starting with postgres:\/\//);
+    let message = "";
+    try {
+      loadConfig({ ...valid, JWT_SECRET: "hunter2", DATABASE_URL: "mysql://u:topsecret@db/x" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("JWT_SECRET=(hidden): expected a secret of at least 32 characters");
+    expect(message).toContain('DATABASE_URL="mysql://u:***@db/x"');
+    expect(message).not.toContain("hunter2");
+    expect(message).not.toContain("topsecret");
+  });
+
+  it("requires an API key for the OpenAI provider", () => {
+    expect(() => loadConfig({ ...valid, AI_PROVIDER: "openai" })).toThrow(
+      "OPENAI_API_KEY=unset: expected a non-empty API key (required when AI_PROVIDER=openai)",
+    );
+  });
+
+  it("treats empty strings as unset", () => {
+    expect(loadConfig({ ...valid, PORT: "", DATABASE_REPLICA_URL: "" })).toMatchObject({
+      port: 3000,
+      databaseReplicaUrl: undefined,
+    });
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { CursorError, decodeCursor, encodeCursor, pageOf } from "./cursor";
+
+const id = "5f0c3a52-8d0e-4a53-9d5a-0d6f7b3f0e11";
+
+describe("cursors", () => {
+  it("round-trips a millisecond timestamp and id", () => {
+    const cursor = { createdAt: new Date("2026-01-02T03:04:05.678Z"), id };
+    expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+  });
+
+  it("rejects cursors this API did not make", () => {
+    for (const bad of [
+      "",
+      "not-base64!",
+      Buffer.from("[1,2]").toString("base64url"),
+      encodeCursor({ createdAt: new Date(0), id: "x" }),
+    ])
+      expect(() => decodeCursor(bad)).toThrow(CursorError);
+  });
+
+  it("pages a limit + 1 fetch", () => {
+    const rows = [3, 2, 1].map((n) => ({ id: `${id.slice(0, -1)}${n}`, created_at: new Date(n * 1000) }));
+    const page = pageOf(rows, 2);
+    expect(page.items).toHaveLength(2);
+    expect(decodeCursor(page.next_cursor!)).toEqual({ createdAt: new Date(2000), id: rows[1]!.id });
+    expect(pageOf(rows, 3).next_cursor).toBeNull();
+  });
+});
