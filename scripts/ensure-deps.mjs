@@ -7,6 +7,6 @@ const installedMarker = "node_modules/.package-lock.json";
 const stale =
   !existsSync(installedMarker) || statSync("package-lock.json").mtimeMs > statSync(installedMarker).mtimeMs;
 if (stale) {
-  console.log("Installing npm dependencies (npm ci)…");
-  execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
+  console.log("Installing npm dependencies from package-lock.json…");
+  execSync("bash scripts/npm-install-locked.sh", { stdio: "inherit" });
 }
