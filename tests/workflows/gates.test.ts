@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { contracts } from "./contracts";
 import { gates, pulumiCliMatchesSdk, pulumiOperations } from "./gates";
@@ -77,6 +77,17 @@ describe("the pipeline", () => {
     ]);
   });
 
+  it("runs only scripts that exist, shell scripts executable", () => {
+    const called = pipeline.workflows.flatMap(({ text }) =>
+      [...text.matchAll(/\.github\/scripts\/[\w.-]+/g)].map(([path]) => path),
+    );
+    expect(called.length).toBeGreaterThan(0);
+    for (const path of new Set(called)) {
+      expect(pipeline.scripts.has(path), path).toBe(true);
+      if (path.endsWith(".sh")) expect(statSync(path).mode & 0o111, `${path} is not executable`).not.toBe(0);
+    }
+  });
+
   it.each(Object.keys(checks) as CheckName[])("holds %s", (name) => {
     expect(checks[name](pipeline)).toEqual([]);
   });
@@ -110,6 +121,15 @@ const mutations: Mutation[] = [
     mutate: (copy) =>
       editText(copy, "action.yml", (text) => text.replace(/setup-node@[0-9a-f]{40}/, "setup-node@main")),
     expected: /setup\/action\.yml:\d+: actions\/setup-node@main is not pinned/,
+  },
+  {
+    check: "actionsPinned",
+    what: "a local action that does not exist",
+    mutate: (copy) =>
+      editText(copy, "ci.yml", (text) =>
+        text.replace("./.github/actions/setup", "./.github/actions/missing"),
+      ),
+    expected: /ci\.yml:\d+: \.\/\.github\/actions\/missing\/action\.yml does not exist/,
   },
   {
     check: "onlyPreviewAndUp",

@@ -125,7 +125,11 @@ export function actionsPinned(pipeline: Pipeline): string[] {
       if (!match) return;
       const [, ref = "", comment = ""] = match;
       const at = `${path}:${index + 1}`;
-      if (ref.startsWith("./")) return;
+      if (ref.startsWith("./")) {
+        if (!existsSync(join(pipeline.root, ref, "action.yml")))
+          violations.push(`${at}: ${ref}/action.yml does not exist`);
+        return;
+      }
       if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref)) {
         violations.push(`${at}: ${ref} is not pinned to a full commit SHA`);
       } else if (!/^#\s*v\d+(\.\d+)*\b/.test(comment)) {
