@@ -3,6 +3,7 @@
  * `assertScalingInvariants` when it runs; the policy pack calls `checkScalingInvariants` from a
  * stack policy. Every message names the numbers.
  */
+import { hpaTargetRatePerPod } from "./capacity";
 import { rdsMaxConnections } from "./database";
 import { hardwareOf } from "./instances";
 import { chooseNodes, nodeOptions, nodesForPods } from "./nodes";
@@ -192,7 +193,15 @@ function reachesPeakInTime(policy: ScalingPolicy, region?: string): Violation[] 
     add(
       `${peak} needs ${summary.peakRequiredPods} ready pods for p95 ≤ ${objectives.p95LatencyMs} ms, but maxReplicas is ${pods.maxReplicas}`,
     );
-  } else if (summary.timeToCapacitySeconds > objectives.scaleUpSeconds) {
+  } else if (summary.peakTargetReplicas > pods.maxReplicas) {
+    add(
+      `${peak} needs ${summary.peakTargetReplicas} replicas at the HPA target (${Math.round(hpaTargetRatePerPod(policy))} req/s per pod), but maxReplicas is ${pods.maxReplicas}`,
+    );
+  }
+  if (
+    summary.timeToCapacitySeconds > objectives.scaleUpSeconds &&
+    summary.peakRequiredPods <= pods.maxReplicas
+  ) {
     add(
       `${peak} reaches the ${summary.peakRequiredPods} pods it needs after ${summary.timeToCapacitySeconds} s, over the ${objectives.scaleUpSeconds} s scale-up objective`,
     );

@@ -22,6 +22,8 @@ export interface RunSummary {
   scaleDownSeconds: number;
   /** Most ready pods the load needed within the p95 objective. */
   peakRequiredPods: number;
+  /** Most replicas the load needed at the HPA's target (what the HPA asks for at the peak). */
+  peakTargetReplicas: number;
   failedRequests: number;
   costUsd: number;
   /** The run's average hourly cost over a 730-hour month. */
@@ -91,6 +93,7 @@ export function summarize(policy: ScalingPolicy, result: SimulationResult): RunS
     timeToCapacitySeconds: longestRun(samples, step, (s) => s.readyPods < s.requiredPods),
     scaleDownSeconds: scaleDownSeconds(policy, result),
     peakRequiredPods: max((s) => s.requiredPods),
+    peakTargetReplicas: Math.ceil(max((s) => s.offeredRps) / hpaTargetRatePerPod(policy)),
     failedRequests: Math.round(result.failedRequests),
     costUsd,
     monthlyEquivalentUsd: hours > 0 ? (costUsd / hours) * 730 : 0,
@@ -105,6 +108,10 @@ export function verdict(policy: ScalingPolicy, summary: RunSummary, result: Simu
   if (summary.peakRequiredPods > pods.maxReplicas) {
     reasons.push(
       `${where}: ${Math.round(summary.peakRps)} req/s needs ${summary.peakRequiredPods} ready pods for p95 ≤ ${objectives.p95LatencyMs} ms, but maxReplicas is ${pods.maxReplicas}`,
+    );
+  } else if (summary.peakTargetReplicas > pods.maxReplicas) {
+    reasons.push(
+      `${where}: ${Math.round(summary.peakRps)} req/s needs ${summary.peakTargetReplicas} replicas at the HPA target (${Math.round(hpaTargetRatePerPod(policy))} req/s per pod), but maxReplicas is ${pods.maxReplicas}: the HPA would be pinned at its maximum`,
     );
   }
   if (summary.timeToCapacitySeconds > objectives.scaleUpSeconds) {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { estimateMonthlyCost } from "./cost";
+import { scalingPolicyFor } from "./policy";
+import { priceTableFor } from "./pricing";
+
+describe("estimateMonthlyCost", () => {
+  const prod = scalingPolicyFor("prod");
+  const prices = priceTableFor("us-east-1");
+
+  it("itemises every component from the dated us-east-1 table", () => {
+    const estimate = estimateMonthlyCost(prod, "min");
+    expect(estimate).toMatchObject({ region: "us-east-1", pricesAsOf: prices.asOf, replicas: 3 });
+    expect(estimate.pricesAsOf).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(estimate.lines.map((line) => line.item)).toEqual([
+      "EKS control plane",
+      "System node group",
+      "RDS primary (Multi-AZ)",
+      "RDS read replicas",
+      "RDS storage (gp3)",
+      "ElastiCache nodes",
+      "NAT gateways",
+      "App nodes (Karpenter)",
+      "Application load balancer",
+    ]);
+    const line = (item: string) => estimate.lines.find((l) => l.item === item)?.monthlyUsd;
+    expect(line("EKS control plane")).toBeCloseTo(0.1 * 730, 2);
+    // Multi-AZ is a primary plus a standby: twice one replica of the same class.
+    expect(line("RDS primary (Multi-AZ)")).toBeCloseTo(line("RDS read replicas") ?? 0, 2);
+    expect(line("NAT gateways")).toBeCloseTo(3 * 0.045 * 730, 2);
+    expect(estimate.totalMonthlyUsd).toBeCloseTo(
+      estimate.lines.reduce((sum, l) => sum + l.monthlyUsd, 0),
+      2,
+    );
+  });
+
+  it("grows from min to typical to max scale", () => {
+    const [min, typical, max] = (["min", "typical", "max"] as const).map((scale) =>
+      estimateMonthlyCost(prod, scale),
+    );
+    expect([min.replicas, typical.replicas, max.replicas]).toEqual([3, 7, 80]);
+    expect(min.totalMonthlyUsd).toBeLessThanOrEqual(typical.totalMonthlyUsd);
+    expect(typical.totalMonthlyUsd).toBeLessThan(max.totalMonthlyUsd);
+  });
+
+  it("dev costs less than prod", () => {
+    expect(estimateMonthlyCost(scalingPolicyFor("dev"), "typical").totalMonthlyUsd).toBeLessThan(
+      estimateMonthlyCost(prod, "typical").totalMonthlyUsd,
+    );
+  });
+
+  it("refuses a region without a price table and an unknown scale", () => {
+    expect(() => estimateMonthlyCost(prod, "min", { region: "eu-west-1" })).toThrow(
+      /no price table for region "eu-west-1" \(available: us-east-1\)/,
+    );
+    expect(() => estimateMonthlyCost(prod, "peak" as "max")).toThrow(/unknown cost scale "peak"/);
+  });
+});
