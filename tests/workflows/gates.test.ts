@@ -370,6 +370,31 @@ const mutations: Mutation[] = [
     expected: /app-release\.yml job propose: checkout without persist-credentials: false/,
   },
   {
+    check: "credentialsOnlyFromSecretsAndOidc",
+    what: "a Pulumi token written into the workflow",
+    mutate: (copy) => {
+      step(copy, "deploy.yml", "up-prod", pulumiStep).env = { PULUMI_ACCESS_TOKEN: "hard-coded" };
+    },
+    expected: /deploy\.yml job up-prod: PULUMI_ACCESS_TOKEN is not taken from secrets\.\* or github\.token/,
+  },
+  {
+    check: "credentialsOnlyFromSecretsAndOidc",
+    what: "AWS access keys instead of a role",
+    mutate: (copy) => {
+      const aws = step(copy, "preview.yml", "preview", (s) => s.uses?.startsWith("aws-actions/") ?? false);
+      aws.with = { ...aws.with, "aws-access-key-id": ghExpression("secrets.AWS_KEY") };
+    },
+    expected: /preview\.yml job preview: passes aws-access-key-id; AWS access goes through OIDC roles/,
+  },
+  {
+    check: "credentialsOnlyFromSecretsAndOidc",
+    what: "pull_request_target",
+    mutate: (copy) => {
+      workflowNamed(copy, "preview.yml").on.pull_request_target = {};
+    },
+    expected: /preview\.yml: runs on pull_request_target/,
+  },
+  {
     check: "pulumiCliMatchesSdk",
     what: "another Pulumi CLI version",
     mutate: (copy) => {

@@ -346,6 +346,34 @@ export function leastPrivilege(pipeline: Pipeline): string[] {
   return violations;
 }
 
+const credentialName = /TOKEN|SECRET|PASSWORD|ACCESS_KEY|API_KEY/i;
+const fromSecretsOrGithubToken = /^\$\{\{\s*(secrets\.[A-Z0-9_]+|github\.token)\s*\}\}$/;
+
+/**
+ * Credentials come from GitHub secrets (or the workflow token) and AWS OIDC only: no access keys,
+ * no literal tokens, no pull_request_target (which hands a PR's code a write token and the secrets).
+ */
+export function credentialsOnlyFromSecretsAndOidc(pipeline: Pipeline): string[] {
+  const violations: string[] = [];
+  for (const { path, text, workflow } of pipeline.workflows) {
+    if ("pull_request_target" in (workflow.on ?? {})) violations.push(`${path}: runs on pull_request_target`);
+    if (/AKIA[0-9A-Z]{16}|pul-[0-9a-f]{40}|gh[pousr]_[A-Za-z0-9]{36}/.test(text)) {
+      violations.push(`${path}: contains what looks like a literal credential`);
+    }
+  }
+  for (const { file, jobId, step } of stepsOf(pipeline)) {
+    const values = { ...step.with, ...step.env };
+    for (const [name, value] of Object.entries(values)) {
+      if (/^(aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)$/.test(name)) {
+        violations.push(`${where(file, jobId)}: passes ${name}; AWS access goes through OIDC roles`);
+      } else if (credentialName.test(name) && !fromSecretsOrGithubToken.test(String(value).trim())) {
+        violations.push(`${where(file, jobId)}: ${name} is not taken from secrets.* or github.token`);
+      }
+    }
+  }
+  return violations;
+}
+
 /** No checkout leaves the workflow token in .git/config for later steps (npm scripts included) to read. */
 export function checkoutsDropCredentials(pipeline: Pipeline): string[] {
   const violations: string[] = [];
@@ -381,4 +409,5 @@ export const gates = {
   imageTagsOnlyThroughPullRequests,
   leastPrivilege,
   checkoutsDropCredentials,
+  credentialsOnlyFromSecretsAndOidc,
 } satisfies Record<string, (pipeline: Pipeline) => string[]>;
