@@ -6,14 +6,24 @@
  * The module exports one async function (Pulumi's nodejs runtime calls it; its result is the stack's
  * outputs), so nothing runs at import time and ESM-only packages can be loaded with `await import()`.
  */
-
+import { Cache } from "./components/cache";
+import { Cluster } from "./components/cluster";
+import { controllerServiceAccounts } from "./components/cluster-services/controllers";
+import { Database } from "./components/database";
+import { Edge } from "./components/edge";
+import { KarpenterAws } from "./components/karpenter-aws";
+import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
+import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
+import { appServiceAccount } from "./components/workload";
 import { loadStackConfig } from "./config";
 import { resourceName } from "./naming";
+import { scalingPolicyFor } from "./scaling/policy";
 
 async function main() {
   const config = loadStackConfig();
   const { stack } = config;
+  const policy = scalingPolicyFor(stack);
   const clusterName = resourceName(stack);
 
   const network = new Network(resourceName(stack, "network"), {
@@ -25,8 +35,96 @@ async function main() {
     logRetentionDays: config.logRetentionDays,
   });
 
-  return {
+  const cluster = new Cluster(resourceName(stack, "cluster"), {
+    stack,
+    clusterName,
+    kubernetesVersion: config.kubernetesVersion,
+    region: config.region,
+    privateSubnetIds: network.privateSubnetIds,
+    publicAccessCidrs: config.clusterApiAllowedCidrs,
+    adminPrincipalArns: config.clusterAdminPrincipalArns,
+    logRetentionDays: config.logRetentionDays,
+    systemNodes: policy.nodes.system,
+    ecrRepositoryName: config.ecrRepositoryName,
+  });
+
+  new KarpenterAws(resourceName(stack, "karpenter"), {
+    stack,
+    clusterName: cluster.clusterName,
+    region: config.region,
+    controller: {
+      namespace: controllerServiceAccounts.karpenter.namespace,
+      serviceAccount: controllerServiceAccounts.karpenter.name,
+    },
+  });
+
+  new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {
+    stack,
+    clusterName: cluster.clusterName,
+    controller: {
+      namespace: controllerServiceAccounts.awsLoadBalancerController.namespace,
+      serviceAccount: controllerServiceAccounts.awsLoadBalancerController.name,
+    },
+  });
+
+  const database = new Database(resourceName(stack, "database"), {
+    stack,
     vpcId: network.vpcId,
+    subnetIds: network.dataSubnetIds,
+    availabilityZoneNames: network.availabilityZoneNames,
+    clientSecurityGroupId: cluster.clusterSecurityGroupId,
+    databaseName: config.databaseName,
+    backupRetentionDays: config.dbBackupRetentionDays,
+    policy,
+  });
+
+  const cache = new Cache(resourceName(stack, "cache"), {
+    stack,
+    vpcId: network.vpcId,
+    subnetIds: network.dataSubnetIds,
+    availabilityZoneNames: network.availabilityZoneNames,
+    clientSecurityGroupId: cluster.clusterSecurityGroupId,
+    policy: policy.cache,
+    logRetentionDays: config.logRetentionDays,
+  });
+
+  new ServiceIdentity(resourceName(stack, "app-identity"), {
+    stack,
+    identity: "app",
+    clusterName: cluster.clusterName,
+    namespace: appServiceAccount.namespace,
+    serviceAccount: appServiceAccount.name,
+    policies: {
+      "read-credentials": secretReaderPolicy(
+        [database.credentialsSecretArn, cache.authTokenSecretArn],
+        [database.kmsKeyArn, cache.kmsKeyArn],
+      ),
+    },
+  });
+
+  const edge = new Edge(resourceName(stack, "edge"), {
+    stack,
+    publicHost: config.publicHost,
+    cloudflareZoneId: config.cloudflareZoneId,
+    vpcId: network.vpcId,
+    vpcCidr: network.vpcCidr,
+    apiRateLimitPerMinute: config.apiRateLimitPerMinute,
+    loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+  });
+
+  // Part 2 (cluster services, workload) composes here. The workload's Ingress load balancer is the
+  // CDN's origin: once it exists, point the public host at it with
+  //   new PublicDnsRecord(resourceName(stack, "public-dns"), { stack, publicHost: config.publicHost,
+  //     cloudflareZoneId: config.cloudflareZoneId, originHostname: <the Ingress's hostname> });
+
+  return {
+    publicUrl: edge.publicUrl,
+    dbPrimaryEndpoint: database.primaryEndpoint,
+    dbReaderEndpoint: database.readerEndpoint,
+    redisEndpoint: cache.primaryEndpoint,
+    clusterName: cluster.clusterName,
+    kubeconfig: cluster.kubeconfig,
+    ecrRepositoryUrl: cluster.ecrRepositoryUrl,
   };
 }
 

@@ -1,0 +1,290 @@
+/**
+ * RDS PostgreSQL 16: a Multi-AZ primary (prod) and the scaling policy's number of read replicas,
+ * each in its own AZ, behind one private DNS name for readers; tuned parameter group, encrypted
+ * storage with autoscaling, Performance Insights, enhanced monitoring, backups, and a security group
+ * that admits only the cluster.
+ *
+ * The master password is generated here (a Pulumi secret) and kept in a Secrets Manager secret.
+ * RDS's own managed master password (`manageMasterUserPassword`) cannot be used: RDS rejects read
+ * replicas of a source whose master password it manages (all engines but SQL Server).
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { naming } from "../naming";
+import type { ScalingPolicy, StackName } from "../scaling/policy";
+import { postgresParameters } from "./database-tuning";
+
+export const postgresMajorVersion = "16";
+export const postgresPort = 5432;
+export const masterUsername = "parley_admin";
+
+export interface DatabaseArgs {
+  stack: StackName;
+  vpcId: pulumi.Input<string>;
+  /** The data subnets, one per AZ. */
+  subnetIds: pulumi.Input<string>[];
+  availabilityZoneNames: pulumi.Input<string[]>;
+  /** The only security group admitted (the cluster's). */
+  clientSecurityGroupId: pulumi.Input<string>;
+  databaseName: string;
+  backupRetentionDays: number;
+  /** Instance class, replica count, storage and the connection budget come from the scaling policy. */
+  policy: ScalingPolicy;
+}
+
+/** Which AZ each read replica goes in: one replica per AZ, so an AZ outage takes at most one. */
+export function replicaZones(zones: string[], replicas: number): string[] {
+  if (replicas > zones.length) {
+    throw new Error(
+      `the scaling policy asks for ${replicas} read replicas but the stack spans ${zones.length} AZs: replicas must sit in different AZs`,
+    );
+  }
+  return zones.slice(0, replicas);
+}
+
+export class Database extends pulumi.ComponentResource {
+  readonly primaryEndpoint: pulumi.Output<string>;
+  /** One DNS name over every read replica (weighted records in a private zone). */
+  readonly readerEndpoint: pulumi.Output<string>;
+  readonly replicaEndpoints: pulumi.Output<string>[];
+  readonly port: number = postgresPort;
+  readonly databaseName: string;
+  readonly username: string = masterUsername;
+  /** Secret. */
+  readonly password: pulumi.Output<string>;
+  /** Secrets Manager secret holding username, password, host, port and database name. */
+  readonly credentialsSecretArn: pulumi.Output<string>;
+  readonly securityGroupId: pulumi.Output<string>;
+  /** The KMS key of the data and the credentials secret. */
+  readonly kmsKeyArn: pulumi.Output<string>;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("parley:infra:Database", name, {}, opts);
+    const n = naming(args.stack, "database");
+    const parent = { parent: this };
+    const prod = args.stack === "prod";
+    const { database } = args.policy;
+    this.databaseName = args.databaseName;
+
+    const key = new aws.kms.Key(
+      n.name("key"),
+      {
+        description: "Encryption of Parley's database storage, Performance Insights and credentials",
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags: n.tags(),
+      },
+      parent,
+    );
+    this.kmsKeyArn = key.arn;
+
+    const securityGroup = new aws.ec2.SecurityGroup(
+      n.name("sg"),
+      {
+        vpcId: args.vpcId,
+        description: "PostgreSQL: admits only the EKS cluster",
+        tags: n.tags({ Name: n.name("sg") }),
+      },
+      parent,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      n.name("sg-from-cluster"),
+      {
+        securityGroupId: securityGroup.id,
+        referencedSecurityGroupId: args.clientSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: postgresPort,
+        toPort: postgresPort,
+        description: "PostgreSQL from the cluster's nodes and pods",
+        tags: n.tags(),
+      },
+      parent,
+    );
+    this.securityGroupId = securityGroup.id;
+
+    const subnetGroup = new aws.rds.SubnetGroup(
+      n.name("subnets"),
+      { subnetIds: args.subnetIds, description: "Parley data subnets", tags: n.tags() },
+      parent,
+    );
+
+    const parameterGroup = new aws.rds.ParameterGroup(
+      n.name("params"),
+      {
+        family: `postgres${postgresMajorVersion}`,
+        description: `Parley PostgreSQL ${postgresMajorVersion} tuned for ${database.instanceClass}`,
+        parameters: postgresParameters(args.policy),
+        tags: n.tags(),
+      },
+      parent,
+    );
+
+    const monitoringRole = new aws.iam.Role(
+      n.name("monitoring-role"),
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "monitoring.rds.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
+          ],
+        }),
+        tags: n.tags(),
+      },
+      parent,
+    );
+    const monitoringPolicy = new aws.iam.RolePolicyAttachment(
+      n.name("monitoring-role-policy"),
+      {
+        role: monitoringRole.name,
+        policyArn: "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+      },
+      parent,
+    );
+
+    const password = new random.RandomPassword(
+      n.name("master-password"),
+      { length: 40, special: false },
+      parent,
+    );
+    this.password = pulumi.secret(password.result);
+
+    // What every instance shares: monitoring, insights, parameters, network, encryption.
+    const common = {
+      instanceClass: database.instanceClass,
+      parameterGroupName: parameterGroup.name,
+      vpcSecurityGroupIds: [securityGroup.id],
+      publiclyAccessible: false,
+      storageEncrypted: true,
+      kmsKeyId: key.arn,
+      maxAllocatedStorage: database.maxAllocatedStorageGiB,
+      performanceInsightsEnabled: true,
+      performanceInsightsKmsKeyId: key.arn,
+      performanceInsightsRetentionPeriod: 7,
+      monitoringInterval: prod ? 15 : 60,
+      monitoringRoleArn: monitoringRole.arn,
+      autoMinorVersionUpgrade: true,
+      caCertIdentifier: "rds-ca-rsa2048-g1",
+      enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      copyTagsToSnapshot: true,
+      deletionProtection: prod,
+      applyImmediately: !prod,
+    };
+
+    const primary = new aws.rds.Instance(
+      n.name("primary"),
+      {
+        ...common,
+        engine: "postgres",
+        engineVersion: postgresMajorVersion,
+        multiAz: prod,
+        dbName: args.databaseName,
+        username: masterUsername,
+        password: this.password,
+        port: postgresPort,
+        dbSubnetGroupName: subnetGroup.name,
+        allocatedStorage: database.allocatedStorageGiB,
+        storageType: "gp3",
+        backupRetentionPeriod: args.backupRetentionDays,
+        backupWindow: "02:00-03:00",
+        maintenanceWindow: "sun:03:30-sun:04:30",
+        skipFinalSnapshot: !prod,
+        finalSnapshotIdentifier: prod ? n.name("final") : undefined,
+        deleteAutomatedBackups: !prod,
+        tags: n.tags({ role: "primary" }),
+      },
+      { parent: this, dependsOn: [monitoringPolicy] },
+    );
+    this.primaryEndpoint = primary.address;
+
+    const zones = pulumi
+      .output(args.availabilityZoneNames)
+      .apply((names) => replicaZones(names, database.readReplicas));
+    const replicas = [...Array(database.readReplicas).keys()].map(
+      (index) =>
+        new aws.rds.Instance(
+          n.name("replica", String(index)),
+          {
+            ...common,
+            replicateSourceDb: primary.identifier,
+            availabilityZone: zones.apply((names) => names[index]),
+            // A replica is rebuilt from the primary; it keeps no backups and needs no final snapshot.
+            backupRetentionPeriod: 0,
+            skipFinalSnapshot: true,
+            tags: n.tags({ role: "replica" }),
+          },
+          { parent: this, dependsOn: [monitoringPolicy] },
+        ),
+    );
+    this.replicaEndpoints = replicas.map((replica) => replica.address);
+
+    const zone = new aws.route53.Zone(
+      n.name("dns"),
+      {
+        name: `db.${args.stack}.parley.internal`,
+        comment: "Private names of Parley's database endpoints",
+        vpcs: [{ vpcId: args.vpcId }],
+        forceDestroy: !prod,
+        tags: n.tags(),
+      },
+      parent,
+    );
+    const readerName = pulumi.interpolate`reader.${zone.name}`;
+    // Equal weights spread new connections over the replicas; a short TTL lets a change land quickly.
+    replicas.forEach((replica, index) => {
+      new aws.route53.Record(
+        n.name("reader", String(index)),
+        {
+          zoneId: zone.zoneId,
+          name: readerName,
+          type: "CNAME",
+          ttl: 5,
+          records: [replica.address],
+          setIdentifier: `replica-${index}`,
+          weightedRoutingPolicies: [{ weight: 1 }],
+        },
+        parent,
+      );
+    });
+    this.readerEndpoint = replicas.length > 0 ? readerName : primary.address;
+
+    const credentials = new aws.secretsmanager.Secret(
+      n.name("credentials"),
+      {
+        description: "Parley PostgreSQL master credentials",
+        kmsKeyId: key.arn,
+        recoveryWindowInDays: prod ? 30 : 0,
+        tags: n.tags(),
+      },
+      parent,
+    );
+    new aws.secretsmanager.SecretVersion(
+      n.name("credentials-value"),
+      {
+        secretId: credentials.id,
+        secretString: pulumi.jsonStringify({
+          engine: "postgres",
+          host: primary.address,
+          readerHost: this.readerEndpoint,
+          port: postgresPort,
+          dbname: args.databaseName,
+          username: masterUsername,
+          password: this.password,
+        }),
+      },
+      parent,
+    );
+    this.credentialsSecretArn = credentials.arn;
+
+    this.registerOutputs({
+      primaryEndpoint: this.primaryEndpoint,
+      readerEndpoint: this.readerEndpoint,
+      credentialsSecretArn: this.credentialsSecretArn,
+      securityGroupId: this.securityGroupId,
+    });
+  }
+}
