@@ -118,8 +118,12 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     }, config.shutdownGraceMs);
     await sleep(config.shutdownDrainMs);
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Keep-alive connections whose last response was already under way become idle later: close
+    // each as soon as it does, so the process never waits out a keep-alive timeout.
+    const reaper = setInterval(() => server.closeIdleConnections(), 50);
     server.closeIdleConnections();
     await drained;
+    clearInterval(reaper);
     clearTimeout(timer);
     stopActiveConversations();
     await maintenance.stop();

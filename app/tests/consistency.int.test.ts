@@ -1,0 +1,181 @@
+/**
+ * Keyset pagination under concurrent writes, and read-your-writes while reads normally go to the
+ * replica (shown by pausing the replica's replay: an unpinned read is stale, a pinned one is not).
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  api,
+  createChatbot,
+  createConversation,
+  registerTenant,
+  startTestApp,
+  type Tenant,
+  type TestApp,
+} from "./harness";
+
+let app: TestApp;
+let tenant: Tenant;
+let primary: pg.Pool;
+let replica: pg.Pool;
+
+beforeAll(async () => {
+  app = await startTestApp("consistency", (config) => ({
+    ...config,
+    // Keep the replica in use while its replay is paused below.
+    replica: { maxLagSeconds: 120, checkIntervalMs: 200 },
+    readYourWritesMs: 1_500,
+  }));
+  tenant = await registerTenant(app.url);
+  primary = new pg.Pool({ connectionString: app.database.primaryUrl, max: 2 });
+  replica = new pg.Pool({ connectionString: app.database.replicaUrl, max: 2 });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await Promise.all([primary?.end(), replica?.end()]);
+});
+
+const post = (conversationId: string, content: string, token = tenant.token) =>
+  api(app.url, "POST", `/api/conversations/${conversationId}/messages`, { token, body: { content } });
+
+const poolCount = async (pool: "primary" | "replica", operation: string) => {
+  const text = String((await api(app.url, "GET", "/metrics")).body);
+  const match = new RegExp(
+    `parley_db_query_duration_seconds_count\\{pool="${pool}",operation="${operation}"\\} (\\d+)`,
+  ).exec(text);
+  return Number(match?.[1] ?? 0);
+};
+
+describe("keyset pagination", () => {
+  it("walks every message page once, newest first, while new messages arrive", async () => {
+    const bot = await createChatbot(app.url, tenant.token);
+    const conversation = await createConversation(app.url, tenant.token, bot.id);
+    // Same-millisecond timestamps are likely here: the id tie-break must keep the order total.
+    await primary.query(
+      `INSERT INTO messages (conversation_id, organization_id, user_id, role, content, created_at)
+       SELECT $1, $2, $3, 'user', 'seeded ' || n, date_trunc('milliseconds', now()) - (n / 3) * interval '1 millisecond'
+       FROM generate_series(1, 45) n`,
+      [conversation.id, tenant.organizationId, tenant.userId],
+    );
+    const before = await primary.query<{ id: string }>(
+      "SELECT id FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC",
+      [conversation.id],
+    );
+    await app.database.replicated();
+
+    const seen: Array<{ id: string; created_at: string }> = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor ? `?limit=7&cursor=${cursor}` : "?limit=7";
+      const page = await api(app.url, "GET", `/api/conversations/${conversation.id}/messages${query}`, {
+        token: tenant.token,
+      });
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items);
+      cursor = page.body.next_cursor;
+      pages += 1;
+      // A new exchange lands between page reads.
+      if (pages <= 3) expect((await post(conversation.id, `arrived during page ${pages}`)).status).toBe(201);
+    } while (cursor);
+
+    const ids = seen.map((message) => message.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const walkedOriginals = ids.filter((id) => before.rows.some((row) => row.id === id));
+    expect(walkedOriginals).toEqual(before.rows.map((row) => row.id));
+    for (let index = 1; index < seen.length; index++)
+      expect(Date.parse(seen[index - 1]!.created_at)).toBeGreaterThanOrEqual(
+        Date.parse(seen[index]!.created_at),
+      );
+  });
+
+  it("walks chatbot and conversation lists without duplicates or gaps", async () => {
+    const owner = await registerTenant(app.url);
+    const bots = [];
+    for (let index = 0; index < 5; index++)
+      bots.push(await createChatbot(app.url, owner.token, `bot ${index}`));
+    const conversations = [];
+    for (let index = 0; index < 7; index++)
+      conversations.push(await createConversation(app.url, owner.token, bots[0]!.id, `c${index}`));
+    const walk = async (path: string) => {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `?limit=2&cursor=${cursor}` : "?limit=2";
+        const page = await api(app.url, "GET", `${path}${query}`, { token: owner.token });
+        ids.push(...page.body.items.map((item: { id: string }) => item.id));
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      return ids;
+    };
+    expect(await walk("/api/chatbots")).toEqual(bots.map((bot) => bot.id).reverse());
+    expect(await walk("/api/conversations")).toEqual(conversations.map((c) => c.id).reverse());
+  });
+});
+
+describe("read/write split", () => {
+  it("reads from the replica normally and from the primary right after a write", async () => {
+    const bot = await createChatbot(app.url, tenant.token);
+    const conversation = await createConversation(app.url, tenant.token, bot.id);
+    await new Promise((resolve) => setTimeout(resolve, app.config.readYourWritesMs + 100));
+    const path = `/api/conversations/${conversation.id}/messages?limit=3`;
+
+    const replicaBefore = await poolCount("replica", "messages.page");
+    await api(app.url, "GET", path, { token: tenant.token });
+    expect(await poolCount("replica", "messages.page")).toBe(replicaBefore + 1);
+
+    await replica.query("SELECT pg_wal_replay_pause()");
+    try {
+      // Written behind the app's back: no pin, so the app reads the (paused) replica and misses it.
+      await primary.query(
+        `INSERT INTO messages (conversation_id, organization_id, user_id, role, content)
+         VALUES ($1, $2, $3, 'user', 'written directly')`,
+        [conversation.id, tenant.organizationId, tenant.userId],
+      );
+      const unpinned = await api(app.url, "GET", `/api/conversations/${conversation.id}/messages?limit=4`, {
+        token: tenant.token,
+      });
+      expect(unpinned.body.items.map((m: { content: string }) => m.content)).not.toContain(
+        "written directly",
+      );
+
+      // Written through the app: the writer's next read sees it although the replica is behind.
+      const posted = await post(conversation.id, "What are your opening hours?");
+      expect(posted.status).toBe(201);
+      const primaryBefore = await poolCount("primary", "messages.page");
+      const fresh = await api(app.url, "GET", path, { token: tenant.token });
+      expect(fresh.body.items.map((m: { id: string }) => m.id)).toEqual(
+        expect.arrayContaining([posted.body.user_message.id, posted.body.assistant_message.id]),
+      );
+      expect(await poolCount("primary", "messages.page")).toBe(primaryBefore + 1);
+      const chatbot = await api(app.url, "GET", `/api/chatbots/${bot.id}`, { token: tenant.token });
+      expect(chatbot.status).toBe(200);
+    } finally {
+      await replica.query("SELECT pg_wal_replay_resume()");
+    }
+  });
+
+  it("sees a chatbot and a conversation right after creating them", async () => {
+    await replica.query("SELECT pg_wal_replay_pause()");
+    try {
+      const bot = await createChatbot(app.url, tenant.token, "fresh bot");
+      expect((await api(app.url, "GET", `/api/chatbots/${bot.id}`, { token: tenant.token })).status).toBe(
+        200,
+      );
+      const list = await api(app.url, "GET", "/api/chatbots?limit=1", { token: tenant.token });
+      expect(list.body.items[0].id).toBe(bot.id);
+      const conversation = await createConversation(app.url, tenant.token, bot.id);
+      const conversations = await api(app.url, "GET", "/api/conversations?limit=1", { token: tenant.token });
+      expect(conversations.body.items[0].id).toBe(conversation.id);
+    } finally {
+      await replica.query("SELECT pg_wal_replay_resume()");
+    }
+  });
+
+  it("exports the measured replica lag", async () => {
+    const text = String((await api(app.url, "GET", "/metrics")).body);
+    const lag = /parley_db_replica_lag_seconds\{replica="[^"]+"\} ([\d.e+-]+)/.exec(text);
+    expect(Number(lag?.[1])).toBeGreaterThanOrEqual(0);
+  });
+});
