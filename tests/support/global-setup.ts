@@ -1,11 +1,12 @@
 /**
  * Global set-up of the integration project: one ephemeral platform (PostgreSQL primary + replica,
- * Redis, Prometheus, Alertmanager) on free ports, in a state folder removed afterwards. Test files
- * reach it through `inject("platform")` (see ./platform.ts).
+ * Redis, Prometheus loaded with the project's rendered rules, Alertmanager) on free ports, in a state
+ * folder removed afterwards. Test files reach it through `inject("platform")` (see ./platform.ts).
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { observabilityFiles, writeObservability } from "../../alerts/render";
 import { freePorts, startPlatform } from "../../scripts/platform";
 import type { PlatformInfo } from "./platform";
 
@@ -13,10 +14,13 @@ export default async function setup(project: TestProject) {
   const stateDir = join(process.cwd(), ".state", `test-${process.pid}`);
   rmSync(stateDir, { recursive: true, force: true });
   console.log("Starting the integration platform:");
+  const observabilityDir = join(stateDir, "observability");
+  writeObservability(observabilityDir);
   const platform = await startPlatform({
     stateDir,
     ports: await freePorts(),
     ephemeral: true,
+    ruleFiles: [join(observabilityDir, observabilityFiles.rules)],
     scrapeIntervalSeconds: 1,
     scrapeJobs: { parley: [] },
   });
