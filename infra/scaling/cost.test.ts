@@ -14,7 +14,7 @@ describe("estimateMonthlyCost", () => {
     expect(estimate.lines.map((line) => line.item)).toEqual([
       "EKS control plane",
       "System node group",
-      "RDS primary (Multi-AZ)",
+      "RDS primary",
       "RDS read replicas",
       "RDS storage (gp3)",
       "ElastiCache nodes",
@@ -25,7 +25,8 @@ describe("estimateMonthlyCost", () => {
     const line = (item: string) => estimate.lines.find((l) => l.item === item)?.monthlyUsd;
     expect(line("EKS control plane")).toBeCloseTo(0.1 * 730, 2);
     // Multi-AZ is a primary plus a standby: twice one replica of the same class.
-    expect(line("RDS primary (Multi-AZ)")).toBeCloseTo(line("RDS read replicas") ?? 0, 2);
+    expect(line("RDS primary")).toBeCloseTo(line("RDS read replicas") ?? 0, 2);
+    expect(estimate.lines.find((l) => l.item === "RDS primary")?.detail).toBe("db.r7g.large, Multi-AZ");
     expect(line("NAT gateways")).toBeCloseTo(3 * 0.045 * 730, 2);
     expect(estimate.totalMonthlyUsd).toBeCloseTo(
       estimate.lines.reduce((sum, l) => sum + l.monthlyUsd, 0),
@@ -40,6 +41,17 @@ describe("estimateMonthlyCost", () => {
     expect([min.replicas, typical.replicas, max.replicas]).toEqual([3, 7, 80]);
     expect(min.totalMonthlyUsd).toBeLessThanOrEqual(typical.totalMonthlyUsd);
     expect(typical.totalMonthlyUsd).toBeLessThan(max.totalMonthlyUsd);
+  });
+
+  it("follows the network's NAT gateways and the database's Multi-AZ setting", () => {
+    const dev = estimateMonthlyCost(scalingPolicyFor("dev"), "min");
+    expect(dev.lines.find((l) => l.item === "RDS primary")?.detail).toBe("db.t4g.medium, Single-AZ");
+    expect(dev.lines.find((l) => l.item === "NAT gateways")?.monthlyUsd).toBeCloseTo(0.045 * 730, 2);
+    const single = estimateMonthlyCost(prod, "min", { natGateways: 1, databaseMultiAz: false });
+    expect(estimateMonthlyCost(prod, "min").totalMonthlyUsd - single.totalMonthlyUsd).toBeCloseTo(
+      2 * 0.045 * 730 + 0.239 * 730 + 100 * 0.115,
+      1,
+    );
   });
 
   it("dev costs less than prod", () => {

@@ -12,6 +12,8 @@ export interface CostOptions {
   region?: string;
   /** NAT gateways of the network; default one per AZ in prod and one elsewhere (the network design). */
   natGateways?: number;
+  /** Whether the RDS primary has a Multi-AZ standby; default prod only (the database design). */
+  databaseMultiAz?: boolean;
 }
 
 export interface CostLine {
@@ -45,13 +47,18 @@ function replicasAt(policy: ScalingPolicy, scale: CostScale): number {
 }
 
 /** Costs that do not move with the app's replica count, per hour, itemised. */
-export function fixedHourlyLines(policy: ScalingPolicy, prices: PriceTable, natGateways: number): CostLine[] {
+export function fixedHourlyLines(
+  policy: ScalingPolicy,
+  prices: PriceTable,
+  { natGateways = defaultNatGateways(policy), databaseMultiAz = policy.stack === "prod" }: CostOptions = {},
+): CostLine[] {
   const { database, cache, nodes } = policy;
   const hours = prices.hoursPerMonth;
   const rds = priceOf(prices.rdsPostgresPerHour, database.instanceClass, "RDS", prices.region);
   const cacheNode = priceOf(prices.elasticachePerHour, cache.nodeType, "ElastiCache", prices.region);
   const systemNode = priceOf(prices.ec2PerHour, nodes.system.instanceType, "EC2", prices.region);
-  const storageInstances = 2 + database.readReplicas; // primary + standby + replicas
+  const primaryInstances = databaseMultiAz ? 2 : 1; // a Multi-AZ primary is billed with its standby
+  const storageInstances = primaryInstances + database.readReplicas;
   return [
     { item: "EKS control plane", detail: "1 cluster", monthlyUsd: prices.eksClusterPerHour * hours },
     {
@@ -59,7 +66,11 @@ export function fixedHourlyLines(policy: ScalingPolicy, prices: PriceTable, natG
       detail: `${nodes.system.desiredSize} × ${nodes.system.instanceType}`,
       monthlyUsd: nodes.system.desiredSize * systemNode * hours,
     },
-    { item: "RDS primary (Multi-AZ)", detail: database.instanceClass, monthlyUsd: 2 * rds * hours },
+    {
+      item: "RDS primary",
+      detail: `${database.instanceClass}, ${databaseMultiAz ? "Multi-AZ" : "Single-AZ"}`,
+      monthlyUsd: primaryInstances * rds * hours,
+    },
     {
       item: "RDS read replicas",
       detail: `${database.readReplicas} × ${database.instanceClass}`,
@@ -109,7 +120,7 @@ export function estimateMonthlyCost(
   for (const node of nodes) byType.set(node.instanceType, (byType.get(node.instanceType) ?? 0) + 1);
   const lcus = albLcus(requestsPerSecond);
   const lines: CostLine[] = [
-    ...fixedHourlyLines(policy, prices, options.natGateways ?? defaultNatGateways(policy)),
+    ...fixedHourlyLines(policy, prices, options),
     {
       item: "App nodes (Karpenter)",
       detail: `${replicas} pods on ${[...byType].map(([type, count]) => `${count} × ${type}`).join(" + ")}`,

@@ -46,6 +46,15 @@ function niceMax(value: number): number {
   return step * magnitude;
 }
 
+/** Ticks every 1, 2, 5, 10, 15, 30 or 60 minutes: the finest step giving at most eight. */
+function minuteTicks(duration: number): number[] {
+  const stepMinutes = [1, 2, 5, 10, 15, 30, 60].find((m) => duration / (m * 60) <= 8) ?? 120;
+  return Array.from(
+    { length: Math.floor(duration / (stepMinutes * 60)) + 1 },
+    (_, i) => i * stepMinutes * 60,
+  );
+}
+
 function formatTime(seconds: number, multiDay: boolean): string {
   if (multiDay) return `month ${Math.floor(seconds / 86400) + 1}`;
   return `${Math.round(seconds / 60)} min`;
@@ -91,7 +100,7 @@ function renderPanel(
     `<text x="16" y="${top + panelHeight / 2}" class="axis" transform="rotate(-90 16 ${top + panelHeight / 2})" text-anchor="middle">${escapeXml(panel.unit)}</text>`,
   );
   const multiDay = result.scenario.dayStarts !== undefined;
-  const xTicks = result.scenario.dayStarts ?? Array.from({ length: 6 }, (_, i) => (i * duration) / 5);
+  const xTicks = result.scenario.dayStarts ?? minuteTicks(duration);
   for (const t of xTicks) {
     parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${top}" y2="${top + panelHeight}" class="grid"/>`);
     parts.push(

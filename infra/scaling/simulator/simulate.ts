@@ -12,7 +12,7 @@ import {
   replicasForSlo,
   requestsPerSecondPerUser,
 } from "../capacity";
-import { albLcus, defaultNatGateways, fixedHourlyLines } from "../cost";
+import { albLcus, fixedHourlyLines } from "../cost";
 import { chooseNodes, type NodeOption, nodeOptions } from "../nodes";
 import type { ScalingPolicy } from "../policy";
 import { priceTableFor } from "../pricing";
@@ -71,6 +71,8 @@ interface NodeState {
   pods: number;
   cordoned: boolean;
   lastChangeAt: number;
+  /** When a cheaper replacement is ready and this node gets cordoned (replace consolidation). */
+  replaceAt?: number;
 }
 
 interface PodState {
@@ -208,10 +210,11 @@ class Cluster {
     }
   }
 
-  private withinLimits(option: NodeOption): boolean {
+  private withinLimits(...launching: NodeOption[]): boolean {
     const { cpuLimitCores, memoryLimitGiB } = this.policy.nodes.karpenter;
-    const cpu = this.nodes.reduce((sum, n) => sum + n.option.vcpu, 0) + option.vcpu;
-    const memory = this.nodes.reduce((sum, n) => sum + n.option.memoryGiB, 0) + option.memoryGiB;
+    const all = [...this.nodes.map((n) => n.option), ...launching];
+    const cpu = all.reduce((sum, o) => sum + o.vcpu, 0);
+    const memory = all.reduce((sum, o) => sum + o.memoryGiB, 0);
     return cpu <= cpuLimitCores && memory <= memoryLimitGiB;
   }
 
@@ -243,10 +246,13 @@ class Cluster {
         this.nodes.splice(this.nodes.indexOf(node), 1);
       }
     }
+    for (const node of this.nodes)
+      if (node.replaceAt !== undefined && node.replaceAt <= now) node.cordoned = true;
     if (this.nodes.some((node) => node.cordoned)) {
       this.drainOne(now);
       return;
     }
+    if (this.nodes.some((node) => node.replaceAt !== undefined)) return;
     const settled = this.nodes.filter(
       (n) => n.readyAt <= now && now - n.lastChangeAt >= consolidateAfterSeconds,
     );
@@ -261,6 +267,41 @@ class Cluster {
         this.drainOne(now);
         return;
       }
+    }
+    this.replaceWithCheaper(now);
+  }
+
+  /**
+   * Multi-node replace consolidation: when a zone's settled nodes could be fewer, cheaper nodes,
+   * Karpenter launches those and, once they are ready, drains the old ones onto them.
+   */
+  private replaceWithCheaper(now: number): void {
+    const { consolidateAfterSeconds, provisioningSeconds } = this.policy.nodes.karpenter;
+    for (let zone = 0; zone < this.policy.availabilityZones; zone++) {
+      const zoneNodes = this.nodes.filter((n) => n.zone === zone);
+      const unsettled = zoneNodes.some(
+        (n) => n.readyAt > now || now - n.lastChangeAt < consolidateAfterSeconds,
+      );
+      if (zoneNodes.length < 2 || unsettled) continue;
+      const pods = zoneNodes.reduce((sum, n) => sum + n.pods, 0);
+      const replacement = chooseNodes(this.options, pods);
+      const price = (options: NodeOption[]) => options.reduce((sum, o) => sum + o.pricePerHour, 0);
+      const cheaper = price(replacement) < price(zoneNodes.map((n) => n.option));
+      if (replacement.length >= zoneNodes.length || !cheaper || !this.withinLimits(...replacement)) continue;
+      const readyAt = now + provisioningSeconds;
+      for (const option of replacement) {
+        this.nodes.push({
+          id: this.nextId++,
+          zone,
+          option,
+          readyAt,
+          pods: 0,
+          cordoned: false,
+          lastChangeAt: readyAt,
+        });
+      }
+      for (const node of zoneNodes) node.replaceAt = readyAt;
+      return;
     }
   }
 
@@ -390,11 +431,7 @@ export function simulate(
     );
   }
   const fixedPerHour =
-    fixedHourlyLines(policy, prices, defaultNatGateways(policy)).reduce(
-      (sum, line) => sum + line.monthlyUsd,
-      0,
-    ) /
-      prices.hoursPerMonth +
+    fixedHourlyLines(policy, prices).reduce((sum, line) => sum + line.monthlyUsd, 0) / prices.hoursPerMonth +
     prices.albPerHour;
   const cluster = new Cluster(policy, prices.region);
   cluster.warmStart(policy.pods.minReplicas);
