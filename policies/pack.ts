@@ -15,6 +15,7 @@ import { zonePolicies } from "./cloudflare/zone";
 import { autoscalingPolicies } from "./kubernetes/autoscaling";
 import { servicePolicies } from "./kubernetes/services";
 import { workloadPolicies } from "./kubernetes/workloads";
+import { scalingInvariants } from "./stack/scaling";
 import { azSpread } from "./stack/zones";
 
 export const packName = "parley-policies";
@@ -32,6 +33,7 @@ export const parleyPolicies: PolicyPackArgs["policies"] = [
   ...zonePolicies,
   ...rulesetPolicies,
   azSpread,
+  scalingInvariants,
 ];
 
 /** Every policy sets its own level; the pack default only covers a policy that forgets to. */
