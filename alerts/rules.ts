@@ -280,12 +280,3 @@ export function ruleFile(): RuleFile {
     ],
   };
 }
-
-/** Every alert name the rules define, once each. */
-export const alertNames = (): string[] => [
-  ...new Set(
-    ruleFile()
-      .groups.flatMap((group) => group.rules)
-      .flatMap((rule) => ("alert" in rule ? [rule.alert] : [])),
-  ),
-];

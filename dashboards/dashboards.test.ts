@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { run, substituteGrafanaVariables, tools, withTempDir } from "../alerts/check";
 import { renderDashboards } from ".";
 import { dashboardQueries, type GridPos, type PanelJson, panelsOf } from "./inspect";
+import { datasource } from "./panels";
 
 const dashboards = renderDashboards();
 
@@ -95,7 +96,7 @@ describe("Grafana dashboards", () => {
       for (const panel of panels as PanelJson[]) {
         expect(panel.description, panel.title).toMatch(/\w{3,}/);
         expect(panel.fieldConfig?.defaults?.unit, panel.title).toMatch(/\w+/);
-        expect(panel.datasource).toEqual({ type: "prometheus", uid: "${datasource}" });
+        expect(panel.datasource).toEqual(datasource);
         expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
       }
     },
