@@ -226,7 +226,10 @@ export class KarpenterAws extends pulumi.ComponentResource {
   }
 }
 
-/** `NodeLifecyclePolicy` → `node-lifecycle-policy`. */
+/** `NodeLifecyclePolicy` → `node-lifecycle-policy`, `EKSIntegrationPolicy` → `eks-integration-policy`. */
 function kebab(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+  return key
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1-$2")
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .toLowerCase();
 }

@@ -10,7 +10,7 @@ describe("runProgram", () => {
     expect(vpc?.inputs.cidrBlock).toBe("10.50.0.0/16");
     expect(vpc?.parent).toMatch(/parley:infra:Network::parley-dev-network$/);
     expect(vpc?.outputs.id).toMatch(/^vpc-/);
-    expect(run.stackOutputs.vpcId).toBe(vpc?.outputs.id);
+    expect(run.stackOutputs.clusterName).toBe("parley-dev");
   });
 
   it("runs again in the same process with other config (fresh program, no leftovers)", async () => {
@@ -27,6 +27,15 @@ describe("runProgram", () => {
     await expect(runProgram({ stack: "dev", config: { "parley:vpcCidr": "10.0.0.0/8" } })).rejects.toThrow(
       /parley:vpcCidr = "10.0.0.0\/8" is not allowed/,
     );
+  });
+
+  it("marks a provider's secret outputs as secrets, as the engine does", async () => {
+    const run = await runProgram({ stack: "dev" });
+    const password = run.resources.find(
+      (resource) => resource.type === "random:index/randomPassword:RandomPassword",
+    );
+    expect(isSecret(password?.outputs.result)).toBe(true);
+    expect(isSecret(run.stackOutputs.kubeconfig)).toBe(true);
   });
 
   it("keeps secrets wrapped", () => {

@@ -229,3 +229,19 @@ export async function runProgram(options: {
 export function resourcesOfType(run: ProgramRun, type: string): RegisteredResource[] {
   return run.resources.filter((resource) => resource.type === type);
 }
+
+/** The registration of `type` whose name ends with `suffix`; throws unless exactly one matches. */
+export function resourceNamed(run: ProgramRun, type: string, suffix: string): RegisteredResource {
+  const matches = resourcesOfType(run, type).filter((resource) => resource.name.endsWith(suffix));
+  if (matches.length !== 1) {
+    throw new Error(
+      `expected one ${type} named *${suffix}, found ${matches.map((m) => m.name).join(", ") || "none"}`,
+    );
+  }
+  return matches[0];
+}
+
+/** The registration with this URN (e.g. one named in another's `dependencies` or `parent`). */
+export function resourceByUrn(run: ProgramRun, urn: string): RegisteredResource | undefined {
+  return run.resources.find((resource) => resource.urn === urn);
+}

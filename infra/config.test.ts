@@ -1,0 +1,155 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it, vi } from "vitest";
+import { parseStackConfig, StackConfigError } from "./config";
+import { readStackConfigFile, runProgram } from "./testing/harness";
+
+const prodFile = () => readStackConfigFile("prod").config;
+const devFile = () => readStackConfigFile("dev").config;
+
+/** The issues a config produces, or [] when it is valid. */
+function issuesOf(raw: Record<string, unknown>, stack: string): string[] {
+  try {
+    parseStackConfig(raw, stack);
+    return [];
+  } catch (error) {
+    if (error instanceof StackConfigError) return error.issues;
+    throw error;
+  }
+}
+
+describe("parseStackConfig", () => {
+  it("reads the committed prod and dev stacks", () => {
+    const prod = parseStackConfig(prodFile(), "prod");
+    expect(prod).toMatchObject({
+      stack: "prod",
+      region: "eu-west-1",
+      vpcCidr: "10.40.0.0/16",
+      natGateways: "perAz",
+      availabilityZones: 3,
+      dbBackupRetentionDays: 14,
+      apiRateLimitPerMinute: 600,
+      loginRateLimitPerMinute: 10,
+    });
+    expect(prod.clusterApiAllowedCidrs).toEqual(["203.0.113.0/24"]);
+    const dev = parseStackConfig(devFile(), "dev");
+    expect(dev).toMatchObject({
+      stack: "dev",
+      natGateways: "single",
+      imageTag: "latest",
+      ecrRepositoryName: "parley-dev",
+    });
+  });
+
+  it("fills defaults, the AZ count from the scaling policy", () => {
+    const raw = prodFile();
+    delete raw["parley:availabilityZones"];
+    delete raw["parley:databaseName"];
+    delete raw["parley:kubernetesVersion"];
+    const config = parseStackConfig(raw, "prod");
+    expect(config.availabilityZones).toBe(3);
+    expect(config.databaseName).toBe("parley");
+    expect(config.kubernetesVersion).toBe("1.35");
+  });
+
+  it("accepts numbers and lists in the forms Pulumi and tests pass them", () => {
+    const config = parseStackConfig(
+      {
+        ...devFile(),
+        "parley:dbBackupRetentionDays": 10,
+        "parley:clusterApiAllowedCidrs": ["198.51.100.0/24"],
+      },
+      "dev",
+    );
+    expect(config.dbBackupRetentionDays).toBe(10);
+    expect(config.clusterApiAllowedCidrs).toEqual(["198.51.100.0/24"]);
+  });
+
+  it("names the key, the value and what is allowed for a bad value", () => {
+    expect(issuesOf({ ...prodFile(), "parley:vpcCidr": "10.0.0.0/8" }, "prod")).toEqual([
+      'parley:vpcCidr = "10.0.0.0/8" is not allowed: expected an IPv4 CIDR with a /16 to /18 prefix (room for VPC-CNI pod IPs), e.g. 10.40.0.0/16',
+    ]);
+    expect(issuesOf({ ...prodFile(), "parley:dbBackupRetentionDays": "3" }, "prod")).toEqual([
+      'parley:dbBackupRetentionDays = "3" is not allowed: expected an integer from 7 to 35',
+    ]);
+    expect(issuesOf({ ...prodFile(), "parley:clusterApiAllowedCidrs": '["not-a-cidr"]' }, "prod")[0]).toMatch(
+      /^parley:clusterApiAllowedCidrs = "\[\\"not-a-cidr\\"\]" is not allowed: expected a non-empty list of IPv4 CIDRs/,
+    );
+  });
+
+  it("reports every problem at once, including missing required keys and unknown keys", () => {
+    const raw = { ...devFile(), "parley:natGateway": "single", "parley:kubernetesVersion": "1.20" };
+    delete raw["parley:publicHost"];
+    const issues = issuesOf(raw, "dev");
+    expect(issues).toHaveLength(3);
+    expect(issues).toContainEqual(
+      expect.stringMatching(/^parley:natGateway is not a known setting: expected one of /),
+    );
+    expect(issues).toContainEqual(
+      'parley:kubernetesVersion = "1.20" is not allowed: expected an EKS version in standard support: 1.34, 1.35 or 1.36',
+    );
+    expect(issues).toContainEqual(
+      "parley:publicHost is required: expected a lower-case DNS host name such as chat.example.com",
+    );
+  });
+
+  it("rejects an unknown stack", () => {
+    expect(issuesOf(prodFile(), "staging")).toEqual([
+      'stack "staging" is not supported: expected one of prod, dev (Pulumi.<stack>.yaml)',
+    ]);
+  });
+
+  it("holds prod to stricter rules than dev", () => {
+    const lax = {
+      "parley:natGateways": "single",
+      "parley:clusterApiAllowedCidrs": '["0.0.0.0/0"]',
+      "parley:imageTag": "latest",
+      "parley:availabilityZones": "2",
+    };
+    expect(issuesOf({ ...devFile(), ...lax }, "dev")).toEqual([]);
+    const issues = issuesOf({ ...prodFile(), ...lax }, "prod");
+    expect(issues).toHaveLength(4);
+    expect(issues[0]).toMatch(/^parley:natGateways = "single" is not allowed in prod/);
+    expect(issues[1]).toMatch(/^parley:clusterApiAllowedCidrs = \["0.0.0.0\/0"\] is not allowed in prod/);
+    expect(issues[2]).toMatch(/^parley:imageTag = "latest" is not allowed in prod/);
+    expect(issues[3]).toMatch(/^parley:availabilityZones = 2 is not allowed in prod/);
+  });
+
+  it("requires the login limit to be stricter than the API limit", () => {
+    const raw = {
+      ...devFile(),
+      "parley:apiRateLimitPerMinute": "100",
+      "parley:loginRateLimitPerMinute": "100",
+    };
+    expect(issuesOf(raw, "dev")).toEqual([
+      "parley:loginRateLimitPerMinute = 100 is not allowed: it must be stricter (lower) than parley:apiRateLimitPerMinute = 100",
+    ]);
+  });
+});
+
+describe("the program with invalid config", () => {
+  it("fails before declaring any resource, with the config message", async () => {
+    const declared: string[] = [];
+    const setMocks = pulumi.runtime.setMocks;
+    const spy = vi.spyOn(pulumi.runtime, "setMocks").mockImplementation((mocks, ...rest) =>
+      setMocks(
+        {
+          ...mocks,
+          newResource: (args) => {
+            declared.push(args.type);
+            return mocks.newResource(args);
+          },
+        },
+        ...rest,
+      ),
+    );
+    try {
+      await expect(runProgram({ stack: "prod", config: { "parley:natGateways": "one" } })).rejects.toThrow(
+        'parley:natGateways = "one" is not allowed: expected "perAz" or "single"',
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    // Only the root Stack, which Pulumi registers before running the program.
+    expect(declared).toEqual(["pulumi:pulumi:Stack"]);
+  });
+});
