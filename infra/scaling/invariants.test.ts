@@ -152,6 +152,21 @@ describe("scaling invariants", () => {
     );
   });
 
+  it("reports data it cannot judge as a violation instead of throwing", () => {
+    const found = violations(
+      prodWith((p) => (p.database.instanceClass = "db.x9.huge")),
+      {
+        ...context,
+        podSubnets: [...context.podSubnets, { availabilityZone: "us-east-1a" }],
+      },
+    );
+    expect(found.map((v) => v.invariant)).toEqual(["db-connection-budget", "subnet-ip-capacity"]);
+    expect(found[0].message).toMatch(/^cannot be checked: unknown RDS instance class "db.x9.huge"/);
+    expect(found[1].message).toBe(
+      "cannot be checked: pod subnet in us-east-1a has neither ipCapacity nor cidrBlock",
+    );
+  });
+
   it("assertScalingInvariants throws with every message", () => {
     const weak = prodWith((p) => {
       p.pods.maxReplicas = 4;

@@ -415,6 +415,8 @@ function observe(
 export interface SimulationOptions {
   pipeline?: MetricPipeline;
   region?: string;
+  /** Price the run (default true); without it costPerHour covers the app nodes only. */
+  fixedCosts?: boolean;
 }
 
 export function simulate(
@@ -431,8 +433,11 @@ export function simulate(
     );
   }
   const fixedPerHour =
-    fixedHourlyLines(policy, prices).reduce((sum, line) => sum + line.monthlyUsd, 0) / prices.hoursPerMonth +
-    prices.albPerHour;
+    options.fixedCosts === false
+      ? 0
+      : fixedHourlyLines(policy, prices).reduce((sum, line) => sum + line.monthlyUsd, 0) /
+          prices.hoursPerMonth +
+        prices.albPerHour;
   const cluster = new Cluster(policy, prices.region);
   cluster.warmStart(policy.pods.minReplicas);
   const hpa = new HpaController({
@@ -495,7 +500,10 @@ export function simulate(
       nodes: cluster.nodeCount,
       cpuUtilizationPercent: cpuPercent,
       p95Ms: offered > 0 ? p95 : 0,
-      costPerHour: fixedPerHour + cluster.nodeCostPerHour() + albLcus(offered) * prices.albLcuPerHour,
+      costPerHour:
+        fixedPerHour +
+        cluster.nodeCostPerHour() +
+        (fixedPerHour > 0 ? albLcus(offered) * prices.albLcuPerHour : 0),
     });
   }
   return { stack: policy.stack, scenario, samples, failedRequests, nodeLimitSeconds };
