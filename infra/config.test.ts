@@ -77,7 +77,11 @@ describe("parseStackConfig", () => {
   });
 
   it("reports every problem at once, including missing required keys and unknown keys", () => {
-    const raw = { ...devFile(), "parley:natGateway": "single", "parley:kubernetesVersion": "1.20" };
+    const raw: Record<string, unknown> = {
+      ...devFile(),
+      "parley:natGateway": "single",
+      "parley:kubernetesVersion": "1.20",
+    };
     delete raw["parley:publicHost"];
     const issues = issuesOf(raw, "dev");
     expect(issues).toHaveLength(3);
