@@ -102,6 +102,10 @@ const computedByType: Record<string, Computed> = {
     const policyName = (inputs.name as string | undefined) ?? id;
     return { name: policyName, arn: `arn:aws:iam::${mockAccountId}:policy/${policyName}` };
   },
+  // Auto-named by the provider (name plus a random suffix); RDS instances refer to it by that name.
+  "aws:rds/parameterGroup:ParameterGroup": ({ name, inputs }) => ({
+    name: (inputs.name as string | undefined) ?? `${name}-${mockHash(name, 7)}`,
+  }),
   "aws:kms/key:Key": (_args, { region }, id) => ({
     keyId: mockHash(id, 32),
     arn: `arn:aws:kms:${region}:${mockAccountId}:key/${mockHash(id, 32)}`,
