@@ -168,6 +168,10 @@ describe("read/write split", () => {
       const conversation = await createConversation(app.url, tenant.token, bot.id);
       const conversations = await api(app.url, "GET", "/api/conversations?limit=1", { token: tenant.token });
       expect(conversations.body.items[0].id).toBe(conversation.id);
+      const messages = await api(app.url, "GET", `/api/conversations/${conversation.id}/messages`, {
+        token: tenant.token,
+      });
+      expect(messages).toMatchObject({ status: 200, body: { items: [], next_cursor: null } });
     } finally {
       await replica.query("SELECT pg_wal_replay_resume()");
     }

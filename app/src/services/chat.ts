@@ -58,7 +58,8 @@ export class ChatService {
       key: keys.messages(organizationId, conversationId),
       field: `${cursor ? encodeCursor(cursor) : "first"}:${limit}`,
       ttlSeconds: ttl.messages,
-      pins: [keys.conversationPin(conversationId)],
+      // A conversation created a moment ago may not be on the replica yet either.
+      pins: [keys.conversationPin(conversationId), keys.organizationPin(organizationId)],
       load: async (fromPrimary) => {
         const rows = await messages.page(organizationId, conversationId, cursor, limit, fromPrimary);
         return rows && pageOf(rows, limit);
