@@ -64,7 +64,6 @@ export interface SimulationResult {
 }
 
 interface NodeState {
-  id: number;
   zone: number;
   option: NodeOption;
   readyAt: number;
@@ -76,7 +75,6 @@ interface NodeState {
 }
 
 interface PodState {
-  id: number;
   zone: number;
   node?: NodeState;
   createdAt: number;
@@ -92,7 +90,6 @@ class Cluster {
   private readonly pods: PodState[] = [];
   private readonly nodes: NodeState[] = [];
   private readonly options: NodeOption[];
-  private nextId = 1;
   nodeLimited = false;
 
   constructor(
@@ -135,7 +132,7 @@ class Cluster {
     while (this.pods.length < replicas) {
       const perZone = this.podsPerZone();
       const zone = perZone.indexOf(Math.min(...perZone));
-      this.pods.push({ id: this.nextId++, zone, createdAt: now });
+      this.pods.push({ zone, createdAt: now });
     }
     if (this.pods.length > replicas) {
       // ReplicaSet victim order: unscheduled, then pending, then not ready, then pods sharing a node
@@ -196,7 +193,6 @@ class Cluster {
           break;
         }
         const node: NodeState = {
-          id: this.nextId++,
           zone,
           option,
           readyAt: now + this.policy.nodes.karpenter.provisioningSeconds,
@@ -238,6 +234,7 @@ class Cluster {
    * Karpenter consolidation (WhenEmptyOrUnderutilized): a node empty, or whose pods fit on the other
    * nodes of its zone, for consolidateAfter is cordoned and drained one pod at a time as the PDB
    * allows (the ReplicaSet recreates each evicted pod elsewhere); an empty cordoned node is removed.
+   * Failing that, a zone's nodes may be replaced by fewer, cheaper ones.
    */
   consolidate(now: number): void {
     const { consolidateAfterSeconds } = this.policy.nodes.karpenter;
@@ -291,7 +288,6 @@ class Cluster {
       const readyAt = now + provisioningSeconds;
       for (const option of replacement) {
         this.nodes.push({
-          id: this.nextId++,
           zone,
           option,
           readyAt,
@@ -312,7 +308,7 @@ class Cluster {
     const victim = this.pods.find((pod) => pod.node?.cordoned);
     if (!victim) return;
     this.remove(now, victim);
-    this.pods.push({ id: this.nextId++, zone: victim.zone, createdAt: now });
+    this.pods.push({ zone: victim.zone, createdAt: now });
   }
 }
 
