@@ -399,10 +399,10 @@ describe("analytics", () => {
         body: { content },
       });
     const today = new Date().toISOString().slice(0, 10);
-    let dashboard: any;
+    let dashboard: unknown;
     for (let attempt = 0; attempt < 50; attempt++) {
       dashboard = (await api(url, "GET", "/api/analytics/dashboard?days=7", { token: tenant.token })).body;
-      if (dashboard.totals.messages === 6) break;
+      if ((dashboard as { totals: { messages: number } }).totals.messages === 6) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(dashboard).toEqual({

@@ -57,6 +57,8 @@ export async function startTestApp(
   return { url: app.url, config, database, close: app.close };
 }
 
+// Responses are asserted field by field in tests; typing every body would add nothing.
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -64,6 +66,7 @@ export interface ApiResponse<T = any> {
 }
 
 /** A JSON request; `token` adds the bearer header. */
+// biome-ignore lint/suspicious/noExplicitAny: bodies are asserted field by field
 export async function api<T = any>(
   base: string,
   method: string,
@@ -136,6 +139,7 @@ export async function createConversation(base: string, token: string, chatbotId:
 }
 
 /** Reads a server-sent event stream to its end. */
+// biome-ignore lint/suspicious/noExplicitAny: event payloads are asserted field by field
 export async function readEvents(response: Response): Promise<Array<{ event: string; data: any }>> {
   const text = await response.text();
   return text

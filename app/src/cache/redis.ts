@@ -54,17 +54,18 @@ export class RedisGuard {
   constructor(url: string, metrics: Metrics, log: Logger) {
     const setState = (state: keyof typeof circuitStateValue) =>
       metrics.circuitState.set({ dependency: "redis" }, circuitStateValue[state]);
+    let connectedOnce = false;
     this.breaker = new CircuitBreaker({
       failureThreshold: 3,
       cooldownMs: 2_000,
       onStateChange: (state) => {
         setState(state);
-        log.warn({ dependency: "redis", state }, "redis circuit state changed");
+        if (connectedOnce) log.warn({ dependency: "redis", state }, "redis circuit state changed");
+        connectedOnce ||= state === "closed";
       },
     });
     // Unknown until the first connection: treat as open so nothing waits on it.
     this.breaker.open();
-    setState("open");
     this.client = new Redis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

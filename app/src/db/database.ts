@@ -167,7 +167,7 @@ export class Database {
       const usable = lag <= this.options.maxLagSeconds;
       this.markReplica(
         usable,
-        usable ? "replica back in use" : `replica lag ${lag.toFixed(1)}s; reading from the primary`,
+        usable ? "replica in use" : `replica lag ${lag.toFixed(1)}s; reading from the primary`,
       );
     } catch (error) {
       this.markReplica(false, "replica unreachable; reading from the primary", error);
@@ -177,7 +177,8 @@ export class Database {
   private markReplica(usable: boolean, why: string, error?: unknown): void {
     if (usable === this.replicaUsable) return;
     this.replicaUsable = usable;
-    this.options.log.warn({ err: error, replica: this.replicaLabel }, why);
+    if (usable) this.options.log.info({ replica: this.replicaLabel }, why);
+    else this.options.log.warn({ err: error, replica: this.replicaLabel }, why);
   }
 
   private recordPoolStats(): void {

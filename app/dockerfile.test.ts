@@ -1,0 +1,30 @@
+/**
+ * The container runs exactly what the integration tests run: `node dist/app/main.js`, the file
+ * `npm run build:app` writes. Checked offline (no Docker engine here): stages, user and command.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+
+const root = join(__dirname, "..");
+const dockerfile = readFileSync(join(__dirname, "Dockerfile"), "utf8");
+const instructions = dockerfile
+  .split("\n")
+  .filter((line) => line.trim() && !line.trim().startsWith("#"))
+  .map((line) => line.trim());
+
+it("builds in one stage and runs the bundle as a non-root user in a second", () => {
+  const stages = instructions.filter((line) => line.startsWith("FROM "));
+  expect(stages).toHaveLength(2);
+  expect(instructions).toContain("RUN npm run build:app");
+  const runtime = instructions.slice(instructions.indexOf(stages[1]!));
+  expect(runtime).toContain("COPY --from=build --chown=root:root /src/dist/app ./dist/app");
+  expect(runtime).toContain("USER node");
+  expect(runtime.at(-1)).toBe('CMD ["node", "dist/app/main.js"]');
+});
+
+it("uses the build script the tests use, writing dist/app/main.js", () => {
+  const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts;
+  expect(scripts["build:app"]).toBe("tsx app/build.ts");
+  expect(readFileSync(join(__dirname, "build.ts"), "utf8")).toContain('outfile: join(outDir, "main.js")');
+});
