@@ -22,7 +22,7 @@ describe("parseStackConfig", () => {
     const prod = parseStackConfig(prodFile(), "prod");
     expect(prod).toMatchObject({
       stack: "prod",
-      region: "eu-west-1",
+      region: "us-east-1",
       vpcCidr: "10.40.0.0/16",
       natGateways: "perAz",
       availabilityZones: 3,

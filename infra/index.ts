@@ -15,9 +15,11 @@ import { KarpenterAws } from "./components/karpenter-aws";
 import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
+import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount } from "./components/workload";
 import { loadStackConfig } from "./config";
 import { resourceName } from "./naming";
+import { assertScalingInvariants } from "./scaling/invariants";
 import { scalingPolicyFor } from "./scaling/policy";
 
 async function main() {
@@ -25,6 +27,15 @@ async function main() {
   const { stack } = config;
   const policy = scalingPolicyFor(stack);
   const clusterName = resourceName(stack);
+  // The policy must hold in this stack's context (AZs, pod subnets, region) before anything is declared.
+  assertScalingInvariants(policy, {
+    availabilityZones: config.availabilityZones,
+    podSubnets: planSubnets(config.vpcCidr, config.availabilityZones).private.map((cidrBlock, index) => ({
+      availabilityZone: `zone-${index + 1}`,
+      cidrBlock,
+    })),
+    region: config.region,
+  });
 
   const network = new Network(resourceName(stack, "network"), {
     stack,

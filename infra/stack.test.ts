@@ -108,6 +108,14 @@ describe.each(stacks)("the %s stack", (stack) => {
   });
 });
 
+describe("the scaling invariants", () => {
+  it("stop the program when the policy cannot be shown to hold in the stack's context", async () => {
+    await expect(runProgram({ stack: "prod", config: { "aws:region": "ap-south-2" } })).rejects.toThrow(
+      /scaling policy "prod" breaks \d+ invariant\(s\):\n {2}- \[/,
+    );
+  });
+});
+
 describe("prod and dev", () => {
   it("differ where dev is the cheaper shape: one NAT gateway, single-AZ primary, no deletion protection", () => {
     const count = (stack: "prod" | "dev", type: string) => resourcesOfType(runs[stack], type).length;

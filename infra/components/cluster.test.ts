@@ -119,7 +119,7 @@ describe("Cluster", () => {
       "certificate-authority-data": (cluster.outputs.certificateAuthority as { data: string }).data,
     });
     expect(kubeconfig.users[0].user.exec.args).toEqual(
-      expect.arrayContaining(["get-token", "--cluster-name", "parley-prod", "--region", "eu-west-1"]),
+      expect.arrayContaining(["get-token", "--cluster-name", "parley-prod", "--region", "us-east-1"]),
     );
   });
 
@@ -199,7 +199,7 @@ describe("Karpenter's AWS side", () => {
     for (const document of documents) expect(document).not.toContain("${");
     expect(documents.join("\n")).toContain(queue.outputs.arn as string);
     expect(documents.join("\n")).toContain(nodeRole.outputs.arn as string);
-    expect(documents.join("\n")).toContain("arn:aws:eks:eu-west-1:123456789012:cluster/parley-prod");
+    expect(documents.join("\n")).toContain("arn:aws:eks:us-east-1:123456789012:cluster/parley-prod");
   });
 
   it("refuses a template that needs a value the program does not provide", () => {

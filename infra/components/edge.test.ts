@@ -128,14 +128,14 @@ describe("PublicDnsRecord", () => {
         stack: "prod",
         publicHost: "chat.parley.example.com",
         cloudflareZoneId: "0123456789abcdef0123456789abcdef",
-        originHostname: "k8s-parley-123.eu-west-1.elb.amazonaws.com",
+        originHostname: "k8s-parley-123.us-east-1.elb.amazonaws.com",
       });
     });
     const record = registrations.find((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord");
     expect(record?.inputs).toMatchObject({
       name: "chat.parley.example.com",
       type: "CNAME",
-      content: "k8s-parley-123.eu-west-1.elb.amazonaws.com",
+      content: "k8s-parley-123.us-east-1.elb.amazonaws.com",
       proxied: true,
       ttl: 1,
     });

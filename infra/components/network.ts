@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NatGatewayMode } from "../config";
 import { naming } from "../naming";
 import type { StackName } from "../scaling/policy";
-import { planSubnets } from "./subnet-plan";
+import { planSubnets, type SubnetPlan } from "./subnet-plan";
 
 export interface NetworkArgs {
   stack: StackName;
@@ -28,12 +28,15 @@ export class Network extends pulumi.ComponentResource {
   readonly publicSubnetIds: pulumi.Output<string>[];
   readonly privateSubnetIds: pulumi.Output<string>[];
   readonly dataSubnetIds: pulumi.Output<string>[];
+  /** The subnets' CIDR blocks, in AZ order (known before deployment). */
+  readonly subnetCidrs: SubnetPlan;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("parley:infra:Network", name, {}, opts);
     const n = naming(args.stack, "network");
     const parent = { parent: this };
     const plan = planSubnets(args.vpcCidr, args.availabilityZones);
+    this.subnetCidrs = plan;
 
     const zones = aws.getAvailabilityZonesOutput(
       { state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cidrSubnet, planSubnets, usableAddresses } from "./subnet-plan";
+import { subnetIpCapacity } from "../scaling/invariants";
+import { cidrSubnet, planSubnets } from "./subnet-plan";
 
 const toRange = (cidr: string) => {
   const [address, prefix] = cidr.split("/");
@@ -23,7 +24,7 @@ describe("subnet plan", () => {
       public: ["10.40.192.0/22", "10.40.196.0/22", "10.40.200.0/22"],
       data: ["10.40.208.0/22", "10.40.212.0/22", "10.40.216.0/22"],
     });
-    expect(usableAddresses("10.40.0.0/18")).toBe(16379);
+    expect(subnetIpCapacity("10.40.0.0/18")).toBe(16379);
   });
 
   it("never overlaps and stays inside the VPC, for every allowed VPC size", () => {

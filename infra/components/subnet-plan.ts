@@ -34,11 +34,6 @@ export function cidrSubnet(cidr: string, newPrefix: number, index: number): stri
   return `${toAddress(base + index * 2 ** (32 - newPrefix))}/${newPrefix}`;
 }
 
-/** Usable IPv4 addresses in a subnet (AWS reserves 5 per subnet). */
-export function usableAddresses(cidr: string): number {
-  return 2 ** (32 - Number(cidr.split("/")[1])) - 5;
-}
-
 export function planSubnets(vpcCidr: string, availabilityZones: number): SubnetPlan {
   if (availabilityZones < 1 || availabilityZones > maxAvailabilityZones) {
     throw new Error(
