@@ -35,7 +35,7 @@ describe("parseStackConfig", () => {
     expect(dev).toMatchObject({
       stack: "dev",
       natGateways: "single",
-      imageTag: "latest",
+      imageTag: "0.1.0",
       ecrRepositoryName: "parley-dev",
     });
   });

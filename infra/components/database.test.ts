@@ -82,6 +82,11 @@ describe("Database", () => {
         expect(replica.inputs.replicateSourceDb).toBe(primary(run).outputs.identifier);
         expect(replica.inputs.instanceClass).toBe(scalingPolicyFor(stack).database.instanceClass);
         expect(replica.inputs).not.toHaveProperty("password");
+        expect(replica.inputs).toMatchObject({
+          storageType: "gp3",
+          storageEncrypted: true,
+          performanceInsightsEnabled: true,
+        });
       }
     },
   );
