@@ -53,6 +53,15 @@ describe("Cluster", () => {
     });
   });
 
+  it("tags the cluster security group, which every node gets, for Karpenter's discovery", () => {
+    const tag = resourceNamed(prod, "aws:ec2/tag:Tag", "sg-discovery-tag");
+    expect(tag.inputs).toEqual({
+      resourceId: (eks(prod).outputs.vpcConfig as { clusterSecurityGroupId: string }).clusterSecurityGroupId,
+      key: "karpenter.sh/discovery",
+      value: "parley-prod",
+    });
+  });
+
   it("grants cluster-admin to the configured principals through access entries", () => {
     const entry = resourceNamed(prod, "aws:eks/accessEntry:AccessEntry", "cluster-admin-0");
     expect(entry.inputs).toMatchObject({

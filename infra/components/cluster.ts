@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { naming } from "../naming";
 import { architectureOf } from "../scaling/instances";
 import type { NodePolicy, StackName } from "../scaling/policy";
+import { karpenterDiscoveryTags } from "./karpenter-aws";
 import { ServiceIdentity } from "./service-identity";
 
 export interface ClusterArgs {
@@ -171,7 +172,7 @@ export class Cluster extends pulumi.ComponentResource {
         bootstrapSelfManagedAddons: false,
         upgradePolicy: { supportType: "STANDARD" },
         deletionProtection: prod,
-        tags: n.tags({ "karpenter.sh/discovery": args.clusterName }),
+        tags: n.tags(karpenterDiscoveryTags(args.clusterName)),
       },
       { parent: this, dependsOn: [logGroup, clusterPolicy] },
     );
@@ -181,11 +182,13 @@ export class Cluster extends pulumi.ComponentResource {
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((vpc) => vpc.clusterSecurityGroupId ?? "");
 
     // Karpenter selects the security group for its nodes by this tag.
-    new aws.ec2.Tag(
-      n.name("sg-discovery-tag"),
-      { resourceId: this.clusterSecurityGroupId, key: "karpenter.sh/discovery", value: args.clusterName },
-      parent,
-    );
+    for (const [key, value] of Object.entries(karpenterDiscoveryTags(args.clusterName))) {
+      new aws.ec2.Tag(
+        n.name("sg-discovery-tag"),
+        { resourceId: this.clusterSecurityGroupId, key, value },
+        parent,
+      );
+    }
 
     args.adminPrincipalArns.forEach((principalArn, index) => {
       const entry = new aws.eks.AccessEntry(

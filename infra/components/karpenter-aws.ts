@@ -14,6 +14,11 @@ import { naming } from "../naming";
 import type { StackName } from "../scaling/policy";
 import { ServiceIdentity } from "./service-identity";
 
+/** The tag Karpenter selects subnets and security groups by (EC2NodeClass selector terms). */
+export function karpenterDiscoveryTags(clusterName: string): Record<string, string> {
+  return { "karpenter.sh/discovery": clusterName };
+}
+
 export const karpenterTemplatePath = path.join(
   __dirname,
   "..",
@@ -86,6 +91,8 @@ export class KarpenterAws extends pulumi.ComponentResource {
   readonly nodeRoleArn: pulumi.Output<string>;
   readonly controllerRoleArn: pulumi.Output<string>;
   readonly interruptionQueueName: pulumi.Output<string>;
+  /** Tags on the private subnets and the cluster security group that Karpenter's EC2NodeClass selects. */
+  readonly discoveryTags: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: KarpenterAwsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("parley:infra:KarpenterAws", name, {}, opts);
@@ -218,6 +225,7 @@ export class KarpenterAws extends pulumi.ComponentResource {
     this.nodeRoleArn = nodeRole.arn;
     this.controllerRoleArn = controller.roleArn;
     this.interruptionQueueName = queue.name;
+    this.discoveryTags = pulumi.output(args.clusterName).apply(karpenterDiscoveryTags);
     this.registerOutputs({
       nodeRoleName: this.nodeRoleName,
       controllerRoleArn: this.controllerRoleArn,

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NatGatewayMode } from "../config";
 import { naming } from "../naming";
 import type { StackName } from "../scaling/policy";
+import { karpenterDiscoveryTags } from "./karpenter-aws";
 import { planSubnets, type SubnetPlan } from "./subnet-plan";
 
 export interface NetworkArgs {
@@ -104,7 +105,7 @@ export class Network extends pulumi.ComponentResource {
       subnet("private", index, cidr, {
         ...clusterTag,
         "kubernetes.io/role/internal-elb": "1",
-        "karpenter.sh/discovery": args.clusterName,
+        ...karpenterDiscoveryTags(args.clusterName),
       }),
     );
     const dataSubnets = plan.data.map((cidr, index) => subnet("data", index, cidr, {}));
