@@ -124,9 +124,9 @@ async function main() {
   });
 
   // Part 2 (cluster services, workload) composes here. The workload's Ingress load balancer is the
-  // CDN's origin: once it exists, point the public host at it with
+  // CDN's origin: with the workload declared, point the public host at it with
   //   new PublicDnsRecord(resourceName(stack, "public-dns"), { stack, publicHost: config.publicHost,
-  //     cloudflareZoneId: config.cloudflareZoneId, originHostname: <the Ingress's hostname> });
+  //     cloudflareZoneId: config.cloudflareZoneId, originHostname: workload.loadBalancerHostname });
 
   return {
     publicUrl: edge.publicUrl,
