@@ -21,21 +21,11 @@ import {
 } from "@pulumi/policy";
 import type { Resource } from "@pulumi/pulumi";
 import Ajv from "ajv";
+import type { RegisteredResource } from "../infra/testing/harness";
 import { toPolicyProps } from "./support/values";
 
-/** A resource as the program registered it under mocks (the test harness's RegisteredResource). */
-export interface PlannedResource {
-  urn: string;
-  type: string;
-  name: string;
-  parent?: string;
-  custom: boolean;
-  /** Provider reference, `<provider urn>::<provider id>`. */
-  provider?: string;
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown>;
-  dependencies: string[];
-}
+/** A resource as the program registered it under mocks (provider is `<provider urn>::<provider id>`). */
+export type PlannedResource = RegisteredResource;
 
 export type PolicyConfigEntry =
   | EnforcementLevel
@@ -226,9 +216,9 @@ async function validateResources(
 }
 
 /** The stack view: outputs as props, parents and dependencies linked to resource objects. */
-function policyResources(
+export function policyResources(
   resources: readonly PlannedResource[],
-  byUrn: Map<string, PlannedResource>,
+  byUrn = new Map(resources.map((r) => [r.urn, r])),
 ): PolicyResource[] {
   const views = new Map<string, PolicyResource>();
   for (const resource of resources) {

@@ -13,6 +13,8 @@ import { type ScalingPolicy, type StackName, scalingPolicyFor, stackNames } from
 import { cpuMillicores, gibibytes, mebibytes } from "../support/quantities";
 
 export const nodePoolType = "kubernetes:karpenter.sh/v1:NodePool";
+/** metadata.name of the app's Deployment, HPA and PDB (the Service and scrape job are named the same). */
+export const defaultAppName = "parley";
 
 export interface ScalingInvariantsConfig {
   /** The scaling policy to start from; by default the stack named in the resources' URNs. */
@@ -133,7 +135,7 @@ export const scalingInvariants: StackValidationPolicy = {
   configSchema: {
     properties: {
       stack: { type: "string", enum: [...stackNames] },
-      appName: { type: "string", default: "parley" },
+      appName: { type: "string", default: defaultAppName },
       podSubnetTag: { type: "string", default: "karpenter.sh/discovery" },
     },
   },

@@ -1,0 +1,116 @@
+/**
+ * The offline plan for every stack, as CI runs it: `npm run plan -- --stack <name> --json <file>`
+ * must exit 0 (no mandatory violation), state that it is offline, stay under 30 s for prod, and
+ * write the JSON document with every secret redacted. Also: the gate fails the real program when
+ * a setting breaks a mandatory policy, and usage errors exit 2 with one readable line.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { stackNames } from "../infra/scaling/policy";
+import { isSecret, repositoryRoot, runProgram } from "../infra/testing/harness";
+import { runPolicyGate } from "./offline";
+import { packArgs } from "./pack";
+import { loadPackConfig } from "./support/packConfig";
+
+const tsx = path.join(repositoryRoot, "node_modules", ".bin", "tsx");
+const outDir = mkdtempSync(path.join(tmpdir(), "parley-plan-"));
+/** The CLI runs as a plain script: without vitest's variables the harness does not reach for vitest. */
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST")));
+
+function plan(...args: string[]) {
+  const started = Date.now();
+  const result = spawnSync(tsx, ["scripts/plan.ts", ...args], { cwd: repositoryRoot, encoding: "utf8", env });
+  return { ...result, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Every string a Pulumi secret wraps, anywhere in a value. */
+function secretStrings(value: unknown, insideSecret = false): string[] {
+  if (isSecret(value)) return secretStrings(value.value, true);
+  if (typeof value === "string") return insideSecret ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap((v) => secretStrings(v, insideSecret));
+  if (typeof value === "object" && value !== null) {
+    return Object.values(value).flatMap((v) => secretStrings(v, insideSecret));
+  }
+  return [];
+}
+
+describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
+  const json = path.join(outDir, `${stack}.json`);
+  let run: ReturnType<typeof plan>;
+
+  it("passes the policy gate, states that it is offline, and finishes in time", () => {
+    run = plan("--stack", stack, "--json", json);
+    expect(run.stderr).toBe("");
+    expect(run.status, run.stdout).toBe(0);
+    const lines = run.stdout.split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^Offline plan for stack "${stack}": .*mocked cloud outputs`));
+    expect(lines[2]).toMatch(/^Resources \(\d+: /);
+    expect(lines[3]).toBe(`pulumi:pulumi:Stack  parley-${stack}`);
+    expect(run.stdout).toMatch(
+      /Policy report \(pack config policies\/config\/\w+\.json\): 0 mandatory, \d+ advisory/,
+    );
+    expect(run.stdout).toMatch(/Scaling envelope[^\n]*\n {2}app pods {6}\d+–\d+ replicas/);
+    expect(run.stdout).toMatch(
+      /Monthly cost \(on-demand list prices[^\n]*\n.*min \(\d+ pods\).*typical.*max/,
+    );
+    expect(run.stdout).toContain("OK: no mandatory policy violation.");
+    if (stack === "prod") expect(run.seconds).toBeLessThan(30);
+  });
+
+  it("writes the JSON document with secrets redacted", async () => {
+    const text = readFileSync(json, "utf8");
+    const document = JSON.parse(text);
+    expect(document).toMatchObject({ stack, offline: true });
+    expect(
+      document.violations.every((v: { enforcementLevel: string }) => v.enforcementLevel === "advisory"),
+    ).toBe(true);
+    expect(Object.keys(document.cost)).toEqual(["min", "typical", "max"]);
+    expect(document.cost.max.totalMonthlyUsd).toBeGreaterThan(document.cost.min.totalMonthlyUsd);
+    const resources: Array<{ urn: string; type: string; inputs: unknown }> = document.resources;
+    expect(resources.length).toBeGreaterThan(100);
+    for (const r of resources) expect(Object.keys(r)).toEqual(["urn", "type", "name", "parent", "inputs"]);
+
+    const { resources: registered } = await runProgram({ stack });
+    const secrets = registered.flatMap((r) => secretStrings(r.inputs));
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).toContain('"[secret]"');
+  });
+});
+
+describe("the policy gate on the real program", () => {
+  it("fails a dev stack whose EKS API is opened to the world (the config allows it in dev)", async () => {
+    const { resources } = await runProgram({
+      stack: "dev",
+      config: { "parley:clusterApiAllowedCidrs": JSON.stringify(["0.0.0.0/0"]) },
+    });
+    const mandatory = (await runPolicyGate(packArgs, resources, loadPackConfig("dev"))).filter(
+      (v) => v.enforcementLevel === "mandatory",
+    );
+    expect(mandatory).toEqual([
+      expect.objectContaining({
+        policyName: "eks-endpoint-restricted",
+        resourceType: "aws:eks/cluster:Cluster",
+        message: "vpcConfig.publicAccessCidrs opens the public endpoint to the world (0.0.0.0/0).",
+      }),
+    ]);
+  });
+});
+
+describe("plan usage errors", () => {
+  it.each([
+    [["--stack", "staging"], 'plan: unknown stack "staging" (known: prod, dev)'],
+    [["--stack"], "plan: --stack needs a value"],
+    [["--stak", "prod"], 'plan: unknown option "--stak"'],
+    [[], "plan: --stack is required"],
+  ])("%j exits 2 with one line", (args, message) => {
+    const run = plan(...args);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr.trim().split("\n")).toEqual([expect.stringContaining(message)]);
+    expect(run.stderr).toContain("usage: npm run plan -- --stack <prod|dev> [--json <file>]");
+  });
+});
