@@ -447,6 +447,23 @@ describe("telemetry", () => {
     expect(text).toContain("process_cpu_seconds_total");
   });
 
+  it("compresses large JSON responses", async () => {
+    const knowledgeBase = Array.from({ length: 20 }, (_, n) => ({
+      question: `question ${n}?`,
+      answer: "x".repeat(200),
+    }));
+    const bot = await api(url, "POST", "/api/chatbots", {
+      token: alice.token,
+      body: { name: "Big", knowledge: knowledgeBase },
+    });
+    const response = await fetch(`${url}/api/chatbots/${bot.body.id}`, {
+      headers: { authorization: `Bearer ${alice.token}`, "accept-encoding": "gzip" },
+    });
+    expect(response.headers.get("content-encoding")).toBe("gzip");
+    const body = (await response.json()) as { knowledge: unknown[] };
+    expect(body.knowledge).toHaveLength(20);
+  });
+
   it("logs requests as JSON without passwords or tokens", async () => {
     await api(url, "POST", "/api/auth/login", { body: { email: alice.email, password: alice.password } });
     const lines = logLines.map((line) => JSON.parse(line));

@@ -147,6 +147,12 @@ describe("rate limits", () => {
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect((await login("203.0.113.2")).status).toBe(401);
+    // Behind the CDN the client is named by CF-Connecting-IP (the peer here is a trusted proxy).
+    const viaCdn = await api(app.url, "POST", "/api/auth/login", {
+      body: { email: "nobody@example.com", password: "guess" },
+      headers: { "x-forwarded-for": "203.0.113.1", "cf-connecting-ip": "198.18.0.5" },
+    });
+    expect(viaCdn.status).toBe(401);
   });
 
   it("limits each user, and each IP across users", async () => {

@@ -1,6 +1,7 @@
 /**
  * Scheduled database upkeep that must run once across many pods: refreshing the analytics view
- * (CONCURRENTLY, so readers never block) and creating the coming months' message partitions. Each
+ * (CONCURRENTLY, so readers never block), creating the coming months' message partitions and
+ * expiring old idempotency keys. Each
  * round runs only in the pod that wins a try-advisory-lock; the others skip it.
  */
 import type pg from "pg";
@@ -48,8 +49,11 @@ export class Maintenance {
       ]);
       if (!locked.rows[0]?.locked) return false;
       try {
-        await ensureMessagePartitions(client);
+        const created = await ensureMessagePartitions(client);
+        if (created.length > 0) this.log.info({ partitions: created }, "created message partitions");
         await client.query("REFRESH MATERIALIZED VIEW CONCURRENTLY analytics_daily");
+        // A retry comes within minutes; a day of idempotency keys is plenty.
+        await client.query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'");
         return true;
       } finally {
         await client.query("SELECT pg_advisory_unlock($1)", [maintenanceLock]);

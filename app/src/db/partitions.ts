@@ -21,13 +21,25 @@ export function partitionsFor(
   return partitions;
 }
 
+/** Creates the missing partitions (names from partitionsFor); existing ones are not touched or locked. */
 export async function ensureMessagePartitions(
   client: pg.ClientBase | pg.Pool,
   monthsAhead = 3,
   now = new Date(),
-): Promise<void> {
-  for (const { name, from, to } of partitionsFor(now, monthsAhead))
+): Promise<string[]> {
+  const wanted = partitionsFor(now, monthsAhead);
+  const existing = await client.query<{ name: string }>(
+    "SELECT relname AS name FROM pg_class WHERE relkind = 'r' AND relname = ANY($1)",
+    [wanted.map((partition) => partition.name)],
+  );
+  const present = new Set(existing.rows.map((row) => row.name));
+  const created: string[] = [];
+  for (const { name, from, to } of wanted) {
+    if (present.has(name)) continue;
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF messages FOR VALUES FROM ('${from}') TO ('${to}')`,
     );
+    created.push(name);
+  }
+  return created;
 }

@@ -22,6 +22,20 @@ declare module "express-serve-static-core" {
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
+/**
+ * The client's address for rate limits. Behind the CDN the trusted proxy chain ends at a Cloudflare
+ * edge, so its CF-Connecting-IP names the client; it is believed only when the peer is a trusted
+ * proxy (`trust proxy`), never from a direct connection.
+ */
+export function clientIp(request: Request): string {
+  const peer = request.socket.remoteAddress ?? "";
+  const cloudflare = request.get("cf-connecting-ip");
+  // Express's compiled `trust proxy` predicate (the same one req.ip uses).
+  const trusted = request.app.get("trust proxy fn") as (address: string, hop: number) => boolean;
+  if (cloudflare && trusted(peer, 0)) return cloudflare;
+  return request.ip ?? peer;
+}
+
 /** The route template (`/api/chatbots/:id`), never the raw path. */
 export function routeLabel(request: Request, response: Response): string {
   if (request.route?.path) return `${request.baseUrl}${String(request.route.path)}`;

@@ -6,6 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { RedisGuard } from "../cache/redis";
 import type { Metrics } from "../telemetry/metrics";
+import { clientIp } from "./context";
 import { HttpError } from "./errors";
 
 export type LimiterName = "ip" | "user" | "login";
@@ -67,7 +68,7 @@ export class RateLimiter {
   /** Middleware checking these limiters: `ip` and `login` count per client IP, `user` per user. */
   middleware(...limiters: LimiterName[]): RequestHandler {
     return async (request: Request, response: Response, next: NextFunction) => {
-      const ip = request.ip ?? "unknown";
+      const ip = clientIp(request);
       await this.check(
         limiters.map((limiter) => ({ limiter, subject: limiter === "user" ? request.auth!.userId : ip })),
         response,

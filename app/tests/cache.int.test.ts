@@ -1,0 +1,104 @@
+/**
+ * The cache against a real Redis: one rebuild per key for concurrent misses, hits afterwards, pins
+ * route rebuilds to the primary and keep what they read out of the cache, invalidation drops every
+ * page of a hash, and a failed Redis read falls through to the loader (counted as an error).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestRedisUrl } from "../../tests/support/platform";
+import { Cache } from "../src/cache/cache";
+import { RedisGuard } from "../src/cache/redis";
+import { createMetrics, type Metrics } from "../src/telemetry/metrics";
+
+let redis: RedisGuard;
+let cache: Cache;
+let metrics: Metrics;
+const log = pino({ level: "silent" });
+
+beforeAll(async () => {
+  metrics = createMetrics({ version: "test", commit: "test" });
+  redis = new RedisGuard(await createTestRedisUrl(), metrics, log);
+  expect(await redis.ready(5_000)).toBe(true);
+  cache = new Cache(redis, metrics, log, 500);
+});
+afterAll(() => redis?.close());
+
+const counted = async (result: string) =>
+  (await metrics.cacheRequests.get()).values.find(
+    (value) => value.labels.cache === "t" && value.labels.result === result,
+  )?.value ?? 0;
+
+/** A loader that takes a while and records where it was asked to read from. */
+function slowLoader(value: string) {
+  const calls: boolean[] = [];
+  return {
+    calls,
+    load: async (fromPrimary: boolean) => {
+      calls.push(fromPrimary);
+      await sleep(100);
+      return value;
+    },
+  };
+}
+
+const until = async (check: () => Promise<boolean>) => {
+  for (let attempt = 0; attempt < 50 && !(await check()); attempt++) await sleep(20);
+};
+
+it("rebuilds once for concurrent misses, then serves hits", async () => {
+  const loader = slowLoader("v1");
+  const read = () => cache.read({ cache: "t", key: "k1", ttlSeconds: 60, pins: [], load: loader.load });
+  expect(await Promise.all(Array.from({ length: 10 }, read))).toEqual(Array(10).fill("v1"));
+  expect(loader.calls).toEqual([false]);
+  await until(async () => (await redis.client.exists("k1")) === 1);
+  const hitsBefore = await counted("hit");
+  expect(await read()).toBe("v1");
+  expect(loader.calls).toHaveLength(1);
+  expect(await counted("hit")).toBe(hitsBefore + 1);
+  expect(await redis.client.ttl("k1")).toBeGreaterThan(50);
+});
+
+it("reads pinned resources from the primary and does not cache what it read", async () => {
+  await cache.invalidate(["k2"], ["pin:k2"]);
+  const loader = slowLoader("fresh");
+  const request = {
+    cache: "t",
+    key: "k2",
+    field: "first:50",
+    ttlSeconds: 60,
+    pins: ["pin:k2"],
+    load: loader.load,
+  };
+  expect(await cache.read(request)).toBe("fresh");
+  expect(loader.calls).toEqual([true]);
+  await sleep(50);
+  expect(await redis.client.exists("k2")).toBe(0);
+  await sleep(500); // the pin expires
+  await cache.read(request);
+  expect(loader.calls).toEqual([true, false]);
+  await until(async () => (await redis.client.hexists("k2", "first:50")) === 1);
+  expect(await redis.client.ttl("k2")).toBeGreaterThan(50);
+});
+
+it("drops every cached page of a hash on invalidation", async () => {
+  const load = async () => "page";
+  for (const field of ["first:10", "cursor:10"])
+    await cache.read({ cache: "t", key: "k3", field, ttlSeconds: 60, pins: [], load });
+  await until(async () => (await redis.client.hlen("k3")) === 2);
+  await cache.invalidate(["k3"], ["pin:k3"]);
+  expect(await redis.client.exists("k3")).toBe(0);
+  expect(await redis.client.pttl("pin:k3")).toBeGreaterThan(0);
+  expect(await cache.pinned(["pin:k3"])).toBe(true);
+});
+
+it("falls through to the loader when Redis fails, counting an error", async () => {
+  const errorsBefore = await counted("error");
+  redis.breaker.open();
+  const loader = slowLoader("from-db");
+  expect(await cache.read({ cache: "t", key: "k4", ttlSeconds: 60, pins: [], load: loader.load })).toBe(
+    "from-db",
+  );
+  expect(await counted("error")).toBe(errorsBefore + 1);
+  redis.breaker.success();
+});

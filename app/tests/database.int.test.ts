@@ -1,0 +1,123 @@
+/**
+ * The schema and the database layer on real PostgreSQL: idempotent migrations with the indexes and
+ * monthly partitions, one maintenance runner at a time across processes (advisory lock), and reads
+ * leaving a replica that lags past the bound, then returning to it.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
+import { Database } from "../src/db/database";
+import { Maintenance } from "../src/db/maintenance";
+import { migrate } from "../src/db/migrate";
+import { partitionsFor } from "../src/db/partitions";
+import { createMetrics } from "../src/telemetry/metrics";
+
+const log = pino({ level: "silent" });
+let database: TestDatabase;
+let admin: pg.Pool;
+
+beforeAll(async () => {
+  database = await createTestDatabase("schema");
+  admin = new pg.Pool({ connectionString: database.primaryUrl, max: 3 });
+});
+afterAll(() => admin?.end());
+
+const openDatabase = (maxLagSeconds = 5) =>
+  new Database({
+    primaryUrl: database.primaryUrl,
+    replicaUrl: database.replicaUrl,
+    primaryMax: 3,
+    replicaMax: 3,
+    maxLagSeconds,
+    checkIntervalMs: 100,
+    metrics: createMetrics({ version: "t", commit: "t" }),
+    log,
+  });
+
+describe("migrations", () => {
+  it("apply once, concurrently or repeated, with indexes and partitions", async () => {
+    await Promise.all([migrate(database.primaryUrl), migrate(database.primaryUrl)]);
+    await migrate(database.primaryUrl);
+    const versions = await admin.query("SELECT version FROM schema_migrations ORDER BY version");
+    expect(versions.rows.map((row) => row.version)).toEqual([1, 2]);
+
+    const indexes = await admin.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'",
+    );
+    const definitions = indexes.rows.map((row) => row.indexdef).join("\n");
+    expect(definitions).toContain(
+      "ON ONLY public.messages USING btree (conversation_id, created_at DESC, id DESC)",
+    );
+    expect(definitions).toContain("ON public.conversations USING btree (chatbot_id, created_at DESC)");
+    expect(definitions).toContain("ON public.users USING btree (lower(email))");
+    expect(definitions).toContain(
+      "ON public.chatbots USING btree (organization_id, created_at DESC, id DESC)",
+    );
+    expect(definitions).toContain("UNIQUE INDEX analytics_daily_key ON public.analytics_daily");
+
+    const partitions = await admin.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = 'messages'::regclass ORDER BY 1`,
+    );
+    expect(partitions.rows.map((row) => row.name)).toEqual(partitionsFor(new Date(), 3).map((p) => p.name));
+    const kind = await admin.query("SELECT relkind FROM pg_class WHERE relname = 'messages'");
+    expect(kind.rows[0].relkind).toBe("p");
+  });
+});
+
+describe("maintenance", () => {
+  it("runs in one process at a time and refreshes the analytics view", async () => {
+    const [first, second] = [openDatabase(), openDatabase()];
+    try {
+      const runners = [new Maintenance(first, 60_000, log), new Maintenance(second, 60_000, log)];
+      // Hold the lock as another pod would: both skip.
+      const holder = await admin.connect();
+      await holder.query("SELECT pg_advisory_lock(x'616e616c7974'::bigint)");
+      expect(await Promise.all(runners.map((runner) => runner.runOnce()))).toEqual([false, false]);
+      await holder.query("SELECT pg_advisory_unlock(x'616e616c7974'::bigint)");
+      holder.release();
+      const results = await Promise.all(runners.map((runner) => runner.runOnce()));
+      expect(results.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+      expect(await runners[0]!.runOnce()).toBe(true);
+      const populated = await admin.query(
+        "SELECT ispopulated FROM pg_matviews WHERE matviewname = 'analytics_daily'",
+      );
+      expect(populated.rows[0].ispopulated).toBe(true);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
+
+describe("replica lag", () => {
+  it("reads from the primary while the replica lags past the bound, then returns to it", async () => {
+    await database.replicated();
+    const db = openDatabase(0.5);
+    const replica = new pg.Client({ connectionString: database.replicaUrl });
+    await replica.connect();
+    try {
+      await db.start();
+      expect(db.replicaInUse).toBe(true);
+      await replica.query("SELECT pg_wal_replay_pause()");
+      try {
+        await admin.query("CREATE TABLE IF NOT EXISTS lag_probe (at timestamptz)");
+        for (let attempt = 0; attempt < 40 && db.replicaInUse; attempt++) {
+          await admin.query("INSERT INTO lag_probe VALUES (now())");
+          await sleep(100);
+        }
+        expect(db.replicaInUse).toBe(false);
+        const read = await db.read<{ n: number }>("probe", "SELECT count(*)::int AS n FROM lag_probe", []);
+        expect(read.rows[0]!.n).toBeGreaterThan(0);
+      } finally {
+        await replica.query("SELECT pg_wal_replay_resume()");
+      }
+      for (let attempt = 0; attempt < 40 && !db.replicaInUse; attempt++) await sleep(100);
+      expect(db.replicaInUse).toBe(true);
+    } finally {
+      await replica.end();
+      await db.close();
+    }
+  });
+});
