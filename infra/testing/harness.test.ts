@@ -1,5 +1,10 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { isSecret, reveal, runProgram } from "./harness";
+import { isSecret, repositoryRoot, reveal, runProgram } from "./harness";
 
 describe("runProgram", () => {
   it("captures every registration with its parent and the stack outputs", async () => {
@@ -36,6 +41,28 @@ describe("runProgram", () => {
     );
     expect(isSecret(password?.outputs.result)).toBe(true);
     expect(isSecret(run.stackOutputs.kubeconfig)).toBe(true);
+  });
+
+  it("works from a plain tsx script, several stacks in one process", async () => {
+    const script = path.join(mkdtempSync(path.join(tmpdir(), "parley-harness-")), "run.ts");
+    writeFileSync(
+      script,
+      [
+        `import { runProgram } from ${JSON.stringify(path.join(repositoryRoot, "infra", "testing", "harness"))};`,
+        "(async () => {",
+        "  for (const stack of ['prod', 'dev'] as const) {",
+        "    const run = await runProgram({ stack });",
+        "    console.log(stack, run.resources.length, run.stackOutputs.clusterName);",
+        "  }",
+        "})();",
+      ].join("\n"),
+    );
+    const tsx = path.join(repositoryRoot, "node_modules", ".bin", "tsx");
+    const { stdout } = await promisify(execFile)(tsx, [script], {
+      cwd: repositoryRoot,
+      env: { ...process.env, VITEST: "" },
+    });
+    expect(stdout).toMatch(/^prod \d+ parley-prod\ndev \d+ parley-dev\n$/);
   });
 
   it("keeps secrets wrapped", () => {

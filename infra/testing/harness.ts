@@ -2,8 +2,9 @@
  * Runs the Pulumi program in-process under mocks and returns every resource registration, so tests
  * and the offline plan can inspect what `pulumi up` would declare without a cloud or the Pulumi CLI.
  *
- * Under vitest each run re-imports the program fresh (the harness resets the module registry itself);
- * a plain `tsx` script (the plan CLI) runs the program once per process.
+ * Under vitest each run re-imports the program fresh (the harness resets the module registry itself).
+ * A plain `tsx` script (the plan CLI) imports it once; it can still run several stacks in one process,
+ * because the program does all its work in the function it exports, not at import time.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
