@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the app image once and pushes it, tagged <tag>, to the ECR repository of every stack
 # (region and repository name read from the committed stack config by image-targets.ts).
-# Usage: push-image.sh <tag> <Pulumi.<stack>.yaml>...   (needs AWS credentials allowed to push;
-# dist/app/main.js already built by `npm run build:app`)
+# Usage: push-image.sh <tag> <Pulumi.<stack>.yaml>...   (needs AWS credentials allowed to push)
 set -euo pipefail
 
 tag=$1
@@ -10,9 +9,8 @@ shift
 targets=$(npx tsx .github/scripts/image-targets.ts "$@")
 account=$(aws sts get-caller-identity --query Account --output text)
 
-docker build --file app/Dockerfile \
-  --build-arg "APP_VERSION=$tag" --build-arg "APP_COMMIT=$GITHUB_SHA" \
-  --label "org.opencontainers.image.revision=$GITHUB_SHA" \
+# app/Dockerfile bundles the app itself (npm run build:app in its build stage); the context is the repo.
+docker build --file app/Dockerfile --label "org.opencontainers.image.revision=$GITHUB_SHA" \
   --tag "parley-app:$tag" .
 
 while read -r region repository; do
