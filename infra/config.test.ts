@@ -96,6 +96,18 @@ describe("parseStackConfig", () => {
     );
   });
 
+  it("fails as a Pulumi RunError, which `pulumi up` reports without a stack trace", () => {
+    expect(() => parseStackConfig({}, "dev")).toThrow(StackConfigError);
+    try {
+      parseStackConfig({}, "dev");
+    } catch (error) {
+      expect(pulumi.RunError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toMatch(
+        /^Invalid stack config:\n {2}- aws:region is required: expected /,
+      );
+    }
+  });
+
   it("rejects an unknown stack", () => {
     expect(issuesOf(prodFile(), "staging")).toEqual([
       'stack "staging" is not supported: expected one of prod, dev (Pulumi.<stack>.yaml)',

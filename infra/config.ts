@@ -41,8 +41,11 @@ export interface StackConfig {
   loginRateLimitPerMinute: number;
 }
 
-/** Thrown when the stack config is invalid; `issues` holds one readable line per problem. */
-export class StackConfigError extends Error {
+/**
+ * Thrown when the stack config is invalid; `issues` holds one readable line per problem. A RunError, so
+ * `pulumi up` prints the message alone, without a stack trace.
+ */
+export class StackConfigError extends pulumi.RunError {
   constructor(readonly issues: string[]) {
     super(`Invalid stack config:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
     this.name = "StackConfigError";
