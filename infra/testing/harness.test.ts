@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { isSecret, repositoryRoot, reveal, runProgram } from "./harness";
+import { mockCall, mockResource } from "./mock-outputs";
 
 describe("runProgram", () => {
   it("captures every registration with its parent and the stack outputs", async () => {
@@ -72,5 +73,44 @@ describe("runProgram", () => {
     };
     expect(isSecret(wrapped)).toBe(true);
     expect(reveal({ a: [wrapped] })).toEqual({ a: ["s3cret"] });
+  });
+});
+
+describe("mock outputs", () => {
+  const context = { region: "us-east-1" };
+
+  it("gives Kubernetes objects a name and an Ingress its load balancer, as the cluster would", () => {
+    const ingress = mockResource(
+      {
+        type: "kubernetes:networking.k8s.io/v1:Ingress",
+        name: "app",
+        inputs: { metadata: { name: "parley" } },
+      },
+      context,
+    );
+    expect(ingress.state.metadata).toEqual({ name: "parley" });
+    expect(ingress.state.status).toEqual({
+      loadBalancer: {
+        ingress: [{ hostname: expect.stringMatching(/^k8s-[0-9a-f]{16}\.us-east-1\.elb\.amazonaws\.com$/) }],
+      },
+    });
+    const unnamed = mockResource({ type: "kubernetes:core/v1:ConfigMap", name: "dash", inputs: {} }, context);
+    expect(unnamed.state.metadata).toEqual({ name: expect.stringMatching(/^dash-[0-9a-f]{8}$/) });
+  });
+
+  it("computes what AWS would: ARNs, endpoints, the cluster's certificate authority", () => {
+    const cluster = mockResource(
+      { type: "aws:eks/cluster:Cluster", name: "eks", inputs: { name: "parley-dev" } },
+      context,
+    );
+    expect(cluster.state).toMatchObject({
+      arn: "arn:aws:eks:us-east-1:123456789012:eks",
+      endpoint: expect.stringMatching(/^https:\/\/[0-9A-F]{32}\.gr7\.us-east-1\.eks\.amazonaws\.com$/),
+      certificateAuthority: { data: expect.any(String) },
+      vpcConfig: { clusterSecurityGroupId: expect.stringMatching(/^sg-/) },
+    });
+    expect(
+      mockCall({ token: "aws:index/getAvailabilityZones:getAvailabilityZones", inputs: {} }, context).names,
+    ).toEqual(["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]);
   });
 });

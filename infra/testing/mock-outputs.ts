@@ -119,6 +119,36 @@ const computedByType: Record<string, Computed> = {
   }),
 };
 
+/**
+ * Kubernetes objects: the provider auto-names an object declared without `metadata.name`
+ * (`<resource name>-<suffix>`); the load balancer controller fills an Ingress's status; a Helm
+ * release reports its status.
+ */
+function kubernetesOutputs(args: pulumi.runtime.MockResourceArgs, ctx: MockContext): Outputs {
+  const { inputs, name, type } = args;
+  if (type === "kubernetes:helm.sh/v3:Release") {
+    return {
+      status: {
+        name: inputs.name ?? name,
+        namespace: inputs.namespace ?? "default",
+        chart: inputs.chart,
+        version: inputs.version,
+        status: "deployed",
+      },
+    };
+  }
+  const metadata = (inputs.metadata ?? {}) as Outputs;
+  const outputs: Outputs = {
+    metadata: { ...metadata, name: metadata.name ?? `${name}-${mockHash(name, 8)}` },
+  };
+  if (type === "kubernetes:networking.k8s.io/v1:Ingress") {
+    outputs.status = {
+      loadBalancer: { ingress: [{ hostname: `k8s-${mockHash(name, 16)}.${ctx.region}.elb.amazonaws.com` }] },
+    };
+  }
+  return outputs;
+}
+
 /** Ids that look like the real thing where some code inspects the prefix. */
 function mockId(type: string, name: string): string {
   const prefix: Record<string, string> = {
@@ -144,7 +174,9 @@ export function mockResource(
   if (args.type.startsWith("aws:")) {
     defaults.arn = `arn:aws:${awsService(args.type)}:${ctx.region}:${mockAccountId}:${args.name}`;
   }
-  const computed = computedByType[args.type]?.(args, ctx, id) ?? {};
+  const computed = args.type.startsWith("kubernetes:")
+    ? kubernetesOutputs(args, ctx)
+    : (computedByType[args.type]?.(args, ctx, id) ?? {});
   return { id, state: { ...defaults, ...args.inputs, ...computed } };
 }
 
