@@ -86,6 +86,22 @@ describe.each(stacks)("the %s stack", (stack) => {
     }
   });
 
+  it("describes security groups and their rules only with characters EC2 accepts", () => {
+    // EC2 rejects other characters (an apostrophe, for one) in group and rule descriptions.
+    const allowed = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
+    const described = run().resources.filter((resource) =>
+      [
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+      ].includes(resource.type),
+    );
+    expect(described.length).toBeGreaterThan(0);
+    for (const resource of described) {
+      expect(String(resource.inputs.description ?? ""), resource.name).toMatch(allowed);
+    }
+  });
+
   it("parents every cloud resource to one of the program's components, under unique URNs", () => {
     const urns = run().resources.map((resource) => resource.urn);
     expect(new Set(urns).size).toBe(urns.length);

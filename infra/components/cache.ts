@@ -83,7 +83,7 @@ export class Cache extends pulumi.ComponentResource {
         ipProtocol: "tcp",
         fromPort: redisPort,
         toPort: redisPort,
-        description: "Redis from the cluster's nodes and pods",
+        description: "Redis from the cluster nodes and pods",
         tags: n.tags(),
       },
       parent,

@@ -96,7 +96,7 @@ export class Database extends pulumi.ComponentResource {
         ipProtocol: "tcp",
         fromPort: postgresPort,
         toPort: postgresPort,
-        description: "PostgreSQL from the cluster's nodes and pods",
+        description: "PostgreSQL from the cluster nodes and pods",
         tags: n.tags(),
       },
       parent,

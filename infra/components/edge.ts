@@ -160,7 +160,7 @@ export class Edge extends pulumi.ComponentResource {
       n.name("lb-sg"),
       {
         vpcId: args.vpcId,
-        description: "Ingress load balancer: HTTPS from Cloudflare's published ranges only",
+        description: "Ingress load balancer: HTTPS from the published Cloudflare ranges only",
         tags: n.tags({ Name: n.name("lb-sg") }),
       },
       parent,
@@ -193,7 +193,7 @@ export class Edge extends pulumi.ComponentResource {
         fromPort: 0,
         toPort: 65535,
         cidrIpv4: args.vpcCidr,
-        description: "To the app's pods inside the VPC",
+        description: "To the app pods inside the VPC",
         tags: n.tags(),
       },
       parent,
