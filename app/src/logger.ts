@@ -1,5 +1,5 @@
 /** Structured JSON logs (pino). Secrets are redacted even if a caller logs an object holding one. */
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 import type { AppConfig } from "./config";
 
 export const redactedPaths = [
@@ -17,11 +17,30 @@ export const redactedPaths = [
   "*.apiKey",
 ];
 
-export function createLogger(config: Pick<AppConfig, "logLevel" | "appVersion">): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: "parley", version: config.appVersion },
-    redact: { paths: redactedPaths, censor: "[redacted]" },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+/** Errors as type, message, code and stack: pg attaches its whole client to errors, never log that. */
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code } = error as { code?: unknown };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(code === undefined ? {} : { code }),
+    stack: error.stack,
+  };
+}
+
+export function createLogger(
+  config: Pick<AppConfig, "logLevel" | "appVersion">,
+  destination: DestinationStream = pino.destination(1),
+): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: "parley", version: config.appVersion },
+      redact: { paths: redactedPaths, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
+    },
+    destination,
+  );
 }

@@ -59,7 +59,10 @@ export class Database {
   constructor(private readonly options: DatabaseOptions) {
     const common = { connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statement_timeout: 15_000 };
     this.primary = new pg.Pool({ connectionString: options.primaryUrl, max: options.primaryMax, ...common });
-    this.primary.on("error", (error) => options.log.warn({ err: error }, "idle primary connection failed"));
+    // pg attaches the whole client to these errors: log only what explains them.
+    const idleError = (pool: PoolName) => (error: Error & { code?: string }) =>
+      options.log.warn({ pool, error: error.message, code: error.code }, "idle database connection failed");
+    this.primary.on("error", idleError("primary"));
     const { metrics } = options;
     metrics.dbPoolMaxConnections.set({ pool: "primary" }, options.primaryMax);
     if (options.replicaUrl) {
@@ -68,7 +71,7 @@ export class Database {
         max: options.replicaMax,
         ...common,
       });
-      this.replica.on("error", (error) => options.log.warn({ err: error }, "idle replica connection failed"));
+      this.replica.on("error", idleError("replica"));
       metrics.dbPoolMaxConnections.set({ pool: "replica" }, options.replicaMax);
     }
     const url = new URL(options.replicaUrl ?? options.primaryUrl);

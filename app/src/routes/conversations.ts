@@ -23,6 +23,8 @@ class EventStream {
   }
 
   send(event: string, data: unknown): void {
+    // The client may have gone; the reply is still stored, there is just no one to tell.
+    if (this.response.destroyed) return;
     if (!this.open) {
       this.open = true;
       this.response.status(200);
@@ -35,7 +37,7 @@ class EventStream {
   }
 
   end(): void {
-    this.response.end();
+    if (!this.response.destroyed) this.response.end();
   }
 }
 
