@@ -153,6 +153,8 @@ async function main(): Promise<void> {
   const parley = await startParley(config);
   for (const signal of ["SIGTERM", "SIGINT"] as const)
     process.once(signal, () => {
+      // Whatever still hangs after the grace period (a stuck pool) must not keep the pod alive.
+      setTimeout(() => process.exit(1), config.shutdownGraceMs + 5_000).unref();
       parley.close().then(
         () => process.exit(0),
         () => process.exit(1),

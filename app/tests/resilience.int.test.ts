@@ -120,6 +120,30 @@ describe("replica down", () => {
   });
 });
 
+describe("primary down", () => {
+  it("is alive but not ready", async () => {
+    const { config } = await testConfig("noprimary");
+    const deadPort = await freePort();
+    const app = await startParley(
+      {
+        ...config,
+        databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
+        databaseReplicaUrl: undefined,
+      },
+      { log: pino({ level: "silent" }) },
+    );
+    try {
+      expect((await api(app.url, "GET", "/healthz")).status).toBe(200);
+      expect(await api(app.url, "GET", "/readyz")).toMatchObject({
+        status: 503,
+        body: { status: "unavailable", primary: false },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("rate limits", () => {
   let app: TestApp;
   beforeAll(async () => {

@@ -54,7 +54,8 @@ export class Database {
   readonly replica?: pg.Pool;
   private replicaUsable = false;
   private readonly replicaLabel: string;
-  private lagTimer?: NodeJS.Timeout;
+  private healthTimer?: NodeJS.Timeout;
+  private primaryUp = false;
 
   constructor(private readonly options: DatabaseOptions) {
     const common = { connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statement_timeout: 15_000 };
@@ -80,11 +81,20 @@ export class Database {
   }
 
   /** Starts measuring replica lag; resolves after the first measurement. */
+  /** Starts the health checks (primary reachable, replica lag); resolves after the first round. */
   async start(): Promise<void> {
-    if (!this.replica) return;
-    await this.checkReplica();
-    this.lagTimer = setInterval(() => void this.checkReplica(), this.options.checkIntervalMs);
-    this.lagTimer.unref();
+    const round = () => Promise.all([this.checkPrimary(), this.replica ? this.checkReplica() : undefined]);
+    await round();
+    this.healthTimer = setInterval(() => void round(), this.options.checkIntervalMs);
+    this.healthTimer.unref();
+  }
+
+  /**
+   * Whether the primary answered the latest health check. Readiness uses this rather than a query
+   * per probe, so a saturated pool cannot make every pod unready at once.
+   */
+  get primaryReachable(): boolean {
+    return this.primaryUp;
   }
 
   /** Whether reads currently go to the replica. */
@@ -139,17 +149,18 @@ export class Database {
     });
   }
 
-  async ping(): Promise<boolean> {
+  private async checkPrimary(): Promise<void> {
     try {
       await this.query("primary", "ping", "SELECT 1");
-      return true;
-    } catch {
-      return false;
+      this.primaryUp = true;
+    } catch (error) {
+      if (this.primaryUp) this.options.log.error({ err: error }, "primary database unreachable");
+      this.primaryUp = false;
     }
   }
 
   async close(): Promise<void> {
-    clearInterval(this.lagTimer);
+    clearInterval(this.healthTimer);
     await Promise.all([this.primary.end(), this.replica?.end()]);
   }
 

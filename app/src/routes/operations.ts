@@ -11,12 +11,12 @@ export function operationsRoutes(
     response.json({ status: "ok" });
   });
 
-  router.get("/readyz", async (_request, response) => {
+  router.get("/readyz", (_request, response) => {
     if (deps.draining()) {
       response.status(503).json({ status: "shutting_down" });
       return;
     }
-    const primary = await deps.db.ping();
+    const primary = deps.db.primaryReachable;
     response
       .status(primary ? 200 : 503)
       .json({ status: primary ? "ready" : "unavailable", primary, replica_in_use: deps.db.replicaInUse });
