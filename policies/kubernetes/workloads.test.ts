@@ -38,6 +38,14 @@ describe("Kubernetes workload policies", () => {
     ]);
   });
 
+  it("the required requests and limits come from the pack config", async () => {
+    const r = planned(jobType, mutate(migrationJob, `${container}.resources.limits.cpu`, undefined));
+    expect(await messages(resourceRequestsAndLimits, [r])).toEqual([
+      'Container "app" has no limits for cpu.',
+    ]);
+    expect(await messages(resourceRequestsAndLimits, [r], { limits: ["memory"] })).toEqual([]);
+  });
+
   it("no liveness probe", async () => {
     const r = planned(deploymentType, mutate(deployment, `${container}.livenessProbe`, undefined));
     expect(await messages(probes, [r])).toEqual(['Container "app" has no livenessProbe.']);

@@ -2,6 +2,7 @@
  * Container rules for every pod template the program declares: sized, probed, pinned and locked down.
  */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import {
   type Container,
   containersOf,
@@ -9,18 +10,34 @@ import {
   validateLongRunningPodSpecs,
 } from "../support/kubernetes";
 
-const requiredResources = ["cpu", "memory"] as const;
+export interface RequestsAndLimitsConfig {
+  requests: string[];
+  limits: string[];
+}
+
+const resourceList = (defaults: string[]): PolicyConfigJSONSchema => ({
+  type: "array",
+  items: { type: "string", enum: ["cpu", "memory", "ephemeral-storage"] },
+  default: defaults,
+});
 
 export const resourceRequestsAndLimits: ResourceValidationPolicy = {
   name: "k8s-resource-requests-limits",
   description:
     "Every container sets CPU and memory requests and limits, so the scheduler and the HPA can size it.",
   enforcementLevel: "mandatory",
-  validateResource: validateAllPodSpecs((spec, _args, reportViolation) => {
+  configSchema: {
+    properties: {
+      requests: resourceList(["cpu", "memory"]),
+      limits: resourceList(["cpu", "memory"]),
+    },
+  },
+  validateResource: validateAllPodSpecs((spec, args, reportViolation) => {
+    const required = args.getConfig<RequestsAndLimitsConfig>();
     for (const container of containersOf(spec)) {
       for (const kind of ["requests", "limits"] as const) {
         const set = container.resources?.[kind] ?? {};
-        const missing = requiredResources.filter((resource) => set[resource] === undefined);
+        const missing = required[kind].filter((resource) => set[resource] === undefined);
         if (missing.length > 0) {
           reportViolation(`Container "${container.name}" has no ${kind} for ${missing.join(" and ")}.`);
         }
