@@ -95,9 +95,10 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     draining: () => draining,
   });
   const server = createServer(app);
-  // Longer than the load balancer's idle timeout (60 s), so the balancer closes idle connections first.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // Longer than the load balancer's idle timeout (120 s, infra/components/workload/draining.ts), so
+  // the balancer, not the app, closes idle keep-alive connections (else: sporadic 502s).
+  server.keepAliveTimeout = 125_000;
+  server.headersTimeout = 126_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, () => resolve());
