@@ -184,6 +184,18 @@ async function guarded(evaluation: Evaluation, run: () => void | Promise<void>):
   }
 }
 
+const plainInputCache = new WeakMap<PlannedResource, Record<string, unknown>>();
+
+/** Inputs as the engine hands them to a policy, computed once per resource. */
+function plainInputs(resource: PlannedResource): Record<string, unknown> {
+  let plain = plainInputCache.get(resource);
+  if (!plain) {
+    plain = toPolicyProps(resource.inputs);
+    plainInputCache.set(resource, plain);
+  }
+  return plain;
+}
+
 async function validateResources(
   evaluation: Evaluation,
   validations: ResourceValidation[],
@@ -195,7 +207,8 @@ async function validateResources(
       // The engine skips a typed validation (validateResourceOfType) for other types without calling it.
       const onlyType = (validation as { __pulumiType?: string }).__pulumiType;
       if (onlyType && onlyType !== resource.type) continue;
-      const props = unknownCheckingProxy(toPolicyProps(resource.inputs));
+      // A fresh copy per validation, as the engine deserializes the inputs for every call.
+      const props = unknownCheckingProxy(structuredClone(plainInputs(resource)));
       const provider = policyProvider(resource, byUrn);
       const args: ResourceValidationArgs = {
         type: resource.type,
@@ -254,6 +267,7 @@ export async function runPolicyGate(
 ): Promise<PolicyViolation[]> {
   checkPackConfig(pack, packConfig);
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const stackView = policyResources(resources, byUrn);
   const violations: PolicyViolation[] = [];
   for (const policy of pack.policies) {
     const settings = resolvePolicySettings(policy, packConfig, pack.enforcementLevel);
@@ -261,7 +275,7 @@ export async function runPolicyGate(
     const evaluation: Evaluation = { policy, settings, violations: [] };
     if (isStackPolicy(policy)) {
       const args = {
-        resources: policyResources(resources, byUrn),
+        resources: stackView,
         stackTags: new Map<string, string>(),
         getConfig: <T extends object>() => settings.config as T,
         notApplicable,
