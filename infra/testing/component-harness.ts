@@ -12,33 +12,49 @@ export interface ComponentRegistration {
   inputs: Record<string, unknown>;
 }
 
-/** Outputs a Kubernetes API server or controller would fill in, for the types that need one. */
-function computed(type: string, name: string): Record<string, unknown> {
-  if (type === "kubernetes:networking.k8s.io/v1:Ingress") {
-    return { status: { loadBalancer: { ingress: [{ hostname: `k8s-${name}.elb.amazonaws.com` }] } } };
-  }
+/**
+ * Outputs the providers or a Kubernetes controller would fill in: the provider's auto-name of an
+ * object declared without `metadata.name` (`<resource name>-<suffix>`), an Ingress's load balancer.
+ */
+function computed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   if (type === "random:index/randomPassword:RandomPassword") return { result: `generated-${name}` };
-  return {};
+  if (!type.startsWith("kubernetes:") || type === "kubernetes:helm.sh/v3:Release") return {};
+  const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {
+    metadata: { ...metadata, name: metadata.name ?? `${name}-mock0001` },
+  };
+  if (type === "kubernetes:networking.k8s.io/v1:Ingress") {
+    outputs.status = { loadBalancer: { ingress: [{ hostname: `k8s-${name}.elb.amazonaws.com` }] } };
+  }
+  return outputs;
 }
+
+// The Pulumi runtime is process-global: runs started together would register into each other's
+// mocks, so they are queued.
+let queue: Promise<unknown> = Promise.resolve();
 
 /**
  * Calls `build` (which constructs components with fake arguments) under mocks in a fresh Pulumi
- * runtime, waits for every registration, and returns them.
+ * runtime, waits for every registration, and returns them. Runs one at a time.
  */
-export async function runComponents(
+export function runComponents(
   build: () => void | Promise<void>,
   options: { stack?: string } = {},
 ): Promise<ComponentRegistration[]> {
+  const run = queue.then(() => runOnce(build, options.stack ?? "dev"));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runOnce(build: () => void | Promise<void>, stack: string): Promise<ComponentRegistration[]> {
   const registrations: ComponentRegistration[] = [];
   pulumi.runtime.setAllConfig({}, []);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const state = {
-          ...(reveal(args.inputs) as Record<string, unknown>),
-          ...computed(args.type, args.name),
-        };
+        const inputs = reveal(args.inputs) as Record<string, unknown>;
+        const state = { ...inputs, ...computed(args.type, args.name, inputs) };
         return { id: `${args.name}-id`, state };
       },
       call: (args) => {
@@ -46,7 +62,7 @@ export async function runComponents(
       },
     },
     "parley",
-    options.stack ?? "dev",
+    stack,
     false,
   );
   let failure: unknown;

@@ -1,0 +1,331 @@
+/**
+ * The app workload: its namespace, ServiceAccount (Pod Identity), connection Secret, the migration
+ * Job that runs before each rollout, the Deployment, Service `parley`, the ALB Ingress, the HPA, the
+ * PodDisruptionBudget and the NetworkPolicies. Capacity numbers come from the scaling policy.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { naming } from "../../naming";
+import { dbPoolEnv } from "../../scaling/database";
+import { hpaSpec, pdbSpec } from "../../scaling/kubernetes";
+import type { ScalingPolicy } from "../../scaling/policy";
+import { albIngressClass } from "../cluster-services/controllers";
+import { nodePoolLabel } from "../cluster-services/karpenter";
+import { postgresUrl, redisUrl } from "./connection-urls";
+import { deregistrationDelaySeconds, loadBalancerIdleTimeoutSeconds, shutdownGraceSeconds } from "./draining";
+import { networkPolicyNames, networkPolicySpecs } from "./network-policies";
+import { appContainer, appPodSpec, appPort, containerSecurityContext, portName } from "./pod";
+
+/** Namespace and ServiceAccount of the app: the Pod Identity association names the same pair. */
+export const appServiceAccount = { namespace: "parley", name: "parley" } as const;
+
+/** The image's bundle migrates DATABASE_URL and exits when given `migrate` (app/src/main.ts). */
+export const migrationCommand = ["node", "dist/app/main.js", "migrate"];
+
+export type AiProvider = "knowledge" | "openai";
+
+export interface AppSettings {
+  logLevel: string;
+  aiProvider: AiProvider;
+  openai?: { baseUrl: string; model: string; apiKey: pulumi.Input<string> };
+  /** Shown by parley_build_info. */
+  version: string;
+}
+
+export interface WorkloadArgs {
+  provider: k8s.Provider;
+  policy: ScalingPolicy;
+  image: pulumi.Input<string>;
+  app: AppSettings;
+  /** The public host the Ingress serves and the ACM certificate for it. */
+  publicHost: pulumi.Input<string>;
+  certificateArn: pulumi.Input<string>;
+  /** The ALB's security group (admits only Cloudflare's ranges); the controller adds the rule to the nodes. */
+  loadBalancerSecurityGroupId: pulumi.Input<string>;
+  network: { vpcCidr: pulumi.Input<string>; loadBalancerSubnetCidrs: pulumi.Input<string[]> };
+  database: {
+    primaryHost: pulumi.Input<string>;
+    readerHost: pulumi.Input<string>;
+    port: pulumi.Input<number>;
+    name: pulumi.Input<string>;
+    username: pulumi.Input<string>;
+    password: pulumi.Input<string>;
+  };
+  cache: { host: pulumi.Input<string>; port: pulumi.Input<number>; authToken: pulumi.Input<string> };
+  /** The Karpenter NodePool the pods run on. */
+  nodePoolName: string;
+  monitoringNamespace: pulumi.Input<string>;
+  /** Cluster services the workload needs running first (the load balancer controller). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class Workload extends pulumi.ComponentResource {
+  readonly namespace: pulumi.Output<string>;
+  readonly serviceName: pulumi.Output<string>;
+  /** The ALB's DNS name (Cloudflare's record points at it). */
+  readonly loadBalancerHostname: pulumi.Output<string>;
+  /** Labels of the app's pods and Service. */
+  readonly selector: Record<string, string>;
+  /** The Resources a ServiceMonitor for the app must wait for. */
+  readonly readiness: pulumi.Resource[];
+
+  constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("parley:workload:Workload", name, {}, opts);
+    const names = naming(args.policy.stack, "workload");
+    const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
+      parent: this,
+      provider: args.provider,
+      ...extra,
+    });
+    const selector = { "app.kubernetes.io/name": scrapeJob, "app.kubernetes.io/component": "api" };
+    this.selector = selector;
+    const labels = {
+      ...selector,
+      "app.kubernetes.io/part-of": "parley",
+      "app.kubernetes.io/version": args.app.version,
+    };
+
+    const namespace = new k8s.core.v1.Namespace(
+      names.name("namespace"),
+      {
+        metadata: {
+          name: appServiceAccount.namespace,
+          labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+        },
+      },
+      child({ dependsOn: args.dependsOn }),
+    );
+    const ns = namespace.metadata.name;
+    this.namespace = ns;
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      names.name("service-account"),
+      { metadata: { name: appServiceAccount.name, namespace: ns, labels } },
+      child(),
+    );
+
+    const jwtSecret = new random.RandomPassword(
+      names.name("jwt-secret"),
+      { length: 64, special: false },
+      { parent: this },
+    );
+    const database = args.database;
+    const connection = (host: pulumi.Input<string>) =>
+      pulumi
+        .all([host, database.port, database.name, database.username, database.password])
+        .apply(([h, port, db, username, password]) =>
+          postgresUrl({ host: h, port, database: db, username, password }, "no-verify"),
+        );
+    const secretData: Record<string, pulumi.Input<string>> = {
+      DATABASE_URL: connection(database.primaryHost),
+      DATABASE_REPLICA_URL: connection(database.readerHost),
+      REDIS_URL: pulumi
+        .all([args.cache.host, args.cache.port, args.cache.authToken])
+        .apply(([host, port, authToken]) => redisUrl({ host, port, authToken })),
+      JWT_SECRET: jwtSecret.result,
+      ...(args.app.openai ? { OPENAI_API_KEY: args.app.openai.apiKey } : {}),
+    };
+    // No fixed name: a change of any value yields a new Secret name, which rolls the pods.
+    const secret = new k8s.core.v1.Secret(
+      names.name("env"),
+      { metadata: { namespace: ns, labels }, type: "Opaque", stringData: pulumi.secret(secretData) },
+      child(),
+    );
+    const fromSecret = (key: string) => ({
+      name: key,
+      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+    });
+    const plain = (envName: string, value: string) => ({ name: envName, value });
+
+    const env = [
+      plain("PORT", String(appPort)),
+      ...["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"].map(fromSecret),
+      ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
+      plain("LOG_LEVEL", args.app.logLevel),
+      plain("SHUTDOWN_GRACE_MS", String(shutdownGraceSeconds * 1000)),
+      plain("AI_PROVIDER", args.app.aiProvider),
+      ...(args.app.openai
+        ? [
+            plain("OPENAI_BASE_URL", args.app.openai.baseUrl),
+            plain("OPENAI_MODEL", args.app.openai.model),
+            fromSecret("OPENAI_API_KEY"),
+          ]
+        : []),
+      plain("APP_VERSION", args.app.version),
+    ];
+    const nodeSelector = { [nodePoolLabel]: args.nodePoolName };
+
+    // Runs to completion before the Deployment changes; a new image or Secret replaces it (no fixed
+    // name), so every rollout migrates first. Migrations are idempotent, a re-run is harmless.
+    const migration = new k8s.batch.v1.Job(
+      names.name("migrate"),
+      {
+        metadata: { namespace: ns, labels: { ...labels, "app.kubernetes.io/component": "migrate" } },
+        spec: {
+          backoffLimit: 3,
+          activeDeadlineSeconds: 600,
+          template: {
+            metadata: { labels: { ...labels, "app.kubernetes.io/component": "migrate" } },
+            spec: appPodSpec({
+              serviceAccountName: serviceAccount.metadata.name,
+              selector: { ...selector, "app.kubernetes.io/component": "migrate" },
+              nodeSelector,
+              restartPolicy: "Never",
+              containers: [
+                {
+                  name: "migrate",
+                  image: args.image,
+                  command: migrationCommand,
+                  env: [fromSecret("DATABASE_URL"), plain("LOG_LEVEL", args.app.logLevel)],
+                  securityContext: containerSecurityContext,
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                  resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "256Mi" } },
+                },
+              ],
+            }),
+          },
+        },
+      },
+      child(),
+    );
+
+    const deployment = new k8s.apps.v1.Deployment(
+      names.name("deployment"),
+      {
+        metadata: { name: scrapeJob, namespace: ns, labels },
+        spec: {
+          // No `replicas`: the HPA owns the count (a fixed number would reset it on every update).
+          selector: { matchLabels: selector },
+          revisionHistoryLimit: 5,
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+          template: {
+            metadata: { labels },
+            spec: appPodSpec({
+              serviceAccountName: serviceAccount.metadata.name,
+              selector,
+              nodeSelector,
+              containers: [appContainer({ policy: args.policy, image: args.image, env })],
+            }),
+          },
+        },
+      },
+      child({ dependsOn: [migration] }),
+    );
+
+    // Named after the scrape job: Prometheus Operator labels the targets job="parley".
+    const service = new k8s.core.v1.Service(
+      names.name("service"),
+      {
+        metadata: { name: scrapeJob, namespace: ns, labels },
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ name: portName, port: 80, targetPort: portName, protocol: "TCP" }],
+        },
+      },
+      child(),
+    );
+    this.serviceName = service.metadata.name;
+
+    const annotation = (key: string) => `alb.ingress.kubernetes.io/${key}`;
+    const ingress = new k8s.networking.v1.Ingress(
+      names.name("ingress"),
+      {
+        metadata: {
+          name: scrapeJob,
+          namespace: ns,
+          labels,
+          annotations: {
+            [annotation("scheme")]: "internet-facing",
+            [annotation("target-type")]: "ip",
+            [annotation("listen-ports")]: JSON.stringify([{ HTTPS: 443 }]),
+            [annotation("certificate-arn")]: args.certificateArn,
+            [annotation("ssl-policy")]: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            [annotation("security-groups")]: args.loadBalancerSecurityGroupId,
+            [annotation("manage-backend-security-group-rules")]: "true",
+            [annotation("healthcheck-path")]: "/readyz",
+            [annotation("load-balancer-attributes")]: [
+              `idle_timeout.timeout_seconds=${loadBalancerIdleTimeoutSeconds}`,
+              "routing.http.drop_invalid_header_fields.enabled=true",
+            ].join(","),
+            [annotation("target-group-attributes")]:
+              `deregistration_delay.timeout_seconds=${deregistrationDelaySeconds}`,
+          },
+        },
+        spec: {
+          ingressClassName: albIngressClass,
+          rules: [
+            {
+              host: args.publicHost,
+              http: {
+                paths: [
+                  {
+                    path: "/",
+                    pathType: "Prefix",
+                    backend: { service: { name: service.metadata.name, port: { name: portName } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+      child({ dependsOn: [deployment] }),
+    );
+    this.loadBalancerHostname = ingress.status.loadBalancer.ingress[0].hostname;
+
+    // Named after the scrape job: ParleyHPAMaxedOut selects horizontalpodautoscaler="parley".
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      names.name("hpa"),
+      {
+        metadata: { name: scrapeJob, namespace: ns, labels },
+        spec: hpaSpec(args.policy, scrapeJob),
+      },
+      child({ dependsOn: [deployment] }),
+    );
+    new k8s.policy.v1.PodDisruptionBudget(
+      names.name("pdb"),
+      { metadata: { name: scrapeJob, namespace: ns, labels }, spec: pdbSpec(args.policy, selector) },
+      child(),
+    );
+
+    const policies = pulumi
+      .all([
+        args.network.vpcCidr,
+        args.network.loadBalancerSubnetCidrs,
+        args.monitoringNamespace,
+        database.port,
+        args.cache.port,
+      ])
+      .apply(([vpcCidr, loadBalancerSubnetCidrs, monitoringNamespace, postgresPort, redisPort]) =>
+        networkPolicySpecs({
+          appSelector: selector,
+          appPort,
+          loadBalancerSubnetCidrs,
+          monitoringNamespace,
+          vpcCidr,
+          postgresPort,
+          redisPort,
+        }),
+      );
+    for (const policyName of networkPolicyNames) {
+      new k8s.networking.v1.NetworkPolicy(
+        names.name("netpol", policyName),
+        {
+          metadata: { name: policyName, namespace: ns, labels },
+          spec: policies.apply((all) => all[policyName]),
+        },
+        child(),
+      );
+    }
+
+    this.readiness = [namespace, service];
+    this.registerOutputs({
+      namespace: this.namespace,
+      serviceName: this.serviceName,
+      loadBalancerHostname: this.loadBalancerHostname,
+    });
+  }
+}

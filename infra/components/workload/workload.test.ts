@@ -1,0 +1,302 @@
+import * as k8s from "@pulumi/kubernetes";
+import { describe, expect, it } from "vitest";
+import { hpaRequestRateMetric } from "../../../app/src/telemetry/catalogue";
+import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
+import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
+import {
+  type ComponentRegistration,
+  field,
+  ofType,
+  runComponents,
+  single,
+} from "../../testing/component-harness";
+import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
+import { isKubernetesType, type KubernetesObject, schemaErrors } from "../../testing/kubernetes-schemas";
+import { postgresUrl, redisUrl } from "./connection-urls";
+import { deregistrationDelaySeconds, preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";
+import { Workload, type WorkloadArgs } from "./index";
+
+/** Every environment variable the app reads (the fixed names of the project's rules). */
+const appEnvironmentNames = [
+  "PORT",
+  "DATABASE_URL",
+  "DATABASE_REPLICA_URL",
+  "REDIS_URL",
+  "JWT_SECRET",
+  "DB_POOL_MAX",
+  "DB_REPLICA_POOL_MAX",
+  "LOG_LEVEL",
+  "SHUTDOWN_GRACE_MS",
+  "AI_PROVIDER",
+  "OPENAI_BASE_URL",
+  "OPENAI_API_KEY",
+  "OPENAI_MODEL",
+  "AI_SIMULATED_LATENCY_MS",
+  "APP_VERSION",
+  "APP_COMMIT",
+];
+
+const fake = {
+  databasePassword: "fake/db:pass@word-1",
+  cacheAuthToken: "fake-cache-token-1",
+  openaiApiKey: "sk-fake-openai-key-1",
+};
+
+const loadBalancerSubnetCidrs = ["10.40.192.0/22", "10.40.196.0/22", "10.40.200.0/22"];
+
+function workloadArgs(stack: StackName, provider: k8s.Provider, openai: boolean): WorkloadArgs {
+  return {
+    provider,
+    policy: scalingPolicyFor(stack),
+    image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley:sha-abc1234",
+    app: {
+      logLevel: "info",
+      aiProvider: openai ? "openai" : "knowledge",
+      openai: openai
+        ? { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini", apiKey: fake.openaiApiKey }
+        : undefined,
+      version: "sha-abc1234",
+    },
+    publicHost: "chat.example.com",
+    certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+    loadBalancerSecurityGroupId: "sg-0123456789abcdef0",
+    network: { vpcCidr: "10.40.0.0/16", loadBalancerSubnetCidrs },
+    database: {
+      primaryHost: "primary.db.internal",
+      readerHost: "reader.db.internal",
+      port: 5432,
+      name: "parley",
+      username: "parley_admin",
+      password: fake.databasePassword,
+    },
+    cache: { host: "master.cache.internal", port: 6379, authToken: fake.cacheAuthToken },
+    nodePoolName: "parley-app",
+    monitoringNamespace: "monitoring",
+  };
+}
+
+async function workload(stack: StackName, openai = false): Promise<ComponentRegistration[]> {
+  return runComponents(
+    () => {
+      const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+      new Workload("parley-test-workload", workloadArgs(stack, provider, openai));
+    },
+    { stack },
+  );
+}
+
+const get = (registration: ComponentRegistration, path: string) => field(reveal(registration.inputs), path);
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef: { name: string; key: string } };
+}
+
+describe.each(stackNames)("Workload (%s)", (stack) => {
+  const policy = scalingPolicyFor(stack);
+  const run = workload(stack);
+  const deployment = async () => single(await run, "kubernetes:apps/v1:Deployment");
+  const container = async () =>
+    get(await deployment(), "spec.template.spec.containers.0") as Record<string, unknown>;
+
+  it("runs the configured image with the policy's requests and limits and no fixed replica count", async () => {
+    const app = await container();
+    expect(app.image).toBe("123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley:sha-abc1234");
+    expect(app.name).toBe("parley");
+    expect(app.resources).toEqual(containerResources(policy));
+    expect(get(await deployment(), "spec.replicas")).toBeUndefined();
+    expect(get(await deployment(), "metadata.name")).toBe("parley");
+  });
+
+  it("probes /healthz for liveness and startup and /readyz for readiness", async () => {
+    const app = await container();
+    expect(field(app, "livenessProbe.httpGet.path")).toBe("/healthz");
+    expect(field(app, "startupProbe.httpGet.path")).toBe("/healthz");
+    expect(field(app, "readinessProbe.httpGet.path")).toBe("/readyz");
+  });
+
+  it("runs non-root on a read-only root filesystem with every capability dropped", async () => {
+    const app = await container();
+    expect(app.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(get(await deployment(), "spec.template.spec.securityContext")).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+  });
+
+  it("spreads pods across zones and drains them before exiting", async () => {
+    const pod = get(await deployment(), "spec.template.spec") as Record<string, unknown>;
+    expect(pod.topologySpreadConstraints).toContainEqual(
+      expect.objectContaining({
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "DoNotSchedule",
+      }),
+    );
+    expect(pod.nodeSelector).toEqual({ "karpenter.sh/nodepool": "parley-app" });
+    expect(field(await container(), "lifecycle.preStop.sleep.seconds")).toBe(preStopSleepSeconds);
+    const env = (await container()).env as EnvVar[];
+    const grace = Number(env.find((variable) => variable.name === "SHUTDOWN_GRACE_MS")?.value);
+    expect(pod.terminationGracePeriodSeconds).toBe(terminationGracePeriodSeconds);
+    expect(preStopSleepSeconds + grace / 1000).toBeLessThan(terminationGracePeriodSeconds);
+  });
+
+  it("passes only the app's known environment variables, pool sizes from the policy, connections from the Secret", async () => {
+    const env = (await container()).env as EnvVar[];
+    expect(
+      env.map((variable) => variable.name).filter((name) => !appEnvironmentNames.includes(name)),
+    ).toEqual([]);
+    const value = (name: string) => env.find((variable) => variable.name === name);
+    expect(value("DB_POOL_MAX")?.value).toBe(String(policy.database.poolMaxPerPod.primary));
+    expect(value("DB_REPLICA_POOL_MAX")?.value).toBe(String(policy.database.poolMaxPerPod.replica));
+    // The Secret has no fixed name (a new one rolls the pods): the provider names it after the resource.
+    const secret = single(await run, "kubernetes:core/v1:Secret");
+    expect(get(secret, "metadata.name")).toBeUndefined();
+    for (const name of ["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"]) {
+      expect(value(name)?.valueFrom?.secretKeyRef).toEqual({ name: `${secret.name}-mock0001`, key: name });
+    }
+    expect(value("OPENAI_API_KEY")).toBeUndefined();
+  });
+
+  it("keeps the primary and reader URLs and the Redis URL (TLS + AUTH) in a secret Secret", async () => {
+    const registrations = await run;
+    const secret = single(registrations, "kubernetes:core/v1:Secret");
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+    const connection = {
+      port: 5432,
+      database: "parley",
+      username: "parley_admin",
+      password: fake.databasePassword,
+    };
+    expect(get(secret, "stringData")).toMatchObject({
+      DATABASE_URL: postgresUrl({ ...connection, host: "primary.db.internal" }, "no-verify"),
+      DATABASE_REPLICA_URL: postgresUrl({ ...connection, host: "reader.db.internal" }, "no-verify"),
+      REDIS_URL: redisUrl({ host: "master.cache.internal", port: 6379, authToken: fake.cacheAuthToken }),
+    });
+    expect(String(get(secret, "stringData.JWT_SECRET")).length).toBeGreaterThan(0);
+    const plaintext = registrations.flatMap((registration) => plaintextStrings(registration.inputs));
+    for (const value of [
+      fake.databasePassword,
+      encodeURIComponent(fake.databasePassword),
+      fake.cacheAuthToken,
+    ]) {
+      expect(plaintext.filter((text) => text.includes(value))).toEqual([]);
+    }
+  });
+
+  it("migrates with the primary URL before the Deployment, as the same image", async () => {
+    const job = single(await run, "kubernetes:batch/v1:Job");
+    const migrate = get(job, "spec.template.spec.containers.0") as Record<string, unknown>;
+    expect(migrate.image).toBe((await container()).image);
+    expect(migrate.command).toEqual(["node", "dist/app/main.js", "migrate"]);
+    expect((migrate.env as EnvVar[]).map((variable) => variable.name)).toContain("DATABASE_URL");
+    expect(get(job, "spec.template.spec.restartPolicy")).toBe("Never");
+    expect(migrate.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
+  });
+
+  it("exposes Service parley through an ALB Ingress with the ACM certificate", async () => {
+    const registrations = await run;
+    const service = single(registrations, "kubernetes:core/v1:Service");
+    expect(get(service, "metadata.name")).toBe("parley");
+    const ingress = single(registrations, "kubernetes:networking.k8s.io/v1:Ingress");
+    expect(get(ingress, "spec.ingressClassName")).toBe("alb");
+    expect(get(ingress, "spec.rules.0.host")).toBe("chat.example.com");
+    expect(get(ingress, "spec.rules.0.http.paths.0.backend.service")).toEqual({
+      name: "parley",
+      port: { name: "http" },
+    });
+    expect(get(ingress, "metadata.annotations")).toMatchObject({
+      "alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+      "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]',
+      "alb.ingress.kubernetes.io/security-groups": "sg-0123456789abcdef0",
+      "alb.ingress.kubernetes.io/target-type": "ip",
+      "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${deregistrationDelaySeconds}`,
+    });
+  });
+
+  it("scales with the HPA and protects with the PDB exactly as the policy derives", async () => {
+    const registrations = await run;
+    const hpa = single(registrations, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+    expect(get(hpa, "spec")).toEqual(hpaSpec(policy, "parley"));
+    expect(get(hpa, "spec.metrics")).toContainEqual(
+      expect.objectContaining({
+        type: "Pods",
+        pods: expect.objectContaining({ metric: { name: hpaRequestRateMetric } }),
+      }),
+    );
+    const pdb = single(registrations, "kubernetes:policy/v1:PodDisruptionBudget");
+    const selector = get(await deployment(), "spec.selector.matchLabels") as Record<string, string>;
+    expect(get(pdb, "spec")).toEqual(pdbSpec(policy, selector));
+  });
+
+  it("admits only the load balancer's subnets (and Prometheus) and lets pods out only to their dependencies", async () => {
+    const policies = Object.fromEntries(
+      ofType(await run, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((registration) => [
+        get(registration, "metadata.name"),
+        get(registration, "spec"),
+      ]),
+    );
+    expect(policies["default-deny"]).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    expect(field(policies["ingress-from-load-balancer"], "ingress")).toEqual([
+      {
+        from: loadBalancerSubnetCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+        ports: [{ protocol: "TCP", port: 3000 }],
+      },
+    ]);
+    const egress = field(policies["egress-dependencies"], "egress") as Array<{
+      ports: Array<{ port: number }>;
+    }>;
+    expect(egress.flatMap((rule) => rule.ports.map((port) => port.port)).sort((a, b) => a - b)).toEqual([
+      53, 53, 80, 443, 5432, 6379,
+    ]);
+  });
+
+  it("declares only objects that pass the upstream schemas", async () => {
+    const objects = (await run).filter((registration) => isKubernetesType(registration.type));
+    expect(objects.length).toBeGreaterThanOrEqual(13);
+    for (const registration of objects) {
+      const errors = await schemaErrors(reveal(registration.inputs) as KubernetesObject);
+      expect(errors, `${registration.type} ${registration.name}`).toEqual([]);
+    }
+  });
+});
+
+describe("Workload with the OpenAI provider", () => {
+  it("passes the provider settings and keeps the API key in the secret Secret", async () => {
+    const registrations = await workload("dev", true);
+    const secret = single(registrations, "kubernetes:core/v1:Secret");
+    expect(get(secret, "stringData.OPENAI_API_KEY")).toBe(fake.openaiApiKey);
+    const env = get(
+      single(registrations, "kubernetes:apps/v1:Deployment"),
+      "spec.template.spec.containers.0.env",
+    ) as EnvVar[];
+    expect(env.find((variable) => variable.name === "AI_PROVIDER")?.value).toBe("openai");
+    expect(env.find((variable) => variable.name === "OPENAI_API_KEY")?.valueFrom?.secretKeyRef.key).toBe(
+      "OPENAI_API_KEY",
+    );
+    const plaintext = registrations.flatMap((registration) => plaintextStrings(registration.inputs));
+    expect(plaintext.filter((text) => text.includes(fake.openaiApiKey))).toEqual([]);
+  });
+});
+
+describe("connection URLs", () => {
+  it("percent-encodes credentials so any generated password yields a valid URL", () => {
+    const url = new URL(
+      postgresUrl(
+        { host: "h", port: 5432, database: "parley", username: "u", password: "p@ss/w:rd?#" },
+        "no-verify",
+      ),
+    );
+    expect(decodeURIComponent(url.password)).toBe("p@ss/w:rd?#");
+    expect(url.searchParams.get("sslmode")).toBe("no-verify");
+    expect(new URL(redisUrl({ host: "r", port: 6379, authToken: "t+k/n" })).protocol).toBe("rediss:");
+  });
+});
