@@ -53,7 +53,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const { config: base, database } = await testConfig(prefix, env);
   const config = overrides(base);
-  const app = await startParley(config, { log: pino({ level: "silent" }) });
+  const app = await startParley(config, { log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
   return { url: app.url, config, database, close: app.close };
 }
 

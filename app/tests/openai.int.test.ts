@@ -25,7 +25,11 @@ interface ChatRequest {
 }
 
 /** What the fake answers next; `fail` statuses come first, one per request. */
-const script: { fail: number[]; delayMs: number } = { fail: [], delayMs: 0 };
+const script: { fail: number[]; delayMs: number; pieceDelayMs: number } = {
+  fail: [],
+  delayMs: 0,
+  pieceDelayMs: 5,
+};
 const received: Array<{ authorization?: string; body: ChatRequest }> = [];
 
 const readBody = async (request: IncomingMessage) => {
@@ -72,7 +76,7 @@ function fakeOpenAi(): Server {
     send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant" } }] });
     for (const piece of pieces) {
       send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: piece } }] });
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, script.pieceDelayMs));
     }
     send({
       id: "c",
@@ -96,7 +100,7 @@ beforeAll(async () => {
   const { port } = fake.address() as AddressInfo;
   app = await startTestApp(
     "openai",
-    (config) => ({ ...config, ai: { ...config.ai, timeoutMs: 400, maxRetries: 2 } }),
+    (config) => ({ ...config, ai: { ...config.ai, timeoutMs: 600, maxRetries: 2 } }),
     {
       AI_PROVIDER: "openai",
       OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
@@ -117,6 +121,7 @@ beforeEach(() => {
   received.length = 0;
   script.fail = [];
   script.delayMs = 0;
+  script.pieceDelayMs = 5;
 });
 
 const newConversation = async () => (await createConversation(app.url, tenant.token, chatbotId)).id;
@@ -177,6 +182,34 @@ describe("OpenAI-compatible provider", () => {
     expect(received[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
+  it("finishes and stores a streamed reply when the client goes away", async () => {
+    const conversation = await newConversation();
+    script.pieceDelayMs = 100;
+    const abort = new AbortController();
+    const response = await fetch(`${app.url}/api/conversations/${conversation}/messages`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${tenant.token}`,
+        "content-type": "application/json",
+        accept: "text/event-stream",
+      },
+      body: JSON.stringify({ content: "leaving early" }),
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("event: token");
+    abort.abort();
+    let contents: string[] = [];
+    for (let attempt = 0; attempt < 40 && contents.length < 2; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const page = await api(app.url, "GET", `/api/conversations/${conversation}/messages`, {
+        token: tenant.token,
+      });
+      contents = page.body.items.map((message: { content: string }) => message.content);
+    }
+    expect(contents).toEqual(["You said: leaving early", "leaving early"]);
+  });
+
   it("answers an identical prompt from the response cache", async () => {
     const [one, two] = [await newConversation(), await newConversation()];
     expect((await post(one, "cache me")).body.assistant_message.content).toBe("You said: cache me");
@@ -211,12 +244,12 @@ describe("OpenAI-compatible provider", () => {
 
   it("times out a slow provider", async () => {
     const conversation = await newConversation();
-    script.delayMs = 1_000;
+    script.delayMs = 1_500;
     const started = performance.now();
     const slow = await post(conversation, "slow");
     expect(slow).toMatchObject({ status: 504, body: { error: { code: "ai_timeout" } } });
-    // Three attempts of 400 ms plus backoff, not the provider's full delay each.
-    expect(performance.now() - started).toBeLessThan(2_500);
+    // Three attempts of 600 ms plus backoff, not the provider's full delay each.
+    expect(performance.now() - started).toBeLessThan(3_500);
     expect(received).toHaveLength(3);
   });
 });
