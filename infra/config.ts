@@ -12,6 +12,16 @@ export const configNamespace = "parley";
 
 export type NatGatewayMode = "perAz" | "single";
 
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+export type AiProvider = "knowledge" | "openai";
+
+/** Secrets of the production Alertmanager receivers (alerts/alertmanager.ts reads them from files). */
+export interface AlertReceiverSecrets {
+  pagerdutyRoutingKey: pulumi.Output<string>;
+  slackTicketsWebhookUrl: pulumi.Output<string>;
+}
+
 export interface StackConfig {
   stack: StackName;
   /** AWS region (`aws:region`). */
@@ -39,6 +49,16 @@ export interface StackConfig {
   /** Cloudflare rate limits per client IP. */
   apiRateLimitPerMinute: number;
   loginRateLimitPerMinute: number;
+  /** The app's LOG_LEVEL. */
+  logLevel: LogLevel;
+  /** The app's AI_PROVIDER; `openai` needs `openai.apiKey`. */
+  aiProvider: AiProvider;
+  openai: { baseUrl: string; model: string; apiKey?: pulumi.Output<string> };
+  /** How long Prometheus keeps samples (Prometheus duration, e.g. `30d`) and the size of its volume. */
+  prometheusRetention: string;
+  prometheusStorageGiB: number;
+  /** Unset: Alertmanager runs the same routes with receivers that notify nobody. */
+  alertReceivers?: AlertReceiverSecrets;
 }
 
 /**
@@ -76,6 +96,15 @@ const list = <T extends z.ZodType>(item: T) =>
   }, z.array(item).min(1));
 
 const cidr = z.string().regex(ipv4Cidr);
+
+/** An optional secret setting: a non-empty string. */
+function secretSetting(what: string): Setting {
+  return {
+    schema: z.string().min(1),
+    allowed: `${what}, non-empty (set it with --secret)`,
+    default: () => undefined,
+  };
+}
 
 interface Setting {
   schema: z.ZodType;
@@ -167,6 +196,40 @@ const settings = {
     allowed: "an integer from 1 to 1000 (login attempts per minute per client IP)",
     default: () => 10,
   },
+  "parley:logLevel": {
+    schema: z.enum(logLevels),
+    allowed: `one of ${logLevels.join(", ")}`,
+    default: () => "info",
+  },
+  "parley:aiProvider": {
+    schema: z.enum(["knowledge", "openai"]),
+    allowed: '"knowledge" (built in, no network) or "openai" (an OpenAI-compatible API)',
+    default: () => "knowledge",
+  },
+  "parley:openaiBaseUrl": {
+    schema: z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/),
+    allowed: "an https:// URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1",
+    default: () => "https://api.openai.com/v1",
+  },
+  "parley:openaiModel": {
+    schema: z.string().min(1),
+    allowed: "a model name, e.g. gpt-4o-mini",
+    default: () => "gpt-4o-mini",
+  },
+  // Secrets (`pulumi config set --secret`): only ever emptiness is reported, never the value.
+  "parley:openaiApiKey": secretSetting("the OpenAI API key"),
+  "parley:pagerdutyRoutingKey": secretSetting("the PagerDuty Events v2 routing key of the paging service"),
+  "parley:slackTicketsWebhookUrl": secretSetting("the Slack incoming-webhook URL of the tickets channel"),
+  "parley:prometheusRetention": {
+    schema: z.string().regex(/^[1-9]\d*[dw]$/),
+    allowed: "a Prometheus retention in days or weeks, e.g. 30d or 4w",
+    default: (stack) => (stack === "prod" ? "30d" : "7d"),
+  },
+  "parley:prometheusStorageGiB": {
+    schema: integer(10, 4096),
+    allowed: "an integer from 10 to 4096 (GiB of the Prometheus volume)",
+    default: (stack) => (stack === "prod" ? 200 : 20),
+  },
 } satisfies Record<string, Setting>;
 
 type SettingKey = keyof typeof settings;
@@ -198,6 +261,11 @@ function crossChecks(config: StackConfig): string[] {
         `parley:availabilityZones = ${config.availabilityZones} is not allowed in prod: Multi-AZ data stores and replicas need 3`,
       );
     }
+  }
+  if (config.aiProvider === "openai" && !config.openai.apiKey) {
+    issues.push(
+      'parley:aiProvider = "openai" needs parley:openaiApiKey: set it with `pulumi config set --secret parley:openaiApiKey <key>`',
+    );
   }
   if (config.loginRateLimitPerMinute >= config.apiRateLimitPerMinute) {
     issues.push(
@@ -264,10 +332,33 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     logRetentionDays: values["parley:logRetentionDays"] as number,
     apiRateLimitPerMinute: values["parley:apiRateLimitPerMinute"] as number,
     loginRateLimitPerMinute: values["parley:loginRateLimitPerMinute"] as number,
+    logLevel: values["parley:logLevel"] as LogLevel,
+    aiProvider: values["parley:aiProvider"] as AiProvider,
+    openai: {
+      baseUrl: values["parley:openaiBaseUrl"] as string,
+      model: values["parley:openaiModel"] as string,
+      apiKey: secretValue(values["parley:openaiApiKey"]),
+    },
+    prometheusRetention: values["parley:prometheusRetention"] as string,
+    prometheusStorageGiB: values["parley:prometheusStorageGiB"] as number,
   };
+  const pagerdutyRoutingKey = secretValue(values["parley:pagerdutyRoutingKey"]);
+  const slackTicketsWebhookUrl = secretValue(values["parley:slackTicketsWebhookUrl"]);
+  if (pagerdutyRoutingKey && slackTicketsWebhookUrl)
+    config.alertReceivers = { pagerdutyRoutingKey, slackTicketsWebhookUrl };
+  else if (pagerdutyRoutingKey || slackTicketsWebhookUrl) {
+    throw new StackConfigError([
+      "parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl go together: set both (pages and tickets) or neither (alerts notify nobody)",
+    ]);
+  }
   const crossIssues = crossChecks(config);
   if (crossIssues.length > 0) throw new StackConfigError(crossIssues);
   return config;
+}
+
+/** A secret setting's value as a Pulumi secret (undefined when unset). */
+function secretValue(value: unknown): pulumi.Output<string> | undefined {
+  return typeof value === "string" ? pulumi.secret(value) : undefined;
 }
 
 /** The running stack's config, read from Pulumi's config and validated. */
