@@ -11,9 +11,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stackNames } from "../infra/scaling/policy";
 import { isSecret, repositoryRoot, runProgram } from "../infra/testing/harness";
-import { runPolicyGate } from "./offline";
-import { packArgs } from "./pack";
-import { loadPackConfig } from "./support/packConfig";
+import { buildPlan, mandatoryViolations } from "./plan/build";
+import { renderPlan } from "./plan/render";
 
 const tsx = path.join(repositoryRoot, "node_modules", ".bin", "tsx");
 const outDir = mkdtempSync(path.join(tmpdir(), "parley-plan-"));
@@ -83,20 +82,18 @@ describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
 
 describe("the policy gate on the real program", () => {
   it("fails a dev stack whose EKS API is opened to the world (the config allows it in dev)", async () => {
-    const { resources } = await runProgram({
-      stack: "dev",
-      config: { "parley:clusterApiAllowedCidrs": JSON.stringify(["0.0.0.0/0"]) },
-    });
-    const mandatory = (await runPolicyGate(packArgs, resources, loadPackConfig("dev"))).filter(
-      (v) => v.enforcementLevel === "mandatory",
-    );
-    expect(mandatory).toEqual([
+    const plan = await buildPlan("dev", { "parley:clusterApiAllowedCidrs": JSON.stringify(["0.0.0.0/0"]) });
+    expect(mandatoryViolations(plan)).toEqual([
       expect.objectContaining({
         policyName: "eks-endpoint-restricted",
         resourceType: "aws:eks/cluster:Cluster",
         message: "vpcConfig.publicAccessCidrs opens the public endpoint to the world (0.0.0.0/0).",
       }),
     ]);
+    const text = renderPlan(plan);
+    expect(text).toMatch(/: 1 mandatory, \d+ advisory/);
+    expect(text).toContain("  mandatory eks-endpoint-restricted  aws:eks/cluster:Cluster parley-dev");
+    expect(text.trimEnd().split("\n").pop()).toBe("FAILED: 1 mandatory policy violation(s).");
   });
 });
 

@@ -79,10 +79,13 @@ function envelopeOf(policy: ScalingPolicy, databaseMultiAz: boolean): ScalingEnv
   };
 }
 
-/** Runs the program for the stack and evaluates it; rejects with the program's error if it fails. */
-export async function buildPlan(stack: StackName): Promise<Plan> {
+/**
+ * Runs the program for the stack and evaluates it; rejects with the program's error if it fails.
+ * `config` overrides keys of Pulumi.<stack>.yaml (what-if plans in tests).
+ */
+export async function buildPlan(stack: StackName, config: Record<string, string> = {}): Promise<Plan> {
   const packConfig = loadPackConfig(stack);
-  const { resources } = await runProgram({ stack });
+  const { resources } = await runProgram({ stack, config });
   const violations = await runPolicyGate(packArgs, resources, packConfig);
   const policy = deployedScalingPolicy(scalingPolicyFor(stack), policyResources(resources), defaultAppName);
   const primary = resources.find(
