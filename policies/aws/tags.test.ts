@@ -1,7 +1,8 @@
+import * as aws from "@pulumi/aws";
 import { describe, expect, it } from "vitest";
 import { kmsKey } from "../testing/fixtures";
 import { messages, mutate, planned } from "../testing/policyTest";
-import { requiredTags } from "./tags";
+import { requiredTags, taggableTypes } from "./tags";
 
 const type = "aws:kms/key:Key";
 
@@ -33,6 +34,16 @@ describe("aws-required-tags", () => {
       provider: `${provider.urn}::provider-id`,
     };
     expect(await messages(requiredTags, [provider, key])).toEqual([]);
+  });
+
+  it("lists only real @pulumi/aws resource types", () => {
+    for (const type of taggableTypes) {
+      const [, module, className] = /^aws:(\w+)\/\w+:(\w+)$/.exec(type)!;
+      const moduleExports = (aws as unknown as Record<string, Record<string, { __pulumiType?: string }>>)[
+        module!
+      ];
+      expect(moduleExports?.[className!]?.__pulumiType, type).toBe(type);
+    }
   });
 
   it("types that take no tags are not applicable", async () => {

@@ -9,6 +9,7 @@ export const taggableTypes = new Set([
   "aws:acm/certificate:Certificate",
   "aws:cloudwatch/eventRule:EventRule",
   "aws:cloudwatch/logGroup:LogGroup",
+  "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
   "aws:ec2/eip:Eip",
   "aws:ec2/flowLog:FlowLog",
   "aws:ec2/internetGateway:InternetGateway",
@@ -18,7 +19,9 @@ export const taggableTypes = new Set([
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:ec2/subnet:Subnet",
   "aws:ec2/vpc:Vpc",
+  "aws:ec2/vpcEndpoint:VpcEndpoint",
   "aws:ecr/repository:Repository",
+  "aws:eks/accessEntry:AccessEntry",
   "aws:eks/addon:Addon",
   "aws:eks/cluster:Cluster",
   "aws:eks/nodeGroup:NodeGroup",
@@ -32,10 +35,11 @@ export const taggableTypes = new Set([
   "aws:rds/instance:Instance",
   "aws:rds/parameterGroup:ParameterGroup",
   "aws:rds/subnetGroup:SubnetGroup",
+  "aws:route53/zone:Zone",
   "aws:secretsmanager/secret:Secret",
   "aws:sqs/queue:Queue",
-  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
 ]);
 
 export interface RequiredTagsConfig {
