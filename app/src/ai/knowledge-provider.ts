@@ -9,6 +9,7 @@ import {
   type CompletionRequest,
   estimateTokens,
   type GenerateOptions,
+  streamPieces,
 } from "./provider";
 import { bestMatch } from "./similarity";
 
@@ -25,7 +26,7 @@ export class KnowledgeProvider implements AiProvider {
   async generate(request: CompletionRequest, { signal, onToken }: GenerateOptions): Promise<Completion> {
     const text = bestMatch(request.userMessage, request.knowledge)?.entry.answer ?? noAnswer;
     if (this.simulatedLatencyMs > 0) await sleep(this.simulatedLatencyMs, undefined, { signal });
-    if (onToken) for (const piece of text.match(/\S+\s*/g) ?? [text]) onToken(piece);
+    if (onToken) for (const piece of streamPieces(text)) onToken(piece);
     return {
       text,
       promptTokens: estimateTokens(request.systemPrompt + request.userMessage),

@@ -44,3 +44,6 @@ export class RetryableProviderError extends Error {
 
 /** A rough token count (about 4 characters per token) for providers that do not report usage. */
 export const estimateTokens = (text: string) => (text.length === 0 ? 0 : Math.ceil(text.length / 4));
+
+/** Splits finished text into word-sized pieces, for providers (and cached replies) that stream it. */
+export const streamPieces = (text: string): string[] => text.match(/\S+\s*/g) ?? [text];

@@ -4,11 +4,12 @@
  * transaction, idempotent per Idempotency-Key.
  */
 import { createHash } from "node:crypto";
-import type { AiProvider } from "../ai/provider";
+import { type AiProvider, streamPieces } from "../ai/provider";
 import { AiTimeoutError } from "../ai/resilient-provider";
 import type { Cache } from "../cache/cache";
 import { CircuitOpenError } from "../cache/circuit-breaker";
 import type { AppConfig } from "../config";
+import type { Chatbot } from "../data/chatbots";
 import type { ConversationStore } from "../data/conversations";
 import type { Exchange, MessageStore } from "../data/messages";
 import { type Cursor, encodeCursor, pageOf } from "../http/cursor";
@@ -107,11 +108,7 @@ export class ChatService {
   }
 
   /** The reply text: cached for an identical prompt to the same chatbot (same configuration). */
-  private async reply(
-    chatbot: NonNullable<Awaited<ReturnType<ChatbotService["get"]>>>,
-    conversationId: string,
-    request: PostMessage,
-  ): Promise<string> {
+  private async reply(chatbot: Chatbot, conversationId: string, request: PostMessage): Promise<string> {
     const { provider, cache, messages, ttl } = this.deps;
     const history = provider.usesHistory ? await messages.recentTurns(conversationId, historyTurns) : [];
     const promptHash = createHash("sha256")
@@ -128,7 +125,7 @@ export class ChatService {
     const cacheKey = keys.aiResponse(chatbot.id, promptHash);
     const cached = await cache.get("ai_response", cacheKey);
     if (cached !== undefined) {
-      if (request.onToken) for (const piece of cached.match(/\S+\s*/g) ?? [cached]) request.onToken(piece);
+      if (request.onToken) for (const piece of streamPieces(cached)) request.onToken(piece);
       return cached;
     }
     const completion = await provider
