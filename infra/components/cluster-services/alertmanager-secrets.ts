@@ -16,8 +16,12 @@ export interface SecretDirectory<T> {
   data: Record<string, T>;
 }
 
-/** Groups the files into one directory; fails if the config expects them in different directories. */
-export function secretDirectory<T>(files: SecretFile<T>[]): SecretDirectory<T> {
+/**
+ * Groups the files into one directory (none for no files); fails if the config expects them in
+ * different directories.
+ */
+export function secretDirectory<T>(files: SecretFile<T>[]): SecretDirectory<T> | undefined {
+  if (files.length === 0) return undefined;
   const directories = [...new Set(files.map((file) => posix.dirname(file.path)))];
   if (directories.length !== 1) {
     throw new Error(

@@ -15,8 +15,9 @@ import { isKubernetesType, type KubernetesObject, schemaErrors } from "../../tes
 import { grafanaDashboardLabel } from "../observability/grafana";
 import { secretDirectory } from "./alertmanager-secrets";
 import { charts } from "./charts";
-import { ClusterServices } from "./index";
+import { ClusterServices, type ClusterServicesArgs } from "./index";
 import { appNodePoolName } from "./karpenter";
+import { monitoringAccess } from "./monitoring";
 
 const fake = {
   databasePassword: "fake-db-password-1",
@@ -30,43 +31,47 @@ const alertmanagerConfig = {
   receivers: [{ name: "ticket" }],
 };
 
+function clusterServicesArgs(stack: StackName, provider: k8s.Provider): ClusterServicesArgs {
+  return {
+    provider,
+    stack,
+    policy: scalingPolicyFor(stack),
+    cluster: {
+      name: "parley-test",
+      endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
+      region: "eu-west-1",
+      vpcId: "vpc-123",
+    },
+    karpenter: {
+      nodeRoleName: "parley-test-karpenter-node",
+      interruptionQueueName: "parley-test-karpenter",
+      discoveryTags: { "karpenter.sh/discovery": "parley-test" },
+    },
+    monitoring: {
+      retention: "15d",
+      storageGiB: 100,
+      alertmanagerConfig,
+      alertmanagerSecretFiles: [
+        { path: "/etc/alertmanager/secrets/pagerduty-routing-key", value: fake.pagerdutyKey },
+        { path: "/etc/alertmanager/secrets/slack-tickets-webhook-url", value: fake.slackUrl },
+      ],
+    },
+    database: {
+      host: "db.example.internal",
+      port: 5432,
+      name: "parley",
+      username: "parley_admin",
+      password: fake.databasePassword,
+    },
+    cache: { host: "master.cache.example.internal", port: 6379, authToken: fake.cacheAuthToken },
+  };
+}
+
 async function clusterServices(stack: StackName): Promise<ComponentRegistration[]> {
   return runComponents(
     () => {
       const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
-      new ClusterServices("parley-test-cluster-services", {
-        provider,
-        stack,
-        policy: scalingPolicyFor(stack),
-        cluster: {
-          name: "parley-test",
-          endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com",
-          region: "eu-west-1",
-          vpcId: "vpc-123",
-        },
-        karpenter: {
-          nodeRoleName: "parley-test-karpenter-node",
-          interruptionQueueName: "parley-test-karpenter",
-          discoveryTags: { "karpenter.sh/discovery": "parley-test" },
-        },
-        monitoring: {
-          retention: "15d",
-          storageGiB: 100,
-          alertmanagerConfig,
-          alertmanagerSecretFiles: [
-            { path: "/etc/alertmanager/secrets/pagerduty-routing-key", value: fake.pagerdutyKey },
-            { path: "/etc/alertmanager/secrets/slack-tickets-webhook-url", value: fake.slackUrl },
-          ],
-        },
-        database: {
-          host: "db.example.internal",
-          port: 5432,
-          name: "parley",
-          username: "parley_admin",
-          password: fake.databasePassword,
-        },
-        cache: { host: "master.cache.example.internal", port: 6379, authToken: fake.cacheAuthToken },
-      });
+      new ClusterServices("parley-test-cluster-services", clusterServicesArgs(stack, provider));
     },
     { stack },
   );
@@ -133,6 +138,17 @@ describe.each(stackNames)("ClusterServices (%s)", (stack) => {
       interruptionQueue: "parley-test-karpenter",
     });
     expect(field(karpenter.values, "serviceAccount.name")).toBe("karpenter");
+  });
+
+  it("runs the controllers on the tainted system node group", async () => {
+    const registrations = await run;
+    for (const name of ["karpenter", "aws-load-balancer-controller", "metrics-server"]) {
+      const { values } = release(registrations, name);
+      expect(values.nodeSelector, name).toEqual({ "parley.io/node-group": "system" });
+      expect(values.tolerations, name).toEqual([
+        { key: "CriticalAddonsOnly", operator: "Exists", effect: "NoSchedule" },
+      ]);
+    }
   });
 
   it("sizes Prometheus from config and lets Grafana load the labelled dashboards", async () => {
@@ -240,6 +256,39 @@ describe("schema validation of Karpenter objects", () => {
       spec: { ...valid.spec, disruption: { ...valid.spec.disruption, consolidationPolicy: "Sometimes" } },
     };
     expect((await schemaErrors(wrongType)).join("\n")).toMatch(/consolidationPolicy/);
+  });
+});
+
+describe("ClusterServices without Alertmanager receiver secrets", () => {
+  it("ships the config without a receivers' Secret or volume", async () => {
+    const registrations = await runComponents(() => {
+      const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+      const args = clusterServicesArgs("dev", provider);
+      new ClusterServices("parley-test-cluster-services", {
+        ...args,
+        monitoring: { ...args.monitoring, alertmanagerSecretFiles: [] },
+      });
+    });
+    expect(
+      ofType(registrations, "kubernetes:core/v1:Secret").map((secret) =>
+        field(secret.inputs, "metadata.name"),
+      ),
+    ).toEqual(["postgres-exporter-datasource", "redis-exporter-auth"]);
+    const { values } = release(registrations, "kube-prometheus-stack");
+    expect(field(values, "alertmanager.alertmanagerSpec.volumes")).toEqual([]);
+    expect(field(values, "alertmanager.config")).toEqual(alertmanagerConfig);
+  });
+});
+
+describe("monitoringAccess", () => {
+  it("port-forwards each UI from the monitoring namespace", () => {
+    expect(monitoringAccess().grafana).toEqual({
+      url: "http://localhost:3000",
+      portForward: "kubectl -n monitoring port-forward svc/kube-prometheus-stack-grafana 3000:80",
+    });
+    expect(monitoringAccess().prometheus.portForward).toMatch(
+      /svc\/kube-prometheus-stack-prometheus 9090:9090$/,
+    );
   });
 });
 

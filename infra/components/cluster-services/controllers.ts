@@ -3,6 +3,22 @@
  * Ingress into an ALB) and metrics-server (CPU/memory for the HPA and `kubectl top`).
  */
 
+import { systemNodeLabel, systemNodeTaint } from "../cluster";
+
+export interface Placement {
+  nodeSelector: Record<string, string>;
+  tolerations: Array<{ key: string; operator: "Exists"; effect: string }>;
+}
+
+/**
+ * Controllers run on the managed system node group (tainted CriticalAddonsOnly), never on the nodes
+ * Karpenter provisions: they must keep running while Karpenter consolidates or is itself down.
+ */
+export const systemPlacement: Placement = {
+  nodeSelector: { [systemNodeLabel.key]: systemNodeLabel.value },
+  tolerations: [{ key: systemNodeTaint.key, operator: "Exists", effect: systemNodeTaint.effect }],
+};
+
 /**
  * Service accounts whose AWS permissions come from EKS Pod Identity associations (declared with the
  * cluster): the association and the Helm release must agree on namespace and name.
@@ -15,7 +31,7 @@ export const controllerServiceAccounts = {
 /** The IngressClass the load balancer controller creates and the app's Ingress uses. */
 export const albIngressClass = "alb";
 
-export interface LoadBalancerControllerValues {
+export interface LoadBalancerControllerValues extends Placement {
   clusterName: string;
   region: string;
   vpcId: string;
@@ -38,6 +54,7 @@ export function loadBalancerControllerValues(input: {
     region: input.region,
     vpcId: input.vpcId,
     replicaCount: 2,
+    ...systemPlacement,
     serviceAccount: { create: true, name: controllerServiceAccounts.awsLoadBalancerController.name },
     ingressClass: albIngressClass,
     createIngressClassResource: true,
@@ -46,12 +63,12 @@ export function loadBalancerControllerValues(input: {
   };
 }
 
-export interface MetricsServerValues {
+export interface MetricsServerValues extends Placement {
   replicas: number;
   podDisruptionBudget: { enabled: true; maxUnavailable: number };
 }
 
 /** Two replicas so HPA decisions survive a node drain. */
 export function metricsServerValues(): MetricsServerValues {
-  return { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } };
+  return { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 }, ...systemPlacement };
 }

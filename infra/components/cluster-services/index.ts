@@ -25,9 +25,9 @@ import { appNodePoolName, ec2NodeClassSpec, karpenterValues } from "./karpenter"
 import {
   kubePrometheusStackValues,
   type MonitoringSizing,
+  monitoringAccess,
   monitoringNamespace,
   monitoringReleaseName,
-  monitoringServices,
   prometheusAdapterValues,
 } from "./monitoring";
 
@@ -74,6 +74,8 @@ export class ClusterServices extends pulumi.ComponentResource {
   readonly monitoringNamespace: pulumi.Output<string>;
   readonly nodePoolName: string;
   readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** URLs and port-forward commands of Prometheus, Alertmanager and Grafana. */
+  readonly access = monitoringAccess();
 
   constructor(name: string, args: ClusterServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("parley:cluster:ClusterServices", name, {}, opts);
@@ -192,27 +194,30 @@ export class ClusterServices extends pulumi.ComponentResource {
     );
     this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
     const receiverSecrets = secretDirectory(args.monitoring.alertmanagerSecretFiles);
-    const receiverSecret = new k8s.core.v1.Secret(
-      names.name("alertmanager-receivers"),
-      {
-        metadata: { name: "alertmanager-receivers", namespace: this.monitoringNamespace },
-        stringData: pulumi.secret(receiverSecrets.data),
-      },
-      child(),
-    );
+    // Without receiver secrets (the local config: alerts notify nobody) there is nothing to mount.
+    const receiverMount = receiverSecrets
+      ? new k8s.core.v1.Secret(
+          names.name("alertmanager-receivers"),
+          {
+            metadata: { name: "alertmanager-receivers", namespace: this.monitoringNamespace },
+            stringData: pulumi.secret(receiverSecrets.data),
+          },
+          child(),
+        ).metadata.name.apply((secretName) => ({ secretName, mountPath: receiverSecrets.mountPath }))
+      : undefined;
     this.monitoringStack = release(
       monitoringReleaseName,
       charts.kubePrometheusStack,
       this.monitoringNamespace,
       pulumi
-        .all([receiverSecret.metadata.name, this.grafanaAdminPassword])
-        .apply(([secretName, grafanaAdminPassword]) =>
+        .all([receiverMount, this.grafanaAdminPassword])
+        .apply(([alertmanagerSecretMount, grafanaAdminPassword]) =>
           kubePrometheusStackValues({
             retention: args.monitoring.retention,
             storageGiB: args.monitoring.storageGiB,
             storageClassName,
             alertmanagerConfig: args.monitoring.alertmanagerConfig,
-            alertmanagerSecretMount: { secretName, mountPath: receiverSecrets.mountPath },
+            alertmanagerSecretMount,
             grafanaAdminPassword,
           }),
         ),
@@ -273,7 +278,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       monitoringNamespace: this.monitoringNamespace,
       nodePoolName: this.nodePoolName,
       grafanaAdminPassword: this.grafanaAdminPassword,
-      services: monitoringServices,
+      access: this.access,
     });
   }
 }

@@ -2,6 +2,7 @@
  * Karpenter: the controller's Helm values and the EC2NodeClass of the app's nodes. The NodePool
  * (every capacity number) is derived from the scaling policy in infra/scaling/karpenter.ts.
  */
+import { type Placement, systemPlacement } from "./controllers";
 
 /** The NodePool (and EC2NodeClass) that runs the app; the workload pins its pods to it. */
 export const appNodePoolName = "parley-app";
@@ -9,7 +10,7 @@ export const appNodePoolName = "parley-app";
 /** Karpenter's own label naming the NodePool a node belongs to. */
 export const nodePoolLabel = "karpenter.sh/nodepool";
 
-export interface KarpenterValues {
+export interface KarpenterValues extends Placement {
   settings: { clusterName: string; clusterEndpoint: string; interruptionQueue: string };
   serviceAccount: { create: true; name: string };
   replicas: number;
@@ -28,8 +29,8 @@ export interface KarpenterValuesInput {
 }
 
 /**
- * Two controller replicas (leader election) on the system node group: the chart's default affinity
- * already keeps Karpenter off the nodes it manages. `dnsPolicy: Default` lets it start before CoreDNS.
+ * Two controller replicas (leader election) on the system node group, never on the nodes Karpenter
+ * manages. `dnsPolicy: Default` lets it start before CoreDNS.
  */
 export function karpenterValues(input: KarpenterValuesInput): KarpenterValues {
   return {
@@ -40,6 +41,7 @@ export function karpenterValues(input: KarpenterValuesInput): KarpenterValues {
     },
     serviceAccount: { create: true, name: input.serviceAccountName },
     replicas: 2,
+    ...systemPlacement,
     dnsPolicy: "Default",
     controller: { resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "512Mi" } } },
     serviceMonitor: { enabled: true },

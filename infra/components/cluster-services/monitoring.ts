@@ -78,9 +78,17 @@ export interface KubePrometheusStackInput extends MonitoringSizing {
   storageClassName: string;
   /** The rendered Alertmanager configuration (routing; receivers read secrets from files). */
   alertmanagerConfig: Record<string, unknown>;
-  /** The Secret holding the receivers' secret files, and the directory the config expects them in. */
-  alertmanagerSecretMount: { secretName: string; mountPath: string };
+  /** The Secret holding the receivers' secret files and the directory the config expects them in (if any). */
+  alertmanagerSecretMount?: { secretName: string; mountPath: string };
   grafanaAdminPassword: string;
+}
+
+function receiverSecretVolume(mount: KubePrometheusStackInput["alertmanagerSecretMount"]) {
+  if (!mount) return { volumes: [], volumeMounts: [] };
+  return {
+    volumes: [{ name: "receiver-secrets", secret: { secretName: mount.secretName } }],
+    volumeMounts: [{ name: "receiver-secrets", mountPath: mount.mountPath, readOnly: true as const }],
+  };
 }
 
 /** Keep 15% of the volume free: Prometheus deletes old blocks by size before the disk fills. */
@@ -125,12 +133,7 @@ export function kubePrometheusStackValues(input: KubePrometheusStackInput): Kube
       alertmanagerSpec: {
         replicas: 2,
         storage: volume(input.storageClassName, 5),
-        volumes: [
-          { name: "receiver-secrets", secret: { secretName: input.alertmanagerSecretMount.secretName } },
-        ],
-        volumeMounts: [
-          { name: "receiver-secrets", mountPath: input.alertmanagerSecretMount.mountPath, readOnly: true },
-        ],
+        ...receiverSecretVolume(input.alertmanagerSecretMount),
       },
     },
     grafana: {
@@ -145,6 +148,30 @@ export function kubePrometheusStackValues(input: KubePrometheusStackInput): Kube
         },
       },
     },
+  };
+}
+
+/** Local port of each port-forward: Grafana on 3000, the others on their own ports. */
+const localPorts = { prometheus: 9090, alertmanager: 9093, grafana: 3000 } as const;
+
+export interface MonitoringAccess {
+  url: string;
+  portForward: string;
+}
+
+/**
+ * How an operator reaches the monitoring UIs: none is exposed outside the cluster; a port-forward
+ * (with cluster credentials from the stack's kubeconfig) makes each one local.
+ */
+export function monitoringAccess(): Record<keyof typeof monitoringServices, MonitoringAccess> {
+  const access = (service: keyof typeof monitoringServices): MonitoringAccess => ({
+    url: `http://localhost:${localPorts[service]}`,
+    portForward: `kubectl -n ${monitoringNamespace} port-forward svc/${monitoringServices[service].name} ${localPorts[service]}:${monitoringServices[service].port}`,
+  });
+  return {
+    prometheus: access("prometheus"),
+    alertmanager: access("alertmanager"),
+    grafana: access("grafana"),
   };
 }
 
