@@ -6,17 +6,23 @@
  * The module exports one async function (Pulumi's nodejs runtime calls it; its result is the stack's
  * outputs), so nothing runs at import time and ESM-only packages can be loaded with `await import()`.
  */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { renderObservability } from "../alerts/render";
 import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
+import { ClusterServices } from "./components/cluster-services";
 import { controllerServiceAccounts } from "./components/cluster-services/controllers";
 import { Database } from "./components/database";
-import { Edge } from "./components/edge";
+import { Edge, PublicDnsRecord } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
 import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
+import { Observability } from "./components/observability";
+import { alertmanagerShipment } from "./components/observability/alertmanager";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
 import { planSubnets } from "./components/subnet-plan";
-import { appServiceAccount } from "./components/workload";
+import { appServiceAccount, Workload } from "./components/workload";
 import { loadStackConfig } from "./config";
 import { resourceName } from "./naming";
 import { assertScalingInvariants } from "./scaling/invariants";
@@ -59,7 +65,7 @@ async function main() {
     ecrRepositoryName: config.ecrRepositoryName,
   });
 
-  new KarpenterAws(resourceName(stack, "karpenter"), {
+  const karpenterAws = new KarpenterAws(resourceName(stack, "karpenter"), {
     stack,
     clusterName: cluster.clusterName,
     region: config.region,
@@ -69,7 +75,7 @@ async function main() {
     },
   });
 
-  new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {
+  const loadBalancerControllerAws = new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {
     stack,
     clusterName: cluster.clusterName,
     controller: {
@@ -123,10 +129,97 @@ async function main() {
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
   });
 
-  // Part 2 (cluster services, workload) composes here. The workload's Ingress load balancer is the
-  // CDN's origin: with the workload declared, point the public host at it with
-  //   new PublicDnsRecord(resourceName(stack, "public-dns"), { stack, publicHost: config.publicHost,
-  //     cloudflareZoneId: config.cloudflareZoneId, originHostname: workload.loadBalancerHostname });
+  // In the cluster: every Kubernetes object waits for the nodes, the add-ons and the controllers' IAM.
+  const kubernetes = new k8s.Provider(
+    resourceName(stack, "kubernetes"),
+    { kubeconfig: cluster.kubeconfig },
+    { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerAws] },
+  );
+  const rendered = renderObservability();
+  const alertmanager = alertmanagerShipment(rendered, config.alertReceivers);
+  if (!alertmanager.notifies) {
+    pulumi.log.warn(
+      "parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl are unset: Alertmanager runs the routes with receivers that notify nobody",
+    );
+  }
+  const clusterServices = new ClusterServices(resourceName(stack, "cluster-services"), {
+    provider: kubernetes,
+    stack,
+    policy,
+    cluster: {
+      name: cluster.clusterName,
+      endpoint: cluster.endpoint,
+      region: config.region,
+      vpcId: network.vpcId,
+    },
+    karpenter: {
+      nodeRoleName: karpenterAws.nodeRoleName,
+      interruptionQueueName: karpenterAws.interruptionQueueName,
+      discoveryTags: karpenterAws.discoveryTags,
+    },
+    monitoring: {
+      retention: config.prometheusRetention,
+      storageGiB: config.prometheusStorageGiB,
+      alertmanagerConfig: alertmanager.config,
+      alertmanagerSecretFiles: alertmanager.secretFiles,
+    },
+    database: {
+      host: database.primaryEndpoint,
+      port: database.port,
+      name: database.databaseName,
+      username: database.username,
+      password: database.password,
+    },
+    cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
+  });
+
+  const workload = new Workload(resourceName(stack, "workload"), {
+    provider: kubernetes,
+    policy,
+    image: pulumi.interpolate`${cluster.ecrRepositoryUrl}:${config.imageTag}`,
+    app: {
+      logLevel: config.logLevel,
+      aiProvider: config.aiProvider,
+      openai:
+        config.aiProvider === "openai" && config.openai.apiKey
+          ? { baseUrl: config.openai.baseUrl, model: config.openai.model, apiKey: config.openai.apiKey }
+          : undefined,
+      version: config.imageTag,
+    },
+    publicHost: config.publicHost,
+    certificateArn: edge.certificateArn,
+    loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
+    network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
+    database: {
+      primaryHost: database.primaryEndpoint,
+      readerHost: database.readerEndpoint,
+      port: database.port,
+      name: database.databaseName,
+      username: database.username,
+      password: database.password,
+    },
+    cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
+    nodePoolName: clusterServices.nodePoolName,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    dependsOn: [clusterServices.loadBalancerController],
+  });
+
+  new Observability(resourceName(stack, "observability"), {
+    provider: kubernetes,
+    stack,
+    rendered,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    app: workload.scrapeTarget,
+    dependsOn: [clusterServices.monitoringStack, ...workload.readiness],
+  });
+
+  // The ingress load balancer is the CDN's origin.
+  new PublicDnsRecord(resourceName(stack, "public-dns"), {
+    stack,
+    publicHost: config.publicHost,
+    cloudflareZoneId: config.cloudflareZoneId,
+    originHostname: workload.loadBalancerHostname,
+  });
 
   return {
     publicUrl: edge.publicUrl,
@@ -136,6 +229,9 @@ async function main() {
     clusterName: cluster.clusterName,
     kubeconfig: cluster.kubeconfig,
     ecrRepositoryUrl: cluster.ecrRepositoryUrl,
+    grafanaUrl: clusterServices.access.grafana.url,
+    grafanaAdminPassword: clusterServices.grafanaAdminPassword,
+    monitoring: clusterServices.access,
   };
 }
 

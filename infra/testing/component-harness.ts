@@ -4,29 +4,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { reveal } from "./harness";
+import { mockResource } from "./mock-outputs";
+
+/** Component tests fake AWS values in this region. */
+const context = { region: "eu-west-1" };
 
 export interface ComponentRegistration {
   type: string;
   name: string;
   /** Inputs as registered: secrets keep their wrapper (see harness.ts `isSecret`/`reveal`). */
   inputs: Record<string, unknown>;
-}
-
-/**
- * Outputs the providers or a Kubernetes controller would fill in: the provider's auto-name of an
- * object declared without `metadata.name` (`<resource name>-<suffix>`), an Ingress's load balancer.
- */
-function computed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  if (type === "random:index/randomPassword:RandomPassword") return { result: `generated-${name}` };
-  if (!type.startsWith("kubernetes:") || type === "kubernetes:helm.sh/v3:Release") return {};
-  const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {
-    metadata: { ...metadata, name: metadata.name ?? `${name}-mock0001` },
-  };
-  if (type === "kubernetes:networking.k8s.io/v1:Ingress") {
-    outputs.status = { loadBalancer: { ingress: [{ hostname: `k8s-${name}.elb.amazonaws.com` }] } };
-  }
-  return outputs;
 }
 
 // The Pulumi runtime is process-global: runs started together would register into each other's
@@ -53,9 +40,7 @@ async function runOnce(build: () => void | Promise<void>, stack: string): Promis
     {
       newResource: (args) => {
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const inputs = reveal(args.inputs) as Record<string, unknown>;
-        const state = { ...inputs, ...computed(args.type, args.name, inputs) };
-        return { id: `${args.name}-id`, state };
+        return mockResource({ ...args, inputs: reveal(args.inputs) as Record<string, unknown> }, context);
       },
       call: (args) => {
         throw new Error(`unexpected provider function call ${args.token} in a component test`);

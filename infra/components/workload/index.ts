@@ -13,6 +13,7 @@ import { hpaSpec, pdbSpec } from "../../scaling/kubernetes";
 import type { ScalingPolicy } from "../../scaling/policy";
 import { albIngressClass } from "../cluster-services/controllers";
 import { nodePoolLabel } from "../cluster-services/karpenter";
+import type { AppScrapeTarget } from "../observability/service-monitor";
 import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, loadBalancerIdleTimeoutSeconds, shutdownGraceSeconds } from "./draining";
 import { networkPolicyNames, networkPolicySpecs } from "./network-policies";
@@ -66,8 +67,8 @@ export class Workload extends pulumi.ComponentResource {
   readonly serviceName: pulumi.Output<string>;
   /** The ALB's DNS name (Cloudflare's record points at it). */
   readonly loadBalancerHostname: pulumi.Output<string>;
-  /** Labels of the app's pods and Service. */
-  readonly selector: Record<string, string>;
+  /** Where Prometheus finds the app's metrics (its ServiceMonitor). */
+  readonly scrapeTarget: AppScrapeTarget;
   /** The Resources a ServiceMonitor for the app must wait for. */
   readonly readiness: pulumi.Resource[];
 
@@ -80,7 +81,6 @@ export class Workload extends pulumi.ComponentResource {
       ...extra,
     });
     const selector = { "app.kubernetes.io/name": scrapeJob, "app.kubernetes.io/component": "api" };
-    this.selector = selector;
     const labels = {
       ...selector,
       "app.kubernetes.io/part-of": "parley",
@@ -92,7 +92,12 @@ export class Workload extends pulumi.ComponentResource {
       {
         metadata: {
           name: appServiceAccount.namespace,
-          labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+          labels: {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            // The ALB controller gates each new pod's readiness on its target being healthy, so a
+            // rollout never outpaces the load balancer.
+            "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+          },
         },
       },
       child({ dependsOn: args.dependsOn }),
@@ -228,6 +233,12 @@ export class Workload extends pulumi.ComponentResource {
       child(),
     );
     this.serviceName = service.metadata.name;
+    this.scrapeTarget = {
+      namespace: appServiceAccount.namespace,
+      serviceName: scrapeJob,
+      selector,
+      portName,
+    };
 
     const annotation = (key: string) => `alb.ingress.kubernetes.io/${key}`;
     const ingress = new k8s.networking.v1.Ingress(

@@ -12,6 +12,7 @@ import {
 } from "../../testing/component-harness";
 import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
 import { isKubernetesType, type KubernetesObject, schemaErrors } from "../../testing/kubernetes-schemas";
+import { mockHash } from "../../testing/mock-outputs";
 import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";
 import { Workload, type WorkloadArgs } from "./index";
@@ -158,7 +159,10 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
     const secret = single(await run, "kubernetes:core/v1:Secret");
     expect(get(secret, "metadata.name")).toBeUndefined();
     for (const name of ["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"]) {
-      expect(value(name)?.valueFrom?.secretKeyRef).toEqual({ name: `${secret.name}-mock0001`, key: name });
+      expect(value(name)?.valueFrom?.secretKeyRef).toEqual({
+        name: `${secret.name}-${mockHash(secret.name, 8)}`,
+        key: name,
+      });
     }
     expect(value("OPENAI_API_KEY")).toBeUndefined();
   });
