@@ -1,46 +1,81 @@
 /**
  * `npm start`: the local platform in the foreground — PostgreSQL primary + streaming replica, Redis,
- * Prometheus and Alertmanager — then prints the URLs. Ctrl-C stops everything this run started.
+ * Prometheus (loaded with the project's rendered rules, scraping the app) and Alertmanager — and the
+ * Parley app on top, migrated and seeded with a demo tenant. Ctrl-C stops everything this run started.
  *
  * PARLEY_STATE_DIR (default .state/local) holds data and logs; PARLEY_FREE_PORTS=1 picks free ports
- * instead of the fixed local ones (used by the test of this command).
+ * instead of the fixed local ones (used by the test of this command); PORT moves the app (default 3000).
  */
-import { resolve } from "node:path";
-import { freePorts, localPorts, MissingBinariesError, onShutdownSignal, startPlatform } from "./platform";
+import { join, resolve } from "node:path";
+import { observabilityFiles, writeObservability } from "../alerts/render";
+import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { type LocalApp, startLocalApp } from "./local-app";
+import { freePort, freePorts, localPorts, onShutdownSignal, startPlatform } from "./platform";
+import { defaultLog, step } from "./platform/steps";
 
 async function main(): Promise<void> {
   const stateDir = resolve(process.env.PARLEY_STATE_DIR ?? ".state/local");
-  const ports = process.env.PARLEY_FREE_PORTS === "1" ? await freePorts() : { ...localPorts };
+  const freePortsWanted = process.env.PARLEY_FREE_PORTS === "1";
+  const ports = freePortsWanted ? await freePorts() : { ...localPorts };
+  const appPort = freePortsWanted ? await freePort() : Number(process.env.PORT ?? 3000);
   const started = performance.now();
   console.log(`Starting the Parley local platform (state in ${stateDir}):`);
-  const platform = await startPlatform({ stateDir, ports, scrapeJobs: { parley: [] } });
+  const observabilityDir = join(stateDir, "observability");
+  await step(defaultLog, "alert rules and dashboards rendered", async () =>
+    writeObservability(observabilityDir),
+  );
+  const platform = await startPlatform({
+    stateDir,
+    ports,
+    ruleFiles: [join(observabilityDir, observabilityFiles.rules)],
+    alertmanagerConfigFile: join(observabilityDir, observabilityFiles.alertmanagerLocal),
+    scrapeJobs: { [scrapeJob]: [`127.0.0.1:${appPort}`] },
+  });
+  let local: LocalApp | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
   onShutdownSignal(async () => {
-    console.log("\nStopping the local platform…");
+    clearInterval(watchdog);
+    console.log("\nStopping the app and the local platform…");
+    await local?.app.close();
     await platform.stop();
     console.log("Stopped.");
   });
+  try {
+    local = await startLocalApp(platform, {
+      port: appPort,
+      step: (title, run) => step(defaultLog, title, run),
+    });
+  } catch (error) {
+    await platform.stop();
+    throw error;
+  }
   // Stay in the foreground; if a server dies, say which and stop the rest.
-  const watchdog = setInterval(async () => {
+  watchdog = setInterval(async () => {
     const failure = platform.failure();
     if (!failure) return;
     clearInterval(watchdog);
     console.error(`A server stopped unexpectedly: ${failure}`);
+    await local?.app.close();
     await platform.stop();
     process.exit(1);
   }, 1_000);
+  const { app, demo, logFile } = local;
   console.log(`
-Parley local platform is up (${((performance.now() - started) / 1000).toFixed(1)}s):
+Parley is up (${((performance.now() - started) / 1000).toFixed(1)}s):
+  App                 ${app.url}  (chat page at /, metrics at /metrics; log ${logFile})
   PostgreSQL primary  ${platform.postgresPrimary.url}
   PostgreSQL replica  ${platform.postgresReplica.url}
   Redis               ${platform.redis.url}
-  Prometheus          ${platform.prometheus.url}
+  Prometheus          ${platform.prometheus.url}  (rules: ${join(observabilityDir, observabilityFiles.rules)})
   Alertmanager        ${platform.alertmanager.url}
+Demo login: ${demo.email} / ${demo.password}  (chatbot ${demo.chatbotId})
+Try:
+  curl -s ${app.url}/api/auth/login -H 'content-type: application/json' \\
+    -d '{"email":"${demo.email}","password":"${demo.password}"}'
 Logs: ${stateDir}/*.log — press Ctrl-C to stop.`);
 }
 
 main().catch((error: unknown) => {
-  const message =
-    error instanceof MissingBinariesError || error instanceof Error ? error.message : String(error);
-  console.error(`npm start failed: ${message}`);
+  console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -59,7 +59,7 @@ describe("local platform lifecycle", () => {
     }
   });
 
-  it("npm start runs in the foreground and stops every server it started on Ctrl-C", {
+  it("npm start serves the migrated, seeded app in the foreground and stops everything it started on Ctrl-C", {
     timeout: 120_000,
   }, async () => {
     const stateDir = newStateDir();
@@ -88,12 +88,16 @@ describe("local platform lifecycle", () => {
       })
       .toMatch(/press Ctrl-C to stop/);
     expect(output).toMatch(/PostgreSQL replica\s+postgres:\/\/postgres@127\.0\.0\.1:\d+/);
+    expect(output).toMatch(/Demo login: \S+@\S+ \/ \S+/);
+    const appUrl = /App\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    expect((await fetch(`${appUrl}/readyz`)).status).toBe(200);
     const pids = pidsIn(stateDir);
     expect(pids.every(isAlive)).toBe(true);
     child.kill("SIGINT");
     expect(await exited).not.toBe(0);
     expect(output).toContain("Stopped.");
     expect(pids.some(isAlive)).toBe(false);
+    await expect(fetch(`${appUrl}/healthz`)).rejects.toThrow();
     expect(serverNames.some((name) => existsSync(join(stateDir, `${name}.pid`)))).toBe(false);
   });
 });
