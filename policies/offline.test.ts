@@ -2,7 +2,8 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { stackNames } from "../infra/scaling/policy";
-import { checkPackConfig, resolvePolicySettings, runPolicyGate } from "./offline";
+import { requiredTags } from "./aws/tags";
+import { checkPackConfig, evaluatePolicies, resolvePolicySettings, runPolicyGate } from "./offline";
 import { packArgs } from "./pack";
 import { loadPackConfig } from "./support/packConfig";
 import { redactSecrets } from "./support/values";
@@ -107,6 +108,15 @@ describe("the offline gate", () => {
     expect(await runPolicyGate({ policies: [stack] }, resources, {})).toEqual([
       expect.objectContaining({ message: "saw 1", resourceName: "one", enforcementLevel: "mandatory" }),
     ]);
+  });
+
+  it("names the policies that found nothing to check", async () => {
+    const result = await evaluatePolicies(
+      { policies: [recorder([]), requiredTags] },
+      [planned("aws:ec2/tag:Tag", {})],
+      {},
+    );
+    expect(result.notApplicable).toEqual(["aws-required-tags"]);
   });
 
   it("redacts secrets for reports", () => {

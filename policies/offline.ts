@@ -146,6 +146,8 @@ interface Evaluation {
   policy: Policy;
   settings: PolicySettings;
   violations: PolicyViolation[];
+  /** Whether any validation ran to the end on something it applies to. */
+  applied: boolean;
 }
 
 function reporter(evaluation: Evaluation, subject?: PlannedResource): ReportViolation {
@@ -167,9 +169,11 @@ function reporter(evaluation: Evaluation, subject?: PlannedResource): ReportViol
 async function guarded(evaluation: Evaluation, run: () => void | Promise<void>): Promise<void> {
   try {
     await run();
+    evaluation.applied = true;
   } catch (error) {
     if (error instanceof NotApplicable) return;
     if (error instanceof UnknownValueError) {
+      evaluation.applied = true;
       evaluation.violations.push({
         policyName: evaluation.policy.name,
         enforcementLevel: "advisory",
@@ -259,20 +263,27 @@ export function policyResources(
   return [...views.values()];
 }
 
-/** Runs every enabled policy of the pack against the resources; returns the violations found. */
-export async function runPolicyGate(
+export interface GateResult {
+  violations: PolicyViolation[];
+  /** Enabled policies that found nothing in the stack to check. */
+  notApplicable: string[];
+}
+
+/** Runs every enabled policy of the pack against the resources. */
+export async function evaluatePolicies(
   pack: PolicyPackArgs,
   resources: readonly PlannedResource[],
   packConfig: PackConfig,
-): Promise<PolicyViolation[]> {
+): Promise<GateResult> {
   checkPackConfig(pack, packConfig);
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const stackView = policyResources(resources, byUrn);
   const violations: PolicyViolation[] = [];
+  const nothingToCheck: string[] = [];
   for (const policy of pack.policies) {
     const settings = resolvePolicySettings(policy, packConfig, pack.enforcementLevel);
     if (settings.enforcementLevel === "disabled") continue;
-    const evaluation: Evaluation = { policy, settings, violations: [] };
+    const evaluation: Evaluation = { policy, settings, violations: [], applied: false };
     if (isStackPolicy(policy)) {
       const args = {
         resources: stackView,
@@ -287,9 +298,22 @@ export async function runPolicyGate(
       await validateResources(evaluation, validations, resources, byUrn);
     }
     violations.push(...evaluation.violations);
+    if (!evaluation.applied) nothingToCheck.push(policy.name);
   }
-  return violations.map((v) => {
-    const resource = v.urn ? byUrn.get(v.urn) : undefined;
-    return resource ? { ...v, resourceType: resource.type, resourceName: resource.name } : v;
-  });
+  return {
+    violations: violations.map((v) => {
+      const resource = v.urn ? byUrn.get(v.urn) : undefined;
+      return resource ? { ...v, resourceType: resource.type, resourceName: resource.name } : v;
+    }),
+    notApplicable: nothingToCheck,
+  };
+}
+
+/** The violations the enabled policies of the pack find in the resources. */
+export async function runPolicyGate(
+  pack: PolicyPackArgs,
+  resources: readonly PlannedResource[],
+  packConfig: PackConfig,
+): Promise<PolicyViolation[]> {
+  return (await evaluatePolicies(pack, resources, packConfig)).violations;
 }

@@ -8,7 +8,7 @@ import { rdsMaxConnections } from "../../infra/scaling/database";
 import { nodesForPods } from "../../infra/scaling/nodes";
 import { type ScalingPolicy, type StackName, scalingPolicyFor } from "../../infra/scaling/policy";
 import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/testing/harness";
-import { type PolicyViolation, policyResources, runPolicyGate } from "../offline";
+import { evaluatePolicies, type PolicyViolation, policyResources } from "../offline";
 import { packArgs } from "../pack";
 import { defaultAppName, deployedScalingPolicy } from "../stack/scaling";
 import { loadPackConfig, packConfigPath } from "../support/packConfig";
@@ -39,6 +39,8 @@ export interface Plan {
   packConfigFile: string;
   resources: RegisteredResource[];
   violations: PolicyViolation[];
+  /** Enabled policies that found nothing to check in this stack. */
+  notApplicable: string[];
   envelope: ScalingEnvelope;
   cost: Record<CostScale, CostEstimate>;
 }
@@ -86,7 +88,7 @@ function envelopeOf(policy: ScalingPolicy, databaseMultiAz: boolean): ScalingEnv
 export async function buildPlan(stack: StackName, config: Record<string, string> = {}): Promise<Plan> {
   const packConfig = loadPackConfig(stack);
   const { resources } = await runProgram({ stack, config });
-  const violations = await runPolicyGate(packArgs, resources, packConfig);
+  const { violations, notApplicable } = await evaluatePolicies(packArgs, resources, packConfig);
   const policy = deployedScalingPolicy(scalingPolicyFor(stack), policyResources(resources), defaultAppName);
   const primary = resources.find(
     (r) => r.type === "aws:rds/instance:Instance" && !r.inputs.replicateSourceDb,
@@ -102,6 +104,7 @@ export async function buildPlan(stack: StackName, config: Record<string, string>
     packConfigFile: packConfigPath(stack),
     resources,
     violations,
+    notApplicable,
     envelope: envelopeOf(policy, databaseMultiAz),
     cost,
   };

@@ -75,6 +75,9 @@ export function renderPlan(plan: Plan): string {
     "",
     `Policy report (pack config ${path.relative(repositoryRoot, plan.packConfigFile)}): ${mandatory.length} mandatory, ${violations.length - mandatory.length} advisory`,
     ...(violations.length === 0 ? ["  no violations"] : violationLines(violations)),
+    ...(plan.notApplicable.length > 0
+      ? [`  nothing to check in this stack for: ${plan.notApplicable.join(", ")}`]
+      : []),
     "",
     "Scaling envelope (what the resources declare):",
     `  app pods      ${e.pods.min}–${e.pods.max} replicas, ${e.pods.cpuRequestMillicores}m CPU and ${e.pods.memoryRequestMiB} MiB requested each`,
@@ -106,6 +109,7 @@ export function planDocument(plan: Plan) {
       inputs: redactSecrets(r.inputs),
     })),
     violations: plan.violations,
+    notApplicable: plan.notApplicable,
     envelope: plan.envelope,
     cost: plan.cost,
   };
