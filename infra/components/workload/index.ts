@@ -186,7 +186,10 @@ export class Workload extends pulumi.ComponentResource {
                   env: [fromSecret("DATABASE_URL"), plain("LOG_LEVEL", args.app.logLevel)],
                   securityContext: containerSecurityContext,
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                  resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "256Mi" } },
+                  resources: {
+                    requests: { cpu: "100m", memory: "256Mi" },
+                    limits: { cpu: "500m", memory: "256Mi" },
+                  },
                 },
               ],
             }),
