@@ -1,0 +1,254 @@
+/**
+ * The whole program, prod and dev, under mocks: what it declares inside the cluster (cluster
+ * services, the workload, observability) and how that is wired to the AWS and Cloudflare side.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { alertmanagerSecretFiles } from "../alerts/alertmanager";
+import { renderObservability } from "../alerts/render";
+import { ensureBinaries } from "../scripts/platform/binaries";
+import { appNodePoolName } from "./components/cluster-services/karpenter";
+import { dbPoolEnv } from "./scaling/database";
+import { karpenterNodePoolSpec } from "./scaling/karpenter";
+import { containerResources, hpaSpec, pdbSpec } from "./scaling/kubernetes";
+import { scalingPolicyFor, stackNames } from "./scaling/policy";
+import { field } from "./testing/component-harness";
+import {
+  isSecret,
+  type ProgramRun,
+  type RegisteredResource,
+  resourcesOfType,
+  reveal,
+  runProgram,
+} from "./testing/harness";
+import { isKubernetesType, type KubernetesObject, schemaErrors } from "./testing/kubernetes-schemas";
+
+const receiverConfig = {
+  "parley:pagerdutyRoutingKey": "pd-routing-key-for-test",
+  "parley:slackTicketsWebhookUrl": "https://hooks.slack.example/services/T000/B000/test",
+};
+
+const runs = {} as Record<"prod" | "dev" | "prodWithReceivers", ProgramRun>;
+beforeAll(async () => {
+  runs.prod = await runProgram({ stack: "prod" });
+  runs.dev = await runProgram({ stack: "dev" });
+  runs.prodWithReceivers = await runProgram({ stack: "prod", config: receiverConfig });
+});
+
+const rendered = renderObservability();
+
+function one(
+  run: ProgramRun,
+  type: string,
+  predicate: (resource: RegisteredResource) => boolean = () => true,
+) {
+  const found = resourcesOfType(run, type).filter(predicate);
+  expect(found, type).toHaveLength(1);
+  return found[0];
+}
+const input = (resource: RegisteredResource, dottedPath: string) =>
+  field(reveal(resource.inputs), dottedPath);
+const output = (resource: RegisteredResource, dottedPath: string) =>
+  field(reveal(resource.outputs), dottedPath);
+const release = (run: ProgramRun, name: string) =>
+  one(run, "kubernetes:helm.sh/v3:Release", (resource) => input(resource, "name") === name);
+const appContainer = (run: ProgramRun) =>
+  input(one(run, "kubernetes:apps/v1:Deployment"), "spec.template.spec.containers.0") as {
+    image: string;
+    resources: unknown;
+    env: Array<{ name: string; value?: string }>;
+  };
+
+describe.each(stackNames)("the %s stack in the cluster", (stack) => {
+  const policy = scalingPolicyFor(stack);
+  const run = () => runs[stack];
+
+  it("declares only Kubernetes objects that pass the upstream schemas", async () => {
+    const objects = run().resources.filter((resource) => isKubernetesType(resource.type));
+    expect(objects.length).toBeGreaterThan(20);
+    for (const resource of objects) {
+      const errors = await schemaErrors(reveal(resource.inputs) as KubernetesObject);
+      expect(errors, `${resource.type} ${resource.name}`).toEqual([]);
+    }
+  });
+
+  it("derives the NodePool, HPA, PDB, container resources and pool sizes from the scaling policy", () => {
+    expect(input(one(run(), "kubernetes:karpenter.sh/v1:NodePool"), "spec")).toEqual(
+      karpenterNodePoolSpec(policy, appNodePoolName),
+    );
+    expect(input(one(run(), "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), "spec")).toEqual(
+      hpaSpec(policy, "parley"),
+    );
+    const selector = input(
+      one(run(), "kubernetes:apps/v1:Deployment"),
+      "spec.selector.matchLabels",
+    ) as Record<string, string>;
+    expect(input(one(run(), "kubernetes:policy/v1:PodDisruptionBudget"), "spec")).toEqual(
+      pdbSpec(policy, selector),
+    );
+    const container = appContainer(run());
+    expect(container.resources).toEqual(containerResources(policy));
+    for (const [name, value] of Object.entries(dbPoolEnv(policy))) {
+      expect(container.env.find((variable) => variable.name === name)?.value, name).toBe(value);
+    }
+  });
+
+  it("runs the configured tag of the stack's ECR repository", () => {
+    const repository = one(run(), "aws:ecr/repository:Repository");
+    expect(appContainer(run()).image).toBe(`${output(repository, "repositoryUrl")}:0.1.0`);
+  });
+
+  it("migrates before the Deployment rolls out", () => {
+    const job = one(run(), "kubernetes:batch/v1:Job");
+    expect(one(run(), "kubernetes:apps/v1:Deployment").dependencies).toContain(job.urn);
+  });
+
+  it("connects the app to the RDS primary and reader and to ElastiCache over TLS, through a secret Secret", () => {
+    const secret = one(
+      run(),
+      "kubernetes:core/v1:Secret",
+      (resource) => input(resource, "metadata.namespace") === "parley",
+    );
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+    const urls = input(secret, "stringData") as Record<string, string>;
+    const primary = resourcesOfType(run(), "aws:rds/instance:Instance").find(
+      (instance) => !input(instance, "replicateSourceDb"),
+    );
+    expect(new URL(urls.DATABASE_URL).hostname).toBe(output(primary!, "address"));
+    expect(new URL(urls.DATABASE_REPLICA_URL).hostname).not.toBe(output(primary!, "address"));
+    const group = one(run(), "aws:elasticache/replicationGroup:ReplicationGroup");
+    const redis = new URL(urls.REDIS_URL);
+    expect(redis.protocol).toBe("rediss:");
+    expect(redis.hostname).toBe(output(group, "primaryEndpointAddress"));
+    expect(decodeURIComponent(redis.password)).toBe(output(group, "authToken"));
+  });
+
+  it("serves the public host through the ALB with the ACM certificate, the Cloudflare-only security group and a DNS record at it", () => {
+    const ingress = one(run(), "kubernetes:networking.k8s.io/v1:Ingress");
+    const certificate = one(run(), "aws:acm/certificate:Certificate");
+    const annotations = input(ingress, "metadata.annotations") as Record<string, string>;
+    expect(annotations["alb.ingress.kubernetes.io/certificate-arn"]).toBe(output(certificate, "arn"));
+    const securityGroupIds = resourcesOfType(run(), "aws:ec2/securityGroup:SecurityGroup").map((group) =>
+      output(group, "id"),
+    );
+    expect(securityGroupIds).toContain(annotations["alb.ingress.kubernetes.io/security-groups"]);
+    const record = one(
+      run(),
+      "cloudflare:index/dnsRecord:DnsRecord",
+      (dns) => input(dns, "proxied") === true,
+    );
+    expect(input(record, "content")).toBe(output(ingress, "status.loadBalancer.ingress.0.hostname"));
+    expect(input(ingress, "spec.rules.0.host")).toBe(input(record, "name"));
+  });
+
+  it("gives Karpenter the node role, interruption queue and discovery tags that part 1 created", () => {
+    const nodeClass = one(run(), "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass");
+    const roleNames = resourcesOfType(run(), "aws:iam/role:Role").map((role) => output(role, "name"));
+    expect(roleNames).toContain(input(nodeClass, "spec.role"));
+    const queueNames = resourcesOfType(run(), "aws:sqs/queue:Queue").map((queue) => output(queue, "name"));
+    expect(queueNames).toContain(input(release(run(), "karpenter"), "values.settings.interruptionQueue"));
+    const privateSubnetTags = resourcesOfType(run(), "aws:ec2/subnet:Subnet").map((subnet) =>
+      input(subnet, "tags"),
+    );
+    const [selector] = input(nodeClass, "spec.subnetSelectorTerms") as Array<{
+      tags: Record<string, string>;
+    }>;
+    expect(privateSubnetTags).toContainEqual(expect.objectContaining(selector.tags));
+  });
+
+  it("ships the rendered rule file as the PrometheusRule and every dashboard as a labelled ConfigMap", () => {
+    const rule = one(run(), "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
+    expect(input(rule, "spec.groups")).toEqual(parse(rendered.rulesYaml).groups);
+    const dashboards = resourcesOfType(run(), "kubernetes:core/v1:ConfigMap").filter(
+      (configMap) => input(configMap, "metadata.labels.grafana_dashboard") === "1",
+    );
+    expect(dashboards.map((configMap) => input(configMap, "metadata.name")).sort()).toEqual(
+      rendered.dashboards.map((dashboard) => `dashboard-${dashboard.uid}`).sort(),
+    );
+  });
+
+  it("exports how to reach Grafana, Prometheus and Alertmanager, and Grafana's password as a secret", () => {
+    const outputs = run().stackOutputs;
+    expect(outputs.grafanaUrl).toBe("http://localhost:3000");
+    expect(outputs.monitoring).toMatchObject({
+      grafana: { portForward: expect.stringMatching(/^kubectl -n monitoring port-forward svc\//) },
+      prometheus: { url: "http://localhost:9090" },
+      alertmanager: { url: "http://localhost:9093" },
+    });
+    expect(isSecret(outputs.grafanaAdminPassword)).toBe(true);
+  });
+
+  it("runs the local Alertmanager routes (no notifications) when the stack has no receiver secrets", () => {
+    const values = input(release(run(), "kube-prometheus-stack"), "values") as Record<string, unknown>;
+    expect(field(values, "alertmanager.config")).toEqual(parse(rendered.alertmanagerLocalYaml));
+  });
+});
+
+describe("the prod stack with Alertmanager receiver secrets", () => {
+  const run = () => runs.prodWithReceivers;
+
+  it("ships the production config, its secret files in a secret Secret mounted where the config reads them", () => {
+    const values = input(release(run(), "kube-prometheus-stack"), "values") as Record<string, unknown>;
+    expect(field(values, "alertmanager.config")).toEqual(parse(rendered.alertmanagerYaml));
+    const secret = one(run(), "kubernetes:core/v1:Secret", (resource) =>
+      String(input(resource, "metadata.name")).startsWith("alertmanager-receivers"),
+    );
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+    const mount = field(values, "alertmanager.alertmanagerSpec.volumeMounts.0.mountPath") as string;
+    const files = input(secret, "stringData") as Record<string, string>;
+    expect(path.posix.join(mount, "pagerduty-routing-key")).toBe(alertmanagerSecretFiles.pagerdutyRoutingKey);
+    expect(files).toEqual({
+      [path.posix.basename(alertmanagerSecretFiles.pagerdutyRoutingKey)]:
+        receiverConfig["parley:pagerdutyRoutingKey"],
+      [path.posix.basename(alertmanagerSecretFiles.slackTicketsWebhookUrl)]:
+        receiverConfig["parley:slackTicketsWebhookUrl"],
+    });
+  });
+
+  it("ships an Alertmanager config amtool accepts", () => {
+    const values = input(release(run(), "kube-prometheus-stack"), "values") as Record<string, unknown>;
+    const { amtool } = ensureBinaries(["alertmanager"], () => undefined, { allowInstall: false });
+    const directory = mkdtempSync(path.join(tmpdir(), "parley-alertmanager-"));
+    try {
+      const file = path.join(directory, "alertmanager.yaml");
+      writeFileSync(file, stringify(field(values, "alertmanager.config")));
+      expect(execFileSync(amtool, ["check-config", file], { encoding: "utf8" })).toMatch(/SUCCESS/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("stack config for the cluster", () => {
+  it("refuses the OpenAI provider without its API key, naming the key to set", async () => {
+    await expect(runProgram({ stack: "dev", config: { "parley:aiProvider": "openai" } })).rejects.toThrow(
+      /parley:openaiApiKey/,
+    );
+  });
+
+  it("refuses one receiver secret without the other", async () => {
+    await expect(
+      runProgram({ stack: "dev", config: { "parley:pagerdutyRoutingKey": "only-this-one" } }),
+    ).rejects.toThrow(/parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl go together/);
+  });
+
+  it("passes the OpenAI settings to the app with the key in the Secret", async () => {
+    const run = await runProgram({
+      stack: "dev",
+      config: { "parley:aiProvider": "openai", "parley:openaiApiKey": "sk-test-key-for-the-stack" },
+    });
+    const env = appContainer(run).env;
+    expect(env.find((variable) => variable.name === "AI_PROVIDER")?.value).toBe("openai");
+    const secret = one(
+      run,
+      "kubernetes:core/v1:Secret",
+      (resource) => input(resource, "metadata.namespace") === "parley",
+    );
+    expect(input(secret, "stringData.OPENAI_API_KEY")).toBe("sk-test-key-for-the-stack");
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+  });
+});
