@@ -116,6 +116,21 @@ describe("Edge", () => {
     ]);
   });
 
+  it("proxies the public host through Cloudflare to the workload's ingress load balancer", () => {
+    const [ingress] = resourcesOfType(prod, "kubernetes:networking.k8s.io/v1:Ingress");
+    const hostname = (ingress.outputs.status as { loadBalancer: { ingress: Array<{ hostname: string }> } })
+      .loadBalancer.ingress[0].hostname;
+    expect(
+      resourceNamed(prod, "cloudflare:index/dnsRecord:DnsRecord", "edge-public-host").inputs,
+    ).toMatchObject({
+      zoneId: "0123456789abcdef0123456789abcdef",
+      name: "chat.parley.example.com",
+      type: "CNAME",
+      content: hostname,
+      proxied: true,
+    });
+  });
+
   it("exports the public URL", () => {
     expect(prod.stackOutputs.publicUrl).toBe("https://chat.parley.example.com");
   });
