@@ -1,31 +1,45 @@
 /**
  * Keyset pagination under concurrent writes, and read-your-writes while reads normally go to the
- * replica (shown by pausing the replica's replay: an unpinned read is stale, a pinned one is not).
+ * replica (shown by pausing the replay of a replica of this file's own: an unpinned read is stale, a
+ * pinned one is not).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Database } from "../src/db/database";
+import { createMetrics } from "../src/telemetry/metrics";
 import {
   api,
   createChatbot,
   createConversation,
   registerTenant,
+  startPrivateCluster,
   startTestApp,
   type Tenant,
   type TestApp,
 } from "./harness";
 
+let cluster: Awaited<ReturnType<typeof startPrivateCluster>>;
 let app: TestApp;
 let tenant: Tenant;
 let primary: pg.Pool;
 let replica: pg.Pool;
 
 beforeAll(async () => {
-  app = await startTestApp("consistency", (config) => ({
-    ...config,
-    // Keep the replica in use while its replay is paused below.
-    replica: { maxLagSeconds: 120, checkIntervalMs: 200 },
-    readYourWritesMs: 1_500,
-  }));
+  // Replay is paused below: on a cluster of this file's own, never the shared replica.
+  cluster = await startPrivateCluster("consistency");
+  app = await startTestApp(
+    "consistency",
+    (config) => ({
+      ...config,
+      // Keep the replica in use while its replay is paused below.
+      replica: { maxLagSeconds: 120, checkIntervalMs: 200 },
+      readYourWritesMs: 1_500,
+    }),
+    {},
+    cluster,
+  );
   tenant = await registerTenant(app.url);
   primary = new pg.Pool({ connectionString: app.database.primaryUrl, max: 2 });
   replica = new pg.Pool({ connectionString: app.database.replicaUrl, max: 2 });
@@ -34,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await Promise.all([primary?.end(), replica?.end()]);
+  await cluster?.stop();
 });
 
 const post = (conversationId: string, content: string, token = tenant.token) =>
@@ -174,6 +189,41 @@ describe("read/write split", () => {
       expect(messages).toMatchObject({ status: 200, body: { items: [], next_cursor: null } });
     } finally {
       await replica.query("SELECT pg_wal_replay_resume()");
+    }
+  });
+
+  it("leaves a replica that lags past the bound, then returns to it", async () => {
+    const db = new Database({
+      primaryUrl: cluster.primaryUrl,
+      replicaUrl: cluster.replicaUrl,
+      primaryMax: 2,
+      replicaMax: 2,
+      maxLagSeconds: 0.5,
+      checkIntervalMs: 100,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+      log: pino({ level: "silent" }),
+    });
+    try {
+      await primary.query("CREATE TABLE lag_probe (at timestamptz)");
+      await cluster.replicated();
+      await db.start();
+      expect(db.replicaInUse).toBe(true);
+      await replica.query("SELECT pg_wal_replay_pause()");
+      try {
+        for (let attempt = 0; attempt < 40 && db.replicaInUse; attempt++) {
+          await primary.query("INSERT INTO lag_probe VALUES (now())");
+          await sleep(100);
+        }
+        expect(db.replicaInUse).toBe(false);
+        const read = await db.read<{ n: number }>("probe", "SELECT count(*)::int AS n FROM lag_probe", []);
+        expect(read.rows[0]!.n).toBeGreaterThan(0);
+      } finally {
+        await replica.query("SELECT pg_wal_replay_resume()");
+      }
+      for (let attempt = 0; attempt < 40 && !db.replicaInUse; attempt++) await sleep(100);
+      expect(db.replicaInUse).toBe(true);
+    } finally {
+      await db.close();
     }
   });
 

@@ -3,8 +3,17 @@
  * started in-process on a free port, plus small API helpers. One per test file.
  */
 import { randomUUID } from "node:crypto";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { pino } from "pino";
-import { createTestDatabase, createTestRedisUrl, type TestDatabase } from "../../tests/support/platform";
+import { freePort } from "../../scripts/platform";
+import { startPostgresPrimary, startPostgresReplica, waitForReplay } from "../../scripts/platform/postgres";
+import {
+  createTestDatabase,
+  createTestRedisUrl,
+  platform,
+  type TestDatabase,
+} from "../../tests/support/platform";
 import { type AppConfig, loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { startParley } from "../src/main";
@@ -18,11 +27,37 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * A PostgreSQL primary + streaming replica of this test file's own, for tests that pause the
+ * replica's replay: the shared replica serves every other test file and must never be paused.
+ */
+export async function startPrivateCluster(name: string): Promise<TestDatabase & { stop(): Promise<void> }> {
+  const { binaries, stateDir: shared } = platform();
+  const stateDir = join(shared, `${name}-${randomUUID().slice(0, 8)}`);
+  // Traversable by the `postgres` OS user the servers run as.
+  mkdirSync(stateDir, { recursive: true });
+  chmodSync(stateDir, 0o755);
+  const common = { bin: binaries.postgresBin, stateDir, ephemeral: true };
+  const primary = await startPostgresPrimary({ ...common, port: await freePort() });
+  const replica = await startPostgresReplica({ ...common, port: await freePort(), primary });
+  return {
+    name: "postgres",
+    primaryUrl: primary.url,
+    replicaUrl: replica.url,
+    replicated: () => waitForReplay(primary.url, replica.url),
+    stop: async () => {
+      await replica.process.stop();
+      await primary.process.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
 export type ConfigOverrides = (config: AppConfig) => AppConfig;
 
 /** A configuration for a test database and Redis, with generous rate limits unless overridden. */
-export async function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}) {
-  const database = await createTestDatabase(prefix);
+export async function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}, given?: TestDatabase) {
+  const database = given ?? (await createTestDatabase(prefix));
   await migrate(database.primaryUrl);
   await database.replicated();
   const config = loadConfig({
@@ -50,8 +85,9 @@ export async function startTestApp(
   prefix: string,
   overrides: ConfigOverrides = (config) => config,
   env: NodeJS.ProcessEnv = {},
+  given?: TestDatabase,
 ): Promise<TestApp> {
-  const { config: base, database } = await testConfig(prefix, env);
+  const { config: base, database } = await testConfig(prefix, env, given);
   const config = overrides(base);
   const app = await startParley(config, { log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
   return { url: app.url, config, database, close: app.close };

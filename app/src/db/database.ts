@@ -42,11 +42,12 @@ function isConnectionError(error: unknown): boolean {
 }
 
 // Lag is 0 when everything received has been replayed (an idle primary writes nothing, so the last
-// replay timestamp ages without the replica being behind).
+// replay timestamp ages without the replica being behind). A replica with WAL pending that has not
+// replayed a transaction since it started is behind by up to its uptime.
 const replicaLagSql = `SELECT CASE
   WHEN NOT pg_is_in_recovery() THEN 0
   WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-  ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+  ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time()))
 END::float8 AS lag`;
 
 export class Database {

@@ -1,7 +1,7 @@
 /**
  * Per-request context: a request id (accepted from X-Request-Id when sane, else generated), a child
  * logger, one structured log line per request (no headers or bodies, so never a password or token),
- * and the HTTP metrics labelled with the route template (event streams are counted but not timed).
+ * and the HTTP metrics labelled with the route template.
  */
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
@@ -57,10 +57,9 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
         status_code: String(response.statusCode),
       };
       metrics.httpRequests.inc(labels);
-      // A streamed reply lasts as long as the AI takes (parley_ai_response_duration_seconds covers
-      // that); the latency SLO is about non-streaming requests, so streams stay out of it.
-      const streamed = String(response.getHeader("Content-Type") ?? "").startsWith("text/event-stream");
-      if (!streamed) metrics.httpRequestDuration.observe(labels, seconds);
+      // Streamed replies are timed too; they are the only 200s of POST /api/conversations/:id/messages
+      // (a plain reply is a 201), which is how the latency SLI leaves them out.
+      metrics.httpRequestDuration.observe(labels, seconds);
       const line = {
         method: request.method,
         route: labels.route,
