@@ -107,6 +107,18 @@ describe("Cluster", () => {
     expect(resourcesOfType(prod, "aws:eks/addon:Addon").map((a) => a.inputs.addonName)).toHaveLength(5);
   });
 
+  it("makes the Kubernetes provider wait for admin access, the nodes and the add-ons that need them", () => {
+    const [provider] = resourcesOfType(prod, "pulumi:providers:kubernetes");
+    for (const ready of [
+      resourceNamed(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "admin-0-policy"),
+      nodeGroup(prod),
+      addon(prod, "coredns"),
+      addon(prod, "aws-ebs-csi-driver"),
+    ]) {
+      expect(provider.dependencies).toContain(ready.urn);
+    }
+  });
+
   it("keeps the app's images in ECR: immutable tags in prod, scanned on push", () => {
     const prodRepo = resourceNamed(prod, "aws:ecr/repository:Repository", "cluster-ecr");
     expect(prodRepo.inputs).toMatchObject({

@@ -94,7 +94,7 @@ export class Cluster extends pulumi.ComponentResource {
   /** Secret: a kubeconfig for the cluster. */
   readonly kubeconfig: pulumi.Output<string>;
   readonly ecrRepositoryUrl: pulumi.Output<string>;
-  /** The add-ons that need running nodes: depend on these before installing anything in the cluster. */
+  /** Admin access, nodes and the add-ons that need them: depend on these before installing anything in the cluster. */
   readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -190,13 +190,13 @@ export class Cluster extends pulumi.ComponentResource {
       );
     }
 
-    args.adminPrincipalArns.forEach((principalArn, index) => {
+    const adminAccess = args.adminPrincipalArns.map((principalArn, index) => {
       const entry = new aws.eks.AccessEntry(
         n.name("admin", String(index)),
         { clusterName: cluster.name, principalArn, type: "STANDARD", tags: n.tags() },
         parent,
       );
-      new aws.eks.AccessPolicyAssociation(
+      return new aws.eks.AccessPolicyAssociation(
         n.name("admin", String(index), "policy"),
         {
           clusterName: cluster.name,
@@ -252,7 +252,8 @@ export class Cluster extends pulumi.ComponentResource {
       parent,
     );
     const ebsCsi = addon("aws-ebs-csi-driver", {}, [nodeGroup, podIdentityAgent, ebsCsiIdentity]);
-    this.ready = [nodeGroup, coredns, ebsCsi];
+    // Whoever runs the program reaches the Kubernetes API through its admin access entry.
+    this.ready = [...adminAccess, nodeGroup, coredns, ebsCsi];
 
     const repository = new aws.ecr.Repository(
       n.name("ecr"),
