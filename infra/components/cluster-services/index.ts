@@ -23,6 +23,7 @@ import {
 } from "./exporters";
 import { appNodePoolName, ec2NodeClassSpec, karpenterValues } from "./karpenter";
 import {
+  grafanaAdminKeys,
   kubePrometheusStackValues,
   type MonitoringSizing,
   monitoringAccess,
@@ -193,35 +194,38 @@ export class ClusterServices extends pulumi.ComponentResource {
       { parent: this },
     );
     this.grafanaAdminPassword = pulumi.secret(grafanaPassword.result);
-    const receiverSecrets = secretDirectory(args.monitoring.alertmanagerSecretFiles);
+    const monitoringSecret = (secretName: string, data: pulumi.Input<Record<string, pulumi.Input<string>>>) =>
+      new k8s.core.v1.Secret(
+        names.name(secretName),
+        {
+          metadata: { name: secretName, namespace: this.monitoringNamespace },
+          stringData: pulumi.secret(data),
+        },
+        child(),
+      );
+    const grafanaAdmin = monitoringSecret("grafana-admin", {
+      [grafanaAdminKeys.userKey]: "admin",
+      [grafanaAdminKeys.passwordKey]: this.grafanaAdminPassword,
+    });
     // Without receiver secrets (the local config: alerts notify nobody) there is nothing to mount.
-    const receiverMount = receiverSecrets
-      ? new k8s.core.v1.Secret(
-          names.name("alertmanager-receivers"),
-          {
-            metadata: { name: "alertmanager-receivers", namespace: this.monitoringNamespace },
-            stringData: pulumi.secret(receiverSecrets.data),
-          },
-          child(),
-        ).metadata.name.apply((secretName) => ({ secretName, mountPath: receiverSecrets.mountPath }))
-      : undefined;
+    const receiverFiles = secretDirectory(args.monitoring.alertmanagerSecretFiles);
+    const receivers = receiverFiles && monitoringSecret("alertmanager-receivers", receiverFiles.data);
     this.monitoringStack = release(
       monitoringReleaseName,
       charts.kubePrometheusStack,
       this.monitoringNamespace,
-      pulumi
-        .all([receiverMount, this.grafanaAdminPassword])
-        .apply(([alertmanagerSecretMount, grafanaAdminPassword]) =>
-          kubePrometheusStackValues({
-            retention: args.monitoring.retention,
-            storageGiB: args.monitoring.storageGiB,
-            storageClassName,
-            alertmanagerConfig: args.monitoring.alertmanagerConfig,
-            alertmanagerSecretMount,
-            grafanaAdminPassword,
-          }),
-        ),
-      [nodePool],
+      kubePrometheusStackValues({
+        retention: args.monitoring.retention,
+        storageGiB: args.monitoring.storageGiB,
+        storageClassName,
+        alertmanagerConfig: args.monitoring.alertmanagerConfig,
+        alertmanagerSecretMount: receiverFiles && {
+          secretName: "alertmanager-receivers",
+          mountPath: receiverFiles.mountPath,
+        },
+        grafanaAdminSecret: "grafana-admin",
+      }),
+      [nodePool, grafanaAdmin, ...(receivers ? [receivers] : [])],
     );
     release(
       "prometheus-adapter",
@@ -232,14 +236,7 @@ export class ClusterServices extends pulumi.ComponentResource {
     );
 
     const exporterSecret = (ref: SecretKeyRef, value: pulumi.Input<string>) =>
-      new k8s.core.v1.Secret(
-        names.name(ref.name),
-        {
-          metadata: { name: ref.name, namespace: this.monitoringNamespace },
-          stringData: { [ref.key]: pulumi.secret(value) },
-        },
-        child(),
-      );
+      monitoringSecret(ref.name, { [ref.key]: value });
     const postgresSecret = exporterSecret(
       postgresExporterSecret,
       pulumi

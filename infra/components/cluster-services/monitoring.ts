@@ -66,7 +66,8 @@ export interface KubePrometheusStackValues {
     };
   };
   grafana: {
-    adminPassword: string;
+    /** The admin credentials come from a Secret: no secret ever sits in the release's values. */
+    admin: { existingSecret: string; userKey: string; passwordKey: string };
     defaultDashboardsTimezone: "utc";
     sidecar: {
       dashboards: { enabled: true; label: string; labelValue: string; searchNamespace: "ALL" };
@@ -80,7 +81,8 @@ export interface KubePrometheusStackInput extends MonitoringSizing {
   alertmanagerConfig: Record<string, unknown>;
   /** The Secret holding the receivers' secret files and the directory the config expects them in (if any). */
   alertmanagerSecretMount?: { secretName: string; mountPath: string };
-  grafanaAdminPassword: string;
+  /** The Secret holding Grafana's admin user and password (keys `grafanaAdminKeys`). */
+  grafanaAdminSecret: string;
 }
 
 function receiverSecretVolume(mount: KubePrometheusStackInput["alertmanagerSecretMount"]) {
@@ -90,6 +92,8 @@ function receiverSecretVolume(mount: KubePrometheusStackInput["alertmanagerSecre
     volumeMounts: [{ name: "receiver-secrets", mountPath: mount.mountPath, readOnly: true as const }],
   };
 }
+
+export const grafanaAdminKeys = { userKey: "admin-user", passwordKey: "admin-password" } as const;
 
 /** Keep 15% of the volume free: Prometheus deletes old blocks by size before the disk fills. */
 const retentionSizeFraction = 0.85;
@@ -137,7 +141,7 @@ export function kubePrometheusStackValues(input: KubePrometheusStackInput): Kube
       },
     },
     grafana: {
-      adminPassword: input.grafanaAdminPassword,
+      admin: { existingSecret: input.grafanaAdminSecret, ...grafanaAdminKeys },
       defaultDashboardsTimezone: "utc",
       sidecar: {
         dashboards: {
