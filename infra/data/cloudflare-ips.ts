@@ -1,8 +1,9 @@
 /**
  * Cloudflare's published edge IP ranges: the only sources the public load balancer admits.
  * Source: https://www.cloudflare.com/ips-v4 and https://www.cloudflare.com/ips-v6
- * (also GET https://api.cloudflare.com/client/v4/ips). Recorded 2026-11-22. Cloudflare announces
- * changes to this list in advance; when it changes, update the ranges and the date together.
+ * (also GET https://api.cloudflare.com/client/v4/ips). Recorded 2026-11-22 on a machine without
+ * network access, from the list as last published: compare with the live list before the first
+ * deploy. Cloudflare announces changes in advance; update the ranges and the date together.
  */
 export const cloudflareIpRangesRecordedOn = "2026-11-22";
 
