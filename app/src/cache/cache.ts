@@ -8,6 +8,7 @@
  */
 import type { Logger } from "pino";
 import type { Metrics } from "../telemetry/metrics";
+import { CircuitOpenError } from "./circuit-breaker";
 import type { RedisGuard } from "./redis";
 import { SingleFlight } from "./single-flight";
 
@@ -94,8 +95,10 @@ export class Cache {
         await pipeline.exec();
       });
     } catch (error) {
-      // The TTLs bound how long a stale entry can live if Redis missed this invalidation.
-      this.log.warn({ err: error, keys }, "cache invalidation failed");
+      // The TTLs bound how long a stale entry can live if Redis missed this invalidation. While the
+      // circuit is open the outage is already reported once; don't repeat it per write.
+      const level = error instanceof CircuitOpenError ? "debug" : "warn";
+      this.log[level]({ err: error, keys }, "cache invalidation failed");
     }
   }
 
