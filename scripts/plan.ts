@@ -62,11 +62,11 @@ async function main(): Promise<number> {
     return 1;
   }
   console.log(renderPlan(plan));
-  console.log(`Planned in ${process.uptime().toFixed(1)} s.`);
   if (options.json) {
     writeFileSync(options.json, `${JSON.stringify(planDocument(plan), null, 2)}\n`);
     console.log(`Wrote ${options.json} (secrets redacted).`);
   }
+  console.log(`Planned in ${process.uptime().toFixed(1)} s.`);
   return mandatoryViolations(plan).length > 0 ? 1 : 0;
 }
 
