@@ -160,6 +160,15 @@ describe.each(stackNames)("the %s stack in the cluster", (stack) => {
     expect(privateSubnetTags).toContainEqual(expect.objectContaining(selector.tags));
   });
 
+  it("has the VPC CNI enforce the workload's NetworkPolicies", () => {
+    const policies = resourcesOfType(run(), "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    expect(policies.map((policy) => input(policy, "metadata.name"))).toContain("default-deny");
+    const vpcCni = one(run(), "aws:eks/addon:Addon", (addon) => input(addon, "addonName") === "vpc-cni");
+    expect(JSON.parse(String(input(vpcCni, "configurationValues")))).toMatchObject({
+      enableNetworkPolicy: "true",
+    });
+  });
+
   it("ships the rendered rule file as the PrometheusRule and every dashboard as a labelled ConfigMap", () => {
     const rule = one(run(), "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
     expect(input(rule, "spec.groups")).toEqual(parse(rendered.rulesYaml).groups);

@@ -228,8 +228,10 @@ export class Cluster extends pulumi.ComponentResource {
       );
     const vpcCni = addon("vpc-cni", {
       // Prefix delegation: a /28 per ENI slot, so pod density is not capped by ENI addresses.
+      // enableNetworkPolicy: the CNI's agent enforces the workload's NetworkPolicies (else ignored).
       configurationValues: JSON.stringify({
         env: { ENABLE_PREFIX_DELEGATION: "true", WARM_PREFIX_TARGET: "1" },
+        enableNetworkPolicy: "true",
       }),
     });
     const kubeProxy = addon("kube-proxy");
