@@ -186,7 +186,10 @@ describe("chatbots and conversations", () => {
     const read = await api(url, "GET", `/api/chatbots/${created.body.id}`, { token: alice.token });
     expect(read).toMatchObject({ status: 200, body: { id: created.body.id, name: "Support" } });
     const list = await api(url, "GET", "/api/chatbots", { token: alice.token });
-    expect(list.body.items.map((bot: { id: string }) => bot.id)).toContain(created.body.id);
+    const listed = list.body.items.find((bot: { id: string }) => bot.id === created.body.id);
+    // Lists carry a count, not the knowledge itself.
+    expect(listed).toMatchObject({ name: "Support", knowledge_count: 1 });
+    expect(listed).not.toHaveProperty("knowledge");
     expect(list.body).toHaveProperty("next_cursor");
   });
 

@@ -13,7 +13,11 @@ export interface Chatbot {
   updated_at: Date;
 }
 
+export type ChatbotSummary = Omit<Chatbot, "knowledge"> & { knowledge_count: number };
+
 const columns = "id, organization_id, name, system_prompt, knowledge, created_at, updated_at";
+const summaryColumns =
+  "id, organization_id, name, system_prompt, jsonb_array_length(knowledge) AS knowledge_count, created_at, updated_at";
 
 export class ChatbotStore {
   constructor(private readonly db: Database) {}
@@ -42,11 +46,14 @@ export class ChatbotStore {
     return result.rows[0] ?? null;
   }
 
-  /** Newest first; fetches limit + 1 rows so the caller knows whether another page exists. */
+  /**
+   * Newest first; fetches limit + 1 rows so the caller knows whether another page exists. Items carry
+   * `knowledge_count` instead of the knowledge itself (up to 200 entries each: too big for a list).
+   */
   async list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
-    const result = await this.db.read<Chatbot>(
+    const result = await this.db.read<ChatbotSummary>(
       "chatbots.list",
-      `SELECT ${columns} FROM chatbots
+      `SELECT ${summaryColumns} FROM chatbots
        WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
        ORDER BY created_at DESC, id DESC LIMIT $4`,
       [organizationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
