@@ -1,19 +1,21 @@
 /**
  * The offline plan for every stack, as CI runs it: `npm run plan -- --stack <name> --json <file>`
  * must exit 0 (no mandatory violation), state that it is offline, stay under 30 s for prod, and
- * write the JSON document with every secret redacted. Also: the gate fails the real program when
- * a setting breaks a mandatory policy, and usage errors exit 2 with one readable line.
+ * write the JSON document with every secret redacted; every policy finds something to check and
+ * the resources carry the stack's scaling policy. Also: the gate fails the real program when a
+ * setting breaks a mandatory policy, and usage errors exit 2 with one readable line.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { stackNames } from "../infra/scaling/policy";
+import { scalingPolicyFor, stackNames } from "../infra/scaling/policy";
 import { isSecret, plaintextStrings, repositoryRoot, runProgram } from "../infra/testing/harness";
-import type { PolicyViolation } from "./offline";
+import { type PolicyViolation, policyResources } from "./offline";
 import { buildPlan, mandatoryViolations } from "./plan/build";
 import { renderPlan } from "./plan/render";
+import { defaultAppName, deployedScalingPolicy, nodePoolType } from "./stack/scaling";
 
 const tsx = path.join(repositoryRoot, "node_modules", ".bin", "tsx");
 const outDir = mkdtempSync(path.join(tmpdir(), "parley-plan-"));
@@ -40,6 +42,11 @@ function secretStrings(value: unknown, insideSecret = false): string[] {
 describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
   const json = path.join(outDir, `${stack}.json`);
   let run: ReturnType<typeof plan>;
+  let program: ReturnType<typeof runProgram> | undefined;
+  const registrations = () => {
+    program ??= runProgram({ stack });
+    return program;
+  };
 
   it("passes the policy gate, states that it is offline, and finishes in time", () => {
     run = plan("--stack", stack, "--json", json);
@@ -68,16 +75,15 @@ describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
     expect(
       document.violations.every((v: { enforcementLevel: string }) => v.enforcementLevel === "advisory"),
     ).toBe(true);
-    // Every AWS, Cloudflare and stack policy has something to check in the program; Kubernetes
-    // policies only once the program declares the in-cluster objects (the program's part 2).
-    expect(document.notApplicable.filter((name: string) => !name.startsWith("k8s-"))).toEqual([]);
+    // Every policy of the pack has something to check in the program.
+    expect(document.notApplicable).toEqual([]);
     expect(Object.keys(document.cost)).toEqual(["min", "typical", "max"]);
     expect(document.cost.max.totalMonthlyUsd).toBeGreaterThan(document.cost.min.totalMonthlyUsd);
     const resources: Array<{ urn: string; type: string; inputs: unknown }> = document.resources;
     expect(resources.length).toBeGreaterThan(100);
     for (const r of resources) expect(Object.keys(r)).toEqual(["urn", "type", "name", "parent", "inputs"]);
 
-    const { resources: registered } = await runProgram({ stack });
+    const { resources: registered } = await registrations();
     // Strings that exist only inside secrets (a secret Helm values object also holds "gp3" and the like).
     const plain = new Set(registered.flatMap((r) => plaintextStrings(r.inputs)));
     const secrets = registered.flatMap((r) => secretStrings(r.inputs)).filter((value) => !plain.has(value));
@@ -89,6 +95,20 @@ describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
       if (secret.length >= 12) expect(text).not.toContain(secret);
     }
     expect(text).toContain('"[secret]"');
+  });
+
+  it("reads back the stack's scaling policy from its resources (the envelope is what they declare)", async () => {
+    const { resources: registered } = await registrations();
+    const named = (type: string) =>
+      registered.filter(
+        (r) => r.type === type && (r.inputs.metadata as { name?: string })?.name === defaultAppName,
+      );
+    expect(named("kubernetes:apps/v1:Deployment")).toHaveLength(1);
+    expect(named("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")).toHaveLength(1);
+    expect(named("kubernetes:policy/v1:PodDisruptionBudget")).toHaveLength(1);
+    expect(registered.filter((r) => r.type === nodePoolType)).toHaveLength(1);
+    const declared = scalingPolicyFor(stack);
+    expect(deployedScalingPolicy(declared, policyResources(registered), defaultAppName)).toEqual(declared);
   });
 });
 
