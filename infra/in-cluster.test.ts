@@ -160,6 +160,26 @@ describe.each(stackNames)("the %s stack in the cluster", (stack) => {
     expect(privateSubnetTags).toContainEqual(expect.objectContaining(selector.tags));
   });
 
+  it("orders the cluster services: Karpenter and its NodePool first, ServiceMonitors only once the monitoring stack (their CRD) is up", () => {
+    const urnOf = (resource: RegisteredResource) => resource.urn;
+    const monitoringStack = release(run(), "kube-prometheus-stack");
+    const nodePool = one(run(), "kubernetes:karpenter.sh/v1:NodePool");
+    expect(monitoringStack.dependencies).toContain(urnOf(nodePool));
+    expect(nodePool.dependencies).toContain(urnOf(release(run(), "karpenter")));
+    for (const name of ["karpenter", "aws-load-balancer-controller"]) {
+      expect(input(release(run(), name), "values.serviceMonitor.enabled"), name).toBe(false);
+    }
+    const monitors = resourcesOfType(run(), "kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
+    expect(monitors.map((monitor) => input(monitor, "metadata.name")).sort()).toEqual([
+      "karpenter",
+      "parley",
+    ]);
+    for (const monitor of monitors) expect(monitor.dependencies).toContain(urnOf(monitoringStack));
+    for (const name of ["postgres-exporter", "redis-exporter", "prometheus-adapter"]) {
+      expect(release(run(), name).dependencies, name).toContain(urnOf(monitoringStack));
+    }
+  });
+
   it("has the VPC CNI enforce the workload's NetworkPolicies", () => {
     const policies = resourcesOfType(run(), "kubernetes:networking.k8s.io/v1:NetworkPolicy");
     expect(policies.map((policy) => input(policy, "metadata.name"))).toContain("default-deny");

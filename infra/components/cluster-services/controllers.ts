@@ -41,7 +41,8 @@ export interface LoadBalancerControllerValues extends Placement {
   createIngressClassResource: true;
   /** Leave `Service type: LoadBalancer` alone: the cluster exposes only Ingresses. */
   enableServiceMutatorWebhook: false;
-  serviceMonitor: { enabled: boolean };
+  /** Off: it is installed before the monitoring stack (and its ServiceMonitor CRD) exists. */
+  serviceMonitor: { enabled: false };
 }
 
 export function loadBalancerControllerValues(input: {
@@ -59,7 +60,7 @@ export function loadBalancerControllerValues(input: {
     ingressClass: albIngressClass,
     createIngressClassResource: true,
     enableServiceMutatorWebhook: false,
-    serviceMonitor: { enabled: true },
+    serviceMonitor: { enabled: false },
   };
 }
 

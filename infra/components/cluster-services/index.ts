@@ -10,6 +10,7 @@ import * as random from "@pulumi/random";
 import { naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import type { ScalingPolicy, StackName } from "../../scaling/policy";
+import { serviceMonitorSpec } from "../observability/service-monitor";
 import { postgresUrl } from "../workload/connection-urls";
 import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
 import { type ChartRef, charts } from "./charts";
@@ -21,7 +22,7 @@ import {
   redisExporterValues,
   type SecretKeyRef,
 } from "./exporters";
-import { appNodePoolName, ec2NodeClassSpec, karpenterValues } from "./karpenter";
+import { appNodePoolName, ec2NodeClassSpec, karpenterMetricsService, karpenterValues } from "./karpenter";
 import {
   grafanaAdminKeys,
   kubePrometheusStackValues,
@@ -226,6 +227,20 @@ export class ClusterServices extends pulumi.ComponentResource {
         grafanaAdminSecret: "grafana-admin",
       }),
       [nodePool, grafanaAdmin, ...(receivers ? [receivers] : [])],
+    );
+    new k8s.apiextensions.CustomResource(
+      names.name("karpenter-service-monitor"),
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: "karpenter", namespace: karpenterSa.namespace },
+        spec: serviceMonitorSpec({
+          namespace: karpenterSa.namespace,
+          selector: { ...karpenterMetricsService.selector },
+          portName: karpenterMetricsService.portName,
+        }),
+      },
+      child({ dependsOn: [karpenter, this.monitoringStack] }),
     );
     release(
       "prometheus-adapter",

@@ -7,6 +7,12 @@ import { type Placement, systemPlacement } from "./controllers";
 /** The NodePool (and EC2NodeClass) that runs the app; the workload pins its pods to it. */
 export const appNodePoolName = "parley-app";
 
+/** The chart's metrics Service: named after the release, its port `http-metrics`. */
+export const karpenterMetricsService = {
+  selector: { "app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "karpenter" },
+  portName: "http-metrics",
+} as const;
+
 /** Karpenter's own label naming the NodePool a node belongs to. */
 export const nodePoolLabel = "karpenter.sh/nodepool";
 
@@ -18,7 +24,8 @@ export interface KarpenterValues extends Placement {
   controller: {
     resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
   };
-  serviceMonitor: { enabled: boolean };
+  /** Off: its CRD does not exist before Karpenter runs; ClusterServices declares one after the monitoring stack. */
+  serviceMonitor: { enabled: false };
 }
 
 export interface KarpenterValuesInput {
@@ -44,7 +51,7 @@ export function karpenterValues(input: KarpenterValuesInput): KarpenterValues {
     ...systemPlacement,
     dnsPolicy: "Default",
     controller: { resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "512Mi" } } },
-    serviceMonitor: { enabled: true },
+    serviceMonitor: { enabled: false },
   };
 }
 

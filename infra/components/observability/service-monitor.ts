@@ -1,13 +1,16 @@
-/** The ServiceMonitor that scrapes the app. */
+/** ServiceMonitors: how Prometheus finds a Service's metrics endpoint. */
 
-/** Where the app's metrics are: its namespace, its Service and the Service's named port. */
-export interface AppScrapeTarget {
+/** A Service to scrape: its namespace, the labels that select it and its named metrics port. */
+export interface ScrapeTarget {
   namespace: string;
-  /** Prometheus Operator names the scrape job after the Service: it must be `scrapeJob` (`parley`). */
-  serviceName: string;
-  /** Labels that select the app's Service. */
   selector: Record<string, string>;
   portName: string;
+}
+
+/** Where the app's metrics are. */
+export interface AppScrapeTarget extends ScrapeTarget {
+  /** Prometheus Operator names the scrape job after the Service: it must be `scrapeJob` (`parley`). */
+  serviceName: string;
 }
 
 export interface ServiceMonitorSpec {
@@ -16,7 +19,7 @@ export interface ServiceMonitorSpec {
   endpoints: Array<{ port: string; path: string; interval: string; scrapeTimeout: string }>;
 }
 
-export function serviceMonitorSpec(target: AppScrapeTarget): ServiceMonitorSpec {
+export function serviceMonitorSpec(target: ScrapeTarget): ServiceMonitorSpec {
   return {
     namespaceSelector: { matchNames: [target.namespace] },
     selector: { matchLabels: target.selector },
