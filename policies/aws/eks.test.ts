@@ -1,3 +1,4 @@
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { eksCluster } from "../testing/fixtures";
 import { messages, mutate, planned } from "../testing/policyTest";
@@ -23,6 +24,11 @@ describe("EKS policies", () => {
     expect(await messages(eksSecretsEncryption, [r])).toEqual([
       'encryptionConfig does not encrypt "secrets" with a KMS key.',
     ]);
+  });
+
+  it("a KMS key ARN, unknown during preview, counts as set", async () => {
+    const r = planned(type, mutate(eksCluster, "encryptionConfig.provider.keyArn", unknownValue));
+    expect(await messages(eksSecretsEncryption, [r])).toEqual([]);
   });
 
   it("audit logs missing, against the default and a configured list", async () => {

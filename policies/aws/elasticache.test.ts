@@ -1,3 +1,4 @@
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { cacheReplicationGroup } from "../testing/fixtures";
 import { messages, mutate, planned } from "../testing/policyTest";
@@ -45,6 +46,11 @@ describe("ElastiCache policies", () => {
       "parley",
     ]);
     expect(await messages(cacheAuth, [planned(type, withUserGroups)])).toEqual([]);
+  });
+
+  it("a generated token, unknown during preview, counts as set", async () => {
+    const r = planned(type, mutate(cacheReplicationGroup, "authToken", unknownValue));
+    expect(await messages(cacheAuth, [r])).toEqual([]);
   });
 
   it("no automatic failover", async () => {

@@ -1,3 +1,4 @@
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { rdsParameterGroup, rdsPrimary, rdsReplica } from "../testing/fixtures";
 import { messages, mutate, planned, violations } from "../testing/policyTest";
@@ -87,6 +88,13 @@ describe("RDS policies", () => {
     expect(await messages(rdsForceSsl, [r])).toEqual([
       "The instance uses the default parameter group, where rds.force_ssl cannot be set.",
     ]);
+  });
+
+  it("judges what it can during preview, when the source and the group name are still unknown", async () => {
+    const replica = planned(instance, mutate(rdsReplica, "replicateSourceDb", unknownValue));
+    const primary = planned(instance, mutate(rdsPrimary, "parameterGroupName", unknownValue));
+    expect(await messages(rdsMultiAz, [replica])).toEqual([]);
+    expect(await messages(rdsForceSsl, [primary])).toEqual([]);
   });
 
   it("reports with the enforcement level from the pack config", async () => {

@@ -5,9 +5,11 @@
  */
 import * as aws from "@pulumi/aws";
 import { type ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { isSet, readOrUnknown, unknown } from "../support/unknowns";
 
+/** A read replica names its source; during preview that name may be the primary's unknown identifier. */
 function isReadReplica(instance: { replicateSourceDb?: string }): boolean {
-  return Boolean(instance.replicateSourceDb);
+  return isSet(() => instance.replicateSourceDb);
 }
 
 export const rdsStorageEncrypted: ResourceValidationPolicy = {
@@ -90,7 +92,9 @@ export const rdsForceSsl: ResourceValidationPolicy = {
       }
     }),
     validateResourceOfType(aws.rds.Instance, (instance, _args, reportViolation) => {
-      const group = instance.parameterGroupName;
+      const group = readOrUnknown(() => instance.parameterGroupName);
+      // Unknown during preview: the generated name of a group the program declares.
+      if (group === unknown) return;
       if (!group || group.startsWith("default.")) {
         reportViolation("The instance uses the default parameter group, where rds.force_ssl cannot be set.");
       }
