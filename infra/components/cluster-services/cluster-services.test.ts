@@ -157,6 +157,13 @@ describe.each(stackNames)("ClusterServices (%s)", (stack) => {
     expect(prometheus("retention")).toBe("15d");
     expect(prometheus("retentionSize")).toBe("85GB");
     expect(prometheus("storageSpec.volumeClaimTemplate.spec.resources.requests.storage")).toBe("100Gi");
+    expect(prometheus("storageSpec.volumeClaimTemplate.spec.storageClassName")).toBe("gp3");
+    const storageClass = single(await run, "kubernetes:storage.k8s.io/v1:StorageClass");
+    expect(reveal(storageClass.inputs)).toMatchObject({
+      metadata: { name: "gp3", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+      provisioner: "ebs.csi.aws.com",
+      parameters: { type: "gp3", encrypted: "true" },
+    });
     expect(prometheus("ruleSelectorNilUsesHelmValues")).toBe(false);
     expect(prometheus("serviceMonitorSelectorNilUsesHelmValues")).toBe(false);
     expect(field(stackRelease.values, "grafana.sidecar.dashboards")).toMatchObject({

@@ -110,7 +110,7 @@ export class ClusterServices extends pulumi.ComponentResource {
         child({ dependsOn }),
       );
 
-    new k8s.storage.v1.StorageClass(
+    const storageClass = new k8s.storage.v1.StorageClass(
       names.name("gp3"),
       {
         metadata: {
@@ -226,7 +226,7 @@ export class ClusterServices extends pulumi.ComponentResource {
         },
         grafanaAdminSecret: "grafana-admin",
       }),
-      [nodePool, grafanaAdmin, ...(receivers ? [receivers] : [])],
+      [nodePool, storageClass, grafanaAdmin, ...(receivers ? [receivers] : [])],
     );
     new k8s.apiextensions.CustomResource(
       names.name("karpenter-service-monitor"),
