@@ -77,16 +77,13 @@ async function launch(
   user: OsUser,
   ephemeral: boolean,
 ): Promise<PostgresServer> {
-  const pidFile = join(stateDir, `${name}.pid`);
-  const logFile = join(stateDir, `${name}.log`);
   const url = postgresUrl(port);
   const running = await adoptOrStart({
     name,
     port,
     command: join(bin, "postgres"),
     args: serverArgs(dataDir, port, ephemeral),
-    logFile,
-    pidFile,
+    stateDir,
     stopSignal: "SIGINT",
     ...user,
   });

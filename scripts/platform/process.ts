@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { sleep } from "./steps";
 
 export interface ServerProcess {
@@ -25,8 +26,8 @@ export interface SpawnOptions {
   port: number;
   command: string;
   args: string[];
-  logFile: string;
-  pidFile: string;
+  /** The state folder: the server's pidfile and log are `<name>.pid` and `<name>.log` in it. */
+  stateDir: string;
   /** Signal that makes the server shut down cleanly (postgres: SIGINT is its fast shutdown). */
   stopSignal?: NodeJS.Signals;
   uid?: number;
@@ -79,8 +80,8 @@ function adopt(name: string, pidFile: string, logFile: string): ServerProcess | 
   };
 }
 
-function startServer(options: SpawnOptions): ServerProcess {
-  const logFd = openSync(options.logFile, "a");
+function startServer(options: SpawnOptions, pidFile: string, logFile: string): ServerProcess {
+  const logFd = openSync(logFile, "a");
   let child: ChildProcess;
   try {
     child = spawn(options.command, options.args, {
@@ -95,23 +96,23 @@ function startServer(options: SpawnOptions): ServerProcess {
   }
   let exitReason: string | undefined;
   child.on("exit", (code, signal) => {
-    exitReason = `${options.name} exited (${signal ?? `code ${code}`}); log ${options.logFile}:\n${logTail(options.logFile)}`;
+    exitReason = `${options.name} exited (${signal ?? `code ${code}`}); log ${logFile}:\n${logTail(logFile)}`;
   });
   child.on("error", (error) => {
     exitReason = `${options.name} could not start: ${error.message}`;
   });
   child.unref();
   const pid = child.pid ?? -1;
-  if (pid > 0) writeFileSync(options.pidFile, `${pid}\n`);
+  if (pid > 0) writeFileSync(pidFile, `${pid}\n`);
   return {
     name: options.name,
     pid,
     owned: true,
-    logFile: options.logFile,
+    logFile,
     exited: () => exitReason,
     stop: async () => {
       if (pid > 0) await stopPid(pid, options.stopSignal ?? "SIGTERM");
-      rmSync(options.pidFile, { force: true });
+      rmSync(pidFile, { force: true });
     },
   };
 }
@@ -129,12 +130,14 @@ function portIsFree(port: number): Promise<boolean> {
  * A port taken by some other program is reported instead of starting a server that cannot bind.
  */
 export async function adoptOrStart(options: SpawnOptions): Promise<ServerProcess> {
-  const adopted = adopt(options.name, options.pidFile, options.logFile);
+  const pidFile = join(options.stateDir, `${options.name}.pid`);
+  const logFile = join(options.stateDir, `${options.name}.log`);
+  const adopted = adopt(options.name, pidFile, logFile);
   if (adopted) return adopted;
   if (!(await portIsFree(options.port))) {
     throw new Error(
       `port ${options.port} for ${options.name} is already in use by another program: stop it, or choose other ports`,
     );
   }
-  return startServer(options);
+  return startServer(options, pidFile, logFile);
 }

@@ -82,8 +82,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       })),
     }),
   );
-  const pidFile = join(options.stateDir, `${name}.pid`);
-  const logFile = join(options.stateDir, `${name}.log`);
   const running = await adoptOrStart({
     name,
     port: options.port,
@@ -95,8 +93,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       "--web.enable-lifecycle",
       "--storage.tsdb.retention.time=2d",
     ],
-    logFile,
-    pidFile,
+    stateDir: options.stateDir,
   });
   const url = `http://127.0.0.1:${options.port}`;
   if (!running.owned) await fetch(`${url}/-/reload`, { method: "POST" }).catch(() => undefined);
@@ -141,8 +138,6 @@ export async function startAlertmanager(options: {
     configFile = join(dir, "alertmanager.yml");
     writeFileSync(configFile, stringify(defaultAlertmanagerConfig));
   }
-  const pidFile = join(options.stateDir, `${name}.pid`);
-  const logFile = join(options.stateDir, `${name}.log`);
   const running = await adoptOrStart({
     name,
     port: options.port,
@@ -154,8 +149,7 @@ export async function startAlertmanager(options: {
       // No cluster peers locally: without this it binds a gossip port (9094) that may be taken.
       "--cluster.listen-address=",
     ],
-    logFile,
-    pidFile,
+    stateDir: options.stateDir,
   });
   const url = `http://127.0.0.1:${options.port}`;
   await waitFor(

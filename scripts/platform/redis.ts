@@ -33,8 +33,6 @@ export async function startRedis(options: {
   const name = "redis";
   const dataDir = join(options.stateDir, "redis");
   mkdirSync(dataDir, { recursive: true });
-  const pidFile = join(options.stateDir, `${name}.pid`);
-  const logFile = join(options.stateDir, `${name}.log`);
   const running = await adoptOrStart({
     name,
     port: options.port,
@@ -58,8 +56,7 @@ export async function startRedis(options: {
       "--repl-diskless-sync-delay",
       "0",
     ],
-    logFile,
-    pidFile,
+    stateDir: options.stateDir,
   });
   await waitFor(
     `redis to answer PING on port ${options.port}`,
