@@ -9,6 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { naming } from "../naming";
 import type { CachePolicy, StackName } from "../scaling/policy";
+import { clusterOnlySecurityGroup } from "./data-store-access";
+import { rotatingKmsKey } from "./rotating-key";
 
 export const redisPort = 6379;
 export const redisEngineVersion = "7.1";
@@ -54,37 +56,21 @@ export class Cache extends pulumi.ComponentResource {
     }
     const nodes = 1 + args.policy.replicas;
 
-    const key = new aws.kms.Key(
-      n.name("key"),
-      {
-        description: "Encryption of Parley's Redis data, snapshots and AUTH token",
-        enableKeyRotation: true,
-        deletionWindowInDays: 30,
-        tags: n.tags(),
-      },
+    const key = rotatingKmsKey(
+      n,
+      "key",
+      "Encryption of Parley's Redis data, snapshots and AUTH token",
       parent,
     );
     this.kmsKeyArn = key.arn;
 
-    const securityGroup = new aws.ec2.SecurityGroup(
-      n.name("sg"),
+    const securityGroup = clusterOnlySecurityGroup(
+      n,
       {
         vpcId: args.vpcId,
-        description: "Redis: admits only the EKS cluster",
-        tags: n.tags({ Name: n.name("sg") }),
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      n.name("sg-from-cluster"),
-      {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: args.clientSecurityGroupId,
-        ipProtocol: "tcp",
-        fromPort: redisPort,
-        toPort: redisPort,
-        description: "Redis from the cluster nodes and pods",
-        tags: n.tags(),
+        clientSecurityGroupId: args.clientSecurityGroupId,
+        port: redisPort,
+        service: "Redis",
       },
       parent,
     );

@@ -13,7 +13,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { naming } from "../naming";
 import type { ScalingPolicy, StackName } from "../scaling/policy";
+import { clusterOnlySecurityGroup } from "./data-store-access";
 import { postgresParameters } from "./database-tuning";
+import { rotatingKmsKey } from "./rotating-key";
 
 export const postgresMajorVersion = "16";
 export const postgresPort = 5432;
@@ -67,37 +69,21 @@ export class Database extends pulumi.ComponentResource {
     const { database } = args.policy;
     this.databaseName = args.databaseName;
 
-    const key = new aws.kms.Key(
-      n.name("key"),
-      {
-        description: "Encryption of Parley's database storage, Performance Insights and credentials",
-        enableKeyRotation: true,
-        deletionWindowInDays: 30,
-        tags: n.tags(),
-      },
+    const key = rotatingKmsKey(
+      n,
+      "key",
+      "Encryption of Parley's database storage, Performance Insights and credentials",
       parent,
     );
     this.kmsKeyArn = key.arn;
 
-    const securityGroup = new aws.ec2.SecurityGroup(
-      n.name("sg"),
+    const securityGroup = clusterOnlySecurityGroup(
+      n,
       {
         vpcId: args.vpcId,
-        description: "PostgreSQL: admits only the EKS cluster",
-        tags: n.tags({ Name: n.name("sg") }),
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupIngressRule(
-      n.name("sg-from-cluster"),
-      {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: args.clientSecurityGroupId,
-        ipProtocol: "tcp",
-        fromPort: postgresPort,
-        toPort: postgresPort,
-        description: "PostgreSQL from the cluster nodes and pods",
-        tags: n.tags(),
+        clientSecurityGroupId: args.clientSecurityGroupId,
+        port: postgresPort,
+        service: "PostgreSQL",
       },
       parent,
     );

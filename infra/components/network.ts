@@ -113,6 +113,18 @@ export class Network extends pulumi.ComponentResource {
     this.privateSubnetIds = privateSubnets.map((s) => s.id);
     this.dataSubnetIds = dataSubnets.map((s) => s.id);
 
+    const associate = (
+      tier: "public" | "private" | "data",
+      index: number,
+      subnet: aws.ec2.Subnet,
+      table: aws.ec2.RouteTable,
+    ) =>
+      new aws.ec2.RouteTableAssociation(
+        n.name(`${tier}-rta`, String(index)),
+        { subnetId: subnet.id, routeTableId: table.id },
+        parent,
+      );
+
     const publicRoutes = new aws.ec2.RouteTable(
       n.name("public-rt"),
       {
@@ -122,13 +134,7 @@ export class Network extends pulumi.ComponentResource {
       },
       parent,
     );
-    publicSubnets.forEach((s, index) => {
-      new aws.ec2.RouteTableAssociation(
-        n.name("public-rta", String(index)),
-        { subnetId: s.id, routeTableId: publicRoutes.id },
-        parent,
-      );
-    });
+    for (const [index, s] of publicSubnets.entries()) associate("public", index, s, publicRoutes);
 
     const natCount = args.natGateways === "perAz" ? args.availabilityZones : 1;
     const natGateways = publicSubnets.slice(0, natCount).map((s, index) => {
@@ -155,11 +161,7 @@ export class Network extends pulumi.ComponentResource {
         },
         parent,
       );
-      new aws.ec2.RouteTableAssociation(
-        n.name("private-rta", String(index)),
-        { subnetId: s.id, routeTableId: table.id },
-        parent,
-      );
+      associate("private", index, s, table);
       return table;
     });
 
@@ -169,13 +171,7 @@ export class Network extends pulumi.ComponentResource {
       { vpcId: vpc.id, tags: n.tags({ Name: n.name("data-rt") }) },
       parent,
     );
-    dataSubnets.forEach((s, index) => {
-      new aws.ec2.RouteTableAssociation(
-        n.name("data-rta", String(index)),
-        { subnetId: s.id, routeTableId: dataRoutes.id },
-        parent,
-      );
-    });
+    for (const [index, s] of dataSubnets.entries()) associate("data", index, s, dataRoutes);
 
     // Image layers from ECR are served by S3: a gateway endpoint keeps that traffic off the NAT gateways.
     new aws.ec2.VpcEndpoint(
