@@ -84,7 +84,7 @@ async function launch(
     command: join(bin, "postgres"),
     args: serverArgs(dataDir, port, ephemeral),
     stateDir,
-    stopSignal: "SIGINT",
+    stopSignals: ["SIGTERM", "SIGINT"],
     ...user,
   });
   await waitFor(`${name} to answer a query on port ${port}`, () => query(url, "SELECT 1 AS ok"), {

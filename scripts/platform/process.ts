@@ -28,8 +28,11 @@ export interface SpawnOptions {
   args: string[];
   /** The state folder: the server's pidfile and log are `<name>.pid` and `<name>.log` in it. */
   stateDir: string;
-  /** Signal that makes the server shut down cleanly (postgres: SIGINT is its fast shutdown). */
-  stopSignal?: NodeJS.Signals;
+  /**
+   * Signals that shut the server down, gentlest first; each but the last gets a few seconds
+   * (postgres: SIGTERM lets closing sessions finish, then SIGINT is its fast shutdown).
+   */
+  stopSignals?: NodeJS.Signals[];
   uid?: number;
   gid?: number;
   cwd?: string;
@@ -49,17 +52,22 @@ export function logTail(logFile: string, lines = 15): string {
   return readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
 
-async function stopPid(pid: number, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, signal);
+async function exitedWithin(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (isAlive(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, "SIGKILL");
-      return;
-    }
+    if (Date.now() > deadline) return false;
     await sleep(50);
   }
+  return true;
+}
+
+async function stopPid(pid: number, signals: NodeJS.Signals[]): Promise<void> {
+  for (const [index, signal] of signals.entries()) {
+    if (!isAlive(pid)) return;
+    process.kill(pid, signal);
+    if (await exitedWithin(pid, index < signals.length - 1 ? 3_000 : 15_000)) return;
+  }
+  process.kill(pid, "SIGKILL");
 }
 
 /** A server from an earlier run that is still alive, per its pidfile; otherwise undefined. */
@@ -111,7 +119,7 @@ function startServer(options: SpawnOptions, pidFile: string, logFile: string): S
     logFile,
     exited: () => exitReason,
     stop: async () => {
-      if (pid > 0) await stopPid(pid, options.stopSignal ?? "SIGTERM");
+      if (pid > 0) await stopPid(pid, options.stopSignals ?? ["SIGTERM"]);
       rmSync(pidFile, { force: true });
     },
   };
