@@ -164,12 +164,20 @@ describe("observability, live against the real app", () => {
         for (let round = 0; round < 4; round++) await session(app.url, tenant, chatbotId, user * 10 + round);
       }),
     );
-    // Wait until Prometheus has scraped the load and evaluated the SLO rules on it.
+    // Keep the load going until Prometheus has scraped it rising and evaluated the SLO rules on it:
+    // a counter first scraped after all its requests looks flat (a rate of 0, an SLI of 0/0).
+    let round = 50;
     await waitFor(
       "the SLO recording rules to be evaluated on scraped app data",
       async () => {
-        const recorded = await queryPrometheus(prometheus.url, 'slo:error_ratio:rate5m{slo="latency"}');
-        return recorded.length > 0 ? true : undefined;
+        await session(app.url, tenant, chatbotId, round++);
+        const recorded = await queryPrometheus(
+          prometheus.url,
+          'slo:error_ratio:rate5m{slo=~"availability|latency"}',
+        );
+        return recorded.filter((sample) => Number.isFinite(Number(sample.value[1]))).length === 2
+          ? true
+          : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
