@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { type StackName, stackNames } from "../infra/scaling/policy";
 import { buildPlan, mandatoryViolations } from "../policies/plan/build";
-import { planDocument, renderPlan } from "../policies/plan/render";
+import { headline, planDocument, renderPlan } from "../policies/plan/render";
 
 const usage = `usage: npm run plan -- --stack <${stackNames.join("|")}> [--json <file>]`;
 
@@ -52,6 +52,8 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  // First, before anything the program itself prints, say what kind of plan this is.
+  console.log(`${headline(options.stack)}\n`);
   let plan: Awaited<ReturnType<typeof buildPlan>>;
   try {
     plan = await buildPlan(options.stack);

@@ -7,7 +7,7 @@ import { redactSecrets } from "../support/values";
 import { mandatoryViolations, type Plan } from "./build";
 
 export function headline(stack: string): string {
-  return `Offline plan for stack "${stack}": the Pulumi program ran in-process under mocks with mocked cloud outputs (ids, ARNs, endpoints); nothing was deployed and no cloud was contacted.`;
+  return `Offline plan for stack "${stack}": the Pulumi program runs in-process under mocks with mocked cloud outputs (ids, ARNs, endpoints); nothing is deployed and no cloud is contacted.`;
 }
 
 /** Components before cloud resources, then by type and name, so alike resources sit together. */
@@ -54,6 +54,7 @@ function table(header: string[], rows: string[][]): string[] {
 
 const usd = (value: number) => `$${value.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
 
+/** The plan below its headline (the CLI prints the headline first, before the program runs). */
 export function renderPlan(plan: Plan): string {
   const { envelope: e, violations } = plan;
   const mandatory = mandatoryViolations(plan);
@@ -68,8 +69,6 @@ export function renderPlan(plan: Plan): string {
   const reserve = e.database.primaryConnectionsAtMax;
   const priceRegion = estimates[0]!.region;
   return [
-    headline(plan.stack),
-    "",
     `Resources (${plan.resources.length}: ${custom} cloud/Kubernetes resources, ${plan.resources.length - custom} components):`,
     ...resourceTree(plan),
     "",
