@@ -10,6 +10,7 @@ import { naming } from "../naming";
 import { architectureOf } from "../scaling/instances";
 import type { NodePolicy, StackName } from "../scaling/policy";
 import { karpenterDiscoveryTags } from "./karpenter-aws";
+import { rotatingKmsKey } from "./rotating-key";
 import { ServiceIdentity } from "./service-identity";
 
 export interface ClusterArgs {
@@ -103,14 +104,10 @@ export class Cluster extends pulumi.ComponentResource {
     const parent = { parent: this };
     const prod = args.stack === "prod";
 
-    const secretsKey = new aws.kms.Key(
-      n.name("secrets-key"),
-      {
-        description: `Envelope encryption of Kubernetes Secrets in ${args.clusterName}`,
-        enableKeyRotation: true,
-        deletionWindowInDays: 30,
-        tags: n.tags(),
-      },
+    const secretsKey = rotatingKmsKey(
+      n,
+      "secrets-key",
+      `Envelope encryption of Kubernetes Secrets in ${args.clusterName}`,
       parent,
     );
     new aws.kms.Alias(
