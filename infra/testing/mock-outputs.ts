@@ -27,7 +27,7 @@ type Computed = (args: pulumi.runtime.MockResourceArgs, ctx: MockContext, id: st
 
 const awsService = (type: string) => type.split(":")[1]?.split("/")[0] ?? "aws";
 
-/** Per resource type, outputs the cloud computes. Types not listed only get id, arn (AWS) and name. */
+/** Per resource type, outputs the cloud computes. Types not listed get an id, an arn (AWS) and their inputs back. */
 const computedByType: Record<string, Computed> = {
   "aws:eks/cluster:Cluster": ({ inputs }, { region }, id) => ({
     endpoint: `https://${mockHash(id, 32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`,
