@@ -8,6 +8,7 @@
  */
 import { join, resolve } from "node:path";
 import { observabilityFiles, writeObservability } from "../alerts/render";
+import { defaultPort } from "../app/src/config";
 import { scrapeJob } from "../app/src/telemetry/catalogue";
 import { type LocalApp, startLocalApp } from "./local-app";
 import { freePort, freePorts, localPorts, onShutdownSignal, startPlatform } from "./platform";
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const stateDir = resolve(process.env.PARLEY_STATE_DIR ?? ".state/local");
   const freePortsWanted = process.env.PARLEY_FREE_PORTS === "1";
   const ports = freePortsWanted ? await freePorts() : { ...localPorts };
-  const appPort = freePortsWanted ? await freePort() : Number(process.env.PORT ?? 3000);
+  const appPort = freePortsWanted ? await freePort() : Number(process.env.PORT ?? defaultPort);
   const started = performance.now();
   console.log(`Starting the Parley local platform (state in ${stateDir}):`);
   const observabilityDir = join(stateDir, "observability");

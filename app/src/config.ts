@@ -44,9 +44,12 @@ function shownValue(variable: string, value: string | undefined): string {
   }
 }
 
+/** The HTTP port when PORT is unset: the local platform's app URL and the container port in the cluster. */
+export const defaultPort = 3000;
+
 const environmentSchema = z
   .object({
-    PORT: integer(0, 65535).default(3000),
+    PORT: integer(0, 65535).default(defaultPort),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     DATABASE_REPLICA_URL: url(["postgres:", "postgresql:"]).optional(),
     REDIS_URL: url(["redis:", "rediss:"]),

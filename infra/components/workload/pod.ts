@@ -4,6 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { defaultPort } from "../../../app/src/config";
 import { scrapeJob } from "../../../app/src/telemetry/catalogue";
 import { containerResources } from "../../scaling/kubernetes";
 import type { ScalingPolicy } from "../../scaling/policy";
@@ -15,7 +16,8 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 /** The container is named after the scrape job: the pod CPU/memory alerts select `container="parley"`. */
 export const containerName = scrapeJob;
-export const appPort = 3000;
+/** The container port: the app's default, also passed to it explicitly as PORT. */
+export const appPort = defaultPort;
 export const portName = "http";
 
 /** The image's `node` user (uid 1000 in the official Node.js images). */
