@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager";
@@ -91,14 +92,11 @@ export function ensureBinaries(
       );
     }
     log(`  … installing ${packages.join(" ")} with apt-get (once per machine)`);
-    const sudo = how === "sudo" ? ["sudo", "-n"] : [];
-    const apt = (args: string[]) =>
-      execFileSync(sudo[0] ?? "apt-get", [...sudo.slice(1), ...(sudo.length ? ["apt-get"] : []), ...args], {
-        stdio: ["ignore", "ignore", "inherit"],
-        env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      });
-    apt(["update", "-q"]);
-    apt(["install", "-y", "-q", "--no-install-recommends", ...packages]);
+    // One install at a time across processes (test workers, npm start): dpkg allows only one.
+    const install = `DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${packages.join(" ")}`;
+    const command = ["flock", join(tmpdir(), "parley-apt.lock"), "sh", "-c", install];
+    if (how === "sudo") command.unshift("sudo", "-n");
+    execFileSync(command[0]!, command.slice(1), { stdio: ["ignore", "ignore", "inherit"] });
     found = locate();
     const stillMissing = services.filter((service) => !found[service]);
     if (stillMissing.length > 0) {
