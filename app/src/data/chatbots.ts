@@ -2,6 +2,7 @@
 import type { KnowledgeEntry } from "../ai/provider";
 import type { Database } from "../db/database";
 import type { Cursor } from "../http/cursor";
+import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Chatbot {
   id: string;
@@ -54,9 +55,8 @@ export class ChatbotStore {
     const result = await this.db.read<ChatbotSummary>(
       "chatbots.list",
       `SELECT ${summaryColumns} FROM chatbots
-       WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
-       ORDER BY created_at DESC, id DESC LIMIT $4`,
-      [organizationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+       WHERE organization_id = $1 AND ${newestFirstPage(2)}`,
+      [organizationId, ...newestFirstPageParams(cursor, limit)],
       { primary: fromPrimary },
     );
     return result.rows;

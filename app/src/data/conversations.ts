@@ -1,6 +1,7 @@
 /** Conversations of an organization. */
 import type { Database } from "../db/database";
 import type { Cursor } from "../http/cursor";
+import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Conversation {
   id: string;
@@ -48,9 +49,8 @@ export class ConversationStore {
     const result = await this.db.read<Conversation>(
       "conversations.list",
       `SELECT ${columns} FROM conversations
-       WHERE organization_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
-       ORDER BY created_at DESC, id DESC LIMIT $4`,
-      [organizationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+       WHERE organization_id = $1 AND ${newestFirstPage(2)}`,
+      [organizationId, ...newestFirstPageParams(cursor, limit)],
       { primary: fromPrimary },
     );
     return result.rows;

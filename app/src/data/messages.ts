@@ -3,6 +3,7 @@ import type pg from "pg";
 import type { ChatTurn } from "../ai/provider";
 import type { Database } from "../db/database";
 import type { Cursor } from "../http/cursor";
+import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Message {
   id: string;
@@ -38,11 +39,10 @@ export class MessageStore {
        FROM conversations c
        LEFT JOIN LATERAL (
          SELECT ${columns} FROM messages
-         WHERE conversation_id = c.id AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-         ORDER BY created_at DESC, id DESC LIMIT $5
+         WHERE conversation_id = c.id AND ${newestFirstPage(3)}
        ) m ON true
        WHERE c.id = $1 AND c.organization_id = $2`,
-      [conversationId, organizationId, cursor?.createdAt ?? null, cursor?.id ?? null, limit + 1],
+      [conversationId, organizationId, ...newestFirstPageParams(cursor, limit)],
       { primary: fromPrimary },
     );
     if (result.rows.length === 0) return null;
