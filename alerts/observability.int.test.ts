@@ -15,6 +15,7 @@ import {
   api,
   createChatbot,
   createConversation,
+  postMessageStream,
   registerTenant,
   type Tenant,
   testConfig,
@@ -106,15 +107,7 @@ async function session(base: string, tenant: Tenant, chatbotId: string, round: n
     });
     if (sent.status !== 201) throw new Error(`message failed: ${sent.status} ${JSON.stringify(sent.body)}`);
   }
-  const streamed = await fetch(`${base}/api/conversations/${conversation.id}/messages`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      accept: "text/event-stream",
-    },
-    body: JSON.stringify({ content: "How much does the team plan cost?" }),
-  });
+  const streamed = await postMessageStream(base, token, conversation.id, "How much does the team plan cost?");
   await streamed.text();
   await api(base, "GET", `/api/conversations/${conversation.id}/messages?limit=10`, { token });
   await api(base, "GET", "/api/conversations", { token });

@@ -11,6 +11,7 @@ import {
   createChatbot,
   createConversation,
   jwtSecret,
+  postMessageStream,
   readEvents,
   registerTenant,
   type Tenant,
@@ -321,16 +322,15 @@ describe("messages", () => {
   it("streams the reply as SSE token events then one done event, uncompressed", async () => {
     const bot = await createChatbot(url, alice.token);
     const conversation = await createConversation(url, alice.token, bot.id);
-    const response = await fetch(`${url}/api/conversations/${conversation.id}/messages`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${alice.token}`,
-        "content-type": "application/json",
-        accept: "text/event-stream",
-        "accept-encoding": "gzip",
+    const response = await postMessageStream(
+      url,
+      alice.token,
+      conversation.id,
+      "How much does the team plan cost?",
+      {
+        headers: { "accept-encoding": "gzip" },
       },
-      body: JSON.stringify({ content: "How much does the team plan cost?" }),
-    });
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/event-stream");
     expect(response.headers.get("content-encoding")).toBeNull();

@@ -174,6 +174,27 @@ export async function createConversation(base: string, token: string, chatbotId:
   return response.body as { id: string; chatbot_id: string };
 }
 
+/** Posts a message asking for the reply as a server-sent event stream. */
+export function postMessageStream(
+  base: string,
+  token: string,
+  conversationId: string,
+  content: string,
+  { headers = {}, signal }: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<Response> {
+  return fetch(`${base}/api/conversations/${conversationId}/messages`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "text/event-stream",
+      ...headers,
+    },
+    body: JSON.stringify({ content }),
+    signal,
+  });
+}
+
 /** Reads a server-sent event stream to its end. */
 // biome-ignore lint/suspicious/noExplicitAny: event payloads are asserted field by field
 export async function readEvents(response: Response): Promise<Array<{ event: string; data: any }>> {

@@ -10,6 +10,7 @@ import {
   api,
   createChatbot,
   createConversation,
+  postMessageStream,
   readEvents,
   registerTenant,
   startTestApp,
@@ -166,15 +167,7 @@ describe("OpenAI-compatible provider", () => {
 
   it("streams the provider's chunks as SSE token events", async () => {
     const conversation = await newConversation();
-    const response = await fetch(`${app.url}/api/conversations/${conversation}/messages`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${tenant.token}`,
-        "content-type": "application/json",
-        accept: "text/event-stream",
-      },
-      body: JSON.stringify({ content: "stream this" }),
-    });
+    const response = await postMessageStream(app.url, tenant.token, conversation, "stream this");
     const events = await readEvents(response);
     expect(events.map((event) => event.event)).toEqual(["token", "token", "token", "done"]);
     expect(events.slice(0, 3).map((event) => event.data.text)).toEqual(["You ", "said: ", "stream this"]);
@@ -186,14 +179,7 @@ describe("OpenAI-compatible provider", () => {
     const conversation = await newConversation();
     script.pieceDelayMs = 100;
     const abort = new AbortController();
-    const response = await fetch(`${app.url}/api/conversations/${conversation}/messages`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${tenant.token}`,
-        "content-type": "application/json",
-        accept: "text/event-stream",
-      },
-      body: JSON.stringify({ content: "leaving early" }),
+    const response = await postMessageStream(app.url, tenant.token, conversation, "leaving early", {
       signal: abort.signal,
     });
     const reader = response.body!.getReader();

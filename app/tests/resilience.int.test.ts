@@ -14,6 +14,7 @@ import {
   api,
   createChatbot,
   createConversation,
+  postMessageStream,
   registerTenant,
   startTestApp,
   type TestApp,
@@ -220,15 +221,12 @@ describe("graceful shutdown", () => {
       token: tenant.token,
       body: { content: "What are your opening hours?" },
     });
-    const stream = fetch(`${app.url}/api/conversations/${conversation.id}/messages`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${tenant.token}`,
-        "content-type": "application/json",
-        accept: "text/event-stream",
-      },
-      body: JSON.stringify({ content: "How much does the team plan cost?" }),
-    });
+    const stream = postMessageStream(
+      app.url,
+      tenant.token,
+      conversation.id,
+      "How much does the team plan cost?",
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     const closeStarted = performance.now();
     const closed = app.close();
