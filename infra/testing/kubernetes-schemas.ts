@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
+import { reveal } from "./harness";
 
 export interface KubernetesObject {
   apiVersion: string;
@@ -132,4 +133,21 @@ export async function schemaErrors(object: KubernetesObject): Promise<string[]> 
   } catch (error) {
     return [(error as Error).message];
   }
+}
+
+/**
+ * Validates every Kubernetes object among a program's registrations (secrets revealed, as the API
+ * server would see them): how many were validated, and the violations per `<type> <name>` of each
+ * object that has any.
+ */
+export async function registeredObjectsSchemaErrors(
+  registrations: ReadonlyArray<{ type: string; name: string; inputs: Record<string, unknown> }>,
+): Promise<{ validated: number; errors: Record<string, string[]> }> {
+  const objects = registrations.filter((registration) => isKubernetesType(registration.type));
+  const errors: Record<string, string[]> = {};
+  for (const registration of objects) {
+    const found = await schemaErrors(reveal(registration.inputs) as KubernetesObject);
+    if (found.length > 0) errors[`${registration.type} ${registration.name}`] = found;
+  }
+  return { validated: objects.length, errors };
 }

@@ -5,7 +5,7 @@ import { renderObservability } from "../../../alerts/render";
 import { scrapeJob } from "../../../app/src/telemetry/catalogue";
 import { field, ofType, runComponents, single } from "../../testing/component-harness";
 import { reveal } from "../../testing/harness";
-import { isKubernetesType, type KubernetesObject, schemaErrors } from "../../testing/kubernetes-schemas";
+import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
 import { grafanaDashboardLabel } from "./grafana";
 import { Observability } from "./index";
 
@@ -64,12 +64,9 @@ describe("Observability", () => {
   });
 
   it("declares only objects that pass the upstream schemas", async () => {
-    const objects = (await run).filter((registration) => isKubernetesType(registration.type));
-    expect(objects.length).toBe(rendered.dashboards.length + 2);
-    for (const registration of objects) {
-      const errors = await schemaErrors(reveal(registration.inputs) as KubernetesObject);
-      expect(errors, `${registration.type} ${registration.name}`).toEqual([]);
-    }
+    const { validated, errors } = await registeredObjectsSchemaErrors(await run);
+    expect(validated).toBe(rendered.dashboards.length + 2);
+    expect(errors).toEqual({});
   });
 
   it("catches a PrometheusRule that breaks the operator's schema", async () => {
