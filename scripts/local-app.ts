@@ -72,7 +72,7 @@ export async function startLocalApp(
   );
   const logFile = join(platform.stateDir, "app.log");
   const log = createLogger(config, pino.destination({ dest: logFile, append: true, mkdir: true }));
-  const app = await step(`parley app listening on 127.0.0.1:${options.port}`, () =>
+  const app = await step(`parley app listening on 127.0.0.1:${options.port || "a free port"}`, () =>
     startParley(config, { log }),
   );
   return { app, demo, logFile };

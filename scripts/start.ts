@@ -11,14 +11,16 @@ import { observabilityFiles, writeObservability } from "../alerts/render";
 import { defaultPort } from "../app/src/config";
 import { scrapeJob } from "../app/src/telemetry/catalogue";
 import { type LocalApp, startLocalApp } from "./local-app";
-import { freePort, freePorts, localPorts, onShutdownSignal, startPlatform } from "./platform";
+import { freePorts, localPorts, onShutdownSignal, startPlatform } from "./platform";
 import { defaultLog, step } from "./platform/steps";
 
 async function main(): Promise<void> {
   const stateDir = resolve(process.env.PARLEY_STATE_DIR ?? ".state/local");
   const freePortsWanted = process.env.PARLEY_FREE_PORTS === "1";
   const ports = freePortsWanted ? await freePorts() : { ...localPorts };
-  const appPort = freePortsWanted ? await freePort() : Number(process.env.PORT ?? defaultPort);
+  // With free ports the app binds port 0 and Prometheus learns the port it got: a port chosen in
+  // advance could be taken by another process in the seconds before the app binds it.
+  const appPort = freePortsWanted ? 0 : Number(process.env.PORT ?? defaultPort);
   const started = performance.now();
   console.log(`Starting the Parley local platform (state in ${stateDir}):`);
   const observabilityDir = join(stateDir, "observability");
@@ -30,7 +32,7 @@ async function main(): Promise<void> {
     ports,
     ruleFiles: [join(observabilityDir, observabilityFiles.rules)],
     alertmanagerConfigFile: join(observabilityDir, observabilityFiles.alertmanagerLocal),
-    scrapeJobs: { [scrapeJob]: [`127.0.0.1:${appPort}`] },
+    scrapeJobs: { [scrapeJob]: appPort ? [`127.0.0.1:${appPort}`] : [] },
   });
   let local: LocalApp | undefined;
   let watchdog: NodeJS.Timeout | undefined;
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     await platform.stop();
     throw error;
   }
+  platform.prometheus.setTargets(scrapeJob, [new URL(local.app.url).host]);
   // Stay in the foreground; if a server dies, say which and stop the rest.
   watchdog = setInterval(async () => {
     const failure = platform.failure();

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePorts, startPlatform } from "../scripts/platform";
 import { isAlive } from "../scripts/platform/process";
+import { queryPrometheus } from "../scripts/platform/prometheus";
 
 const serverNames = ["postgres-primary", "postgres-replica", "redis", "prometheus", "alertmanager"];
 const pidsIn = (stateDir: string) =>
@@ -91,6 +92,14 @@ describe("local platform lifecycle", () => {
     expect(output).toMatch(/Demo login: \S+@\S+ \/ \S+/);
     const appUrl = /App\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
     expect((await fetch(`${appUrl}/readyz`)).status).toBe(200);
+    // The app bound a port of its own choosing; Prometheus must have been told which.
+    const prometheusUrl = /Prometheus\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
+    await expect
+      .poll(async () => (await queryPrometheus(prometheusUrl, `up{job="parley"}`))[0]?.value[1], {
+        timeout: 30_000,
+        interval: 500,
+      })
+      .toBe("1");
     const pids = pidsIn(stateDir);
     expect(pids.every(isAlive)).toBe(true);
     child.kill("SIGINT");

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, freePorts, startPlatform } from "../../scripts/platform";
+import { freePortList, freePorts, startPlatform } from "../../scripts/platform";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { seedDemo } from "../src/seed";
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     };
     await migrate(env.DATABASE_URL);
     const demo = await seedDemo(loadConfig(env));
-    const [appPort, basePort] = [await freePort(), await freePort()];
+    const [appPort, basePort] = await freePortList(2);
     const tsx = join(root, "node_modules", ".bin", "tsx");
     const app = spawn(tsx, [join(__dirname, "serve.ts")], {
       env: { ...env, PORT: String(appPort) },

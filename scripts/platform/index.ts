@@ -5,7 +5,7 @@
  * never stopped by this run); stops only what it started, by PID.
  */
 import { chmodSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
+import { type AddressInfo, createServer, type Server } from "node:net";
 import { resolve } from "node:path";
 import { type Binaries, ensureBinaries, type ServiceName } from "./binaries";
 import { type PostgresServer, startPostgresPrimary, startPostgresReplica } from "./postgres";
@@ -62,25 +62,37 @@ export interface Platform {
   failure(): string | undefined;
 }
 
+/**
+ * `count` distinct TCP ports that were free a moment ago on 127.0.0.1. All are held open until the
+ * last is chosen: released one by one, the kernel may hand the same port out twice.
+ */
+export async function freePortList(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((listening, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", listening);
+      });
+    }
+    return servers.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((closed) => server.close(closed))));
+  }
+}
+
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
+export async function freePort(): Promise<number> {
+  const [port] = await freePortList(1);
+  return port as number;
 }
 
 export async function freePorts(): Promise<PlatformPorts> {
-  const ports = {} as PlatformPorts;
-  for (const key of Object.keys(localPorts) as Array<keyof PlatformPorts>) ports[key] = await freePort();
-  return ports;
+  const keys = Object.keys(localPorts) as Array<keyof PlatformPorts>;
+  const ports = await freePortList(keys.length);
+  return Object.fromEntries(keys.map((key, i) => [key, ports[i]])) as unknown as PlatformPorts;
 }
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
