@@ -61,8 +61,8 @@ function serverArgs(dataDir: string, port: number, ephemeral: boolean): string[]
     hot_standby_feedback: "on",
     max_connections: 300,
     shared_buffers: "128MB",
-    // Local data only: skip the fsyncs that make commits durable across a machine crash.
-    synchronous_commit: "off",
+    // Commits stay synchronous: waitForReplay compares against the primary's written WAL, which an
+    // asynchronous commit may not have reached yet. Throwaway data skips the fsyncs instead.
     ...(ephemeral ? { fsync: "off", full_page_writes: "off" } : {}),
   };
   return ["-D", dataDir, ...Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`])];
