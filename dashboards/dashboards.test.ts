@@ -5,6 +5,7 @@ import { createGenerator } from "ts-json-schema-generator";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { run, substituteGrafanaVariables, tools, withTempDir } from "../alerts/check";
+import { scrapeJob } from "../app/src/telemetry/catalogue";
 import { renderDashboards } from ".";
 import { dashboardQueries, type GridPos, type PanelJson, panelsOf } from "./inspect";
 import { datasource } from "./panels";
@@ -111,7 +112,7 @@ describe("Grafana dashboards", () => {
         if (range[1] !== "30d") expect(range[1], `${panel}: ${expr}`).toBe("$__rate_interval");
       }
       for (const selector of expr.matchAll(/\{([^}]*)\}/g)) {
-        if (selector[1]!.includes('job="parley"') || selector[1]!.includes("slo=")) {
+        if (selector[1]!.includes(`job="${scrapeJob}"`) || selector[1]!.includes("slo=")) {
           expect(selector[1], `${panel}: ${expr}`).toContain('namespace=~"$namespace"');
         }
       }

@@ -200,6 +200,28 @@ function plainInputs(resource: PlannedResource): Record<string, unknown> {
   return plain;
 }
 
+/** What a policy learns about one resource, alike whether it validates the resource or the stack. */
+function resourceFacts(
+  resource: PlannedResource,
+  props: Record<string, unknown>,
+  byUrn: Map<string, PlannedResource>,
+): Pick<
+  ResourceValidationArgs,
+  "type" | "props" | "urn" | "name" | "opts" | "provider" | "isType" | "asType"
+> {
+  const provider = policyProvider(resource, byUrn);
+  return {
+    type: resource.type,
+    props,
+    urn: resource.urn,
+    name: resource.name,
+    opts: defaultOptions(resource.parent),
+    ...(provider ? { provider } : {}),
+    isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
+    asType: (resourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined) as never,
+  };
+}
+
 async function validateResources(
   evaluation: Evaluation,
   validations: ResourceValidation[],
@@ -213,17 +235,9 @@ async function validateResources(
       if (onlyType && onlyType !== resource.type) continue;
       // A fresh copy per validation, as the engine deserializes the inputs for every call.
       const props = unknownCheckingProxy(structuredClone(plainInputs(resource)));
-      const provider = policyProvider(resource, byUrn);
       const args: ResourceValidationArgs = {
-        type: resource.type,
-        props,
-        urn: resource.urn,
-        name: resource.name,
-        opts: defaultOptions(resource.parent),
-        ...(provider ? { provider } : {}),
+        ...resourceFacts(resource, props, byUrn),
         stackTags: new Map(),
-        isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-        asType: (resourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined) as never,
         getConfig: <T extends object>() => evaluation.settings.config as T,
         notApplicable,
       };
@@ -240,18 +254,10 @@ export function policyResources(
   const views = new Map<string, PolicyResource>();
   for (const resource of resources) {
     const props = unknownCheckingProxy(toPolicyProps(resource.outputs));
-    const provider = policyProvider(resource, byUrn);
     views.set(resource.urn, {
-      type: resource.type,
-      props,
-      urn: resource.urn,
-      name: resource.name,
-      opts: defaultOptions(resource.parent),
-      ...(provider ? { provider } : {}),
+      ...resourceFacts(resource, props, byUrn),
       dependencies: [],
       propertyDependencies: {},
-      isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-      asType: (resourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined) as never,
     });
   }
   for (const resource of resources) {

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     ports,
     ruleFiles: [join(observabilityDir, observabilityFiles.rules)],
     alertmanagerConfigFile: join(observabilityDir, observabilityFiles.alertmanagerLocal),
-    scrapeJobs: { [scrapeJob]: appPort ? [`127.0.0.1:${appPort}`] : [] },
+    // The app's target is written once it listens and its port is known.
+    scrapeJobs: { [scrapeJob]: [] },
   });
   let local: LocalApp | undefined;
   let watchdog: NodeJS.Timeout | undefined;

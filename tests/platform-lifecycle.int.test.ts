@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { scrapeJob } from "../app/src/telemetry/catalogue";
 import { freePorts, startPlatform } from "../scripts/platform";
 import { isAlive } from "../scripts/platform/process";
 import { queryPrometheus } from "../scripts/platform/prometheus";
@@ -95,7 +96,7 @@ describe("local platform lifecycle", () => {
     // The app bound a port of its own choosing; Prometheus must have been told which.
     const prometheusUrl = /Prometheus\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
     await expect
-      .poll(async () => (await queryPrometheus(prometheusUrl, `up{job="parley"}`))[0]?.value[1], {
+      .poll(async () => (await queryPrometheus(prometheusUrl, `up{job="${scrapeJob}"}`))[0]?.value[1], {
         timeout: 30_000,
         interval: 500,
       })
