@@ -25,6 +25,16 @@ it("builds in one stage and runs the bundle as a non-root user in a second", () 
 
 it("uses the build script the tests use, writing dist/app/main.js", () => {
   const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts;
-  expect(scripts["build:app"]).toBe("tsx app/build.ts");
+  expect(scripts["build:app"]).toBe("node scripts/bootstrap.mjs app/build.ts");
   expect(readFileSync(join(__dirname, "build.ts"), "utf8")).toContain('outfile: join(outDir, "main.js")');
+});
+
+it("runs on the Node.js version the repository declares once, in .node-version", () => {
+  const declared = readFileSync(join(root, ".node-version"), "utf8").trim();
+  expect(instructions).toContain(`ARG NODE_VERSION=${declared}`);
+  const stages = instructions.filter((line) => line.startsWith("FROM "));
+  for (const stage of stages) expect(stage).toMatch(/^FROM node:\$\{NODE_VERSION\}-alpine AS \w+$/);
+  // The build stage runs `npm run build:app`, which reads .node-version through the bootstrap.
+  expect(instructions).toContain("COPY tsconfig.json .node-version ./");
+  expect(instructions).toContain("COPY scripts/bootstrap.mjs ./scripts/");
 });
