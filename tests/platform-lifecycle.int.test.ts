@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { scrapeJob } from "../app/src/telemetry/catalogue";
-import { freePorts, startPlatform } from "../scripts/platform";
+import { externalDataOf, freePorts, removeStateDir, startPlatform } from "../scripts/platform";
 import { isAlive } from "../scripts/platform/process";
 import { queryPrometheus } from "../scripts/platform/prometheus";
+import { copyCheckout } from "./support/checkout-copy";
 
 const serverNames = ["postgres-primary", "postgres-replica", "redis", "prometheus", "alertmanager"];
 const pidsIn = (stateDir: string) =>
@@ -18,8 +19,10 @@ describe("local platform lifecycle", () => {
     stateDirs.push(dir);
     return dir;
   };
+  const checkouts: string[] = [];
   afterAll(() => {
-    for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+    for (const dir of stateDirs) removeStateDir(dir);
+    for (const dir of checkouts) rmSync(dir, { recursive: true, force: true });
   });
 
   it("adopts servers already running in its state folder and stops only the ones it started", async () => {
@@ -61,13 +64,22 @@ describe("local platform lifecycle", () => {
     }
   });
 
-  it("npm start serves the migrated, seeded app in the foreground and stops everything it started on Ctrl-C", {
-    timeout: 120_000,
+  it("npm start, from a checkout in a 0700 folder, serves the migrated, seeded app and stops everything it started on Ctrl-C, leaving git status clean", {
+    timeout: 300_000,
   }, async () => {
-    const stateDir = newStateDir();
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
-      env: { ...process.env, PARLEY_STATE_DIR: stateDir, PARLEY_FREE_PORTS: "1" },
+    const checkout = copyCheckout();
+    checkouts.push(checkout.home);
+    expect(statSync(checkout.home).mode & 0o777).toBe(0o700);
+    const stateDir = join(checkout.root, ".state", "local");
+    stateDirs.push(stateDir);
+    // Run as a user would from a terminal: none of the npm settings of the npm running these tests,
+    // and a process group of its own, which Ctrl-C signals as a whole.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+    const child = spawn("npm", ["start"], {
+      cwd: checkout.root,
+      env: { ...env, PARLEY_FREE_PORTS: "1", npm_config_update_notifier: "false" },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     let output = "";
     child.stdout.on("data", (chunk) => {
@@ -85,12 +97,16 @@ describe("local platform lifecycle", () => {
     );
     await expect
       .poll(() => (exitCode === undefined ? output : `exited early (${exitCode}): ${output}`), {
-        timeout: 90_000,
+        timeout: 240_000,
         interval: 250,
       })
       .toMatch(/press Ctrl-C to stop/);
     expect(output).toMatch(/PostgreSQL replica\s+postgres:\/\/postgres@127\.0\.0\.1:\d+/);
     expect(output).toMatch(/Demo login: \S+@\S+ \/ \S+/);
+    // As root, PostgreSQL runs as `postgres`, which cannot enter the 0700 folder: its data lives in
+    // that user's home, linked from the state folder.
+    const external = externalDataOf(stateDir);
+    if (process.getuid?.() === 0) expect(external).toMatch(/\/parley\/[0-9a-f]{16}$/);
     const appUrl = /App\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
     expect((await fetch(`${appUrl}/readyz`)).status).toBe(200);
     // The app bound a port of its own choosing; Prometheus must have been told which.
@@ -103,11 +119,15 @@ describe("local platform lifecycle", () => {
       .toBe("1");
     const pids = pidsIn(stateDir);
     expect(pids.every(isAlive)).toBe(true);
-    child.kill("SIGINT");
+    // Ctrl-C: SIGINT to the foreground process group (npm, its shell, the bootstrap, the platform).
+    process.kill(-(child.pid as number), "SIGINT");
+    await expect.poll(() => output, { timeout: 60_000, interval: 250 }).toContain("Stopped.");
     expect(await exited).not.toBe(0);
-    expect(output).toContain("Stopped.");
     expect(pids.some(isAlive)).toBe(false);
     await expect(fetch(`${appUrl}/healthz`)).rejects.toThrow();
     expect(serverNames.some((name) => existsSync(join(stateDir, `${name}.pid`)))).toBe(false);
+    expect(checkout.gitStatus()).toBe("");
+    removeStateDir(stateDir);
+    if (external) expect(existsSync(external)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -6,7 +7,11 @@ import { architectureOf } from "./instances";
 import { karpenterNodePoolSpec } from "./karpenter";
 import { scalingPolicyFor, stackNames } from "./policy";
 
-const crdPath = "/work/shared/reference/karpenter-1.14.1/karpenter.sh_nodepools.yaml";
+// The repository's own copy of the upstream CRD, so the test runs from any checkout location.
+const crdPath = join(
+  __dirname,
+  "../components/cluster-services/upstream/karpenter-1.14.1/karpenter.sh_nodepools.yaml",
+);
 
 type Schema = Record<string, unknown>;
 

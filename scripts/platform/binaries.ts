@@ -2,10 +2,11 @@
  * Finds the server binaries the local platform runs, installing the Debian/Ubuntu packages that
  * provide them when they are missing and this process may (root, or passwordless sudo).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCommand } from "./command";
 
 export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager";
 
@@ -96,7 +97,7 @@ export function ensureBinaries(
     const install = `DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${packages.join(" ")}`;
     const command = ["flock", join(tmpdir(), "parley-apt.lock"), "sh", "-c", install];
     if (how === "sudo") command.unshift("sudo", "-n");
-    execFileSync(command[0]!, command.slice(1), { stdio: ["ignore", "ignore", "inherit"] });
+    runCommand(`installing ${packages.join(" ")}`, command[0]!, command.slice(1));
     found = locate();
     const stillMissing = services.filter((service) => !found[service]);
     if (stillMissing.length > 0) {

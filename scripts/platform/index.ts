@@ -4,11 +4,11 @@
  * global set-up. Idempotent (servers found alive from an earlier run are adopted, not restarted, and
  * never stopped by this run); stops only what it started, by PID.
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer, type Server } from "node:net";
 import { resolve } from "node:path";
 import { type Binaries, ensureBinaries, type ServiceName } from "./binaries";
-import { type PostgresServer, startPostgresPrimary, startPostgresReplica } from "./postgres";
+import { externalDataOf, type PostgresServer, startPostgresPrimary, startPostgresReplica } from "./postgres";
 import {
   type AlertmanagerServer,
   type PrometheusServer,
@@ -19,7 +19,7 @@ import { type RedisServer, startRedis } from "./redis";
 import { defaultLog, type Log, step } from "./steps";
 
 export { ensureBinaries, MissingBinariesError } from "./binaries";
-export { postgresUrl, waitForReplay } from "./postgres";
+export { externalDataOf, postgresUrl, waitForReplay } from "./postgres";
 export { queryPrometheus, startAlertmanager, startPrometheus, writeTargets } from "./prometheus";
 export { ping as pingRedis, startRedis } from "./redis";
 
@@ -178,6 +178,16 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     await stop();
     throw error;
   }
+}
+
+/**
+ * Removes a state folder and the PostgreSQL data it keeps elsewhere (a checkout the `postgres` user
+ * cannot enter). Only for a platform that is stopped.
+ */
+export function removeStateDir(stateDir: string): void {
+  const external = externalDataOf(stateDir);
+  if (external) rmSync(external, { recursive: true, force: true });
+  rmSync(stateDir, { recursive: true, force: true });
 }
 
 /** Runs `cleanup` once on SIGINT, SIGTERM or SIGHUP, then exits. */

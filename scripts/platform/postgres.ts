@@ -1,8 +1,10 @@
 /** PostgreSQL primary and streaming replica for the local platform and the integration tests. */
-import { execFileSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { runCommand } from "./command";
 import { adoptOrStart, type ServerProcess } from "./process";
 import { waitFor } from "./steps";
 
@@ -21,12 +23,53 @@ interface OsUser {
 /** initdb and postgres refuse to run as root: as root, run them as the `postgres` OS user. */
 function serverUser(): OsUser {
   if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
   try {
-    return { uid: id("-u"), gid: id("-g") };
+    const [, , uid, gid] = runCommand("looking up the postgres OS user", "getent", [
+      "passwd",
+      "postgres",
+    ]).split(":");
+    return { uid: Number(uid), gid: Number(gid) };
   } catch {
     throw new Error("running as root needs the `postgres` OS user (created by `apt-get install postgresql`)");
   }
+}
+
+/** The name, in a state folder, of the link to PostgreSQL data kept outside it. */
+export const externalDataLink = "postgres-data";
+
+/**
+ * Where the PostgreSQL data folders live: the state folder when the server's OS user can enter it;
+ * otherwise — as root in a checkout under /root or a 0700 temporary folder, which the `postgres` user
+ * cannot enter — a folder in that user's home named after the state folder, linked from the state
+ * folder as `postgres-data` so later runs adopt it and cleanup (removeStateDir) finds it.
+ */
+function dataRoot(stateDir: string, user: OsUser): string {
+  if (user.uid === undefined) return stateDir;
+  const link = join(stateDir, externalDataLink);
+  if (existsSync(link)) return realpathSync(link);
+  const canEnter = spawnSync("test", ["-x", stateDir], { uid: user.uid, gid: user.gid }).status === 0;
+  if (canEnter) return stateDir;
+  const home = runCommand("looking up the postgres OS user", "getent", ["passwd", "postgres"])
+    .split(":")[5]
+    ?.trim();
+  if (!home || !existsSync(home)) {
+    throw new Error(
+      `the postgres OS user cannot enter ${stateDir} and has no home folder to keep its data in: set PARLEY_STATE_DIR to a folder it can enter`,
+    );
+  }
+  const parent = join(home, "parley");
+  ownedDir(parent, user, 0o700);
+  const dir = join(parent, createHash("sha256").update(stateDir).digest("hex").slice(0, 16));
+  ownedDir(dir, user, 0o700);
+  rmSync(link, { force: true });
+  symlinkSync(dir, link);
+  return dir;
+}
+
+/** PostgreSQL data a state folder keeps elsewhere (see dataRoot), or undefined. */
+export function externalDataOf(stateDir: string): string | undefined {
+  const link = join(stateDir, externalDataLink);
+  return existsSync(link) ? realpathSync(link) : undefined;
 }
 
 function ownedDir(path: string, user: OsUser, mode: number): void {
@@ -85,6 +128,8 @@ async function launch(
     args: serverArgs(dataDir, port, ephemeral),
     stateDir,
     stopSignals: ["SIGTERM", "SIGINT"],
+    // The server user may not be able to enter the caller's working directory (a checkout in /root).
+    cwd: dataDir,
     ...user,
   });
   await waitFor(`${name} to answer a query on port ${port}`, () => query(url, "SELECT 1 AS ok"), {
@@ -103,10 +148,11 @@ export interface PostgresOptions {
 
 export async function startPostgresPrimary(options: PostgresOptions): Promise<PostgresServer> {
   const user = serverUser();
-  const dataDir = join(options.stateDir, "pg-primary");
+  const dataDir = join(dataRoot(options.stateDir, user), "pg-primary");
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     ownedDir(dataDir, user, 0o700);
-    execFileSync(
+    runCommand(
+      "initializing the PostgreSQL primary",
       join(options.bin, "initdb"),
       [
         "-D",
@@ -117,7 +163,7 @@ export async function startPostgresPrimary(options: PostgresOptions): Promise<Po
         "--locale=C.UTF-8",
         "--no-sync",
       ],
-      { stdio: ["ignore", "ignore", "pipe"], ...user },
+      { cwd: dataDir, ...user },
     );
   }
   return launch(
@@ -136,7 +182,7 @@ export async function startPostgresReplica(
   options: PostgresOptions & { primary: PostgresServer },
 ): Promise<PostgresServer> {
   const user = serverUser();
-  const dataDir = join(options.stateDir, "pg-replica");
+  const dataDir = join(dataRoot(options.stateDir, user), "pg-replica");
   const slot = "parley_replica";
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
     // A slot left by a replica whose data folder was removed would make pg_basebackup -C fail.
@@ -145,7 +191,8 @@ export async function startPostgresReplica(
       `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slot}' AND NOT active`,
     );
     ownedDir(dataDir, user, 0o700);
-    execFileSync(
+    runCommand(
+      "copying the primary into the PostgreSQL replica",
       join(options.bin, "pg_basebackup"),
       [
         "-h",
@@ -163,7 +210,7 @@ export async function startPostgresReplica(
         slot,
         "-C",
       ],
-      { stdio: ["ignore", "ignore", "pipe"], ...user },
+      { cwd: dataDir, ...user },
     );
   }
   const replica = await launch(

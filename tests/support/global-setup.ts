@@ -3,16 +3,15 @@
  * Redis, Prometheus loaded with the project's rendered rules, Alertmanager) on free ports, in a state
  * folder removed afterwards. Test files reach it through `inject("platform")` (see ./platform.ts).
  */
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { observabilityFiles, writeObservability } from "../../alerts/render";
-import { freePorts, startPlatform } from "../../scripts/platform";
+import { freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
 import type { PlatformInfo } from "./platform";
 
 export default async function setup(project: TestProject) {
   const stateDir = join(process.cwd(), ".state", `test-${process.pid}`);
-  rmSync(stateDir, { recursive: true, force: true });
+  removeStateDir(stateDir);
   console.log("Starting the integration platform:");
   const observabilityDir = join(stateDir, "observability");
   writeObservability(observabilityDir);
@@ -35,6 +34,6 @@ export default async function setup(project: TestProject) {
   project.provide("platform", info);
   return async () => {
     await platform.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    removeStateDir(stateDir);
   };
 }
