@@ -11,7 +11,15 @@ import { observabilityFiles, writeObservability } from "../alerts/render";
 import { defaultPort } from "../app/src/config";
 import { scrapeJob } from "../app/src/telemetry/catalogue";
 import { type LocalApp, startLocalApp } from "./local-app";
-import { freePorts, localPorts, onShutdownSignal, startPlatform } from "./platform";
+import {
+  freePorts,
+  localPorts,
+  onShutdownSignal,
+  type ServerName,
+  serverNames,
+  startPlatform,
+} from "./platform";
+import { serveControl } from "./platform/control";
 import { defaultLog, step } from "./platform/steps";
 
 async function main(): Promise<void> {
@@ -37,9 +45,11 @@ async function main(): Promise<void> {
   });
   let local: LocalApp | undefined;
   let watchdog: NodeJS.Timeout | undefined;
+  const control = await serveControl(platform, defaultLog);
   onShutdownSignal(async () => {
     clearInterval(watchdog);
     console.log("\nStopping the app and the local platform…");
+    control.close();
     await local?.app.close();
     await platform.stop();
     console.log("Stopped.");
@@ -54,15 +64,20 @@ async function main(): Promise<void> {
     throw error;
   }
   platform.prometheus.setTargets(scrapeJob, [new URL(local.app.url).host]);
-  // Stay in the foreground; if a server dies, say which and stop the rest.
-  watchdog = setInterval(async () => {
-    const failure = platform.failure();
-    if (!failure) return;
-    clearInterval(watchdog);
-    console.error(`A server stopped unexpectedly: ${failure}`);
-    await local?.app.close();
-    await platform.stop();
-    process.exit(1);
+  // Stay in the foreground. A server that dies is reported once; the others keep running (as in a
+  // fault drill), and `npm run platform -- start <server>` brings it back.
+  const reported = new Set<ServerName>();
+  watchdog = setInterval(() => {
+    for (const name of serverNames) {
+      const reason = platform.servers[name].exitReason();
+      if (!reason) reported.delete(name);
+      else if (!reported.has(name)) {
+        reported.add(name);
+        console.error(
+          `  ✘ ${reason}\n    The rest keeps running; \`npm run platform -- start ${name}\` starts it again.`,
+        );
+      }
+    }
   }, 1_000);
   const { app, demo, logFile } = local;
   console.log(`
@@ -77,6 +92,7 @@ Demo login: ${demo.email} / ${demo.password}  (chatbot ${demo.chatbotId})
 Try:
   curl -s ${app.url}/api/auth/login -H 'content-type: application/json' \\
     -d '{"email":"${demo.email}","password":"${demo.password}"}'
+Fault drills: npm run platform -- stop|start|pause|unpause <${serverNames.join("|")}>, or status.
 Logs: ${stateDir}/*.log — press Ctrl-C to stop.`);
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -117,6 +117,21 @@ describe("local platform lifecycle", () => {
         interval: 500,
       })
       .toBe("1");
+    // A server that dies is reported; the rest keeps running, and the drill command brings it back.
+    process.kill(pidsIn(stateDir)[2] as number, "SIGKILL");
+    await expect
+      .poll(() => output, { timeout: 30_000, interval: 250 })
+      .toContain("`npm run platform -- start redis` starts it again");
+    expect((await fetch(`${appUrl}/readyz`)).status).toBe(200);
+    const restarted = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "npm",
+        ["run", "--silent", "platform", "--", "start", "redis"],
+        { cwd: checkout.root, env },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      ),
+    );
+    expect(restarted).toContain("redis running");
     const pids = pidsIn(stateDir);
     expect(pids.every(isAlive)).toBe(true);
     // Ctrl-C: SIGINT to the foreground process group (npm, its shell, the bootstrap, the platform).

@@ -9,6 +9,7 @@ import { type AddressInfo, createServer, type Server } from "node:net";
 import { resolve } from "node:path";
 import { type Binaries, ensureBinaries, type ServiceName } from "./binaries";
 import { externalDataOf, type PostgresServer, startPostgresPrimary, startPostgresReplica } from "./postgres";
+import { isAlive, type ServerProcess } from "./process";
 import {
   type AlertmanagerServer,
   type PrometheusServer,
@@ -48,6 +49,31 @@ export interface PlatformOptions {
   log?: Log;
 }
 
+/** The servers of the local platform, by the names their pidfiles and logs carry. */
+export const serverNames = [
+  "postgres-primary",
+  "postgres-replica",
+  "redis",
+  "prometheus",
+  "alertmanager",
+] as const;
+export type ServerName = (typeof serverNames)[number];
+
+export type ServerState = "running" | "paused" | "stopped" | "exited";
+
+/** One server that can be stopped, started again, paused and resumed while the others keep running. */
+export interface ManagedServer {
+  name: ServerName;
+  state(): ServerState;
+  /** Why it exited, when it did so on its own. */
+  exitReason(): string | undefined;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** SIGSTOP: the process stays, answers nothing (a frozen server). */
+  pause(): void;
+  resume(): void;
+}
+
 export interface Platform {
   stateDir: string;
   binaries: Binaries;
@@ -56,6 +82,7 @@ export interface Platform {
   redis: RedisServer;
   prometheus: PrometheusServer;
   alertmanager: AlertmanagerServer;
+  servers: Record<ServerName, ManagedServer>;
   /** Stops the servers this run started (never adopted ones), in reverse start order. */
   stop(): Promise<void>;
   /** Why a server is no longer running (the first one found), or undefined while all run. */
@@ -105,15 +132,69 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const ephemeral = options.ephemeral ?? false;
   const services: ServiceName[] = ["postgres", "redis", "prometheus", "alertmanager"];
   const binaries = await step(log, "server binaries found", async () => ensureBinaries(services, log));
+  const pg = { bin: binaries.postgresBin, stateDir, ephemeral };
+  // Prometheus started again must scrape what it scraped before.
+  const scrapeTargets: Record<string, string[]> = { ...(options.scrapeJobs ?? {}) };
 
-  const started: Array<{ stop(): Promise<void> }> = [];
-  const stop = async () => {
-    for (const server of started.reverse()) await server.stop().catch(() => undefined);
-    started.length = 0;
+  let primary: PostgresServer | undefined;
+  const launchers: Record<ServerName, { title: string; launch(): Promise<{ process: ServerProcess }> }> = {
+    "postgres-primary": {
+      title: `postgres primary answering on 127.0.0.1:${ports.postgresPrimary}`,
+      launch: () => startPostgresPrimary({ ...pg, port: ports.postgresPrimary }),
+    },
+    "postgres-replica": {
+      title: `postgres replica streaming and replayed on 127.0.0.1:${ports.postgresReplica}`,
+      launch: () =>
+        startPostgresReplica({ ...pg, port: ports.postgresReplica, primary: primary as PostgresServer }),
+    },
+    redis: {
+      title: `redis answering on 127.0.0.1:${ports.redis}`,
+      launch: () => startRedis({ bin: binaries.redisServer, stateDir, port: ports.redis }),
+    },
+    prometheus: {
+      title: `prometheus scraping on 127.0.0.1:${ports.prometheus} (first sample stored)`,
+      launch: () =>
+        startPrometheus({
+          bin: binaries.prometheus,
+          stateDir,
+          port: ports.prometheus,
+          ruleFiles: (options.ruleFiles ?? []).map((file) => resolve(file)),
+          jobs: scrapeTargets,
+          alertmanagerPort: ports.alertmanager,
+          scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 5,
+        }),
+    },
+    alertmanager: {
+      title: `alertmanager ready on 127.0.0.1:${ports.alertmanager}`,
+      launch: () =>
+        startAlertmanager({
+          bin: binaries.alertmanager,
+          stateDir,
+          port: ports.alertmanager,
+          configFile: options.alertmanagerConfigFile,
+        }),
+    },
   };
-  const track = <T extends { process: { stop(): Promise<void> } }>(server: T): T => {
-    started.push(server.process);
+
+  const handles = new Map<ServerName, { process: ServerProcess }>();
+  const deliberatelyStopped = new Set<ServerName>();
+  const paused = new Set<ServerName>();
+  const startOrder: ServerName[] = [];
+  const launch = async <T extends { process: ServerProcess }>(name: ServerName): Promise<T> => {
+    const server = (await step(log, launchers[name].title, () => launchers[name].launch())) as T;
+    handles.set(name, server);
+    if (!startOrder.includes(name)) startOrder.push(name);
     return server;
+  };
+  const stopOne = async (name: ServerName) => {
+    const server = handles.get(name);
+    if (!server) return;
+    if (paused.delete(name) && isAlive(server.process.pid)) process.kill(server.process.pid, "SIGCONT");
+    await server.process.stop().catch(() => undefined);
+  };
+  const stop = async () => {
+    for (const name of [...startOrder].reverse()) await stopOne(name);
+    startOrder.length = 0;
   };
   /** Like Promise.all, but waits for every start to settle so a failure leaves nothing untracked. */
   const all = async <T extends unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> => {
@@ -124,45 +205,69 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   };
 
   try {
-    const pg = { bin: binaries.postgresBin, stateDir, ephemeral };
     const [postgresPrimary, redis, alertmanager] = await all([
-      step(log, `postgres primary answering on 127.0.0.1:${ports.postgresPrimary}`, async () =>
-        track(await startPostgresPrimary({ ...pg, port: ports.postgresPrimary })),
-      ),
-      step(log, `redis answering on 127.0.0.1:${ports.redis}`, async () =>
-        track(await startRedis({ bin: binaries.redisServer, stateDir, port: ports.redis })),
-      ),
-      step(log, `alertmanager ready on 127.0.0.1:${ports.alertmanager}`, async () =>
-        track(
-          await startAlertmanager({
-            bin: binaries.alertmanager,
-            stateDir,
-            port: ports.alertmanager,
-            configFile: options.alertmanagerConfigFile,
-          }),
-        ),
-      ),
+      launch<PostgresServer>("postgres-primary"),
+      launch<RedisServer>("redis"),
+      launch<AlertmanagerServer>("alertmanager"),
     ]);
+    primary = postgresPrimary;
     const [postgresReplica, prometheus] = await all([
-      step(log, `postgres replica streaming and replayed on 127.0.0.1:${ports.postgresReplica}`, async () =>
-        track(await startPostgresReplica({ ...pg, port: ports.postgresReplica, primary: postgresPrimary })),
-      ),
-      step(log, `prometheus scraping on 127.0.0.1:${ports.prometheus} (first sample stored)`, async () =>
-        track(
-          await startPrometheus({
-            bin: binaries.prometheus,
-            stateDir,
-            port: ports.prometheus,
-            ruleFiles: (options.ruleFiles ?? []).map((file) => resolve(file)),
-            jobs: options.scrapeJobs ?? {},
-            alertmanagerPort: ports.alertmanager,
-            scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 5,
-          }),
-        ),
-      ),
+      launch<PostgresServer>("postgres-replica"),
+      launch<PrometheusServer>("prometheus"),
     ]);
-    const servers = [postgresPrimary, postgresReplica, redis, prometheus, alertmanager];
-    const failure = () => servers.map((server) => server.process.exited()).find(Boolean);
+    const setTargets = prometheus.setTargets;
+    prometheus.setTargets = (job, targets) => {
+      scrapeTargets[job] = targets;
+      setTargets(job, targets);
+    };
+    const byName: Record<ServerName, { process: ServerProcess }> = {
+      "postgres-primary": postgresPrimary,
+      "postgres-replica": postgresReplica,
+      redis,
+      prometheus,
+      alertmanager,
+    };
+    const managed = (name: ServerName): ManagedServer => {
+      const current = () => (handles.get(name) as { process: ServerProcess }).process;
+      const exitReason = () => (deliberatelyStopped.has(name) ? undefined : current().exited());
+      return {
+        name,
+        exitReason,
+        state: () =>
+          deliberatelyStopped.has(name)
+            ? "stopped"
+            : current().exited()
+              ? "exited"
+              : paused.has(name)
+                ? "paused"
+                : "running",
+        stop: async () => {
+          deliberatelyStopped.add(name);
+          await stopOne(name);
+        },
+        start: async () => {
+          if (!deliberatelyStopped.has(name) && !current().exited()) return;
+          const fresh = await launch(name);
+          // Callers hold the server objects returned below: give them the new process.
+          byName[name].process = fresh.process;
+          deliberatelyStopped.delete(name);
+        },
+        pause: () => {
+          if (deliberatelyStopped.has(name) || current().exited()) throw new Error(`${name} is not running`);
+          process.kill(current().pid, "SIGSTOP");
+          paused.add(name);
+        },
+        resume: () => {
+          if (!paused.delete(name)) return;
+          process.kill(current().pid, "SIGCONT");
+        },
+      };
+    };
+    const servers = Object.fromEntries(serverNames.map((name) => [name, managed(name)])) as Record<
+      ServerName,
+      ManagedServer
+    >;
+    const failure = () => serverNames.map((name) => servers[name].exitReason()).find(Boolean);
     return {
       stateDir,
       binaries,
@@ -171,6 +276,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       redis,
       prometheus,
       alertmanager,
+      servers,
       stop,
       failure,
     };
