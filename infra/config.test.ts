@@ -169,3 +169,56 @@ describe("the program with invalid config", () => {
     expect(declared).toEqual(["pulumi:pulumi:Stack"]);
   });
 });
+
+describe("parseStackConfig: the Cloudflare zone's plan and owner", () => {
+  it("defaults to a Free zone this stack does not own, with no edge rate limits", () => {
+    const raw = devFile();
+    delete raw["parley:cloudflareZonePlan"];
+    delete raw["parley:cloudflareZoneOwner"];
+    expect(parseStackConfig(raw, "dev")).toMatchObject({
+      cloudflareZonePlan: "free",
+      cloudflareZoneOwner: false,
+      edgeRateLimits: [],
+    });
+  });
+
+  it("the owner of a Free zone gets no edge rate limits by default; of a Pro zone, both", () => {
+    const owner = { ...prodFile(), "parley:cloudflareZoneOwner": "true" };
+    expect(
+      parseStackConfig({ ...owner, "parley:cloudflareZonePlan": "free" }, "prod").edgeRateLimits,
+    ).toEqual([]);
+    expect(parseStackConfig({ ...owner, "parley:cloudflareZonePlan": "pro" }, "prod").edgeRateLimits).toEqual(
+      ["api", "login"],
+    );
+  });
+
+  it("names the key, the value and the allowed plans", () => {
+    expect(issuesOf({ ...prodFile(), "parley:cloudflareZonePlan": "premium" }, "prod")).toEqual([
+      'parley:cloudflareZonePlan = "premium" is not allowed: expected the zone\'s Cloudflare plan: one of free, pro, business, enterprise',
+    ]);
+    expect(issuesOf({ ...prodFile(), "parley:cloudflareZoneOwner": "yes" }, "prod")).toEqual([
+      'parley:cloudflareZoneOwner = "yes" is not allowed: expected true (this stack declares the zone\'s settings and rulesets; exactly one stack per zone) or false',
+    ]);
+  });
+
+  it("rejects edge rate limits the zone's plan cannot scope to the stack's host", () => {
+    const raw = {
+      ...prodFile(),
+      "parley:cloudflareZonePlan": "free",
+      "parley:edgeRateLimits": '["api","login"]',
+    };
+    expect(issuesOf(raw, "prod")).toEqual([
+      'parley:edgeRateLimits = ["api","login"] is not allowed on the "free" plan (parley:cloudflareZonePlan): its rate-limiting rules match on the path only and cannot be scoped to parley:publicHost (the app\'s own limits apply instead); expected a subset of []',
+    ]);
+    expect(issuesOf({ ...raw, "parley:cloudflareZonePlan": "pro" }, "prod")).toEqual([]);
+  });
+
+  it("rejects edge rate limits in a stack that does not own the zone's rulesets", () => {
+    expect(issuesOf({ ...devFile(), "parley:edgeRateLimits": '["api"]' }, "dev")).toEqual([
+      'parley:edgeRateLimits = ["api"] is not allowed when parley:cloudflareZoneOwner is false: rate limits live in the zone\'s one entry-point ruleset, which the owning stack declares; expected []',
+    ]);
+    expect(issuesOf({ ...devFile(), "parley:edgeRateLimits": '["waf"]' }, "dev")).toEqual([
+      'parley:edgeRateLimits = "[\\"waf\\"]" is not allowed: expected a list of edge rate limits from ["api","login"], e.g. ["api","login"] or []',
+    ]);
+  });
+});

@@ -6,6 +6,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import {
+  allowedEdgeRateLimits,
+  type EdgeRateLimitKind,
+  edgeRateLimitKinds,
+  type ZonePlan,
+  zonePlans,
+} from "./components/edge-plan";
 import { type StackName, scalingPolicyFor, stackNames } from "./scaling/policy";
 
 export const configNamespace = "parley";
@@ -39,6 +46,12 @@ export interface StackConfig {
   /** The public host name served through Cloudflare, e.g. `chat.example.com`. */
   publicHost: string;
   cloudflareZoneId: string;
+  /** The zone's Cloudflare plan: the edge declares only what it allows (infra/components/edge-plan.ts). */
+  cloudflareZonePlan: ZonePlan;
+  /** This stack declares the zone-wide singletons (settings, entry-point rulesets); one stack per zone. */
+  cloudflareZoneOwner: boolean;
+  /** Edge rate limits on this stack's host (owner only; what the plan allows by default). */
+  edgeRateLimits: EdgeRateLimitKind[];
   ecrRepositoryName: string;
   /** The app image tag the workload runs (the GitOps pipeline commits it). */
   imageTag: string;
@@ -159,6 +172,35 @@ const settings = {
     schema: z.string().regex(/^[0-9a-f]{32}$/),
     allowed: "a Cloudflare zone id (32 lower-case hex characters)",
   },
+  // The Cloudflare zone both stacks share: its plan, and which one stack owns its zone-wide singletons.
+  "parley:cloudflareZonePlan": {
+    schema: z.enum(zonePlans),
+    allowed: `the zone's Cloudflare plan: one of ${zonePlans.join(", ")}`,
+    default: () => "free",
+  },
+  "parley:cloudflareZoneOwner": {
+    schema: z.preprocess(
+      (value) => (value === "true" ? true : value === "false" ? false : value),
+      z.boolean(),
+    ),
+    allowed:
+      "true (this stack declares the zone's settings and rulesets; exactly one stack per zone) or false",
+    default: () => false,
+  },
+  "parley:edgeRateLimits": {
+    schema: z.preprocess(
+      (value) => {
+        try {
+          return typeof value === "string" ? JSON.parse(value) : value;
+        } catch {
+          return value;
+        }
+      },
+      z.array(z.enum(edgeRateLimitKinds)),
+    ),
+    allowed: `a list of edge rate limits from ${JSON.stringify(edgeRateLimitKinds)}, e.g. ["api","login"] or []`,
+    default: () => undefined,
+  },
   "parley:ecrRepositoryName": {
     schema: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/),
     allowed: "an ECR repository name (lower-case letters, digits, . _ - and /)",
@@ -267,12 +309,34 @@ function crossChecks(config: StackConfig): string[] {
       'parley:aiProvider = "openai" needs parley:openaiApiKey: set it with `pulumi config set --secret parley:openaiApiKey <key>`',
     );
   }
+  issues.push(...edgeChecks(config));
   if (config.loginRateLimitPerMinute >= config.apiRateLimitPerMinute) {
     issues.push(
       `parley:loginRateLimitPerMinute = ${config.loginRateLimitPerMinute} is not allowed: it must be stricter (lower) than parley:apiRateLimitPerMinute = ${config.apiRateLimitPerMinute}`,
     );
   }
   return issues;
+}
+
+/** Edge features the zone's plan, or this stack's role in the zone, does not allow. */
+function edgeChecks(config: StackConfig): string[] {
+  const requested = config.edgeRateLimits;
+  if (requested.length === 0) return [];
+  if (!config.cloudflareZoneOwner) {
+    return [
+      `parley:edgeRateLimits = ${describe(requested)} is not allowed when parley:cloudflareZoneOwner is false: rate limits live in the zone's one entry-point ruleset, which the owning stack declares; expected []`,
+    ];
+  }
+  const allowed = allowedEdgeRateLimits(config.cloudflareZonePlan);
+  const unavailable = requested.filter((kind) => !allowed.includes(kind));
+  if (unavailable.length === 0) return [];
+  const why =
+    allowed.length === 0
+      ? "its rate-limiting rules match on the path only and cannot be scoped to parley:publicHost (the app's own limits apply instead)"
+      : `it allows ${allowed.length} host-scoped rate-limiting rule(s)`;
+  return [
+    `parley:edgeRateLimits = ${describe(requested)} is not allowed on the ${describe(config.cloudflareZonePlan)} plan (parley:cloudflareZonePlan): ${why}; expected a subset of ${describe(allowed)}`,
+  ];
 }
 
 /**
@@ -325,6 +389,13 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     clusterAdminPrincipalArns: values["parley:clusterAdminPrincipalArns"] as string[],
     publicHost: values["parley:publicHost"] as string,
     cloudflareZoneId: values["parley:cloudflareZoneId"] as string,
+    cloudflareZonePlan: values["parley:cloudflareZonePlan"] as ZonePlan,
+    cloudflareZoneOwner: values["parley:cloudflareZoneOwner"] as boolean,
+    edgeRateLimits:
+      (values["parley:edgeRateLimits"] as EdgeRateLimitKind[] | undefined) ??
+      (values["parley:cloudflareZoneOwner"]
+        ? allowedEdgeRateLimits(values["parley:cloudflareZonePlan"] as ZonePlan)
+        : []),
     ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
     imageTag: values["parley:imageTag"] as string,
     databaseName: values["parley:databaseName"] as string,

@@ -14,7 +14,7 @@ import { Cluster } from "./components/cluster";
 import { ClusterServices } from "./components/cluster-services";
 import { controllerServiceAccounts } from "./components/cluster-services/controllers";
 import { Database } from "./components/database";
-import { Edge, PublicDnsRecord } from "./components/edge";
+import { Edge, PublicDnsRecord, verifyCloudflareIpRanges } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
 import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
@@ -42,6 +42,8 @@ async function main() {
     })),
     region: config.region,
   });
+  // The load balancer admits only the vendored Cloudflare ranges: they must still be the published ones.
+  await verifyCloudflareIpRanges();
 
   const network = new Network(resourceName(stack, "network"), {
     stack,
@@ -123,6 +125,9 @@ async function main() {
     stack,
     publicHost: config.publicHost,
     cloudflareZoneId: config.cloudflareZoneId,
+    zonePlan: config.cloudflareZonePlan,
+    zoneOwner: config.cloudflareZoneOwner,
+    edgeRateLimits: config.edgeRateLimits,
     vpcId: network.vpcId,
     vpcCidr: network.vpcCidr,
     apiRateLimitPerMinute: config.apiRateLimitPerMinute,
@@ -189,6 +194,7 @@ async function main() {
     publicHost: config.publicHost,
     certificateArn: edge.certificateArn,
     loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
+    originTrustStoreArn: edge.originTrustStoreArn,
     network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
     database: {
       primaryHost: database.primaryEndpoint,

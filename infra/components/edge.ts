@@ -1,7 +1,16 @@
 /**
- * The edge: Cloudflare in front of the ingress load balancer. The ACM certificate the load balancer
- * serves (validated through Cloudflare DNS), the load balancer's security group (Cloudflare's
- * published ranges only), and the zone's settings, cache rules, rate limits and managed WAF.
+ * The edge: Cloudflare in front of the ingress load balancer.
+ *
+ * Every stack declares what belongs to its own host: the ACM certificate the load balancer serves
+ * (validated through Cloudflare DNS), the load balancer's security group (Cloudflare's published
+ * ranges only), and authenticated origin pulls: Cloudflare presents a client certificate issued for
+ * this host by this stack's own CA, and the load balancer's mTLS trust store holds only that CA.
+ *
+ * Exactly one stack per zone (`parley:cloudflareZoneOwner`) declares the zone-wide singletons: the
+ * zone settings and the entry-point rulesets (Cloudflare allows one entry-point ruleset per phase per
+ * zone: developers.cloudflare.com/ruleset-engine/about/rulesets/#entry-point-ruleset). Every rule
+ * in them names the owner's host, and only what the zone's plan allows is declared
+ * (./edge-plan.ts). `npm run check:stacks` rejects two stacks owning the same zone.
  *
  * The proxied DNS record for the public host is a separate component (PublicDnsRecord) because it
  * points at the load balancer, which exists only once the workload's Ingress does.
@@ -9,14 +18,30 @@
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../data/cloudflare-ips";
+import * as tls from "@pulumi/tls";
+import {
+  cloudflareIpRangesRecordedOn,
+  cloudflareIpv4Ranges,
+  cloudflareIpv6Ranges,
+} from "../data/cloudflare-ips";
 import { naming } from "../naming";
 import type { StackName } from "../scaling/policy";
+import {
+  type EdgeRateLimitKind,
+  planCapabilities,
+  rateLimitPlanViolations,
+  type ZonePlan,
+} from "./edge-plan";
 
 export interface EdgeArgs {
   stack: StackName;
   publicHost: string;
   cloudflareZoneId: string;
+  zonePlan: ZonePlan;
+  /** Declare the zone-wide settings and entry-point rulesets (one stack per zone). */
+  zoneOwner: boolean;
+  /** Edge rate limits to declare (owner only; the config has checked them against the plan). */
+  edgeRateLimits: EdgeRateLimitKind[];
   vpcId: pulumi.Input<string>;
   vpcCidr: string;
   apiRateLimitPerMinute: number;
@@ -24,7 +49,6 @@ export interface EdgeArgs {
 }
 
 export const httpsPort = 443;
-const oneYearSeconds = 365 * 24 * 60 * 60;
 
 /** Cloudflare zone settings: TLS to the origin verified, TLS 1.2+, HTTPS only, HTTP/3, Brotli. */
 export const zoneSettings: Record<string, string> = {
@@ -36,73 +60,149 @@ export const zoneSettings: Record<string, string> = {
 };
 
 /** Content-hashed static files live under /assets/: their URL changes with their content. */
-export const hashedAssetsExpression = 'starts_with(http.request.uri.path, "/assets/")';
-export const apiExpression = 'starts_with(http.request.uri.path, "/api/")';
-export const loginExpression = 'http.request.uri.path eq "/api/auth/login" and http.request.method eq "POST"';
+export const hashedAssetsPrefix = "/assets/";
+export const apiPrefix = "/api/";
+export const loginPath = "/api/auth/login";
 
-/** Cloudflare Managed Ruleset (the managed WAF rules), by its fixed id. */
-export const cloudflareManagedRulesetId = "efb7b8c949ac4650a09736fc376e9aee";
+const onHost = (host: string) => `http.host eq "${host}"`;
+const underPath = (prefix: string) => `starts_with(http.request.uri.path, "${prefix}")`;
 
-export function cacheRules(): cloudflare.types.input.RulesetRule[] {
+/**
+ * Cache rules for the host. The edge caches exactly what the app marks cacheable: hashed assets are
+ * eligible and keep the app's own Cache-Control (`public, max-age=31536000, immutable`), so a 404
+ * under /assets/ is never pinned for a year; the API is never cached, whatever a response says, so
+ * no response to a request carrying a token is ever stored. Everything else keeps Cloudflare's
+ * default (HTML is not cached by default, and the app sends it `no-cache`).
+ */
+export function cacheRules(host: string): cloudflare.types.input.RulesetRule[] {
   return [
     {
-      ref: "hashed_assets_one_year",
-      description: "Content-hashed static assets: cache a year at the edge and in browsers",
-      expression: hashedAssetsExpression,
+      ref: "hashed_assets_as_the_origin_says",
+      description: "Content-hashed assets: cacheable, for as long as the app's Cache-Control says",
+      expression: `${onHost(host)} and ${underPath(hashedAssetsPrefix)}`,
       action: "set_cache_settings",
       actionParameters: {
         cache: true,
-        edgeTtl: { mode: "override_origin", default: oneYearSeconds },
-        browserTtl: { mode: "override_origin", default: oneYearSeconds },
-      },
-    },
-    {
-      ref: "api_bypass_unless_cacheable",
-      description: "API: bypass the cache unless the origin sends Cache-Control that allows caching",
-      expression: apiExpression,
-      action: "set_cache_settings",
-      actionParameters: {
-        cache: true,
-        edgeTtl: { mode: "bypass_by_default" },
+        edgeTtl: { mode: "respect_origin" },
         browserTtl: { mode: "respect_origin" },
       },
     },
+    {
+      ref: "api_never_cached",
+      description: "API: never cached at the edge, whatever the response says",
+      expression: `${onHost(host)} and ${underPath(apiPrefix)}`,
+      action: "set_cache_settings",
+      actionParameters: { cache: false },
+    },
   ];
 }
 
-export function rateLimitRules(limits: {
+/**
+ * Host-scoped rate limits (per client IP at each Cloudflare location; cf.colo.id is mandatory). On
+ * Pro the login rule matches the path only: `http.request.method` needs Business (the login route
+ * answers only POST, so counting other methods there costs nothing).
+ */
+export function rateLimitRules(args: {
+  publicHost: string;
+  zonePlan: ZonePlan;
+  edgeRateLimits: EdgeRateLimitKind[];
   apiRateLimitPerMinute: number;
   loginRateLimitPerMinute: number;
 }): cloudflare.types.input.RulesetRule[] {
-  // Counted per client IP at each Cloudflare location (cf.colo.id is required by Cloudflare).
   const perClient = ["cf.colo.id", "ip.src"];
-  return [
-    {
+  const fields = planCapabilities[args.zonePlan].rateLimitFields;
+  const methodAvailable = fields === undefined || fields.includes("http.request.method");
+  const host = onHost(args.publicHost);
+  const rules: Record<EdgeRateLimitKind, cloudflare.types.input.RulesetRule> = {
+    login: {
       ref: "login_rate_limit",
       description: "Login attempts per client IP (brute force)",
-      expression: loginExpression,
+      expression: `${host} and http.request.uri.path eq "${loginPath}"${methodAvailable ? ' and http.request.method eq "POST"' : ""}`,
       action: "block",
       ratelimit: {
         characteristics: perClient,
         period: 60,
-        requestsPerPeriod: limits.loginRateLimitPerMinute,
+        requestsPerPeriod: args.loginRateLimitPerMinute,
         mitigationTimeout: 600,
       },
     },
-    {
+    api: {
       ref: "api_rate_limit",
       description: "API requests per client IP",
-      expression: apiExpression,
+      expression: `${host} and ${underPath(apiPrefix)}`,
       action: "block",
       ratelimit: {
         characteristics: perClient,
         period: 60,
-        requestsPerPeriod: limits.apiRateLimitPerMinute,
+        requestsPerPeriod: args.apiRateLimitPerMinute,
         mitigationTimeout: 60,
       },
     },
+  };
+  const declared = (["login", "api"] as const).filter((kind) => args.edgeRateLimits.includes(kind));
+  const selected = declared.map((kind) => rules[kind]);
+  const problems = rateLimitPlanViolations(
+    args.zonePlan,
+    selected as Array<{
+      ref: string;
+      expression: string;
+      ratelimit: { period: number; mitigationTimeout: number };
+    }>,
+  );
+  if (problems.length > 0) {
+    throw new Error(`Edge rate limits do not fit the ${args.zonePlan} plan: ${problems.join("; ")}`);
+  }
+  return selected;
+}
+
+/** The managed WAF the plan allows (Free Managed Ruleset on Free), on this host only. */
+export function managedWafRules(host: string, zonePlan: ZonePlan): cloudflare.types.input.RulesetRule[] {
+  return [
+    {
+      ref: "managed_waf",
+      description: "Execute the plan's Cloudflare managed WAF ruleset",
+      expression: onHost(host),
+      action: "execute",
+      actionParameters: { id: planCapabilities[zonePlan].managedRulesetId },
+    },
   ];
 }
+
+/**
+ * Differences between the vendored Cloudflare ranges and the live list (the provider's getIpRanges,
+ * GET /client/v4/ips), one line each; empty when they agree.
+ */
+export function ipRangeDrift(live: { ipv4Cidrs: string[]; ipv6Cidrs: string[] }): string[] {
+  const drift: string[] = [];
+  const compare = (family: string, vendored: readonly string[], current: string[]) => {
+    const missing = current.filter((cidr) => !vendored.includes(cidr));
+    const stale = vendored.filter((cidr) => !current.includes(cidr));
+    if (missing.length > 0) drift.push(`${family} published but not vendored: ${missing.join(", ")}`);
+    if (stale.length > 0) drift.push(`${family} vendored but no longer published: ${stale.join(", ")}`);
+  };
+  compare("IPv4", cloudflareIpv4Ranges, live.ipv4Cidrs);
+  compare("IPv6", cloudflareIpv6Ranges, live.ipv6Cidrs);
+  return drift;
+}
+
+/**
+ * Fails unless the vendored list is the one Cloudflare publishes now (the provider's getIpRanges, as a
+ * real preview or update fetches it): the program awaits this before declaring anything, so a stale
+ * list stops `pulumi preview` with the ranges to add and remove.
+ */
+export async function verifyCloudflareIpRanges(): Promise<void> {
+  const drift = ipRangeDrift(await cloudflare.getIpRanges({}));
+  if (drift.length > 0) {
+    throw new pulumi.RunError(
+      `infra/data/cloudflare-ips.ts (recorded ${cloudflareIpRangesRecordedOn}) is stale: ${drift.join("; ")}. Update the ranges and the date together (see the file's header).`,
+    );
+  }
+}
+
+/** Authenticated origin pulls: the CA lives ten years; the client certificate is renewed by `pulumi up`. */
+const caValidityHours = 10 * 365 * 24;
+const clientValidityHours = 365 * 24;
+const clientEarlyRenewalHours = 60 * 24;
 
 export class Edge extends pulumi.ComponentResource {
   readonly publicUrl: string;
@@ -110,6 +210,8 @@ export class Edge extends pulumi.ComponentResource {
   readonly certificateArn: pulumi.Output<string>;
   /** Attach to the ingress load balancer: admits HTTPS from Cloudflare only. */
   readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
+  /** The ALB listener's mTLS trust store: admits only the client certificate Cloudflare presents for this host. */
+  readonly originTrustStoreArn: pulumi.Output<string>;
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("parley:infra:Edge", name, {}, opts);
@@ -200,6 +302,128 @@ export class Edge extends pulumi.ComponentResource {
     );
     this.loadBalancerSecurityGroupId = loadBalancerSg.id;
 
+    this.originTrustStoreArn = this.authenticatedOriginPulls(args);
+
+    if (args.zoneOwner) this.zoneSingletons(args);
+
+    this.registerOutputs({
+      publicUrl: this.publicUrl,
+      certificateArn: this.certificateArn,
+      loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
+      originTrustStoreArn: this.originTrustStoreArn,
+    });
+  }
+
+  /**
+   * Per-hostname authenticated origin pulls with this stack's own CA. Cloudflare's shared origin-pull
+   * certificate (global AOP) is presented for every Cloudflare account, so trusting it would admit
+   * any Cloudflare customer's zone or Worker; a per-hostname certificate is presented only for this
+   * zone's proxied traffic to this host (developers.cloudflare.com/ssl/origin-configuration/
+   * authenticated-origin-pull/). Per-hostname associations are not zone-wide, so each stack owns its own.
+   */
+  private authenticatedOriginPulls(args: EdgeArgs): pulumi.Output<string> {
+    const n = naming(args.stack, "edge");
+    const parent = { parent: this };
+    const subject = (commonName: string) => ({ commonName, organization: "Parley" });
+
+    const caKey = new tls.PrivateKey(
+      n.name("origin-pull-ca-key"),
+      { algorithm: "RSA", rsaBits: 2048 },
+      parent,
+    );
+    const ca = new tls.SelfSignedCert(
+      n.name("origin-pull-ca"),
+      {
+        privateKeyPem: caKey.privateKeyPem,
+        subject: subject(`Parley ${args.stack} origin-pull CA`),
+        isCaCertificate: true,
+        allowedUses: ["cert_signing", "crl_signing"],
+        validityPeriodHours: caValidityHours,
+      },
+      parent,
+    );
+    const clientKey = new tls.PrivateKey(
+      n.name("origin-pull-client-key"),
+      { algorithm: "RSA", rsaBits: 2048 },
+      parent,
+    );
+    const request = new tls.CertRequest(
+      n.name("origin-pull-client-request"),
+      { privateKeyPem: clientKey.privateKeyPem, subject: subject(args.publicHost) },
+      parent,
+    );
+    const client = new tls.LocallySignedCert(
+      n.name("origin-pull-client"),
+      {
+        certRequestPem: request.certRequestPem,
+        caPrivateKeyPem: caKey.privateKeyPem,
+        caCertPem: ca.certPem,
+        allowedUses: ["client_auth", "digital_signature", "key_encipherment"],
+        validityPeriodHours: clientValidityHours,
+        earlyRenewalHours: clientEarlyRenewalHours,
+      },
+      parent,
+    );
+    const uploaded = new cloudflare.AuthenticatedOriginPullsHostnameCertificate(
+      n.name("origin-pull-certificate"),
+      { zoneId: args.cloudflareZoneId, certificate: client.certPem, privateKey: clientKey.privateKeyPem },
+      parent,
+    );
+    // One hostname association per resource (the provider rejects more than one config entry).
+    new cloudflare.AuthenticatedOriginPulls(
+      n.name("origin-pulls"),
+      {
+        zoneId: args.cloudflareZoneId,
+        configs: [{ hostname: args.publicHost, certId: uploaded.id, enabled: true }],
+      },
+      parent,
+    );
+
+    // ALB trust stores read their CA bundle from S3.
+    const bucket = new aws.s3.Bucket(
+      n.name("origin-pull-ca-bundle"),
+      { forceDestroy: true, tags: n.tags() },
+      parent,
+    );
+    new aws.s3.BucketPublicAccessBlock(
+      n.name("origin-pull-ca-bundle"),
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      parent,
+    );
+    const bundle = new aws.s3.BucketObjectv2(
+      n.name("origin-pull-ca-pem"),
+      {
+        bucket: bucket.id,
+        key: "origin-pull-ca.pem",
+        content: ca.certPem,
+        contentType: "application/x-pem-file",
+        tags: n.tags(),
+      },
+      parent,
+    );
+    const trustStore = new aws.lb.TrustStore(
+      n.name("origin-pull"),
+      {
+        name: n.name("origin-pull"),
+        caCertificatesBundleS3Bucket: bundle.bucket,
+        caCertificatesBundleS3Key: bundle.key,
+        tags: n.tags(),
+      },
+      parent,
+    );
+    return trustStore.arn;
+  }
+
+  /** The zone-wide singletons: declared by the one stack that owns the zone. */
+  private zoneSingletons(args: EdgeArgs): void {
+    const n = naming(args.stack, "edge");
+    const parent = { parent: this };
     for (const [settingId, value] of Object.entries(zoneSettings)) {
       new cloudflare.ZoneSetting(
         n.name("zone", settingId.replace(/_/g, "-")),
@@ -215,23 +439,31 @@ export class Edge extends pulumi.ComponentResource {
         kind: "zone",
         phase: "http_request_cache_settings",
         name: "Parley cache rules",
-        description: "Hashed assets cached a year; API bypassed unless the origin allows caching",
-        rules: cacheRules(),
+        description: `${args.publicHost}: hashed assets cached as the app says; the API never cached`,
+        rules: cacheRules(args.publicHost),
       },
       parent,
     );
-    new cloudflare.Ruleset(
-      n.name("rate-limits"),
-      {
-        zoneId: args.cloudflareZoneId,
-        kind: "zone",
-        phase: "http_ratelimit",
-        name: "Parley rate limits",
-        description: "Per-client limits on the API and, stricter, on login",
-        rules: rateLimitRules(args),
-      },
-      parent,
-    );
+    const rateLimits = rateLimitRules(args);
+    if (rateLimits.length > 0) {
+      new cloudflare.Ruleset(
+        n.name("rate-limits"),
+        {
+          zoneId: args.cloudflareZoneId,
+          kind: "zone",
+          phase: "http_ratelimit",
+          name: "Parley rate limits",
+          description: `${args.publicHost}: per-client limits on the API and, stricter, on login`,
+          rules: rateLimits,
+        },
+        parent,
+      );
+    } else {
+      pulumi.log.info(
+        `No edge rate limits on the ${args.zonePlan} plan: the app's own per-client limits apply (docs/deploying.md)`,
+        this,
+      );
+    }
     new cloudflare.Ruleset(
       n.name("waf"),
       {
@@ -239,25 +471,11 @@ export class Edge extends pulumi.ComponentResource {
         kind: "zone",
         phase: "http_request_firewall_managed",
         name: "Parley managed WAF",
-        description: "Cloudflare Managed Ruleset on every request",
-        rules: [
-          {
-            ref: "cloudflare_managed_ruleset",
-            description: "Execute the Cloudflare Managed Ruleset",
-            expression: "true",
-            action: "execute",
-            actionParameters: { id: cloudflareManagedRulesetId },
-          },
-        ],
+        description: `${args.publicHost}: the plan's Cloudflare managed ruleset`,
+        rules: managedWafRules(args.publicHost, args.zonePlan),
       },
       parent,
     );
-
-    this.registerOutputs({
-      publicUrl: this.publicUrl,
-      certificateArn: this.certificateArn,
-      loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
-    });
   }
 }
 

@@ -1,9 +1,15 @@
 /**
- * Cloudflare's published edge IP ranges: the only sources the public load balancer admits.
+ * Cloudflare's published edge IP ranges: the only sources the public load balancer admits, and
+ * (with the load balancer's subnets) the only proxies the app believes forwarding headers from.
  * Source: https://www.cloudflare.com/ips-v4 and https://www.cloudflare.com/ips-v6
  * (also GET https://api.cloudflare.com/client/v4/ips). Recorded 2026-11-22 on a machine without
- * network access, from the list as last published: compare with the live list before the first
- * deploy. Cloudflare announces changes in advance; update the ranges and the date together.
+ * network access, from the list as last published.
+ *
+ * Checked on every real preview and update: the program compares this list with the provider's
+ * `getIpRanges` (the same API) before declaring anything and stops, naming the ranges to add and to
+ * remove, when they differ (infra/components/edge.ts, verifyCloudflareIpRanges). To refresh: take the
+ * two lists from that message (or from the URLs above), replace the arrays below, set the date, and
+ * run `npm run plan` for each stack. Cloudflare announces changes in advance.
  */
 export const cloudflareIpRangesRecordedOn = "2026-11-22";
 

@@ -150,6 +150,8 @@ interface MockMonitorLike {
 export async function runProgram(options: {
   stack: "prod" | "dev";
   config?: Record<string, string>;
+  /** Answers to provider function calls by token, instead of the mock's (e.g. a changed IP list). */
+  calls?: Record<string, Record<string, unknown>>;
 }): Promise<ProgramRun> {
   const file = readStackConfigFile(options.stack);
   const config = { ...file.config, ...options.config };
@@ -159,7 +161,7 @@ export async function runProgram(options: {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => mockResource(args, context),
-      call: (args) => mockCall(args, context),
+      call: (args) => options.calls?.[args.token] ?? mockCall(args, context),
     },
     "parley",
     options.stack,

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../data/cloudflare-ips";
 
 export const mockAccountId = "123456789012";
 
@@ -21,6 +22,10 @@ export function mockHash(name: string, length = 12): string {
 const fakeCertificateAuthority = Buffer.from(
   "-----BEGIN CERTIFICATE-----\nMIIBmockedcertificateauthority\n-----END CERTIFICATE-----\n",
 ).toString("base64");
+
+/** A fake PEM block, distinct per resource. */
+const fakePem = (label: string, id: string) =>
+  `-----BEGIN ${label}-----\nMIIB${mockHash(`${label}-${id}`, 40)}\n-----END ${label}-----\n`;
 
 type Outputs = Record<string, unknown>;
 type Computed = (args: pulumi.runtime.MockResourceArgs, ctx: MockContext, id: string) => Outputs;
@@ -114,6 +119,17 @@ const computedByType: Record<string, Computed> = {
   "aws:secretsmanager/secret:Secret": ({ inputs }, { region }, id) => ({
     arn: `arn:aws:secretsmanager:${region}:${mockAccountId}:secret:${(inputs.name as string | undefined) ?? id}-AbCdEf`,
   }),
+  "tls:index/privateKey:PrivateKey": (_args, _ctx, id) => ({
+    privateKeyPem: fakePem("PRIVATE KEY", id),
+    publicKeyPem: fakePem("PUBLIC KEY", id),
+  }),
+  "tls:index/selfSignedCert:SelfSignedCert": (_args, _ctx, id) => ({ certPem: fakePem("CERTIFICATE", id) }),
+  "tls:index/certRequest:CertRequest": (_args, _ctx, id) => ({
+    certRequestPem: fakePem("CERTIFICATE REQUEST", id),
+  }),
+  "tls:index/locallySignedCert:LocallySignedCert": (_args, _ctx, id) => ({
+    certPem: fakePem("CERTIFICATE", id),
+  }),
   "random:index/randomPassword:RandomPassword": (_args, _ctx, id) => ({
     result: `mock-generated-secret-${mockHash(id, 24)}`,
   }),
@@ -195,6 +211,14 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): R
       return { name: ctx.region, region: ctx.region, id: ctx.region };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    // What GET /client/v4/ips answers: the vendored list, unless a test asks for another.
+    case "cloudflare:index/getIpRanges:getIpRanges":
+      return {
+        ipv4Cidrs: [...cloudflareIpv4Ranges],
+        ipv6Cidrs: [...cloudflareIpv6Ranges],
+        etag: mockHash("ips"),
+        jdcloudCidrs: [],
+      };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { json: JSON.stringify(args.inputs), id: mockHash(JSON.stringify(args.inputs)) };
     default:

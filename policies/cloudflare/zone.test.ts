@@ -43,6 +43,24 @@ describe("Cloudflare zone policies", () => {
     ]);
   });
 
+  it("a stack that declares none of the zone's settings or rulesets (not its owner) is not checked", async () => {
+    const record = planned("cloudflare:index/dnsRecord:DnsRecord", {
+      zoneId: "z",
+      name: "chat-dev.example.com",
+    });
+    expect(await messages(sslStrict, [record])).toEqual([]);
+    expect(await messages(minTlsVersion, [record])).toEqual([]);
+    // An owner (it declares a zone ruleset) that forgot the settings is still caught.
+    const ruleset = planned("cloudflare:index/ruleset:Ruleset", {
+      zoneId: "z",
+      kind: "zone",
+      phase: "http_ratelimit",
+    });
+    expect(await messages(sslStrict, [record, ruleset])).toEqual([
+      'No ZoneSetting "ssl" is declared; the zone keeps Cloudflare\'s default.',
+    ]);
+  });
+
   it("stacks without Cloudflare resources are not applicable", async () => {
     expect(await messages(sslStrict, [planned("aws:kms/key:Key", {})])).toEqual([]);
   });

@@ -2,14 +2,35 @@
  * Cloudflare zone settings: TLS to the origin is verified end to end and clients speak TLS 1.2 or
  * newer. These are stack policies because a missing setting is as bad as a wrong one (Cloudflare's
  * own defaults are "flexible"/"full" SSL and TLS 1.0).
+ *
+ * Zone settings and entry-point rulesets are zone-wide: exactly one stack per zone declares them
+ * (`parley:cloudflareZoneOwner`). These policies check that stack; the others' pack configs disable
+ * them, and `npm run check:stacks` verifies across stacks that each zone has exactly one owner.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 
-function zoneSettings(args: StackValidationArgs, settingId: string): PolicyResource[] {
+/** Whether the stack declares any of its zone's singletons (a zone setting or a zone entry-point ruleset). */
+export function ownsZoneSingletons(args: StackValidationArgs): boolean {
+  return args.resources.some(
+    (r) => r.isType(cloudflare.ZoneSetting) || (r.isType(cloudflare.Ruleset) && r.props.kind === "zone"),
+  );
+}
+
+/** Stops a zone policy in a stack that declares no Cloudflare resources or none of the zone's singletons. */
+export function requireZoneOwner(args: StackValidationArgs): void {
   if (!args.resources.some((r) => r.type.startsWith("cloudflare:"))) {
     args.notApplicable("The stack declares no Cloudflare resources.");
   }
+  if (!ownsZoneSingletons(args)) {
+    args.notApplicable(
+      "The stack owns none of its zone's settings or rulesets; the owning stack is checked (npm run check:stacks).",
+    );
+  }
+}
+
+function zoneSettings(args: StackValidationArgs, settingId: string): PolicyResource[] {
+  requireZoneOwner(args);
   return args.resources.filter((r) => r.isType(cloudflare.ZoneSetting) && r.props.settingId === settingId);
 }
 

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { naming } from "../../naming";
 import { dbPoolEnv } from "../../scaling/database";
 import { hpaSpec, pdbSpec } from "../../scaling/kubernetes";
@@ -27,6 +28,17 @@ export const migrationCommand = ["node", "dist/app/main.js", "migrate"];
 
 export type AiProvider = "knowledge" | "openai";
 
+/** The app reads the proxies whose forwarding headers it believes from this variable (comma-separated CIDRs). */
+export const trustedProxyCidrsEnv = "TRUSTED_PROXY_CIDRS";
+
+/**
+ * The proxy chain in front of the pods: the ALB (its subnets) and Cloudflare's published ranges.
+ * Nothing else, in particular no other private-range peer, may set the client address.
+ */
+export function trustedProxyCidrs(loadBalancerSubnetCidrs: string[]): string {
+  return [...loadBalancerSubnetCidrs, ...cloudflareIpv4Ranges, ...cloudflareIpv6Ranges].join(",");
+}
+
 export interface AppSettings {
   logLevel: string;
   aiProvider: AiProvider;
@@ -45,6 +57,8 @@ export interface WorkloadArgs {
   certificateArn: pulumi.Input<string>;
   /** The ALB's security group (admits only Cloudflare's ranges); the controller adds the rule to the nodes. */
   loadBalancerSecurityGroupId: pulumi.Input<string>;
+  /** The listener's mTLS trust store: only Cloudflare's client certificate for this host gets through. */
+  originTrustStoreArn: pulumi.Input<string>;
   network: { vpcCidr: pulumi.Input<string>; loadBalancerSubnetCidrs: pulumi.Input<string[]> };
   database: {
     primaryHost: pulumi.Input<string>;
@@ -142,7 +156,7 @@ export class Workload extends pulumi.ComponentResource {
       name: key,
       valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
     });
-    const plain = (envName: string, value: string) => ({ name: envName, value });
+    const plain = (envName: string, value: pulumi.Input<string>) => ({ name: envName, value });
 
     const env = [
       plain("PORT", String(appPort)),
@@ -159,6 +173,10 @@ export class Workload extends pulumi.ComponentResource {
           ]
         : []),
       plain("APP_VERSION", args.app.version),
+      plain(
+        trustedProxyCidrsEnv,
+        pulumi.output(args.network.loadBalancerSubnetCidrs).apply(trustedProxyCidrs),
+      ),
     ];
     const nodeSelector = { [nodePoolLabel]: args.nodePoolName };
 
@@ -258,6 +276,16 @@ export class Workload extends pulumi.ComponentResource {
             [annotation("certificate-arn")]: args.certificateArn,
             [annotation("ssl-policy")]: "ELBSecurityPolicy-TLS13-1-2-2021-06",
             [annotation("security-groups")]: args.loadBalancerSecurityGroupId,
+            // mTLS in verify mode: the handshake fails without the client certificate Cloudflare
+            // presents for this host (kubernetes-sigs.github.io/aws-load-balancer-controller,
+            // ingress annotations, "mutual-authentication").
+            [annotation("mutual-authentication")]: pulumi
+              .output(args.originTrustStoreArn)
+              .apply((trustStore) =>
+                JSON.stringify([
+                  { port: 443, mode: "verify", trustStore, ignoreClientCertificateExpiry: false },
+                ]),
+              ),
             [annotation("manage-backend-security-group-rules")]: "true",
             [annotation("healthcheck-path")]: "/readyz",
             [annotation("load-balancer-attributes")]: [

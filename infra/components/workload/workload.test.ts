@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { hpaRequestRateMetric } from "../../../app/src/telemetry/catalogue";
+import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
 import {
@@ -35,6 +36,7 @@ const appEnvironmentNames = [
   "AI_SIMULATED_LATENCY_MS",
   "APP_VERSION",
   "APP_COMMIT",
+  "TRUSTED_PROXY_CIDRS",
 ];
 
 const fake = {
@@ -42,6 +44,9 @@ const fake = {
   cacheAuthToken: "fake-cache-token-1",
   openaiApiKey: "sk-fake-openai-key-1",
 };
+
+const fakeTrustStoreArn =
+  "arn:aws:elasticloadbalancing:eu-west-1:123456789012:truststore/parley-origin-pull/0123456789abcdef";
 
 const loadBalancerSubnetCidrs = ["10.40.192.0/22", "10.40.196.0/22", "10.40.200.0/22"];
 
@@ -61,6 +66,7 @@ function workloadArgs(stack: StackName, provider: k8s.Provider, openai: boolean)
     publicHost: "chat.example.com",
     certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
     loadBalancerSecurityGroupId: "sg-0123456789abcdef0",
+    originTrustStoreArn: fakeTrustStoreArn,
     network: { vpcCidr: "10.40.0.0/16", loadBalancerSubnetCidrs },
     database: {
       primaryHost: "primary.db.internal",
@@ -224,6 +230,22 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
       "alb.ingress.kubernetes.io/target-type": "ip",
       "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${deregistrationDelaySeconds}`,
     });
+  });
+
+  it("verifies Cloudflare's origin-pull client certificate on the HTTPS listener (ALB mTLS, verify mode)", async () => {
+    const ingress = single(await run, "kubernetes:networking.k8s.io/v1:Ingress");
+    const annotation = get(ingress, "metadata.annotations") as Record<string, string>;
+    expect(JSON.parse(annotation["alb.ingress.kubernetes.io/mutual-authentication"])).toEqual([
+      { port: 443, mode: "verify", trustStore: fakeTrustStoreArn, ignoreClientCertificateExpiry: false },
+    ]);
+  });
+
+  it("tells the app to believe forwarding headers from the ALB's subnets and Cloudflare only, no other private peer", async () => {
+    const env = (await container()).env as EnvVar[];
+    const cidrs = env.find((variable) => variable.name === "TRUSTED_PROXY_CIDRS")?.value?.split(",");
+    expect(cidrs).toEqual([...loadBalancerSubnetCidrs, ...cloudflareIpv4Ranges, ...cloudflareIpv6Ranges]);
+    for (const privateRange of ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "10.40.0.0/16"])
+      expect(cidrs).not.toContain(privateRange);
   });
 
   it("scales with the HPA and protects with the PDB exactly as the policy derives", async () => {
