@@ -1,13 +1,14 @@
 /**
- * Finds the server binaries the local platform runs, installing the Debian/Ubuntu packages that
- * provide them when they are missing and this process may (root, or passwordless sudo).
+ * Finds the server binaries the local platform runs (and the browser its page tests drive), installing
+ * the Debian/Ubuntu packages that provide them when they are missing and this process may (root, or
+ * passwordless sudo).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager";
+export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager" | "chromium";
 
 export interface Binaries {
   /** Folder holding initdb, postgres, pg_basebackup. */
@@ -17,6 +18,8 @@ export interface Binaries {
   promtool: string;
   alertmanager: string;
   amtool: string;
+  /** Debian's Chromium, driven by the browser tests of the chat page. */
+  chromium: string;
 }
 
 const aptPackage: Record<ServiceName, string> = {
@@ -24,6 +27,7 @@ const aptPackage: Record<ServiceName, string> = {
   redis: "redis-server",
   prometheus: "prometheus",
   alertmanager: "prometheus-alertmanager",
+  chromium: "chromium",
 };
 
 export class MissingBinariesError extends Error {}
@@ -54,6 +58,7 @@ function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<B
     promtool: onPath("promtool"),
     alertmanager: onPath("prometheus-alertmanager") ?? onPath("alertmanager"),
     amtool: onPath("amtool"),
+    chromium: onPath("chromium"),
   };
   return {
     binaries,
@@ -61,6 +66,7 @@ function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<B
     redis: Boolean(binaries.redisServer),
     prometheus: Boolean(binaries.prometheus && binaries.promtool),
     alertmanager: Boolean(binaries.alertmanager && binaries.amtool),
+    chromium: Boolean(binaries.chromium),
   };
 }
 
