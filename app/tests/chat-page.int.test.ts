@@ -35,6 +35,7 @@ import {
   startTestApp,
   type TestApp,
 } from "./harness";
+import { startTcpProxy } from "./tcp-proxy";
 
 const root = join(__dirname, "..", "..");
 const screenshotFile = join(root, "dist", "screenshots", "chat-page.png");
@@ -346,12 +347,12 @@ async function waitForReply(page: Page, reply: string): Promise<void> {
 }
 
 describe("error messages in Chromium", () => {
-  async function signedInPage() {
+  async function signedInPage(origin = app.url) {
     const tenant = await registerTenant(app.url);
     const chatbot = await createChatbot(app.url, tenant.token, "Errors");
     const conversation = await createConversation(app.url, tenant.token, chatbot.id, "Trouble");
     const probed = await openProbedPage(browser, { token: tenant.token });
-    await probed.page.goto(`${app.url}/#conversation=${conversation.id}`);
+    await probed.page.goto(`${origin}/#conversation=${conversation.id}`);
     await expect.poll(() => text(probed.page, "#chat-title"), patient).toBe("Trouble");
     return { ...probed, tenant, conversation };
   }
@@ -387,6 +388,42 @@ describe("error messages in Chromium", () => {
       expectOnlyFailedLoads(errors, /ERR_INTERNET_DISCONNECTED/);
     } finally {
       await context.close();
+    }
+  });
+
+  it("resumes a reply cut off mid-stream with the same Idempotency-Key, so it is stored once", async () => {
+    const proxy = await startTcpProxy(app.url);
+    const { context, page, errors, tenant, conversation } = await signedInPage(proxy.url);
+    model.pieceDelayMs = 300;
+    try {
+      await page.locator("#message").focus();
+      await page.keyboard.type("How much does the team plan cost?");
+      await page.keyboard.press("Enter");
+      // The first words have arrived; the server goes on streaming (and stores the reply) after the cut.
+      await expect
+        .poll(() => text(page, "#message-list [aria-busy=true] span:last-child"), patient)
+        .toMatch(/^The /);
+      proxy.down = true;
+      proxy.cut();
+      await expect.poll(() => text(page, "#error"), patient).toMatch(/^Connection lost\. Reconnecting/);
+      await page.waitForTimeout(1000);
+      proxy.down = false;
+      await expect.poll(() => text(page, "#status"), patient).toBe("Reconnected: the message was sent once.");
+      expect(await text(page, "#message-list li.assistant:last-child span:last-child")).toBe(
+        "The team plan costs 20 euros per seat.",
+      );
+      const stored = await api(app.url, "GET", `/api/conversations/${conversation.id}/messages`, {
+        token: tenant.token,
+      });
+      expect(stored.body.items.map((message: { content: string }) => message.content)).toEqual([
+        "The team plan costs 20 euros per seat.",
+        "How much does the team plan cost?",
+      ]);
+      expectOnlyFailedLoads(errors, /net::ERR_/);
+    } finally {
+      model.pieceDelayMs = 120;
+      await context.close();
+      await proxy.close();
     }
   });
 
