@@ -75,9 +75,12 @@ export interface ProbedPage {
 
 export async function openProbedPage(
   browser: Browser,
-  options: { token?: string } = {},
+  options: { token?: string; headers?: Record<string, string> } = {},
 ): Promise<ProbedPage> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const context = await browser.newContext({
+    viewport: { width: 1200, height: 800 },
+    extraHTTPHeaders: options.headers,
+  });
   await context.addInitScript(probe);
   if (options.token)
     await context.addInitScript((token) => {
