@@ -1,11 +1,12 @@
 /**
  * `npm run build:app`: bundles app/src/main.ts with esbuild into dist/app/main.js (Node 20, CommonJS,
- * every dependency inlined) and copies the static chat page next to it. The container runs exactly
- * `node dist/app/main.js`.
+ * every dependency inlined) and builds the chat page next to it (dist/app/public). The container runs
+ * exactly `node dist/app/main.js`.
  */
-import { cpSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { buildWeb } from "../web/build";
 
 export async function buildApp(root = join(__dirname, "..")): Promise<string> {
   const outDir = join(root, "dist", "app");
@@ -23,7 +24,7 @@ export async function buildApp(root = join(__dirname, "..")): Promise<string> {
     external: ["pg-native"],
     logLevel: "warning",
   });
-  cpSync(join(root, "app", "public"), join(outDir, "public"), { recursive: true });
+  await buildWeb(join(outDir, "public"));
   return join(outDir, "main.js");
 }
 

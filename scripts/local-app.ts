@@ -12,6 +12,7 @@ import { migrate } from "../app/src/db/migrate";
 import { createLogger } from "../app/src/logger";
 import { type ParleyHandle, startParley } from "../app/src/main";
 import { type DemoTenant, seedDemo } from "../app/src/seed";
+import { buildWeb } from "../web/build";
 import { type Platform, waitForReplay } from "./platform";
 
 const database = "parley";
@@ -70,6 +71,7 @@ export async function startLocalApp(
   await step("replica caught up with the schema and demo data", () =>
     waitForReplay(platform.postgresPrimary.url, platform.postgresReplica.url),
   );
+  await step("chat page built (dist/web)", () => buildWeb());
   const logFile = join(platform.stateDir, "app.log");
   const log = createLogger(config, pino.destination({ dest: logFile, append: true, mkdir: true }));
   const app = await step(`parley app listening on 127.0.0.1:${options.port || "a free port"}`, () =>

@@ -1,6 +1,7 @@
 /**
- * Finds the server binaries the local platform runs, installing the Debian/Ubuntu packages that
- * provide them when they are missing and this process may (root, or passwordless sudo).
+ * Finds the server binaries the local platform runs (and the browser its page tests drive), installing
+ * the Debian/Ubuntu packages that provide them when they are missing and this process may (root, or
+ * passwordless sudo).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -8,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "./command";
 
-export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager";
+export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager" | "chromium";
 
 export interface Binaries {
   /** Folder holding initdb, postgres, pg_basebackup. */
@@ -18,6 +19,8 @@ export interface Binaries {
   promtool: string;
   alertmanager: string;
   amtool: string;
+  /** Debian's Chromium, driven by the browser tests of the chat page. */
+  chromium: string;
 }
 
 const aptPackage: Record<ServiceName, string> = {
@@ -25,6 +28,7 @@ const aptPackage: Record<ServiceName, string> = {
   redis: "redis-server",
   prometheus: "prometheus",
   alertmanager: "prometheus-alertmanager",
+  chromium: "chromium",
 };
 
 export class MissingBinariesError extends Error {}
@@ -55,6 +59,7 @@ function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<B
     promtool: onPath("promtool"),
     alertmanager: onPath("prometheus-alertmanager") ?? onPath("alertmanager"),
     amtool: onPath("amtool"),
+    chromium: onPath("chromium"),
   };
   return {
     binaries,
@@ -62,6 +67,7 @@ function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<B
     redis: Boolean(binaries.redisServer),
     prometheus: Boolean(binaries.prometheus && binaries.promtool),
     alertmanager: Boolean(binaries.alertmanager && binaries.amtool),
+    chromium: Boolean(binaries.chromium),
   };
 }
 

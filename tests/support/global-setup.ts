@@ -7,12 +7,15 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { observabilityFiles, writeObservability } from "../../alerts/render";
 import { freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
+import { buildWeb } from "../../web/build";
 import type { PlatformInfo } from "./platform";
 
 export default async function setup(project: TestProject) {
   const stateDir = join(process.cwd(), ".state", `test-${process.pid}`);
   removeStateDir(stateDir);
   console.log("Starting the integration platform:");
+  // The app started in-process from the sources serves the chat page from dist/web.
+  await buildWeb();
   const observabilityDir = join(stateDir, "observability");
   writeObservability(observabilityDir);
   const platform = await startPlatform({

@@ -2,8 +2,6 @@
  * The Express application: security headers, compression (never on event streams), request context
  * and metrics, JSON bodies with a size limit, rate limits, auth, the API routes, the static chat page.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import compression from "compression";
 import express, { type Express, type Request, type Response } from "express";
 import helmet from "helmet";
@@ -24,6 +22,7 @@ import { requireAuth } from "./auth";
 import { requestContext } from "./context";
 import { errorHandler, HttpError } from "./errors";
 import type { RateLimiter } from "./rate-limit";
+import { staticPage, webDirectory } from "./static";
 
 export interface AppDependencies {
   log: Logger;
@@ -40,13 +39,6 @@ export interface AppDependencies {
   bodyLimitBytes: number;
   /** True from the moment shutdown starts. */
   draining: () => boolean;
-}
-
-/** The chat page: next to the bundle (dist/app/public) or, from the sources, app/public. */
-function publicDirectory(): string | undefined {
-  return [join(__dirname, "public"), join(__dirname, "..", "..", "public")].find((dir) =>
-    existsSync(join(dir, "index.html")),
-  );
 }
 
 const isEventStream = (response: Response) =>
@@ -84,14 +76,8 @@ export function createApp(deps: AppDependencies): Express {
   });
   app.use(router);
 
-  const publicDir = publicDirectory();
-  if (publicDir) {
-    app.use((_request, response, next) => {
-      response.locals.routeLabel = "static";
-      next();
-    });
-    app.use(express.static(publicDir, { maxAge: "5m" }));
-  }
+  const webDir = webDirectory();
+  if (webDir) app.use(staticPage(webDir));
   app.use((_request, response) => {
     response.locals.routeLabel = "unmatched";
     response.status(404).json({ error: { code: "not_found", message: "not found" } });

@@ -1,0 +1,56 @@
+/**
+ * The chat page as the edge expects it (infra/components/edge.ts caches `/assets/` for a year):
+ * content-hashed files under /assets/ are `public, max-age=31536000, immutable`; the HTML is
+ * `no-cache` (revalidated with its ETag every time) with a strict Content-Security-Policy — no inline
+ * script or style, nothing from another origin. Compression (brotli when accepted) is the app's.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import express, { type Router } from "express";
+
+export const assetsCacheControl = "public, max-age=31536000, immutable";
+export const htmlCacheControl = "no-cache";
+export const pageContentSecurityPolicy = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/**
+ * Where the built page is: next to the bundle (dist/app/public, written by `npm run build:app`) or,
+ * running from the sources, dist/web (`npm run build:web`).
+ */
+export function webDirectory(): string | undefined {
+  return [join(__dirname, "public"), join(__dirname, "..", "..", "..", "dist", "web")].find((dir) =>
+    existsSync(join(dir, "index.html")),
+  );
+}
+
+export function staticPage(dir: string): Router {
+  const router = express.Router();
+  router.use((_request, response, next) => {
+    response.locals.routeLabel = "static";
+    next();
+  });
+  router.use(
+    "/assets",
+    express.static(join(dir, "assets"), {
+      index: false,
+      cacheControl: false,
+      setHeaders: (response) => response.setHeader("Cache-Control", assetsCacheControl),
+    }),
+  );
+  router.get(["/", "/index.html"], (_request, response, next) => {
+    response.setHeader("Cache-Control", htmlCacheControl);
+    response.setHeader("Content-Security-Policy", pageContentSecurityPolicy);
+    response.sendFile(join(dir, "index.html"), { cacheControl: false }, (error) => {
+      if (error) next(error);
+    });
+  });
+  return router;
+}
