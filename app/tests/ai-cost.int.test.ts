@@ -5,11 +5,13 @@
  * organization (`parley_ai_cost_usd_total`, the dashboard), and the monthly token budget under
  * concurrency across two app instances sharing the database.
  */
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { costUsd } from "../src/ai/prices";
+import { usageReport } from "../src/ai/usage-report";
 import { keys } from "../src/services/keys";
 import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "./fake-openai";
 import {
@@ -341,5 +343,58 @@ describe("monthly token budget", () => {
       [tenant.organizationId],
     );
     expect(rows[0]).toEqual({ used_tokens: "0", reserved_tokens: "0" });
+  });
+});
+
+describe("npm run ai:usage", () => {
+  it("reports an organization's tokens, cost, cache savings and routing mix, as a table and as CSV", async () => {
+    const { tenant, chatbotId } = await routedTenant();
+    await ask(tenant, chatbotId, "What are your opening hours?");
+    await ask(tenant, chatbotId, "Can you explain why the team plan costs that much?");
+    await ask(tenant, chatbotId, "What are your opening hours today?");
+    const today = new Date().toISOString().slice(0, 10);
+    const period = { from: today, to: today };
+    const row = (await usageReport(app.database.primaryUrl, period)).find(
+      (candidate) => candidate.organization_id === tenant.organizationId,
+    );
+    const tokens = { promptTokens: fakeUsage.prompt_tokens, completionTokens: fakeUsage.completion_tokens };
+    expect(row).toMatchObject({
+      plan: "free",
+      provider_replies: 2,
+      prompt_tokens: 2 * fakeUsage.prompt_tokens,
+      completion_tokens: 2 * fakeUsage.completion_tokens,
+      semantic_cache_hits: 1,
+      exact_cache_hits: 0,
+      saved_tokens: fakeUsage.prompt_tokens + fakeUsage.completion_tokens,
+      cheap_replies: 1,
+      strong_replies: 1,
+    });
+    expect(row!.cost_usd).toBeCloseTo(
+      costUsd("gpt-4o-mini", tokens, new Date()).usd + costUsd("gpt-4o", tokens, new Date()).usd,
+      12,
+    );
+    expect(row!.saved_usd).toBeCloseTo(costUsd("gpt-4o-mini", tokens, new Date()).usd, 12);
+
+    const run = (args: string[], env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, ["--import", "tsx", "app/src/ai/usage-cli.ts", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        timeout: 60_000,
+      });
+    const csv = run(["--from", today, "--to", today, "--format", "csv"], {
+      DATABASE_URL: app.database.primaryUrl,
+    });
+    expect(csv.status, csv.stderr).toBe(0);
+    expect(csv.stdout.split("\r\n")[0]).toMatch(/^organization_id,organization,plan,provider_replies,/);
+    expect(csv.stdout).toContain(`${tenant.organizationId},`);
+    const table = run([], { DATABASE_URL: app.database.primaryUrl });
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`${tenant.organizationId}\\).*cheap 50% / strong 50%`));
+    const bad = run(["--format", "xml"], { DATABASE_URL: app.database.primaryUrl });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe('ai:usage: --format="xml": expected table or csv');
+    const unset = run([], { DATABASE_URL: "" });
+    expect(unset.status).toBe(1);
+    expect(unset.stderr.trim()).toBe("ai:usage: DATABASE_URL is not set (expected a postgres:// URL)");
   });
 });
