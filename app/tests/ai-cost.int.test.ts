@@ -18,6 +18,7 @@ import {
   api,
   createConversation,
   knowledge,
+  postMessageStream,
   registerTenant,
   startTestApp,
   type Tenant,
@@ -100,6 +101,7 @@ afterAll(async () => {
 beforeEach(() => {
   fake.received.length = 0;
   fake.delayMs = 0;
+  fake.failWith = undefined;
 });
 
 describe("model routing", () => {
@@ -323,6 +325,17 @@ describe("monthly token budget", () => {
     const fresh = await ask(tenant, chatbotId, "How do I delete my account?");
     expect(fresh.status).toBe(429);
     expect(fresh.body.error.code).toBe("ai_budget_exceeded");
+    // A streamed request is refused before the stream opens: a plain 429 with the JSON error.
+    const conversation = await createConversation(app.url, tenant.token, chatbotId);
+    const streamed = await postMessageStream(
+      app.url,
+      tenant.token,
+      conversation.id,
+      "How do I delete my account?",
+    );
+    expect(streamed.status).toBe(429);
+    expect(streamed.headers.get("content-type")).toContain("application/json");
+    expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("ai_budget_exceeded");
   });
 
   it("gives the reservation back when the provider fails", async () => {
@@ -332,12 +345,11 @@ describe("monthly token budget", () => {
     ]);
     const chatbot = await api(app.url, "POST", "/api/chatbots", { token: tenant.token, body: { name: "F" } });
     const conversation = await createConversation(app.url, tenant.token, chatbot.body.id);
-    const saved = fake.baseUrl;
-    await fake.close();
+    // A 400 is final: no retries, the reply fails at once.
+    fake.failWith = 400;
     const failed = await post(tenant, conversation.id, "anyone there?");
-    expect(failed.status).toBeGreaterThanOrEqual(500);
-    fake = await startFakeOpenAi();
-    expect(fake.baseUrl).not.toBe(saved);
+    expect(failed.status).toBe(502);
+    expect(fake.received).toHaveLength(1);
     const { rows } = await db.query(
       "SELECT used_tokens, reserved_tokens FROM ai_token_budget WHERE organization_id = $1",
       [tenant.organizationId],

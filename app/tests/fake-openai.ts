@@ -1,7 +1,7 @@
 /**
  * A local fake of an OpenAI-compatible chat-completions server: answers "You said: <last message>"
- * with fixed usage (11 prompt + 7 completion tokens), streaming or not, after an optional delay,
- * and records every request it receives.
+ * with fixed usage (11 prompt + 7 completion tokens), streaming or not, after an optional delay or
+ * with a scripted error status, and records every request it receives.
  */
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +20,8 @@ export interface FakeOpenAi {
   received: FakeChatRequest[];
   /** Milliseconds before each answer. */
   delayMs: number;
+  /** When set, every request is answered with this HTTP status and an error body. */
+  failWith?: number;
   close(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ const readBody = async (request: IncomingMessage) => {
 };
 
 export async function startFakeOpenAi(): Promise<FakeOpenAi> {
-  const fake: Omit<FakeOpenAi, "baseUrl" | "close"> = { received: [], delayMs: 0 };
+  const fake: Omit<FakeOpenAi, "baseUrl" | "close"> = { received: [], delayMs: 0, failWith: undefined };
   const server = createServer(async (request, response) => {
     if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
       response.writeHead(404).end();
@@ -38,6 +40,11 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     }
     const body = await readBody(request);
     fake.received.push(body);
+    if (fake.failWith) {
+      response.writeHead(fake.failWith, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { message: `scripted ${fake.failWith}` } }));
+      return;
+    }
     if (fake.delayMs) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
     const text = `You said: ${body.messages.at(-1)!.content}`;
     const usage = { ...fakeUsage, total_tokens: fakeUsage.prompt_tokens + fakeUsage.completion_tokens };

@@ -40,13 +40,14 @@ function stem(word: string): string {
   return synonyms.get(w) ?? w;
 }
 
-interface Question {
+export interface Question {
   terms: Set<string>;
   numbers: string;
   negated: boolean;
 }
 
-function analyse(text: string): Question {
+/** A question as the similarity sees it; analyse a question once to compare it with many. */
+export function analyse(text: string): Question {
   const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
   const terms = new Set<string>();
   const numbers: string[] = [];
@@ -58,9 +59,9 @@ function analyse(text: string): Question {
 }
 
 /** 0 (unrelated) to 1 (the same question). */
-export function questionSimilarity(a: string, b: string): number {
-  const left = analyse(a);
-  const right = analyse(b);
+export const questionSimilarity = (a: string, b: string): number => similarity(analyse(a), analyse(b));
+
+export function similarity(left: Question, right: Question): number {
   if (left.numbers !== right.numbers || left.negated !== right.negated) return 0;
   if (left.terms.size === 0 || right.terms.size === 0) return 0;
   let shared = 0;

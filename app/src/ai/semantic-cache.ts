@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type { RedisGuard } from "../cache/redis";
 import type { Metrics } from "../telemetry/metrics";
-import { questionSignature, questionSimilarity } from "./question-similarity";
+import { analyse, questionSignature, similarity } from "./question-similarity";
 
 export const semanticCacheName = "ai_semantic";
 
@@ -94,9 +94,10 @@ export class SemanticCache {
     const keys = this.keys(chatbotId, version);
     try {
       const stored = await this.redis.run((client) => client.hgetall(keys.questions));
+      const asked = analyse(question);
       let best: { signature: string; question: string; score: number } | undefined;
       for (const [signature, storedQuestion] of Object.entries(stored)) {
-        const score = questionSimilarity(question, storedQuestion);
+        const score = similarity(asked, analyse(storedQuestion));
         if (score >= threshold && (!best || score > best.score))
           best = { signature, question: storedQuestion, score };
       }
