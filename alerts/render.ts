@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { type RenderedDashboard, renderDashboards } from "../dashboards";
 import { alertmanagerConfig, localAlertmanagerConfig } from "./alertmanager";
-import { type RuleFile, ruleFile } from "./rules";
+import { type RuleFile, type RuleOptions, ruleFile } from "./rules";
 
 export interface Observability {
   /** A plain Prometheus rule file: `{groups: [...]}`. */
@@ -23,8 +23,8 @@ export interface Observability {
 
 const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
 
-export function renderObservability(): Observability {
-  const rules = ruleFile();
+export function renderObservability(options: RuleOptions = {}): Observability {
+  const rules = ruleFile(options);
   return {
     rules,
     rulesYaml: yaml(rules),

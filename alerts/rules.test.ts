@@ -31,6 +31,7 @@ const contractAlerts = [
   "ParleyPodMemoryHigh",
   "ParleyHPAMaxedOut",
   "ParleyNodeDiskLow",
+  "ParleyAISpendOverBudget",
 ];
 
 describe("Prometheus rules", () => {

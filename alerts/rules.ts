@@ -3,6 +3,7 @@
  * symptom alerts named in DESIGN.md. Plain data: ./render.ts turns it into a rule file.
  */
 import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
+import { aiSpendRules } from "./ai-spend";
 import { runbookUrl } from "./runbook";
 import {
   burnRateWindows,
@@ -267,8 +268,14 @@ function symptomRule(symptom: SymptomAlert): AlertingRule {
   };
 }
 
+/** Stack-specific inputs of the rules. */
+export interface RuleOptions {
+  /** The stack's monthly AI budget in USD (default: alerts/ai-spend.ts). */
+  aiMonthlyBudgetUsd?: number;
+}
+
 /** The rule file Prometheus loads (locally) and the PrometheusRule carries (in the cluster). */
-export function ruleFile(): RuleFile {
+export function ruleFile(options: RuleOptions = {}): RuleFile {
   return {
     groups: [
       { name: "parley-slo-recording", rules: sloRecordingRules() },
@@ -277,6 +284,7 @@ export function ruleFile(): RuleFile {
         rules: slos.flatMap((slo) => [burnRateAlert(slo, "critical"), burnRateAlert(slo, "warning")]),
       },
       { name: "parley-symptoms", rules: symptomAlerts.map(symptomRule) },
+      aiSpendRules(options.aiMonthlyBudgetUsd),
     ],
   };
 }

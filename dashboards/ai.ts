@@ -1,4 +1,4 @@
-/** AI provider: reply latency, outcomes, tokens and circuit breakers. */
+/** AI provider: reply latency, outcomes, tokens, spend and circuit breakers. */
 import { metrics } from "../app/src/telemetry/catalogue";
 import { circuitStateText } from "./circuit";
 import { appSelector as app, type DashboardSpec, quantile, rateInterval } from "./panels";
@@ -61,6 +61,25 @@ export function aiDashboard(): DashboardSpec {
               {
                 expr: `max by (dependency) (${metrics.circuitState.name}{${app}})`,
                 legend: "{{dependency}}",
+              },
+            ],
+          },
+        ],
+      },
+      {
+        title: "Spend",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "AI spend (USD per day)",
+            description:
+              "Spend on provider replies at the current pace, in US dollars per day, by model (priced with app/src/ai/prices.ts). ParleyAISpendOverBudget projects the last day's pace over the month.",
+            unit: "currencyUSD",
+            width: 24,
+            queries: [
+              {
+                expr: `sum by (model) (rate(${metrics.aiCost.name}{${app}}[${rateInterval}])) * 86400`,
+                legend: "{{model}}",
               },
             ],
           },

@@ -35,7 +35,7 @@ export const namespaceSelector = `namespace=~"$namespace"`;
 export const rateInterval = "$__rate_interval";
 
 /** Grafana unit ids used by the dashboards. */
-export type Unit = "reqps" | "ops" | "percentunit" | "s" | "short" | "bytes" | "none";
+export type Unit = "reqps" | "ops" | "percentunit" | "s" | "short" | "bytes" | "none" | "currencyUSD";
 
 export interface Query {
   expr: string;

@@ -64,6 +64,17 @@ describe("parseStackConfig", () => {
     expect(config.clusterApiAllowedCidrs).toEqual(["198.51.100.0/24"]);
   });
 
+  it("takes the monthly AI budget, $25000 in prod and $500 in dev by default", () => {
+    expect(parseStackConfig(prodFile(), "prod").aiMonthlyBudgetUsd).toBe(25_000);
+    expect(parseStackConfig(devFile(), "dev").aiMonthlyBudgetUsd).toBe(500);
+    expect(
+      parseStackConfig({ ...devFile(), "parley:aiMonthlyBudgetUsd": "1200" }, "dev").aiMonthlyBudgetUsd,
+    ).toBe(1200);
+    expect(issuesOf({ ...devFile(), "parley:aiMonthlyBudgetUsd": "0" }, "dev")).toEqual([
+      'parley:aiMonthlyBudgetUsd = "0" is not allowed: expected an integer from 1 to 10000000 (US dollars of AI spend per month, whole service)',
+    ]);
+  });
+
   it("names the key, the value and what is allowed for a bad value", () => {
     expect(issuesOf({ ...prodFile(), "parley:vpcCidr": "10.0.0.0/8" }, "prod")).toEqual([
       'parley:vpcCidr = "10.0.0.0/8" is not allowed: expected an IPv4 CIDR with a /16 to /18 prefix (room for VPC-CNI pod IPs), e.g. 10.40.0.0/16',

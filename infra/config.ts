@@ -70,6 +70,8 @@ export interface StackConfig {
   /** How long Prometheus keeps samples (Prometheus duration, e.g. `30d`) and the size of its volume. */
   prometheusRetention: string;
   prometheusStorageGiB: number;
+  /** The whole service's monthly AI budget in USD: `ParleyAISpendOverBudget` fires when the projected spend passes it. */
+  aiMonthlyBudgetUsd: number;
   /** Unset: Alertmanager runs the same routes with receivers that notify nobody. */
   alertReceivers?: AlertReceiverSecrets;
 }
@@ -272,6 +274,12 @@ const settings = {
     allowed: "an integer from 10 to 4096 (GiB of the Prometheus volume)",
     default: (stack) => (stack === "prod" ? 200 : 20),
   },
+  "parley:aiMonthlyBudgetUsd": {
+    schema: integer(1, 10_000_000),
+    allowed: "an integer from 1 to 10000000 (US dollars of AI spend per month, whole service)",
+    // prod: the plans' projected AI spend at 10k users ($25k of a $26k bill).
+    default: (stack) => (stack === "prod" ? 25_000 : 500),
+  },
 } satisfies Record<string, Setting>;
 
 type SettingKey = keyof typeof settings;
@@ -412,6 +420,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     },
     prometheusRetention: values["parley:prometheusRetention"] as string,
     prometheusStorageGiB: values["parley:prometheusStorageGiB"] as number,
+    aiMonthlyBudgetUsd: values["parley:aiMonthlyBudgetUsd"] as number,
   };
   const pagerdutyRoutingKey = secretValue(values["parley:pagerdutyRoutingKey"]);
   const slackTicketsWebhookUrl = secretValue(values["parley:slackTicketsWebhookUrl"]);

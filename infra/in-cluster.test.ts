@@ -40,6 +40,8 @@ beforeAll(async () => {
 });
 
 const rendered = renderObservability();
+/** The stacks' default `parley:aiMonthlyBudgetUsd` (infra/config.ts). */
+const aiMonthlyBudgetUsd = { prod: 25_000, dev: 500 } as const;
 
 function one(
   run: ProgramRun,
@@ -186,9 +188,20 @@ describe.each(stackNames)("the %s stack in the cluster", (stack) => {
     });
   });
 
+  it("alerts on AI spend against the stack's default budget (parley:aiMonthlyBudgetUsd)", () => {
+    const rules = (
+      input(one(run(), "kubernetes:monitoring.coreos.com/v1:PrometheusRule"), "spec.groups") as Array<{
+        rules: Array<{ alert?: string; expr: string }>;
+      }>
+    ).flatMap((group) => group.rules);
+    const spend = rules.find((rule) => rule.alert === "ParleyAISpendOverBudget");
+    expect(spend?.expr).toMatch(new RegExp(` > ${aiMonthlyBudgetUsd[stack]}$`));
+  });
+
   it("ships the rendered rule file as the PrometheusRule and every dashboard as a labelled ConfigMap", () => {
     const rule = one(run(), "kubernetes:monitoring.coreos.com/v1:PrometheusRule");
-    expect(input(rule, "spec.groups")).toEqual(parse(rendered.rulesYaml).groups);
+    const rules = renderObservability({ aiMonthlyBudgetUsd: aiMonthlyBudgetUsd[stack] }).rulesYaml;
+    expect(input(rule, "spec.groups")).toEqual(parse(rules).groups);
     const dashboards = resourcesOfType(run(), "kubernetes:core/v1:ConfigMap").filter(
       (configMap) => input(configMap, "metadata.labels.grafana_dashboard") === "1",
     );

@@ -140,7 +140,7 @@ async function main() {
     { kubeconfig: cluster.kubeconfig },
     { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerAws] },
   );
-  const rendered = renderObservability();
+  const rendered = renderObservability({ aiMonthlyBudgetUsd: config.aiMonthlyBudgetUsd });
   const alertmanager = alertmanagerShipment(rendered, config.alertReceivers);
   if (!alertmanager.notifies) {
     pulumi.log.warn(

@@ -106,6 +106,8 @@ export interface AppConfig {
     simulatedLatencyMs: number;
     timeoutMs: number;
     maxRetries: number;
+    /** Cap on completion tokens per reply: bounds what one reply can spend beyond a token budget. */
+    maxCompletionTokens: number;
   };
   appVersion: string;
   appCommit: string;
@@ -169,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       simulatedLatencyMs: e.AI_SIMULATED_LATENCY_MS,
       timeoutMs: 30_000,
       maxRetries: 2,
+      maxCompletionTokens: 1024,
     },
     appVersion: e.APP_VERSION,
     appCommit: e.APP_COMMIT,

@@ -10,6 +10,8 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { selectProvider } from "./ai/select-provider";
+import { SemanticCache } from "./ai/semantic-cache";
+import { AiUsage } from "./ai/usage";
 import { Cache } from "./cache/cache";
 import { RedisGuard } from "./cache/redis";
 import { type AppConfig, ConfigError, loadConfig } from "./config";
@@ -60,6 +62,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
   const cache = new Cache(redis, metrics, log, config.readYourWritesMs);
   const conversationStore = new ConversationStore(db);
   const chatbots = new ChatbotService(new ChatbotStore(db), cache, config.cacheTtlSeconds);
+  const aiUsage = new AiUsage(db, metrics);
   const chat = new ChatService({
     messages: new MessageStore(db),
     conversations: conversationStore,
@@ -67,6 +70,9 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     provider: selectProvider(config.ai, metrics),
     cache,
     ttl: config.cacheTtlSeconds,
+    semanticCache: new SemanticCache(redis, metrics, config.cacheTtlSeconds.aiResponse),
+    usage: aiUsage,
+    maxCompletionTokens: config.ai.maxCompletionTokens,
   });
   const maintenance = new Maintenance(db, config.analyticsRefreshIntervalMs, log);
   maintenance.start();
@@ -88,7 +94,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     chatbots,
     conversations: new ConversationService(conversationStore, cache),
     chat,
-    analytics: new AnalyticsService(new AnalyticsStore(db), cache, config.cacheTtlSeconds.analytics),
+    analytics: new AnalyticsService(new AnalyticsStore(db), cache, config.cacheTtlSeconds.analytics, aiUsage),
     jwtSecret: config.jwtSecret,
     tokenTtlSeconds: config.tokenTtlSeconds,
     bodyLimitBytes: config.bodyLimitBytes,

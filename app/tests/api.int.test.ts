@@ -415,6 +415,19 @@ describe("analytics", () => {
     expect(dashboard).toEqual({
       totals: { conversations: 1, messages: 6, unique_users: 1, chatbots: 1 },
       daily: [{ date: today, conversations: 1, messages: 6, unique_users: 1 }],
+      // This month's AI usage against the default plan's budget (the built-in provider costs nothing).
+      ai_usage: {
+        month: today.slice(0, 7),
+        plan: "free",
+        budget_tokens: 1_000_000,
+        used_tokens: expect.any(Number),
+        prompt_tokens: expect.any(Number),
+        completion_tokens: expect.any(Number),
+        cost_usd: 0,
+        provider_replies: 3,
+        cached_replies: 0,
+        saved_cost_usd: 0,
+      },
     });
   });
 

@@ -39,7 +39,7 @@ describe("migrations", () => {
     await Promise.all([migrate(database.primaryUrl), migrate(database.primaryUrl)]);
     await migrate(database.primaryUrl);
     const versions = await admin.query("SELECT version FROM schema_migrations ORDER BY version");
-    expect(versions.rows.map((row) => row.version)).toEqual([1, 2]);
+    expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3]);
 
     const indexes = await admin.query<{ indexdef: string }>(
       "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'",

@@ -20,6 +20,8 @@ export class KnowledgeProvider implements AiProvider {
   readonly name = "knowledge";
   readonly model = "knowledge-v1";
   readonly usesHistory = false;
+  /** One built-in "model": routing has nothing to choose from. */
+  readonly routable = false;
 
   constructor(private readonly simulatedLatencyMs = 0) {}
 

@@ -55,6 +55,7 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
 export class OpenAiProvider implements AiProvider {
   readonly name = "openai";
   readonly usesHistory = true;
+  readonly routable = true;
   readonly model: string;
 
   constructor(private readonly options: OpenAiOptions) {
@@ -70,8 +71,11 @@ export class OpenAiProvider implements AiProvider {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${this.options.apiKey}` },
         body: JSON.stringify({
-          model: this.model,
+          model: request.model ?? this.model,
           messages,
+          // The chat-completions bound on output tokens; `max_tokens` is its deprecated predecessor
+          // (platform.openai.com/docs/api-reference/chat/create).
+          ...(request.maxCompletionTokens ? { max_completion_tokens: request.maxCompletionTokens } : {}),
           stream,
           ...(stream ? { stream_options: { include_usage: true } } : {}),
         }),

@@ -15,6 +15,10 @@ export interface CompletionRequest {
   /** Earlier turns, oldest first (providers that use context). */
   history: ChatTurn[];
   userMessage: string;
+  /** The model to answer with, for providers that offer a choice (`routable`); else their own. */
+  model?: string;
+  /** Upper bound of completion tokens the provider may produce (unset: the provider's default). */
+  maxCompletionTokens?: number;
 }
 
 export interface Completion {
@@ -31,7 +35,10 @@ export interface GenerateOptions {
 
 export interface AiProvider {
   readonly name: string;
+  /** The model used when a request names none. */
   readonly model: string;
+  /** Whether a request may name its model (model routing applies). */
+  readonly routable: boolean;
   /** Whether `history` is used (skip loading it otherwise). */
   readonly usesHistory: boolean;
   generate(request: CompletionRequest, options: GenerateOptions): Promise<Completion>;
@@ -47,3 +54,14 @@ export const estimateTokens = (text: string) => (text.length === 0 ? 0 : Math.ce
 
 /** Splits finished text into word-sized pieces, for providers (and cached replies) that stream it. */
 export const streamPieces = (text: string): string[] => text.match(/\S+\s*/g) ?? [text];
+
+/** An upper-bound guess of a request's prompt tokens: everything a provider may send, estimated. */
+export const estimateRequestTokens = (request: CompletionRequest) =>
+  estimateTokens(
+    [
+      request.systemPrompt,
+      ...request.knowledge.map((entry) => `Q: ${entry.question}\nA: ${entry.answer}`),
+      ...request.history.map((turn) => turn.content),
+      request.userMessage,
+    ].join("\n"),
+  );

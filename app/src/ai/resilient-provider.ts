@@ -47,13 +47,16 @@ export class ResilientProvider implements AiProvider {
   get model() {
     return this.inner.model;
   }
+  get routable() {
+    return this.inner.routable;
+  }
   get usesHistory() {
     return this.inner.usesHistory;
   }
 
   async generate(request: CompletionRequest, { signal, onToken }: GenerateOptions): Promise<Completion> {
     const { metrics } = this.options;
-    const labels = { provider: this.name, model: this.model };
+    const labels = { provider: this.name, model: (this.routable && request.model) || this.model };
     const stop = metrics.aiResponseDuration.startTimer(labels);
     if (!this.breaker.allow()) {
       stop({ outcome: "circuit_open" });

@@ -1,4 +1,5 @@
 /** Chatbots of an organization. */
+import type { ChatbotAiSettings } from "../ai/chatbot-settings";
 import type { KnowledgeEntry } from "../ai/provider";
 import type { Database } from "../db/database";
 import type { Cursor } from "../http/cursor";
@@ -10,29 +11,36 @@ export interface Chatbot {
   name: string;
   system_prompt: string;
   knowledge: KnowledgeEntry[];
+  ai: ChatbotAiSettings;
   created_at: Date;
   updated_at: Date;
 }
 
 export type ChatbotSummary = Omit<Chatbot, "knowledge"> & { knowledge_count: number };
 
-const columns = "id, organization_id, name, system_prompt, knowledge, created_at, updated_at";
+const columns = "id, organization_id, name, system_prompt, knowledge, ai, created_at, updated_at";
 const summaryColumns =
-  "id, organization_id, name, system_prompt, jsonb_array_length(knowledge) AS knowledge_count, created_at, updated_at";
+  "id, organization_id, name, system_prompt, jsonb_array_length(knowledge) AS knowledge_count, ai, created_at, updated_at";
 
 export class ChatbotStore {
   constructor(private readonly db: Database) {}
 
   async create(
     organizationId: string,
-    input: { name: string; system_prompt?: string; knowledge?: KnowledgeEntry[] },
+    input: { name: string; system_prompt?: string; knowledge?: KnowledgeEntry[]; ai?: ChatbotAiSettings },
   ): Promise<Chatbot> {
     const result = await this.db.query<Chatbot>(
       "primary",
       "chatbots.create",
-      `INSERT INTO chatbots (organization_id, name, system_prompt, knowledge) VALUES ($1, $2, $3, $4)
+      `INSERT INTO chatbots (organization_id, name, system_prompt, knowledge, ai) VALUES ($1, $2, $3, $4, $5)
        RETURNING ${columns}`,
-      [organizationId, input.name, input.system_prompt ?? "", JSON.stringify(input.knowledge ?? [])],
+      [
+        organizationId,
+        input.name,
+        input.system_prompt ?? "",
+        JSON.stringify(input.knowledge ?? []),
+        JSON.stringify(input.ai ?? {}),
+      ],
     );
     return result.rows[0]!;
   }

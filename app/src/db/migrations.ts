@@ -98,4 +98,42 @@ GROUP BY organization_id, (created_at AT TIME ZONE 'UTC')::date;
 CREATE UNIQUE INDEX analytics_daily_key ON analytics_daily (organization_id, day);
 `,
   },
+  {
+    version: 3,
+    name: "AI plans, monthly token budgets and usage per day",
+    sql: `
+-- NULL plan: the default plan (app/src/ai/plans.ts); monthly_token_budget overrides the plan's budget.
+ALTER TABLE organizations ADD COLUMN plan text, ADD COLUMN monthly_token_budget bigint
+  CHECK (monthly_token_budget >= 0);
+
+-- The chatbot's AI settings: cheap and strong model, semantic cache threshold.
+ALTER TABLE chatbots ADD COLUMN ai jsonb NOT NULL DEFAULT '{}';
+
+-- The budget check: tokens used this month and tokens reserved by replies in progress.
+CREATE TABLE ai_token_budget (
+  organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  month date NOT NULL,
+  used_tokens bigint NOT NULL DEFAULT 0,
+  reserved_tokens bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (organization_id, month)
+);
+
+-- Replies per day by where they came from. For cache rows the tokens and cost are what the
+-- provider would have charged: the savings.
+CREATE TABLE ai_usage_daily (
+  organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  day date NOT NULL,
+  source text NOT NULL CHECK (source IN ('provider', 'exact_cache', 'semantic_cache')),
+  provider text NOT NULL,
+  model text NOT NULL,
+  route text NOT NULL,
+  replies bigint NOT NULL DEFAULT 0,
+  prompt_tokens bigint NOT NULL DEFAULT 0,
+  completion_tokens bigint NOT NULL DEFAULT 0,
+  cost_usd numeric(20, 10) NOT NULL DEFAULT 0,
+  PRIMARY KEY (organization_id, day, source, provider, model, route)
+);
+CREATE INDEX ai_usage_daily_day_idx ON ai_usage_daily (day);
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 /** API errors: `{"error": {"code", "message"}}` with a 4xx/5xx status. */
 import type { ErrorRequestHandler, Request } from "express";
 import type { z } from "zod";
+import { BudgetExceededError } from "../ai/usage";
 import { CursorError } from "./cursor";
 
 export class HttpError extends Error {
@@ -38,6 +39,7 @@ export function parse<S extends z.ZodType>(
 /** The HttpError an error maps to, or undefined for an unexpected one (a 500). */
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
+  if (error instanceof BudgetExceededError) return new HttpError(429, "ai_budget_exceeded", error.message);
   if (error instanceof CursorError)
     return new HttpError(400, "invalid_cursor", `query.cursor: ${error.message}`);
   const { status, type } = error as { status?: number; type?: string };
@@ -64,6 +66,8 @@ export function errorHandler(onUnexpected: (error: unknown, request: Request) =>
     }
     const known = asHttpError(error);
     if (!known || known.status >= 500) onUnexpected(known?.cause ?? error, request);
+    if (error instanceof BudgetExceededError)
+      response.setHeader("Retry-After", String(error.retryAfterSeconds));
     response.status(known?.status ?? 500).json(errorBody(error));
   };
 }

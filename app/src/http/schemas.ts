@@ -1,5 +1,6 @@
 /** Request schemas (zod): a failure becomes a 400 naming the field. */
 import { z } from "zod";
+import { chatbotAiSettings } from "../ai/chatbot-settings";
 
 export const registerBody = z.object({
   email: z.email().max(254),
@@ -22,6 +23,7 @@ export const createChatbotBody = z.object({
   name: z.string().trim().min(1).max(100),
   system_prompt: z.string().max(4000).optional(),
   knowledge: z.array(knowledgeEntry).max(200).optional(),
+  ai: chatbotAiSettings.optional(),
 });
 
 export const createConversationBody = z

@@ -1,11 +1,22 @@
 /**
  * Messages: cached history pages, and posting a message — the assistant's reply (from the response
- * cache for an identical prompt, else from the provider), stored with the user's message in one
- * transaction, idempotent per Idempotency-Key.
+ * cache for an identical prompt, the semantic cache for a similar question, else from the provider
+ * with the routed model, within the organization's token budget), stored with the user's message in
+ * one transaction, idempotent per Idempotency-Key.
  */
 import { createHash } from "node:crypto";
-import { type AiProvider, streamPieces } from "../ai/provider";
+import { routingModels, semanticThreshold } from "../ai/chatbot-settings";
+import {
+  type AiProvider,
+  type CompletionRequest,
+  estimateRequestTokens,
+  estimateTokens,
+  streamPieces,
+} from "../ai/provider";
 import { AiTimeoutError } from "../ai/resilient-provider";
+import { chooseModel } from "../ai/routing";
+import { type CachedAnswer, knowledgeVersion, type SemanticCache, standalone } from "../ai/semantic-cache";
+import type { AiUsage, UsageRoute } from "../ai/usage";
 import type { Cache } from "../cache/cache";
 import { CircuitOpenError } from "../cache/circuit-breaker";
 import type { AppConfig } from "../config";
@@ -48,6 +59,9 @@ export class ChatService {
       provider: AiProvider;
       cache: Cache;
       ttl: AppConfig["cacheTtlSeconds"];
+      semanticCache: SemanticCache;
+      usage: AiUsage;
+      maxCompletionTokens: number;
     },
   ) {}
 
@@ -80,7 +94,7 @@ export class ChatService {
     if (!conversation) throw notFound("conversation");
     const chatbot = await chatbots.get(organizationId, conversation.chatbot_id);
     if (!chatbot) throw notFound("chatbot");
-    const reply = await this.reply(chatbot, conversationId, request);
+    const reply = await this.reply(chatbot, request);
     const stored = await messages.storeExchange({
       organizationId,
       conversationId,
@@ -107,15 +121,25 @@ export class ChatService {
     return { exchange, replayed: true };
   }
 
-  /** The reply text: cached for an identical prompt to the same chatbot (same configuration). */
-  private async reply(chatbot: Chatbot, conversationId: string, request: PostMessage): Promise<string> {
-    const { provider, cache, messages, ttl } = this.deps;
-    const history = provider.usesHistory ? await messages.recentTurns(conversationId, historyTurns) : [];
+  /**
+   * The reply text: from the response cache for an identical prompt to the same chatbot (same
+   * configuration), from the semantic cache for a similar standalone question, else from the
+   * provider with the routed model, within the organization's monthly token budget.
+   */
+  private async reply(chatbot: Chatbot, request: PostMessage): Promise<string> {
+    const { provider, cache, messages, ttl, semanticCache, usage } = this.deps;
+    const history = provider.usesHistory
+      ? await messages.recentTurns(request.conversationId, historyTurns)
+      : [];
+    const models = provider.routable ? routingModels(chatbot.ai) : undefined;
+    const choice = models && chooseModel(request.content, chatbot.knowledge, models);
+    const model = choice?.model ?? provider.model;
+    const route: UsageRoute = choice?.tier ?? "default";
     const promptHash = createHash("sha256")
       .update(
         JSON.stringify([
           provider.name,
-          provider.model,
+          model,
           new Date(chatbot.updated_at).getTime(),
           history,
           request.content,
@@ -123,26 +147,69 @@ export class ChatService {
       )
       .digest("base64url");
     const cacheKey = keys.aiResponse(chatbot.id, promptHash);
+    const usageOf = (answer: CachedAnswer) => ({ provider: provider.name, route, ...answer });
     const cached = await cache.get("ai_response", cacheKey);
     if (cached !== undefined) {
-      if (request.onToken) for (const piece of streamPieces(cached)) request.onToken(piece);
-      return cached;
+      const answer = cachedAnswer(cached, model);
+      await usage.recordCacheHit(request.organizationId, "exact_cache", usageOf(answer));
+      return this.fromCache(answer.text, request);
     }
+    const version = knowledgeVersion(chatbot);
+    const threshold = semanticThreshold(chatbot.ai);
+    const semantic = threshold !== undefined && standalone(request.content, history.length > 0);
+    if (semantic) {
+      const hit = await semanticCache.lookup(chatbot.id, version, request.content, threshold);
+      if (hit) {
+        await usage.recordCacheHit(request.organizationId, "semantic_cache", usageOf(hit.answer));
+        return this.fromCache(hit.answer.text, request);
+      }
+    }
+    const completionRequest: CompletionRequest = {
+      systemPrompt: chatbot.system_prompt,
+      knowledge: chatbot.knowledge,
+      history,
+      userMessage: request.content,
+      model: choice?.model,
+      maxCompletionTokens: this.deps.maxCompletionTokens,
+    };
+    const reservation = await usage.reserve(
+      request.organizationId,
+      estimateRequestTokens(completionRequest) + this.deps.maxCompletionTokens,
+    );
     const completion = await provider
-      .generate(
-        {
-          systemPrompt: chatbot.system_prompt,
-          knowledge: chatbot.knowledge,
-          history,
-          userMessage: request.content,
-        },
-        // The reply is finished and stored even if the client goes away, so a retry finds it.
-        { signal: new AbortController().signal, onToken: request.onToken },
-      )
-      .catch((error: unknown) => {
+      // The reply is finished and stored even if the client goes away, so a retry finds it.
+      .generate(completionRequest, { signal: new AbortController().signal, onToken: request.onToken })
+      .catch(async (error: unknown) => {
+        await usage.release(reservation).catch(() => undefined);
         throw providerFailure(error);
       });
-    cache.set(cacheKey, completion.text, ttl.aiResponse);
+    const answer: CachedAnswer = {
+      text: completion.text,
+      model,
+      promptTokens: completion.promptTokens,
+      completionTokens: completion.completionTokens,
+    };
+    await usage.settle(reservation, usageOf(answer));
+    cache.set(cacheKey, JSON.stringify(answer), ttl.aiResponse);
+    if (semantic) semanticCache.store(chatbot.id, version, request.content, answer);
     return completion.text;
   }
+
+  /** A cached reply, streamed word by word when the client asked for a stream. */
+  private fromCache(text: string, request: PostMessage): string {
+    if (request.onToken) for (const piece of streamPieces(text)) request.onToken(piece);
+    return text;
+  }
+}
+
+/** A response cache entry; entries written before replies carried usage are their bare text. */
+function cachedAnswer(raw: string, model: string): CachedAnswer {
+  try {
+    const parsed = JSON.parse(raw) as Partial<CachedAnswer>;
+    if (typeof parsed?.text === "string")
+      return { model, promptTokens: 0, completionTokens: 0, ...parsed } as CachedAnswer;
+  } catch {
+    // a bare text entry
+  }
+  return { text: raw, model, promptTokens: 0, completionTokens: estimateTokens(raw) };
 }

@@ -27,6 +27,12 @@ export const metrics = {
     help: "Tokens exchanged with the AI provider.",
     labels: ["provider", "model", "kind"],
   },
+  aiCost: {
+    name: "parley_ai_cost_usd_total",
+    type: "counter",
+    help: "Spend on AI provider replies in US dollars, priced with the dated price table (app/src/ai/prices.ts).",
+    labels: ["organization", "provider", "model"],
+  },
   cacheRequests: {
     name: "parley_cache_requests_total",
     type: "counter",

@@ -34,6 +34,7 @@ export function createMetrics(build: { version: string; commit: string }) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60],
     }),
     aiTokens: new Counter(metric("aiTokens")),
+    aiCost: new Counter(metric("aiCost")),
     cacheRequests: new Counter(metric("cacheRequests")),
     dbPoolConnections: new Gauge({
       ...metric("dbPoolConnections"),

@@ -1,0 +1,216 @@
+/**
+ * AI spend: monthly token budgets per organization, enforced with reservations, and usage per day
+ * (provider replies, and what cache hits saved), priced with the dated price table.
+ *
+ * Budget check, atomic in PostgreSQL: before a provider call the organization reserves an upper bound
+ * of the reply's tokens (prompt estimate + completion cap), and is admitted only while
+ * `used + reserved < budget` — evaluated on the locked row by INSERT … ON CONFLICT DO UPDATE … WHERE,
+ * so concurrent requests on any number of pods see each other's reservations. When the reply is done,
+ * the reservation becomes its real token count. Spend can pass the budget only by the one reply
+ * admitted last (and by any reply using more tokens than it reserved), never by a burst of replies.
+ */
+import type { Database } from "../db/database";
+import type { Metrics } from "../telemetry/metrics";
+import { budgetSql, defaultPlan as defaultPlanName, monthOf, nextMonth } from "./plans";
+import { costUsd } from "./prices";
+
+export type UsageSource = "provider" | "exact_cache" | "semantic_cache";
+/** How the model was picked: a routing tier, or the provider's only model. */
+export type UsageRoute = "cheap" | "strong" | "default";
+
+export interface ReplyUsage {
+  provider: string;
+  model: string;
+  route: UsageRoute;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** New messages of an organization over its monthly token budget (an HTTP 429). */
+export class BudgetExceededError extends Error {
+  override name = "BudgetExceededError";
+  readonly retryAfterSeconds: number;
+
+  constructor(
+    readonly usedTokens: number,
+    readonly budgetTokens: number,
+    now: Date,
+  ) {
+    const renews = nextMonth(now);
+    const exhausted = usedTokens >= budgetTokens;
+    super(
+      exhausted
+        ? `this organization has used its monthly AI token budget (${usedTokens} of ${budgetTokens} tokens); it renews on ${renews.toISOString().slice(0, 10)}`
+        : `this organization's monthly AI token budget is nearly used (${usedTokens} of ${budgetTokens} tokens) and the rest is held by replies in progress; try again shortly`,
+    );
+    this.retryAfterSeconds = exhausted ? Math.ceil((renews.getTime() - now.getTime()) / 1000) : 2;
+  }
+}
+
+export interface Reservation {
+  organizationId: string;
+  month: string;
+  tokens: number;
+}
+
+export interface MonthUsage {
+  month: string;
+  plan: string;
+  budget_tokens: number;
+  used_tokens: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+  provider_replies: number;
+  cached_replies: number;
+  saved_cost_usd: number;
+}
+
+export class AiUsage {
+  constructor(
+    private readonly db: Database,
+    private readonly metrics: Metrics,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Reserves `tokens` of this month's budget, or throws BudgetExceededError. */
+  async reserve(organizationId: string, tokens: number): Promise<Reservation> {
+    const at = this.now();
+    const month = monthOf(at);
+    const admitted = await this.db.query(
+      "primary",
+      "ai.budget.reserve",
+      `WITH org AS (SELECT ${budgetSql} AS budget FROM organizations org WHERE org.id = $1)
+       INSERT INTO ai_token_budget AS b (organization_id, month, reserved_tokens)
+       SELECT $1::uuid, $2::date, $3::bigint FROM org WHERE org.budget > 0
+       ON CONFLICT (organization_id, month) DO UPDATE SET reserved_tokens = b.reserved_tokens + EXCLUDED.reserved_tokens
+       WHERE b.used_tokens + b.reserved_tokens < (SELECT budget FROM org)
+       RETURNING 1`,
+      [organizationId, month, tokens],
+    );
+    if (admitted.rowCount === 1) return { organizationId, month, tokens };
+    const state = await this.db.query<{ used: string; budget: string }>(
+      "primary",
+      "ai.budget.state",
+      `SELECT coalesce(b.used_tokens, 0) AS used, ${budgetSql} AS budget
+       FROM organizations org LEFT JOIN ai_token_budget b ON b.organization_id = org.id AND b.month = $2::date
+       WHERE org.id = $1`,
+      [organizationId, month],
+    );
+    const row = state.rows[0];
+    throw new BudgetExceededError(Number(row?.used ?? 0), Number(row?.budget ?? 0), at);
+  }
+
+  /** Gives a reservation back (the provider failed: nothing was spent). */
+  async release(reservation: Reservation): Promise<void> {
+    await this.db.query(
+      "primary",
+      "ai.budget.release",
+      `UPDATE ai_token_budget SET reserved_tokens = greatest(reserved_tokens - $3, 0)
+       WHERE organization_id = $1 AND month = $2`,
+      [reservation.organizationId, reservation.month, reservation.tokens],
+    );
+  }
+
+  /** Turns a reservation into the reply's real usage, records it and counts its cost; returns the cost. */
+  async settle(reservation: Reservation, reply: ReplyUsage): Promise<number> {
+    const at = this.now();
+    const { usd } = costUsd(reply.model, reply, at);
+    const tokens = reply.promptTokens + reply.completionTokens;
+    await this.db.query(
+      "primary",
+      "ai.usage.settle",
+      `WITH settled AS (
+         UPDATE ai_token_budget SET used_tokens = used_tokens + $3,
+           reserved_tokens = greatest(reserved_tokens - $4, 0)
+         WHERE organization_id = $1 AND month = $2
+       )
+       ${upsertUsage("$1", "$5")}`,
+      [
+        reservation.organizationId,
+        reservation.month,
+        tokens,
+        reservation.tokens,
+        ...usageParams(at, "provider", reply, usd),
+      ],
+    );
+    this.metrics.aiCost.inc(
+      { organization: reservation.organizationId, provider: reply.provider, model: reply.model },
+      usd,
+    );
+    return usd;
+  }
+
+  /** Records a reply served from a cache: what the provider would have charged for it. */
+  async recordCacheHit(organizationId: string, source: Exclude<UsageSource, "provider">, saved: ReplyUsage) {
+    const at = this.now();
+    const { usd } = costUsd(saved.model, saved, at);
+    await this.db.query("primary", "ai.usage.cache_hit", upsertUsage("$1", "$2"), [
+      organizationId,
+      ...usageParams(at, source, saved, usd),
+    ]);
+  }
+
+  /** This month's budget and usage of an organization (read from the primary: it gates requests). */
+  async month(organizationId: string): Promise<MonthUsage> {
+    const at = this.now();
+    const month = monthOf(at);
+    const result = await this.db.query<Record<keyof MonthUsage, string>>(
+      "primary",
+      "ai.usage.month",
+      `SELECT to_char($2::date, 'YYYY-MM') AS month, coalesce(org.plan, $3) AS plan, ${budgetSql} AS budget_tokens,
+         coalesce((SELECT used_tokens FROM ai_token_budget WHERE organization_id = $1 AND month = $2::date), 0) AS used_tokens,
+         coalesce(sum(u.prompt_tokens) FILTER (WHERE u.source = 'provider'), 0) AS prompt_tokens,
+         coalesce(sum(u.completion_tokens) FILTER (WHERE u.source = 'provider'), 0) AS completion_tokens,
+         coalesce(sum(u.cost_usd) FILTER (WHERE u.source = 'provider'), 0) AS cost_usd,
+         coalesce(sum(u.replies) FILTER (WHERE u.source = 'provider'), 0) AS provider_replies,
+         coalesce(sum(u.replies) FILTER (WHERE u.source <> 'provider'), 0) AS cached_replies,
+         coalesce(sum(u.cost_usd) FILTER (WHERE u.source <> 'provider'), 0) AS saved_cost_usd
+       FROM organizations org
+       LEFT JOIN ai_usage_daily u ON u.organization_id = org.id AND u.day >= $2::date
+         AND u.day < ($2::date + interval '1 month')
+       WHERE org.id = $1
+       GROUP BY org.id`,
+      [organizationId, month, defaultPlanName],
+    );
+    const row = result.rows[0];
+    if (!row) throw new Error(`organization ${organizationId} not found`);
+    return {
+      month: row.month,
+      plan: row.plan,
+      budget_tokens: Number(row.budget_tokens),
+      used_tokens: Number(row.used_tokens),
+      prompt_tokens: Number(row.prompt_tokens),
+      completion_tokens: Number(row.completion_tokens),
+      cost_usd: Number(row.cost_usd),
+      provider_replies: Number(row.provider_replies),
+      cached_replies: Number(row.cached_replies),
+      saved_cost_usd: Number(row.saved_cost_usd),
+    };
+  }
+}
+
+/** The INSERT … ON CONFLICT adding one reply to its day's row; parameters from `usageParams`. */
+function upsertUsage(organization: string, first: string): string {
+  const n = Number(first.slice(1));
+  const p = (offset: number) => `$${n + offset}`;
+  return `INSERT INTO ai_usage_daily AS u
+      (organization_id, day, source, provider, model, route, replies, prompt_tokens, completion_tokens, cost_usd)
+    VALUES (${organization}, ${p(0)}::date, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, 1, ${p(5)}, ${p(6)}, ${p(7)})
+    ON CONFLICT (organization_id, day, source, provider, model, route) DO UPDATE SET
+      replies = u.replies + 1,
+      prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
+      completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
+      cost_usd = u.cost_usd + EXCLUDED.cost_usd`;
+}
+
+const usageParams = (at: Date, source: UsageSource, reply: ReplyUsage, usd: number) => [
+  at.toISOString().slice(0, 10),
+  source,
+  reply.provider,
+  reply.model,
+  reply.route,
+  reply.promptTokens,
+  reply.completionTokens,
+  usd.toFixed(10),
+];
