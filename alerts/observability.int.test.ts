@@ -291,9 +291,9 @@ describe("observability, live against the real app", () => {
     }
   });
 
-  it("inhibits a warning in Alertmanager while the critical alert of the same name fires", async () => {
-    const alert = (severity: string, namespace: string, instance: string) => ({
-      labels: { alertname: "ParleyTargetDown", severity, namespace, instance },
+  it("inhibits a warning while the critical alert of the same name fires, and info while anything worse fires", async () => {
+    const alert = (alertname: string, severity: string, namespace: string, instance: string) => ({
+      labels: { alertname, severity, namespace, instance },
       annotations: { summary: "inhibition check" },
       startsAt: new Date().toISOString(),
       endsAt: new Date(Date.now() + 5 * 60_000).toISOString(),
@@ -302,20 +302,22 @@ describe("observability, live against the real app", () => {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify([
-        alert("critical", "inhibit-a", ""),
-        alert("warning", "inhibit-a", "a:3000"),
-        alert("warning", "inhibit-b", "b:3000"),
+        alert("ParleyTargetDown", "critical", "inhibit-a", ""),
+        alert("ParleyTargetDown", "warning", "inhibit-a", "a:3000"),
+        alert("ParleyTargetDown", "warning", "inhibit-b", "b:3000"),
+        alert("InhibitionCheckInfo", "info", "inhibit-b", ""),
+        alert("InhibitionCheckInfo", "info", "inhibit-c", ""),
       ]),
     });
     expect(posted.status).toBe(200);
     const states = await waitFor(
       "Alertmanager to process the posted alerts",
       async () => {
-        const alerts = await alertmanagerAlerts(alertmanager.url, 'alertname="ParleyTargetDown"');
+        const alerts = await alertmanagerAlerts(alertmanager.url, 'namespace=~"inhibit-.*"');
         const byKey = Object.fromEntries(
           alerts.map((a) => [`${a.labels.namespace}/${a.labels.severity}`, a.status.state] as const),
         );
-        return Object.keys(byKey).length === 3 && !Object.values(byKey).includes("unprocessed")
+        return Object.keys(byKey).length === 5 && !Object.values(byKey).includes("unprocessed")
           ? byKey
           : undefined;
       },
@@ -325,6 +327,59 @@ describe("observability, live against the real app", () => {
       "inhibit-a/critical": "active",
       "inhibit-a/warning": "suppressed",
       "inhibit-b/warning": "active",
+      "inhibit-b/info": "suppressed",
+      "inhibit-c/info": "active",
     });
+  });
+
+  it("groups the pages of one namespace into one notification, whatever their names", async () => {
+    const alert = (alertname: string, namespace: string) => ({
+      labels: { alertname, severity: "critical", namespace },
+      annotations: { summary: "grouping check" },
+      startsAt: new Date().toISOString(),
+      endsAt: new Date(Date.now() + 5 * 60_000).toISOString(),
+    });
+    const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([
+        alert("ParleyTargetDown", "incident-a"),
+        alert("ParleyNoReplicasAvailable", "incident-a"),
+        alert("ParleyAvailabilityBudgetBurn", "incident-a"),
+        alert("ParleyTargetDown", "incident-b"),
+      ]),
+    });
+    expect(posted.status).toBe(200);
+    interface Group {
+      labels: Record<string, string>;
+      receiver: { name: string };
+      alerts: AlertmanagerAlert[];
+    }
+    const groups = await waitFor(
+      "Alertmanager to group the posted pages",
+      async () => {
+        const response = await fetch(
+          `${alertmanager.url}/api/v2/alerts/groups?filter=${encodeURIComponent('namespace=~"incident-.*"')}`,
+        );
+        const all = (await response.json()) as Group[];
+        return all.reduce((count, group) => count + group.alerts.length, 0) === 4 ? all : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250 },
+    );
+    const summary = groups
+      .map((group) => ({
+        receiver: group.receiver.name,
+        labels: group.labels,
+        alerts: group.alerts.map((a) => a.labels.alertname).sort(),
+      }))
+      .sort((x, y) => x.labels.namespace!.localeCompare(y.labels.namespace!));
+    expect(summary).toEqual([
+      {
+        receiver: "page",
+        labels: { namespace: "incident-a" },
+        alerts: ["ParleyAvailabilityBudgetBurn", "ParleyNoReplicasAvailable", "ParleyTargetDown"],
+      },
+      { receiver: "page", labels: { namespace: "incident-b" }, alerts: ["ParleyTargetDown"] },
+    ]);
   });
 });

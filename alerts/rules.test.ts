@@ -2,8 +2,13 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { alertmanagerSecretFiles, receiverFor } from "./alertmanager";
-import { run, tools, withTempDir } from "./check";
+import {
+  alertmanagerSecretFiles,
+  deadMansSwitchReceiver,
+  heartbeatInterval,
+  receiverFor,
+} from "./alertmanager";
+import { forLocalAmtool, run, tools, withTempDir } from "./check";
 import { renderObservability } from "./render";
 import { type AlertingRule, type HeartbeatRule, type RecordingRule, watchdogAlert } from "./rules";
 import { headingAnchor, runbookBaseUrl } from "./runbook";
@@ -123,9 +128,17 @@ describe("Prometheus rules", () => {
 
 describe("Alertmanager configuration", () => {
   const configs = {
-    "alertmanager.yaml": rendered.alertmanagerYaml,
+    "alertmanager.yaml": forLocalAmtool(rendered.alertmanagerYaml),
     "alertmanager.local.yaml": rendered.alertmanagerLocalYaml,
   };
+
+  const routesTest = (dir: string, name: string, receiver: string, labels: string[]) =>
+    run(
+      amtoolBin(),
+      ["config", "routes", "test", `--config.file=${name}`, `--verify.receivers=${receiver}`, ...labels],
+      dir,
+    );
+  const amtoolBin = () => tools().amtool;
 
   it.each(Object.keys(configs))("%s passes amtool check-config", (name) => {
     const { amtool } = tools();
@@ -181,7 +194,7 @@ describe("Alertmanager configuration", () => {
   it("routes an alert without a severity to tickets", () => {
     const { amtool } = tools();
     withTempDir((dir) => {
-      writeFileSync(join(dir, "am.yaml"), rendered.alertmanagerYaml);
+      writeFileSync(join(dir, "am.yaml"), configs["alertmanager.yaml"]);
       const result = run(
         amtool,
         [
@@ -198,7 +211,7 @@ describe("Alertmanager configuration", () => {
     });
   });
 
-  it("inhibits a warning while the critical alert of the same name fires in the same namespace", () => {
+  it("inhibits a warning while the critical alert of the same name fires, and info while anything worse fires, in the same namespace", () => {
     const config = parse(rendered.alertmanagerYaml) as {
       inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>;
     };
@@ -208,7 +221,53 @@ describe("Alertmanager configuration", () => {
         target_matchers: ['severity="warning"'],
         equal: ["alertname", "namespace"],
       },
+      {
+        source_matchers: ['severity=~"critical|warning"'],
+        target_matchers: ['severity="info"'],
+        equal: ["namespace"],
+      },
     ]);
+  });
+
+  it("sends the Watchdog to the dead man's switch only, every minute, in both configs", () => {
+    withTempDir((dir) => {
+      for (const [name, yaml] of Object.entries(configs)) {
+        writeFileSync(join(dir, name), yaml);
+        const labels = ["alertname=Watchdog", "severity=none"];
+        const routed = routesTest(dir, name, deadMansSwitchReceiver, labels);
+        expect(routed.status, routed.output).toBe(0);
+        expect(routesTest(dir, name, receiverFor.warning, labels).status).not.toBe(0);
+        // Even with a severity label it is never paged or ticketed.
+        const paged = routesTest(dir, name, deadMansSwitchReceiver, [
+          "alertname=Watchdog",
+          "severity=critical",
+        ]);
+        expect(paged.status, paged.output).toBe(0);
+      }
+    });
+    const config = parse(rendered.alertmanagerYaml) as {
+      route: { routes: Array<Record<string, unknown>> };
+      receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }>;
+    };
+    expect(config.route.routes[0]).toMatchObject({
+      receiver: deadMansSwitchReceiver,
+      repeat_interval: heartbeatInterval,
+      group_interval: heartbeatInterval,
+    });
+    const deadMan = config.receivers.find((receiver) => receiver.name === deadMansSwitchReceiver);
+    expect(deadMan?.webhook_configs).toEqual([
+      { url_file: alertmanagerSecretFiles.deadMansSwitchUrl, send_resolved: false },
+    ]);
+  });
+
+  it("groups pages by namespace only (one page per outage), tickets by alert name", () => {
+    const config = parse(rendered.alertmanagerYaml) as {
+      route: { group_by: string[]; routes: Array<{ receiver: string; group_by?: string[] }> };
+    };
+    const page = config.route.routes.find((route) => route.receiver === receiverFor.critical);
+    expect(page?.group_by).toEqual(["namespace"]);
+    const ticket = config.route.routes.find((route) => route.receiver === receiverFor.warning);
+    expect(ticket?.group_by ?? config.route.group_by).toContain("alertname");
   });
 
   it("reads receiver secrets from mounted files and commits none", () => {

@@ -23,7 +23,7 @@ import { alertmanagerShipment } from "./components/observability/alertmanager";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
 import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";
-import { loadStackConfig } from "./config";
+import { alertReceiverKeys, loadStackConfig } from "./config";
 import { resourceName } from "./naming";
 import { assertScalingInvariants } from "./scaling/invariants";
 import { scalingPolicyFor } from "./scaling/policy";
@@ -139,7 +139,7 @@ async function main() {
   const alertmanager = alertmanagerShipment(rendered, config.alertReceivers);
   if (!alertmanager.notifies) {
     pulumi.log.warn(
-      "parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl are unset: Alertmanager runs the routes with receivers that notify nobody",
+      `${alertReceiverKeys.join(", ")} are unset: Alertmanager runs the routes with receivers that notify nobody (no page, no ticket, no dead man's switch)`,
     );
   }
   const clusterServices = new ClusterServices(resourceName(stack, "cluster-services"), {

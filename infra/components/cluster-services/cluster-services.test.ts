@@ -173,6 +173,46 @@ describe.each(stackNames)("ClusterServices (%s)", (stack) => {
     });
   });
 
+  it(`runs Prometheus and Alertmanager ${stack === "prod" ? "highly available: two replicas each, in different zones, with PodDisruptionBudgets" : "without PodDisruptionBudgets (one Prometheus)"}`, async () => {
+    const { values } = release(await run, "kube-prometheus-stack");
+    const highlyAvailable = stack === "prod";
+    for (const [component, spec] of [
+      ["prometheus", "prometheusSpec"],
+      ["alertmanager", "alertmanagerSpec"],
+    ] as const) {
+      expect(field(values, `${component}.podDisruptionBudget`), component).toEqual({
+        enabled: highlyAvailable,
+        minAvailable: 1,
+      });
+      expect(field(values, `${component}.${spec}`), component).toMatchObject({
+        podAntiAffinity: "hard",
+        podAntiAffinityTopologyKey: "topology.kubernetes.io/zone",
+      });
+    }
+    expect(field(values, "prometheus.prometheusSpec.replicas")).toBe(highlyAvailable ? 2 : 1);
+    expect(field(values, "alertmanager.alertmanagerSpec.replicas")).toBe(2);
+  });
+
+  it("scrapes and alerts on no control-plane component EKS hides, and drops the chart's alerts Parley already raises", async () => {
+    const { values } = release(await run, "kube-prometheus-stack");
+    for (const component of ["kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"]) {
+      expect(field(values, `${component}.enabled`), component).toBe(false);
+    }
+    expect(field(values, "defaultRules.rules")).toEqual({
+      general: false,
+      etcd: false,
+      kubeControllerManager: false,
+      kubeSchedulerAlerting: false,
+      kubeSchedulerRecording: false,
+      kubeProxy: false,
+    });
+    expect(field(values, "defaultRules.disabled")).toEqual({
+      KubeHpaMaxedOut: true,
+      NodeFilesystemAlmostOutOfSpace: true,
+      NodeFilesystemSpaceFillingUp: true,
+    });
+  });
+
   it("gives Alertmanager the rendered config and mounts the receivers' secret files where it reads them", async () => {
     const registrations = await run;
     const stackRelease = release(registrations, "kube-prometheus-stack");

@@ -218,6 +218,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       kubePrometheusStackValues({
         retention: args.monitoring.retention,
         storageGiB: args.monitoring.storageGiB,
+        highlyAvailable: args.stack === "prod",
         storageClassName,
         alertmanagerConfig: args.monitoring.alertmanagerConfig,
         alertmanagerSecretMount: receiverFiles && {
