@@ -22,6 +22,7 @@ import {
   testConfig,
 } from "../app/tests/harness";
 import { dashboardSpecs } from "../dashboards";
+import { deployAnnotationExpr } from "../dashboards/panels";
 import {
   freePort,
   queryPrometheus,
@@ -82,7 +83,13 @@ function liveQueries(): LiveQuery[] {
     expr: alert.measure,
     expectData: dependsOnlyOnApp(alert.measure),
   }));
-  return [...dashboards, ...recorded, ...measured];
+  // The app started minutes ago: its build is new, so the deploy marker has data.
+  const deploys = {
+    what: "deploy annotation",
+    expr: substituteGrafanaVariables(deployAnnotationExpr),
+    expectData: true,
+  };
+  return [...dashboards, deploys, ...recorded, ...measured];
 }
 
 interface PrometheusAlert {
