@@ -21,7 +21,7 @@ const recordingRules = allRules.filter((rule): rule is RecordingRule => "record"
 const testsDir = join(__dirname, "tests");
 const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
 
-/** DESIGN.md's alert names, plus the absent-style and heartbeat alerts added since. */
+/** DESIGN.md's alert names, plus the absent-style, data-store and heartbeat alerts added since. */
 const contractAlerts = [
   "ParleyAvailabilityBudgetBurn",
   "ParleyLatencyBudgetBurn",
@@ -39,6 +39,11 @@ const contractAlerts = [
   "ParleyNodeDiskLow",
   "ParleyNoReplicasAvailable",
   "ParleyReplicaLagUnknown",
+  "ParleyPostgresUnreachable",
+  "ParleyPostgresConnectionsHigh",
+  "ParleyRedisUnreachable",
+  "ParleyRedisMemoryHigh",
+  "ParleyRedisEvicting",
   watchdogAlert,
 ];
 

@@ -359,6 +359,62 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     description:
       "{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} of its space free.",
   },
+  // The data stores, through postgres_exporter (against the RDS primary) and redis_exporter
+  // (against the ElastiCache primary), deployed with the monitoring stack.
+  {
+    alert: "ParleyPostgresUnreachable",
+    measure: "max by (namespace, instance) (pg_up)",
+    condition: "== 0",
+    for: "5m",
+    severity: "warning",
+    summary: "postgres_exporter cannot reach the PostgreSQL primary.",
+    description:
+      "pg_up of {{ $labels.instance }} in {{ $labels.namespace }} is {{ $value }}: the exporter cannot connect to the database.",
+  },
+  {
+    alert: "ParleyPostgresConnectionsHigh",
+    measure:
+      "sum by (namespace, instance) (pg_stat_activity_count) " +
+      "/ on (namespace, instance) max by (namespace, instance) (pg_settings_max_connections)",
+    condition: "> 0.8",
+    for: "10m",
+    severity: "warning",
+    summary: "The PostgreSQL primary uses more than 80% of max_connections.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} has {{ $value | humanizePercentage }} of max_connections in use; new connections (pods, migrations) will soon be refused.",
+  },
+  {
+    alert: "ParleyRedisUnreachable",
+    measure: "max by (namespace, instance) (redis_up)",
+    condition: "== 0",
+    for: "5m",
+    severity: "warning",
+    summary: "redis_exporter cannot reach the Redis primary.",
+    description:
+      "redis_up of {{ $labels.instance }} in {{ $labels.namespace }} is {{ $value }}: the exporter cannot connect to Redis.",
+  },
+  {
+    alert: "ParleyRedisMemoryHigh",
+    measure:
+      "max by (namespace, instance) (redis_memory_used_bytes) " +
+      "/ max by (namespace, instance) (redis_memory_max_bytes > 0)",
+    condition: "> 0.9",
+    for: "15m",
+    severity: "warning",
+    summary: "Redis uses more than 90% of its maxmemory: it is evicting, or about to.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its maxmemory.",
+  },
+  {
+    alert: "ParleyRedisEvicting",
+    measure: `sum by (namespace, instance) (rate(redis_evicted_keys_total[${rateWindow}]))`,
+    condition: "> 0",
+    for: "15m",
+    severity: "info",
+    summary: "Redis is evicting keys: the cache is too small for what it holds.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} evicts {{ $value | humanize }} keys per second.",
+  },
 ];
 
 function symptomRule(symptom: SymptomAlert): AlertingRule {
