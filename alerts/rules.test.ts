@@ -44,6 +44,8 @@ const contractAlerts = [
   "ParleyRedisUnreachable",
   "ParleyRedisMemoryHigh",
   "ParleyRedisEvicting",
+  "ParleyRDSReplicaLagHigh",
+  "ParleyRDSCPUHigh",
   watchdogAlert,
 ];
 

@@ -415,6 +415,27 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     description:
       "{{ $labels.instance }} in {{ $labels.namespace }} evicts {{ $value | humanize }} keys per second.",
   },
+  // CloudWatch, through YACE: what only AWS sees of the managed data stores.
+  {
+    alert: "ParleyRDSReplicaLagHigh",
+    measure: "max by (dimension_DBInstanceIdentifier) (aws_rds_replica_lag_average)",
+    condition: "> 30",
+    for: "5m",
+    severity: "warning",
+    summary: "CloudWatch reports an RDS read replica more than 30 s behind the primary.",
+    description:
+      "RDS replica {{ $labels.dimension_DBInstanceIdentifier }} lags {{ $value | humanizeDuration }} (CloudWatch ReplicaLag).",
+  },
+  {
+    alert: "ParleyRDSCPUHigh",
+    measure: "max by (dimension_DBInstanceIdentifier) (aws_rds_cpuutilization_average)",
+    condition: "> 80",
+    for: "15m",
+    severity: "warning",
+    summary: "An RDS instance uses more than 80% CPU.",
+    description:
+      'RDS instance {{ $labels.dimension_DBInstanceIdentifier }} uses {{ $value | printf "%.0f" }}% CPU (CloudWatch CPUUtilization).',
+  },
 ];
 
 function symptomRule(symptom: SymptomAlert): AlertingRule {

@@ -119,6 +119,52 @@ export function databaseDashboard(): DashboardSpec {
           },
         ],
       },
+      {
+        title: "RDS instances (CloudWatch)",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "RDS CPU",
+            description:
+              "CPUUtilization of each RDS instance in percent (CloudWatch, through the CloudWatch exporter).",
+            unit: "short",
+            redAbove: 80,
+            queries: [
+              {
+                expr: "max by (dimension_DBInstanceIdentifier) (aws_rds_cpuutilization_average)",
+                legend: "{{dimension_DBInstanceIdentifier}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "RDS free storage",
+            description:
+              "FreeStorageSpace of each RDS instance (CloudWatch); storage autoscaling grows it up to the policy's maximum.",
+            unit: "bytes",
+            queries: [
+              {
+                expr: "min by (dimension_DBInstanceIdentifier) (aws_rds_free_storage_space_average)",
+                legend: "{{dimension_DBInstanceIdentifier}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "RDS replica lag (CloudWatch)",
+            description:
+              "ReplicaLag of each read replica as RDS measures it, next to the app's own measure above.",
+            unit: "s",
+            redAbove: 30,
+            queries: [
+              {
+                expr: "max by (dimension_DBInstanceIdentifier) (aws_rds_replica_lag_average)",
+                legend: "{{dimension_DBInstanceIdentifier}}",
+              },
+            ],
+          },
+        ],
+      },
     ],
   };
 }

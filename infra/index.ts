@@ -13,6 +13,11 @@ import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
 import { ClusterServices } from "./components/cluster-services";
 import { controllerServiceAccounts } from "./components/cluster-services/controllers";
+import {
+  cloudwatchExporterPolicy,
+  cloudwatchExporterServiceAccount,
+} from "./components/cluster-services/exporters";
+import { monitoringNamespace } from "./components/cluster-services/monitoring";
 import { Database } from "./components/database";
 import { Edge, PublicDnsRecord } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
@@ -117,6 +122,16 @@ async function main() {
         [database.kmsKeyArn, cache.kmsKeyArn],
       ),
     },
+  });
+
+  // The CloudWatch exporter in the monitoring namespace reads RDS and ElastiCache metrics.
+  new ServiceIdentity(resourceName(stack, "cloudwatch-exporter-identity"), {
+    stack,
+    identity: "cloudwatch-exporter",
+    clusterName: cluster.clusterName,
+    namespace: monitoringNamespace,
+    serviceAccount: cloudwatchExporterServiceAccount,
+    policies: { "read-cloudwatch": cloudwatchExporterPolicy },
   });
 
   const edge = new Edge(resourceName(stack, "edge"), {
