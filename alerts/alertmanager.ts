@@ -1,14 +1,18 @@
 /**
- * Alertmanager routing: critical alerts page, warnings open tickets, info stays in Alertmanager; a
- * warning is inhibited while a critical alert of the same name fires in the same namespace. Secrets
- * are never in the config: receivers read them from files the deployment mounts.
+ * Alertmanager routing: critical alerts page, warnings open tickets, info stays in Alertmanager, and
+ * the always-firing Watchdog goes to a dead man's switch only. A warning is inhibited while a critical
+ * alert of the same name fires in the same namespace; an info alert while any warning or critical one
+ * fires there. Pages are grouped by namespace: one outage raises several alerts at once (targets
+ * down, no replicas, budget burn, error rate) and they arrive as one page, one incident. Secrets are
+ * never in the config: receivers read them from files the deployment mounts.
  */
-import type { Severity } from "./rules";
+import { type Severity, watchdogAlert } from "./rules";
 
 /** Files the Alertmanager pod must have (mounted from a Kubernetes Secret). */
 export const alertmanagerSecretFiles = {
   pagerdutyRoutingKey: "/etc/alertmanager/secrets/pagerduty-routing-key",
   slackTicketsWebhookUrl: "/etc/alertmanager/secrets/slack-tickets-webhook-url",
+  deadMansSwitchUrl: "/etc/alertmanager/secrets/dead-mans-switch-url",
 } as const;
 
 export const receiverFor: Record<Severity, string> = {
@@ -16,6 +20,12 @@ export const receiverFor: Record<Severity, string> = {
   warning: "ticket",
   info: "log-only",
 };
+
+/** Receives the Watchdog every minute; the service behind it pages when the heartbeats stop. */
+export const deadMansSwitchReceiver = "dead-mans-switch";
+
+/** How often the dead man's switch hears the Watchdog: its grace period must be longer. */
+export const heartbeatInterval = "1m";
 
 type Receiver = { name: string } & Record<string, unknown>;
 
@@ -27,11 +37,23 @@ function routing(receivers: Receiver[]) {
       group_wait: "30s",
       group_interval: "5m",
       repeat_interval: "4h",
-      routes: (Object.entries(receiverFor) as Array<[Severity, string]>).map(([severity, receiver]) => ({
-        receiver,
-        matchers: [`severity="${severity}"`],
-        ...(severity === "critical" ? { group_wait: "10s", repeat_interval: "1h" } : {}),
-      })),
+      routes: [
+        {
+          receiver: deadMansSwitchReceiver,
+          matchers: [`alertname="${watchdogAlert}"`],
+          group_by: ["alertname"],
+          group_wait: "0s",
+          group_interval: heartbeatInterval,
+          repeat_interval: heartbeatInterval,
+        },
+        ...(Object.entries(receiverFor) as Array<[Severity, string]>).map(([severity, receiver]) => ({
+          receiver,
+          matchers: [`severity="${severity}"`],
+          ...(severity === "critical"
+            ? { group_by: ["namespace"], group_wait: "10s", repeat_interval: "1h" }
+            : {}),
+        })),
+      ],
     },
     inhibit_rules: [
       {
@@ -39,12 +61,20 @@ function routing(receivers: Receiver[]) {
         target_matchers: ['severity="warning"'],
         equal: ["alertname", "namespace"],
       },
+      {
+        source_matchers: ['severity=~"critical|warning"'],
+        target_matchers: ['severity="info"'],
+        equal: ["namespace"],
+      },
     ],
     receivers,
   };
 }
 
-/** The production configuration: PagerDuty for pages, a Slack channel for tickets. */
+/**
+ * The production configuration: PagerDuty for pages, a Slack channel for tickets, a webhook for the
+ * dead man's switch (its whole URL is the secret, read with `url_file`: Alertmanager 0.26+).
+ */
 export function alertmanagerConfig() {
   return routing([
     {
@@ -66,6 +96,10 @@ export function alertmanagerConfig() {
       ],
     },
     { name: receiverFor.info },
+    {
+      name: deadMansSwitchReceiver,
+      webhook_configs: [{ url_file: alertmanagerSecretFiles.deadMansSwitchUrl, send_resolved: false }],
+    },
   ]);
 }
 
@@ -74,5 +108,7 @@ export function alertmanagerConfig() {
  * nobody (no secret files, no network); alerts are seen in Alertmanager's UI and API.
  */
 export function localAlertmanagerConfig() {
-  return routing([...new Set(Object.values(receiverFor))].map((name) => ({ name })));
+  return routing(
+    [...new Set([...Object.values(receiverFor), deadMansSwitchReceiver])].map((name) => ({ name })),
+  );
 }

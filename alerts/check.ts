@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { ensureBinaries } from "../scripts/platform";
 import type { Binaries } from "../scripts/platform/binaries";
 
@@ -44,4 +45,23 @@ export function substituteGrafanaVariables(expr: string, rateInterval = "1m"): s
     .replaceAll("$__range", "1h")
     .replaceAll("$namespace", ".*")
     .replaceAll("$datasource", "prometheus");
+}
+
+/**
+ * Debian's amtool here is 0.25, which predates `url_file` in webhook configs (Alertmanager 0.26,
+ * prometheus/alertmanager#3223; the Prometheus Operator passes it through). For that amtool only,
+ * each webhook's `url_file` becomes a placeholder `url`; everything else is checked as shipped.
+ */
+export function forLocalAmtool(configYaml: string): string {
+  const config = parse(configYaml) as {
+    receivers?: Array<{ webhook_configs?: Array<Record<string, unknown>> }>;
+  };
+  for (const receiver of config.receivers ?? []) {
+    for (const webhook of receiver.webhook_configs ?? []) {
+      if (typeof webhook.url_file !== "string") continue;
+      delete webhook.url_file;
+      webhook.url = "https://url-file.invalid/";
+    }
+  }
+  return stringify(config, { lineWidth: 0 });
 }

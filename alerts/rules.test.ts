@@ -2,20 +2,26 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { alertmanagerSecretFiles, receiverFor } from "./alertmanager";
-import { run, tools, withTempDir } from "./check";
+import {
+  alertmanagerSecretFiles,
+  deadMansSwitchReceiver,
+  heartbeatInterval,
+  receiverFor,
+} from "./alertmanager";
+import { forLocalAmtool, run, tools, withTempDir } from "./check";
 import { renderObservability } from "./render";
-import type { AlertingRule, RecordingRule } from "./rules";
+import { type AlertingRule, type HeartbeatRule, type RecordingRule, watchdogAlert } from "./rules";
 import { headingAnchor, runbookBaseUrl } from "./runbook";
 import { burnRateWindows, recordedWindows } from "./slo";
 
 const rendered = renderObservability();
 const allRules = rendered.rules.groups.flatMap((group) => group.rules);
-const alertingRules = allRules.filter((rule): rule is AlertingRule => "alert" in rule);
+const alertingRules = allRules.filter((rule): rule is AlertingRule | HeartbeatRule => "alert" in rule);
 const recordingRules = allRules.filter((rule): rule is RecordingRule => "record" in rule);
 const testsDir = join(__dirname, "tests");
 const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
 
+/** DESIGN.md's alert names, plus the absent-style, data-store and heartbeat alerts added since. */
 const contractAlerts = [
   "ParleyAvailabilityBudgetBurn",
   "ParleyLatencyBudgetBurn",
@@ -32,6 +38,16 @@ const contractAlerts = [
   "ParleyHPAMaxedOut",
   "ParleyNodeDiskLow",
   "ParleyAISpendOverBudget",
+  "ParleyNoReplicasAvailable",
+  "ParleyReplicaLagUnknown",
+  "ParleyPostgresUnreachable",
+  "ParleyPostgresConnectionsHigh",
+  "ParleyRedisUnreachable",
+  "ParleyRedisMemoryHigh",
+  "ParleyRedisEvicting",
+  "ParleyRDSReplicaLagHigh",
+  "ParleyRDSCPUHigh",
+  watchdogAlert,
 ];
 
 describe("Prometheus rules", () => {
@@ -104,7 +120,9 @@ describe("Prometheus rules", () => {
         .map((section) => [headingAnchor(section.split("\n")[0]!), section] as const),
     );
     for (const rule of alertingRules) {
-      expect(["critical", "warning", "info"]).toContain(rule.labels.severity);
+      // The Watchdog's `none` keeps it out of every severity route and inhibition.
+      if (rule.alert === watchdogAlert) expect(rule.labels.severity).toBe("none");
+      else expect(["critical", "warning", "info"]).toContain(rule.labels.severity);
       expect(rule.annotations.summary.length).toBeGreaterThan(10);
       expect(rule.annotations.description).toContain("$value");
       const [base, anchor] = rule.annotations.runbook_url.split("#");
@@ -118,9 +136,17 @@ describe("Prometheus rules", () => {
 
 describe("Alertmanager configuration", () => {
   const configs = {
-    "alertmanager.yaml": rendered.alertmanagerYaml,
+    "alertmanager.yaml": forLocalAmtool(rendered.alertmanagerYaml),
     "alertmanager.local.yaml": rendered.alertmanagerLocalYaml,
   };
+
+  const routesTest = (dir: string, name: string, receiver: string, labels: string[]) =>
+    run(
+      amtoolBin(),
+      ["config", "routes", "test", `--config.file=${name}`, `--verify.receivers=${receiver}`, ...labels],
+      dir,
+    );
+  const amtoolBin = () => tools().amtool;
 
   it.each(Object.keys(configs))("%s passes amtool check-config", (name) => {
     const { amtool } = tools();
@@ -176,7 +202,7 @@ describe("Alertmanager configuration", () => {
   it("routes an alert without a severity to tickets", () => {
     const { amtool } = tools();
     withTempDir((dir) => {
-      writeFileSync(join(dir, "am.yaml"), rendered.alertmanagerYaml);
+      writeFileSync(join(dir, "am.yaml"), configs["alertmanager.yaml"]);
       const result = run(
         amtool,
         [
@@ -193,7 +219,7 @@ describe("Alertmanager configuration", () => {
     });
   });
 
-  it("inhibits a warning while the critical alert of the same name fires in the same namespace", () => {
+  it("inhibits a warning while the critical alert of the same name fires, and info while anything worse fires, in the same namespace", () => {
     const config = parse(rendered.alertmanagerYaml) as {
       inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>;
     };
@@ -203,7 +229,53 @@ describe("Alertmanager configuration", () => {
         target_matchers: ['severity="warning"'],
         equal: ["alertname", "namespace"],
       },
+      {
+        source_matchers: ['severity=~"critical|warning"'],
+        target_matchers: ['severity="info"'],
+        equal: ["namespace"],
+      },
     ]);
+  });
+
+  it("sends the Watchdog to the dead man's switch only, every minute, in both configs", () => {
+    withTempDir((dir) => {
+      for (const [name, yaml] of Object.entries(configs)) {
+        writeFileSync(join(dir, name), yaml);
+        const labels = ["alertname=Watchdog", "severity=none"];
+        const routed = routesTest(dir, name, deadMansSwitchReceiver, labels);
+        expect(routed.status, routed.output).toBe(0);
+        expect(routesTest(dir, name, receiverFor.warning, labels).status).not.toBe(0);
+        // Even with a severity label it is never paged or ticketed.
+        const paged = routesTest(dir, name, deadMansSwitchReceiver, [
+          "alertname=Watchdog",
+          "severity=critical",
+        ]);
+        expect(paged.status, paged.output).toBe(0);
+      }
+    });
+    const config = parse(rendered.alertmanagerYaml) as {
+      route: { routes: Array<Record<string, unknown>> };
+      receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }>;
+    };
+    expect(config.route.routes[0]).toMatchObject({
+      receiver: deadMansSwitchReceiver,
+      repeat_interval: heartbeatInterval,
+      group_interval: heartbeatInterval,
+    });
+    const deadMan = config.receivers.find((receiver) => receiver.name === deadMansSwitchReceiver);
+    expect(deadMan?.webhook_configs).toEqual([
+      { url_file: alertmanagerSecretFiles.deadMansSwitchUrl, send_resolved: false },
+    ]);
+  });
+
+  it("groups pages by namespace only (one page per outage), tickets by alert name", () => {
+    const config = parse(rendered.alertmanagerYaml) as {
+      route: { group_by: string[]; routes: Array<{ receiver: string; group_by?: string[] }> };
+    };
+    const page = config.route.routes.find((route) => route.receiver === receiverFor.critical);
+    expect(page?.group_by).toEqual(["namespace"]);
+    const ticket = config.route.routes.find((route) => route.receiver === receiverFor.warning);
+    expect(ticket?.group_by ?? config.route.group_by).toContain("alertname");
   });
 
   it("reads receiver secrets from mounted files and commits none", () => {

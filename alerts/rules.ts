@@ -1,6 +1,7 @@
 /**
- * The Prometheus rules: SLO recording rules and burn-rate alerts generated from ./slo.ts, and the
- * symptom alerts named in DESIGN.md. Plain data: ./render.ts turns it into a rule file.
+ * The Prometheus rules: SLO recording rules and burn-rate alerts generated from ./slo.ts, the
+ * symptom alerts named in DESIGN.md, and the always-firing Watchdog that proves alerting works end
+ * to end. Plain data: ./render.ts turns it into a rule file.
  */
 import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
 import { aiSpendRules } from "./ai-spend";
@@ -8,13 +9,17 @@ import { runbookUrl } from "./runbook";
 import {
   burnRateWindows,
   errorBudget,
+  errorRatio,
   errorRatioRecord,
   latencyTarget,
   nonStreamingRate,
   recordedWindows,
   type Slo,
+  sliRateWindow,
+  sliRecords,
   slos,
   sloWindow,
+  sloWindowEvaluationInterval,
 } from "./slo";
 
 export type Severity = "critical" | "warning" | "info";
@@ -35,7 +40,9 @@ export interface AlertingRule {
 
 export interface RuleGroup {
   name: string;
-  rules: Array<RecordingRule | AlertingRule>;
+  /** Evaluation interval of the group; Prometheus's global one when unset. */
+  interval?: string;
+  rules: Array<RecordingRule | AlertingRule | HeartbeatRule>;
 }
 
 export interface RuleFile {
@@ -61,14 +68,46 @@ const rateWindow = "5m";
 
 const round = (value: number) => Number(value.toPrecision(6));
 
+/** The error ratios the burn-rate alerts read, and the rates the long-window figures sum up. */
 export function sloRecordingRules(): RecordingRule[] {
-  return slos.flatMap((slo) =>
-    recordedWindows.map((window) => ({
-      record: errorRatioRecord(window),
-      expr: slo.errorRatio(window),
-      labels: { slo: slo.name },
-    })),
-  );
+  return slos.flatMap((slo) => {
+    const labels = { slo: slo.name };
+    const eligible = slo.eligibleRate(sliRateWindow);
+    return [
+      ...recordedWindows.map((window) => ({
+        record: errorRatioRecord(window),
+        expr: errorRatio(slo, window),
+        labels,
+      })),
+      { record: sliRecords.badRate, expr: `${slo.badRate(sliRateWindow)} or ${eligible} * 0`, labels },
+      { record: sliRecords.eligibleRate, expr: eligible, labels },
+    ];
+  });
+}
+
+/**
+ * The `sloWindow` error ratio and the budget left, from the recorded rates (a slower group: each run
+ * reads 30 days of them). Dashboards read these series instead of computing raw 30-day rates.
+ */
+export function sloWindowRules(): RecordingRule[] {
+  return slos.flatMap((slo) => {
+    const labels = { slo: slo.name };
+    const selector = `{slo="${slo.name}"}`;
+    return [
+      {
+        record: errorRatioRecord(sloWindow),
+        expr:
+          `sum_over_time(${sliRecords.badRate}${selector}[${sloWindow}]) ` +
+          `/ sum_over_time(${sliRecords.eligibleRate}${selector}[${sloWindow}])`,
+        labels,
+      },
+      {
+        record: sliRecords.budgetRemaining,
+        expr: `1 - ${errorRatioRecord(sloWindow)}${selector} / ${errorBudget(slo)}`,
+        labels,
+      },
+    ];
+  });
 }
 
 function burnRateAlert(slo: Slo, severity: "critical" | "warning"): AlertingRule {
@@ -103,6 +142,9 @@ const ai = metrics.aiResponseDuration.name;
 const cache = metrics.cacheRequests.name;
 const pool = metrics.dbPoolConnections.name;
 const poolMax = metrics.dbPoolMaxConnections.name;
+const lag = metrics.dbReplicaLag.name;
+const circuit = metrics.circuitState.name;
+const container = `container="${scrapeJob}"`;
 
 /** Per (namespace, cache): the share of look-ups that hit; 0 while a cache has had no hit yet. */
 const cacheHitRatio = (window: string) => {
@@ -111,16 +153,40 @@ const cacheHitRatio = (window: string) => {
   return `(${hits} or ${total} * 0) / ${total}`;
 };
 
+/** The Parley container's usage of a resource over its limit, by pod (cAdvisor and kube-state-metrics). */
+const ofLimit = (usage: string, resource: "cpu" | "memory") =>
+  `${usage} / max by (namespace, pod) (kube_pod_container_resource_limits{${container}, resource="${resource}"})`;
+
+/**
+ * The lowest circuit state of each breaker over the window, worst instance first: at least 1 when it
+ * has not been closed once in the window. A breaker cycling open → half-open → open (a failing or
+ * hanging dependency: the half-open probe fails or hangs until its timeout) never resets it.
+ */
+const circuitNotClosed = (dependency: string) =>
+  `max by (namespace, dependency) (min_over_time(${circuit}{${job}, ${dependency}}[2m]))`;
+
+const errorRateMeasure = `${errorRatioRecord(rateWindow)}{slo="availability"}`;
+const errorRateDescription =
+  "{{ $value | humanizePercentage }} of API requests in {{ $labels.namespace }} answered 5xx over the last 5 minutes.";
+
 export const symptomAlerts: readonly SymptomAlert[] = [
   {
     alert: "ParleyHighErrorRate",
-    measure: `${errorRatioRecord(rateWindow)}{slo="availability"}`,
+    measure: errorRateMeasure,
     condition: "> 0.05",
     for: "5m",
     severity: "critical",
     summary: "More than 5% of Parley API requests fail with a 5xx.",
-    description:
-      "{{ $value | humanizePercentage }} of API requests in {{ $labels.namespace }} answered 5xx over the last 5 minutes.",
+    description: errorRateDescription,
+  },
+  {
+    alert: "ParleyHighErrorRate",
+    measure: errorRateMeasure,
+    condition: "> 0.01",
+    for: "10m",
+    severity: "warning",
+    summary: "More than 1% of Parley API requests fail with a 5xx.",
+    description: errorRateDescription,
   },
   {
     alert: "ParleyHighLatencyP95",
@@ -137,27 +203,28 @@ export const symptomAlerts: readonly SymptomAlert[] = [
   },
   {
     alert: "ParleyAISlow",
-    measure: `histogram_quantile(0.95, sum by (namespace, provider, model, le) (rate(${ai}_bucket{${job}}[${rateWindow}])))`,
-    condition: "> 10",
+    // Calls short-circuited by an open breaker take no time: counting them would hide a hanging provider.
+    measure: `histogram_quantile(0.9, sum by (namespace, provider, model, le) (rate(${ai}_bucket{${job}, outcome!="circuit_open"}[${rateWindow}])))`,
+    condition: "> 5",
     for: "10m",
     severity: "warning",
-    summary: "The AI provider takes more than 10 s (p95) to reply.",
+    summary: "The AI provider takes more than 5 s (p90) to reply.",
     description:
-      "p95 reply time of {{ $labels.provider }}/{{ $labels.model }} in {{ $labels.namespace }} is {{ $value | humanizeDuration }}.",
+      "p90 reply time of {{ $labels.provider }}/{{ $labels.model }} in {{ $labels.namespace }} is {{ $value | humanizeDuration }}.",
   },
   {
     alert: "ParleyDBPoolSaturated",
     measure: `${pool}{${job}, state="active"} / ignoring (state) ${poolMax}{${job}}`,
-    condition: "> 0.9",
+    condition: "> 0.8",
     for: "5m",
     severity: "warning",
-    summary: "A Parley database pool is more than 90% in use.",
+    summary: "A Parley database pool is more than 80% in use.",
     description:
       "The {{ $labels.pool }} pool of {{ $labels.instance }} in {{ $labels.namespace }} has {{ $value | humanizePercentage }} of its connections active.",
   },
   {
     alert: "ParleyReplicaLagHigh",
-    measure: `max by (namespace, replica) (${metrics.dbReplicaLag.name}{${job}})`,
+    measure: `max by (namespace, replica) (${lag}{${job}})`,
     condition: "> 30",
     for: "5m",
     severity: "warning",
@@ -166,34 +233,61 @@ export const symptomAlerts: readonly SymptomAlert[] = [
       "Replica {{ $labels.replica }} in {{ $labels.namespace }} lags {{ $value | humanizeDuration }}.",
   },
   {
+    alert: "ParleyReplicaLagUnknown",
+    // Per instance with a replica pool: how many lag series it reports (0 when the series vanished).
+    measure:
+      `(count by (namespace, instance) (${lag}{${job}}) ` +
+      `or on (namespace, instance) max by (namespace, instance) (${poolMax}{${job}, pool="replica"}) * 0)`,
+    condition: "== 0",
+    for: "5m",
+    severity: "warning",
+    summary: "A Parley instance reads from a replica but reports no replica lag.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} has a replica pool and {{ $value }} replica lag series: how stale its reads are is unknown.",
+  },
+  {
     alert: "ParleyCacheHitRateLow",
     measure: cacheHitRatio("15m"),
-    condition: "< 0.1",
+    condition: "< 0.5",
     for: "30m",
-    severity: "info",
-    summary: "The Parley response cache answers less than 10% of look-ups.",
+    severity: "warning",
+    summary: "The Parley response cache answers less than 50% of look-ups (target 80%).",
     description:
       "Cache {{ $labels.cache }} in {{ $labels.namespace }} hit {{ $value | humanizePercentage }} of look-ups over 15 minutes.",
   },
   {
     alert: "ParleyCircuitOpen",
-    measure: `max by (namespace, dependency) (${metrics.circuitState.name}{${job}})`,
-    condition: "== 2",
+    measure: circuitNotClosed('dependency="ai"'),
+    condition: ">= 1",
+    for: "1m",
+    severity: "critical",
+    summary: "The AI provider's circuit breaker has not closed for 3 minutes: chat replies fail.",
+    description:
+      "The circuit to {{ $labels.dependency }} in {{ $labels.namespace }} has stayed open or half-open (lowest state {{ $value }}) for 3 minutes.",
+  },
+  {
+    alert: "ParleyCircuitOpen",
+    measure: circuitNotClosed('dependency!="ai"'),
+    condition: ">= 1",
     for: "1m",
     severity: "warning",
-    summary: "A Parley circuit breaker is open: a dependency is failing and calls to it are short-circuited.",
+    summary:
+      "A Parley circuit breaker has not closed for 3 minutes: a dependency is failing and calls to it are short-circuited.",
     description:
-      "The circuit to {{ $labels.dependency }} in {{ $labels.namespace }} has been open (state {{ $value }}) for over a minute.",
+      "The circuit to {{ $labels.dependency }} in {{ $labels.namespace }} has stayed open or half-open (lowest state {{ $value }}) for 3 minutes.",
   },
   {
     alert: "ParleyTargetDown",
-    measure: `sum by (namespace, job) (up{${job}})`,
+    // `or on () vector(0)`: with no target at all (scaled to 0, namespace deleted, selector broken)
+    // there is no `up` series to sum, and the sum alone would be empty instead of 0.
+    measure: `(sum by (namespace, job) (up{${job}}) or on () vector(0))`,
     condition: "== 0",
     for: "2m",
     severity: "critical",
-    summary: "Every Parley target is down: Prometheus cannot scrape a single instance.",
+    summary:
+      "No Parley target is up: Prometheus cannot scrape a single instance, or has none left to scrape.",
     description:
-      "No Parley instance in {{ $labels.namespace }} answers its metrics scrape ({{ $value }} up); the service is likely down.",
+      "{{ $value }} Parley instances{{ with $labels.namespace }} in {{ . }}{{ end }} answer their metrics scrape; the service is likely down (no target at all when no namespace is named).",
   },
   {
     alert: "ParleyTargetDown",
@@ -206,25 +300,39 @@ export const symptomAlerts: readonly SymptomAlert[] = [
       "Prometheus cannot scrape {{ $labels.instance }} in {{ $labels.namespace }} (up = {{ $value }}).",
   },
   {
+    alert: "ParleyNoReplicasAvailable",
+    // Falls back to 0 when the Deployment's series are gone, but only while kube-state-metrics itself
+    // is up (it exports them): a missing Deployment pages, a missing exporter does not.
+    measure:
+      `(max by (namespace, deployment) (kube_deployment_status_replicas_available{deployment="${scrapeJob}"}) ` +
+      'or on () count(up{job="kube-state-metrics"} == 1) * 0)',
+    condition: "== 0",
+    for: "2m",
+    severity: "critical",
+    summary: "The Parley Deployment has no available replica, or no longer exists.",
+    description:
+      "{{ $value }} available Parley replicas{{ with $labels.namespace }} in {{ . }}{{ end }}: nothing serves requests (no Deployment at all when no namespace is named).",
+  },
+  {
     alert: "ParleyPodCPUHigh",
-    // Node.js runs the request path on one thread: near one core means the event loop is saturated.
-    measure: `rate(process_cpu_seconds_total{${job}}[${rateWindow}])`,
-    condition: "> 0.9",
+    measure: ofLimit(
+      `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${container}}[${rateWindow}]))`,
+      "cpu",
+    ),
+    condition: "> 0.8",
     for: "15m",
     severity: "warning",
-    summary: "A Parley process uses more than 0.9 CPU cores: its event loop is close to saturation.",
+    summary: "A Parley pod uses more than 80% of its CPU limit.",
     description:
-      '{{ $labels.instance }} in {{ $labels.namespace }} uses {{ $value | printf "%.2f" }} CPU cores.',
+      "Pod {{ $labels.pod }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its CPU limit.",
   },
   {
     alert: "ParleyPodMemoryHigh",
-    measure:
-      `max by (namespace, pod) (container_memory_working_set_bytes{container="${scrapeJob}"}) ` +
-      `/ max by (namespace, pod) (kube_pod_container_resource_limits{container="${scrapeJob}", resource="memory"})`,
-    condition: "> 0.9",
+    measure: ofLimit(`max by (namespace, pod) (container_memory_working_set_bytes{${container}})`, "memory"),
+    condition: "> 0.85",
     for: "10m",
     severity: "warning",
-    summary: "A Parley pod uses more than 90% of its memory limit.",
+    summary: "A Parley pod uses more than 85% of its memory limit.",
     description:
       "Pod {{ $labels.pod }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its memory limit.",
   },
@@ -252,6 +360,83 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     description:
       "{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} of its space free.",
   },
+  // The data stores, through postgres_exporter (against the RDS primary) and redis_exporter
+  // (against the ElastiCache primary), deployed with the monitoring stack.
+  {
+    alert: "ParleyPostgresUnreachable",
+    measure: "max by (namespace, instance) (pg_up)",
+    condition: "== 0",
+    for: "5m",
+    severity: "warning",
+    summary: "postgres_exporter cannot reach the PostgreSQL primary.",
+    description:
+      "pg_up of {{ $labels.instance }} in {{ $labels.namespace }} is {{ $value }}: the exporter cannot connect to the database.",
+  },
+  {
+    alert: "ParleyPostgresConnectionsHigh",
+    measure:
+      "sum by (namespace, instance) (pg_stat_activity_count) " +
+      "/ on (namespace, instance) max by (namespace, instance) (pg_settings_max_connections)",
+    condition: "> 0.8",
+    for: "10m",
+    severity: "warning",
+    summary: "The PostgreSQL primary uses more than 80% of max_connections.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} has {{ $value | humanizePercentage }} of max_connections in use; new connections (pods, migrations) will soon be refused.",
+  },
+  {
+    alert: "ParleyRedisUnreachable",
+    measure: "max by (namespace, instance) (redis_up)",
+    condition: "== 0",
+    for: "5m",
+    severity: "warning",
+    summary: "redis_exporter cannot reach the Redis primary.",
+    description:
+      "redis_up of {{ $labels.instance }} in {{ $labels.namespace }} is {{ $value }}: the exporter cannot connect to Redis.",
+  },
+  {
+    alert: "ParleyRedisMemoryHigh",
+    measure:
+      "max by (namespace, instance) (redis_memory_used_bytes) " +
+      "/ max by (namespace, instance) (redis_memory_max_bytes > 0)",
+    condition: "> 0.9",
+    for: "15m",
+    severity: "warning",
+    summary: "Redis uses more than 90% of its maxmemory: it is evicting, or about to.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its maxmemory.",
+  },
+  {
+    alert: "ParleyRedisEvicting",
+    measure: `sum by (namespace, instance) (rate(redis_evicted_keys_total[${rateWindow}]))`,
+    condition: "> 0",
+    for: "15m",
+    severity: "info",
+    summary: "Redis is evicting keys: the cache is too small for what it holds.",
+    description:
+      "{{ $labels.instance }} in {{ $labels.namespace }} evicts {{ $value | humanize }} keys per second.",
+  },
+  // CloudWatch, through YACE: what only AWS sees of the managed data stores.
+  {
+    alert: "ParleyRDSReplicaLagHigh",
+    measure: "max by (dimension_DBInstanceIdentifier) (aws_rds_replica_lag_average)",
+    condition: "> 30",
+    for: "5m",
+    severity: "warning",
+    summary: "CloudWatch reports an RDS read replica more than 30 s behind the primary.",
+    description:
+      "RDS replica {{ $labels.dimension_DBInstanceIdentifier }} lags {{ $value | humanizeDuration }} (CloudWatch ReplicaLag).",
+  },
+  {
+    alert: "ParleyRDSCPUHigh",
+    measure: "max by (dimension_DBInstanceIdentifier) (aws_rds_cpuutilization_average)",
+    condition: "> 80",
+    for: "15m",
+    severity: "warning",
+    summary: "An RDS instance uses more than 80% CPU.",
+    description:
+      'RDS instance {{ $labels.dimension_DBInstanceIdentifier }} uses {{ $value | printf "%.0f" }}% CPU (CloudWatch CPUUtilization).',
+  },
 ];
 
 function symptomRule(symptom: SymptomAlert): AlertingRule {
@@ -274,17 +459,47 @@ export interface RuleOptions {
   aiMonthlyBudgetUsd?: number;
 }
 
+/**
+ * Always firing while Prometheus evaluates rules and reaches Alertmanager; Alertmanager forwards it
+ * to a dead man's switch, which pages when it stops arriving. Its `severity` is `none`: no severity
+ * route, inhibition or grouping applies to it.
+ */
+export const watchdogAlert = "Watchdog";
+
+export interface HeartbeatRule {
+  alert: typeof watchdogAlert;
+  expr: "vector(1)";
+  labels: { severity: "none" };
+  annotations: { summary: string; description: string; runbook_url: string };
+}
+
+export function watchdogRule(): HeartbeatRule {
+  return {
+    alert: watchdogAlert,
+    expr: "vector(1)",
+    labels: { severity: "none" },
+    annotations: {
+      summary: "Alerting works: this alert always fires.",
+      description:
+        "Always firing (value {{ $value }}) so the dead man's switch receives it; when the switch stops hearing it, Prometheus or Alertmanager is down.",
+      runbook_url: runbookUrl(watchdogAlert),
+    },
+  };
+}
+
 /** The rule file Prometheus loads (locally) and the PrometheusRule carries (in the cluster). */
 export function ruleFile(options: RuleOptions = {}): RuleFile {
   return {
     groups: [
       { name: "parley-slo-recording", rules: sloRecordingRules() },
+      { name: "parley-slo-window", interval: sloWindowEvaluationInterval, rules: sloWindowRules() },
       {
         name: "parley-slo-burn-rate",
         rules: slos.flatMap((slo) => [burnRateAlert(slo, "critical"), burnRateAlert(slo, "warning")]),
       },
       { name: "parley-symptoms", rules: symptomAlerts.map(symptomRule) },
       aiSpendRules(options.aiMonthlyBudgetUsd),
+      { name: "parley-meta", rules: [watchdogRule()] },
     ],
   };
 }

@@ -33,10 +33,14 @@ export interface Slo {
   objective: number;
   description: string;
   /**
-   * PromQL: the ratio of bad to eligible requests over `window` (e.g. "5m"), by namespace; `matchers`
-   * narrow the requests further (e.g. `namespace=~"$namespace"`).
+   * PromQL: the per-second rate of bad eligible requests over `window` (e.g. "5m"), by namespace;
+   * `matchers` narrow the requests further (e.g. `namespace=~"$namespace"`). Taken from the bad
+   * requests' own series, never as "eligible minus good": after a rollout in which every request
+   * fails, no good series exists at all, and 1 - good/eligible is empty instead of 1.
    */
-  errorRatio(window: string, matchers?: string): string;
+  badRate(window: string, matchers?: string): string;
+  /** PromQL: the per-second rate of eligible requests over `window`, by namespace. */
+  eligibleRate(window: string, matchers?: string): string;
 }
 
 const job = `job="${scrapeJob}"`;
@@ -72,30 +76,40 @@ export function nonStreamingRate(
   );
 }
 
-/**
- * Error ratios are written as 1 - good/eligible: the good series always exist once requests are
- * served, while a 5xx series appears only after the first 5xx.
- */
 export const slos: readonly Slo[] = [
   {
     name: "availability",
     alert: "ParleyAvailabilityBudgetBurn",
     objective: 0.999,
     description: "99.9% of API requests are answered without a 5xx status.",
-    errorRatio: (window, matchers = "") =>
-      `1 - (sum by (namespace) (rate(${requests}{${api(matchers)}, status_code!~"5.."}[${window}])) ` +
-      `/ sum by (namespace) (rate(${requests}{${api(matchers)}}[${window}])))`,
+    badRate: (window, matchers = "") =>
+      `sum by (namespace) (rate(${requests}{${api(matchers)}, status_code=~"5.."}[${window}]))`,
+    eligibleRate: (window, matchers = "") =>
+      `sum by (namespace) (rate(${requests}{${api(matchers)}}[${window}]))`,
   },
   {
     name: "latency",
     alert: "ParleyLatencyBudgetBurn",
     objective: 0.99,
     description: `99% of non-streaming API requests are answered in under ${latencyThresholdSeconds} s.`,
-    errorRatio: (window, matchers = "") =>
-      `1 - (sum by (namespace) (${nonStreamingRate("bucket", window, { matchers, le: latencyThresholdSeconds })}) ` +
-      `/ sum by (namespace) (${nonStreamingRate("count", window, { matchers })}))`,
+    // Every bucket of a histogram series exists once the series does: slow = all - fast is never
+    // missing a side.
+    badRate: (window, matchers = "") =>
+      `(sum by (namespace) (${nonStreamingRate("count", window, { matchers })}) ` +
+      `- sum by (namespace) (${nonStreamingRate("bucket", window, { matchers, le: latencyThresholdSeconds })}))`,
+    eligibleRate: (window, matchers = "") =>
+      `sum by (namespace) (${nonStreamingRate("count", window, { matchers })})`,
   },
 ];
+
+/**
+ * PromQL: the share of eligible requests that were bad over `window`, by namespace: 0 (not empty)
+ * while requests are served and none is bad, since a 5xx series appears only after the first 5xx.
+ */
+export function errorRatio(slo: Slo, window: string, matchers = ""): string {
+  const eligible = slo.eligibleRate(window, matchers);
+  return `(${slo.badRate(window, matchers)} or ${eligible} * 0) / ${eligible}`;
+}
 
 /** The allowed error ratio of an objective (its error budget over the window). */
 export const errorBudget = (slo: Slo): number => Number((1 - slo.objective).toPrecision(6));
@@ -134,3 +148,21 @@ export const recordedWindows: readonly string[] = [
 
 /** Name of the recording rule holding an objective's error ratio over a window. */
 export const errorRatioRecord = (window: string): string => `slo:error_ratio:rate${window}`;
+
+/**
+ * The window of the per-SLO request and bad-request rates recorded for the long-window figures: the
+ * `sloWindow` ratio is the sum of the bad rates over the sum of the eligible rates (a ratio of
+ * totals, not an average of ratios), computed from these records instead of raw 30-day rates.
+ */
+export const sliRateWindow = "5m";
+
+/** Names of the recorded series an objective's long-window figures are computed from and read at. */
+export const sliRecords = {
+  badRate: `slo:bad_requests:rate${sliRateWindow}`,
+  eligibleRate: `slo:requests:rate${sliRateWindow}`,
+  /** Share of the `sloWindow` error budget left: 1 untouched, 0 spent, below 0 the objective is missed. */
+  budgetRemaining: `slo:error_budget_remaining:ratio${sloWindow}`,
+} as const;
+
+/** How often the long-window rules run: a 30-day figure moves slowly, and each run reads 30 days. */
+export const sloWindowEvaluationInterval = "5m";

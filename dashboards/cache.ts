@@ -67,6 +67,47 @@ export function cacheDashboard(): DashboardSpec {
           },
         ],
       },
+      {
+        title: "ElastiCache (redis_exporter)",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "Redis memory",
+            description: "Memory used over maxmemory on the Redis primary; near 1 it evicts cached replies.",
+            unit: "percentunit",
+            redAbove: 0.9,
+            min: 0,
+            max: 1,
+            queries: [
+              {
+                expr: "max by (instance) (redis_memory_used_bytes) / max by (instance) (redis_memory_max_bytes > 0)",
+                legend: "{{instance}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "Evictions",
+            description: "Keys evicted per second to make room (cached replies dropped before they expire).",
+            unit: "ops",
+            redAbove: 0,
+            queries: [
+              {
+                expr: `sum by (instance) (rate(redis_evicted_keys_total[${rateInterval}]))`,
+                legend: "{{instance}}",
+              },
+            ],
+          },
+          {
+            kind: "stat",
+            title: "Redis reachable",
+            description: "Whether redis_exporter can connect to the Redis primary (1 yes, 0 no).",
+            unit: "none",
+            redBelow: 1,
+            queries: [{ expr: "max by (instance) (redis_up)", legend: "{{instance}}" }],
+          },
+        ],
+      },
     ],
   };
 }

@@ -81,6 +81,90 @@ export function databaseDashboard(): DashboardSpec {
           },
         ],
       },
+      {
+        title: "RDS primary (postgres_exporter)",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "Server connections vs max_connections",
+            description:
+              "Connections open on the primary (every client: pods, migrations, admin) over its max_connections.",
+            unit: "percentunit",
+            redAbove: 0.8,
+            min: 0,
+            max: 1,
+            queries: [
+              {
+                expr:
+                  "sum by (instance) (pg_stat_activity_count) " +
+                  "/ on (instance) max by (instance) (pg_settings_max_connections)",
+                legend: "{{instance}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "Server connections by state",
+            description: "Connections on the primary by state (active, idle, idle in transaction).",
+            unit: "short",
+            queries: [{ expr: "sum by (state) (pg_stat_activity_count)", legend: "{{state}}" }],
+          },
+          {
+            kind: "stat",
+            title: "PostgreSQL reachable",
+            description: "Whether postgres_exporter can connect to the primary (1 yes, 0 no).",
+            unit: "none",
+            redBelow: 1,
+            queries: [{ expr: "max by (instance) (pg_up)", legend: "{{instance}}" }],
+          },
+        ],
+      },
+      {
+        title: "RDS instances (CloudWatch)",
+        panels: [
+          {
+            kind: "timeseries",
+            title: "RDS CPU",
+            description:
+              "CPUUtilization of each RDS instance in percent (CloudWatch, through the CloudWatch exporter).",
+            unit: "short",
+            redAbove: 80,
+            queries: [
+              {
+                expr: "max by (dimension_DBInstanceIdentifier) (aws_rds_cpuutilization_average)",
+                legend: "{{dimension_DBInstanceIdentifier}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "RDS free storage",
+            description:
+              "FreeStorageSpace of each RDS instance (CloudWatch); storage autoscaling grows it up to the policy's maximum.",
+            unit: "bytes",
+            queries: [
+              {
+                expr: "min by (dimension_DBInstanceIdentifier) (aws_rds_free_storage_space_average)",
+                legend: "{{dimension_DBInstanceIdentifier}}",
+              },
+            ],
+          },
+          {
+            kind: "timeseries",
+            title: "RDS replica lag (CloudWatch)",
+            description:
+              "ReplicaLag of each read replica as RDS measures it, next to the app's own measure above.",
+            unit: "s",
+            redAbove: 30,
+            queries: [
+              {
+                expr: "max by (dimension_DBInstanceIdentifier) (aws_rds_replica_lag_average)",
+                legend: "{{dimension_DBInstanceIdentifier}}",
+              },
+            ],
+          },
+        ],
+      },
     ],
   };
 }

@@ -1,9 +1,20 @@
 /** Service overview: rate, errors and duration (RED) per route, plus the process behind them. */
+import { nonStreamingRate } from "../alerts/slo";
 import { metrics } from "../app/src/telemetry/catalogue";
-import { appSelector as app, type DashboardSpec, quantile, rateInterval } from "./panels";
+import { appSelector as app, type DashboardSpec, namespaceSelector, rateInterval, shareOf } from "./panels";
 
 const requests = metrics.httpRequests.name;
-const duration = metrics.httpRequestDuration.name;
+/**
+ * A quantile of API request duration as the latency SLO counts it: API routes only (no health
+ * checks, metrics or static page) and without streamed replies, whose duration is the whole
+ * generation.
+ */
+const apiQuantile = (q: number, by: string[] = []) =>
+  `histogram_quantile(${q}, sum by (${[...by, "le"].join(", ")}) ` +
+  `(${nonStreamingRate("bucket", rateInterval, { matchers: namespaceSelector })}))`;
+/** From the 5xx series themselves: when every request fails there is no non-5xx series to subtract. */
+const serverErrors = 'status_code=~"5.."';
+const apiOnly = "API requests without streamed replies or health checks, as the latency SLO counts them";
 
 export function overviewDashboard(): DashboardSpec {
   return {
@@ -32,19 +43,17 @@ export function overviewDashboard(): DashboardSpec {
             redAbove: 0.01,
             queries: [
               {
-                expr:
-                  `1 - sum(rate(${requests}{${app}, status_code!~"5.."}[${rateInterval}])) ` +
-                  `/ sum(rate(${requests}{${app}}[${rateInterval}]))`,
+                expr: shareOf(requests, "", app, serverErrors, rateInterval),
               },
             ],
           },
           {
             kind: "stat",
             title: "p95 duration",
-            description: "95th percentile request duration, every route.",
+            description: `95th percentile request duration of ${apiOnly}.`,
             unit: "s",
             width: 6,
-            queries: [{ expr: quantile(0.95, duration, [], app) }],
+            queries: [{ expr: apiQuantile(0.95) }],
           },
           {
             kind: "stat",
@@ -79,9 +88,7 @@ export function overviewDashboard(): DashboardSpec {
             redAbove: 0.01,
             queries: [
               {
-                expr:
-                  `1 - sum by (method, route) (rate(${requests}{${app}, status_code!~"5.."}[${rateInterval}])) ` +
-                  `/ sum by (method, route) (rate(${requests}{${app}}[${rateInterval}]))`,
+                expr: shareOf(requests, "method, route", app, serverErrors, rateInterval),
                 legend: "{{method}} {{route}}",
               },
             ],
@@ -89,11 +96,11 @@ export function overviewDashboard(): DashboardSpec {
           {
             kind: "timeseries",
             title: "p95 duration by route",
-            description: "95th percentile request duration by method and route template.",
+            description: `95th percentile request duration by method and route template, of ${apiOnly}.`,
             unit: "s",
             queries: [
               {
-                expr: quantile(0.95, duration, ["method", "route"], app),
+                expr: apiQuantile(0.95, ["method", "route"]),
                 legend: "{{method}} {{route}}",
               },
             ],
@@ -113,10 +120,10 @@ export function overviewDashboard(): DashboardSpec {
           {
             kind: "timeseries",
             title: "Duration percentiles",
-            description: "p50, p95 and p99 request duration over every route.",
+            description: `p50, p95 and p99 request duration of ${apiOnly}.`,
             unit: "s",
             queries: [0.5, 0.95, 0.99].map((q) => ({
-              expr: quantile(q, duration, [], app),
+              expr: apiQuantile(q),
               legend: `p${q * 100}`,
             })),
           },

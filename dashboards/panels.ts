@@ -5,8 +5,11 @@
  */
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import {
+  AnnotationQueryBuilder,
   DashboardBuilder,
   DashboardCursorSync,
+  DashboardLinkBuilder,
+  DashboardLinkType,
   type DataSourceRef,
   DatasourceVariableBuilder,
   MappingType,
@@ -21,7 +24,8 @@ import {
 import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { runbookBaseUrl } from "../alerts/runbook";
+import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template.
 export const datasource: DataSourceRef = { type: "prometheus", uid: "${datasource}" };
@@ -174,6 +178,40 @@ function variables() {
   ];
 }
 
+/** How long a deploy marker lasts: a build first seen within this window counts as deployed. */
+const deployWindow = "10m";
+
+/**
+ * Deploys, marked on every panel: a (version, commit) of `parley_build_info` that is running now
+ * and was not running `deployWindow` ago.
+ */
+export const deployAnnotationExpr =
+  `count by (version, commit) (${metrics.buildInfo.name}{${appSelector}}) unless ` +
+  `count by (version, commit) (${metrics.buildInfo.name}{${appSelector}} offset ${deployWindow})`;
+
+function deployAnnotation() {
+  return new AnnotationQueryBuilder()
+    .name("Deploys")
+    .datasource(datasource)
+    .enable(true)
+    .iconColor("blue")
+    .expr(deployAnnotationExpr)
+    .titleFormat("Deploy {{version}}")
+    .textFormat("commit {{commit}}")
+    .tagKeys("version,commit")
+    .step("1m");
+}
+
+/** Every dashboard links to the runbook, whose sections the alerts' runbook_url point to. */
+function runbookLink() {
+  return new DashboardLinkBuilder("Runbook")
+    .type(DashboardLinkType.Link)
+    .url(runbookBaseUrl)
+    .tooltip("What each Parley alert means, how to confirm it and what to do")
+    .icon("doc")
+    .targetBlank(true);
+}
+
 /**
  * Builds one dashboard: rows stacked top to bottom; the SDK lays panels out left to right, wrapping at
  * 24 columns. Panel ids are assigned in order.
@@ -187,7 +225,10 @@ export function buildDashboard(spec: DashboardSpec): DashboardBuilder {
     .tooltip(DashboardCursorSync.Crosshair)
     .refresh("30s")
     .time({ from: "now-6h", to: "now" })
-    .timezone("browser");
+    // Alerts, logs and the runbook speak UTC; so do the dashboards, whoever opens them.
+    .timezone("utc")
+    .annotation(deployAnnotation())
+    .link(runbookLink());
   for (const variable of variables()) dashboard.withVariable(variable);
   let id = 1;
   for (const row of spec.rows) {

@@ -7,6 +7,7 @@ import {
   nonStreamingRate,
   recordedWindows,
   type Slo,
+  sliRecords,
   slos,
   sloWindow,
 } from "../alerts/slo";
@@ -16,8 +17,8 @@ const percent = (ratio: number) => `${Number((ratio * 100).toPrecision(6))}%`;
 
 function sloRow(slo: Slo): RowSpec {
   const budget = errorBudget(slo);
-  const overWindow = slo.errorRatio(sloWindow, namespaceSelector);
-  const recorded = (window: string) => `${errorRatioRecord(window)}{slo="${slo.name}", ${namespaceSelector}}`;
+  const selector = `{slo="${slo.name}", ${namespaceSelector}}`;
+  const recorded = (window: string) => `${errorRatioRecord(window)}${selector}`;
   const fastest = Math.max(...burnRateWindows.map((window) => window.burnRate));
   return {
     title: `${slo.name} — objective ${percent(slo.objective)}`,
@@ -25,12 +26,12 @@ function sloRow(slo: Slo): RowSpec {
       {
         kind: "stat",
         title: `${slo.name} SLI (${sloWindow})`,
-        description: `${slo.description} Share of good requests over the last ${sloWindow}; objective ${percent(slo.objective)}.`,
+        description: `${slo.description} Share of good requests over the last ${sloWindow} (recorded every few minutes); objective ${percent(slo.objective)}.`,
         unit: "percentunit",
         width: 6,
         height: 8,
         redBelow: slo.objective,
-        queries: [{ expr: `1 - (${overWindow})`, legend: "{{namespace}}" }],
+        queries: [{ expr: `1 - ${recorded(sloWindow)}`, legend: "{{namespace}}" }],
       },
       {
         kind: "stat",
@@ -40,7 +41,7 @@ function sloRow(slo: Slo): RowSpec {
         width: 6,
         height: 8,
         redBelow: 0,
-        queries: [{ expr: `1 - (${overWindow}) / ${budget}`, legend: "{{namespace}}" }],
+        queries: [{ expr: `${sliRecords.budgetRemaining}${selector}`, legend: "{{namespace}}" }],
       },
       {
         kind: "timeseries",

@@ -233,3 +233,36 @@ describe("parseStackConfig: the Cloudflare zone's plan and owner", () => {
     ]);
   });
 });
+
+describe("observability settings", () => {
+  it("keeps Prometheus data for the whole 30-day SLO window by default, in dev too", () => {
+    expect(parseStackConfig(devFile(), "dev").prometheusRetention).toBe("30d");
+    expect(parseStackConfig(prodFile(), "prod").prometheusRetention).toBe("30d");
+    expect(
+      parseStackConfig({ ...devFile(), "parley:prometheusRetention": "5w" }, "dev").prometheusRetention,
+    ).toBe("5w");
+  });
+
+  it("refuses a retention shorter than the SLO window, naming the key, the value and the window", () => {
+    const [issue] = issuesOf({ ...devFile(), "parley:prometheusRetention": "7d" }, "dev");
+    expect(issue).toContain('parley:prometheusRetention = "7d" is not allowed');
+    expect(issue).toContain("covering the 30d SLO window");
+    expect(issuesOf({ ...devFile(), "parley:prometheusRetention": "4w" }, "dev")).toHaveLength(1);
+  });
+
+  it("takes the dead man's switch URL with the other receiver secrets, and reports which are missing", () => {
+    const receivers = {
+      "parley:pagerdutyRoutingKey": "pd-key",
+      "parley:slackTicketsWebhookUrl": "https://hooks.slack.example/x",
+      "parley:deadMansSwitchUrl": "https://deadman.example/ping/secret-token",
+    };
+    expect(parseStackConfig({ ...devFile(), ...receivers }, "dev").alertReceivers).toBeDefined();
+    const { "parley:deadMansSwitchUrl": _, ...withoutDeadMan } = receivers;
+    const [issue] = issuesOf({ ...devFile(), ...withoutDeadMan }, "dev");
+    expect(issue).toMatch(/go together.*missing parley:deadMansSwitchUrl$/);
+    // A secret's value is never echoed, even when it is refused.
+    const [empty] = issuesOf({ ...devFile(), ...receivers, "parley:deadMansSwitchUrl": "" }, "dev");
+    expect(empty).toContain("parley:deadMansSwitchUrl");
+    expect(empty).not.toContain("secret-token");
+  });
+});

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { durationSeconds, sloWindow } from "../alerts/slo";
 import {
   allowedEdgeRateLimits,
   type EdgeRateLimitKind,
@@ -27,7 +28,16 @@ export type AiProvider = "knowledge" | "openai";
 export interface AlertReceiverSecrets {
   pagerdutyRoutingKey: pulumi.Output<string>;
   slackTicketsWebhookUrl: pulumi.Output<string>;
+  /** Where the always-firing Watchdog is sent; the service behind it pages when it stops arriving. */
+  deadMansSwitchUrl: pulumi.Output<string>;
 }
+
+/** The receiver secrets' keys: set all of them (alerts notify) or none (alerts notify nobody). */
+export const alertReceiverKeys = [
+  "parley:pagerdutyRoutingKey",
+  "parley:slackTicketsWebhookUrl",
+  "parley:deadMansSwitchUrl",
+] as const;
 
 export interface StackConfig {
   stack: StackName;
@@ -264,10 +274,18 @@ const settings = {
   "parley:openaiApiKey": secretSetting("the OpenAI API key"),
   "parley:pagerdutyRoutingKey": secretSetting("the PagerDuty Events v2 routing key of the paging service"),
   "parley:slackTicketsWebhookUrl": secretSetting("the Slack incoming-webhook URL of the tickets channel"),
+  "parley:deadMansSwitchUrl": secretSetting(
+    "the URL of the dead man's switch the always-firing Watchdog is sent to (it pages when the heartbeat stops)",
+  ),
   "parley:prometheusRetention": {
-    schema: z.string().regex(/^[1-9]\d*[dw]$/),
-    allowed: "a Prometheus retention in days or weeks, e.g. 30d or 4w",
-    default: (stack) => (stack === "prod" ? "30d" : "7d"),
+    // The 30-day SLI and error budget are computed from recorded series: a shorter retention
+    // silently turns them into shorter-window figures.
+    schema: z
+      .string()
+      .regex(/^[1-9]\d*[dw]$/)
+      .refine((value) => retentionDays(value) >= durationSeconds(sloWindow) / 86_400),
+    allowed: `a Prometheus retention in days or weeks covering the ${sloWindow} SLO window, e.g. 30d or 5w`,
+    default: () => sloWindow,
   },
   "parley:prometheusStorageGiB": {
     schema: integer(10, 4096),
@@ -424,16 +442,24 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   };
   const pagerdutyRoutingKey = secretValue(values["parley:pagerdutyRoutingKey"]);
   const slackTicketsWebhookUrl = secretValue(values["parley:slackTicketsWebhookUrl"]);
-  if (pagerdutyRoutingKey && slackTicketsWebhookUrl)
-    config.alertReceivers = { pagerdutyRoutingKey, slackTicketsWebhookUrl };
-  else if (pagerdutyRoutingKey || slackTicketsWebhookUrl) {
+  const deadMansSwitchUrl = secretValue(values["parley:deadMansSwitchUrl"]);
+  if (pagerdutyRoutingKey && slackTicketsWebhookUrl && deadMansSwitchUrl)
+    config.alertReceivers = { pagerdutyRoutingKey, slackTicketsWebhookUrl, deadMansSwitchUrl };
+  else if (pagerdutyRoutingKey || slackTicketsWebhookUrl || deadMansSwitchUrl) {
+    const missing = alertReceiverKeys.filter((key) => values[key] === undefined);
     throw new StackConfigError([
-      "parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl go together: set both (pages and tickets) or neither (alerts notify nobody)",
+      `${alertReceiverKeys.join(", ")} go together: set all of them (pages, tickets and the dead man's switch) or none (alerts notify nobody); missing ${missing.join(", ")}`,
     ]);
   }
   const crossIssues = crossChecks(config);
   if (crossIssues.length > 0) throw new StackConfigError(crossIssues);
   return config;
+}
+
+/** Days in a retention such as `30d` or `5w`. */
+function retentionDays(retention: string): number {
+  const count = Number(retention.slice(0, -1));
+  return retention.endsWith("w") ? count * 7 : count;
 }
 
 /** A secret setting's value as a Pulumi secret (undefined when unset). */

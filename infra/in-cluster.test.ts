@@ -9,6 +9,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { alertmanagerSecretFiles } from "../alerts/alertmanager";
+import { forLocalAmtool } from "../alerts/check";
 import { renderObservability } from "../alerts/render";
 import { ensureBinaries } from "../scripts/platform/binaries";
 import { appNodePoolName } from "./components/cluster-services/karpenter";
@@ -30,6 +31,7 @@ import { registeredObjectsSchemaErrors } from "./testing/kubernetes-schemas";
 const receiverConfig = {
   "parley:pagerdutyRoutingKey": "pd-routing-key-for-test",
   "parley:slackTicketsWebhookUrl": "https://hooks.slack.example/services/T000/B000/test",
+  "parley:deadMansSwitchUrl": "https://deadman.example/ping/test",
 };
 
 const runs = {} as Record<"prod" | "dev" | "prodWithReceivers", ProgramRun>;
@@ -245,6 +247,8 @@ describe("the prod stack with Alertmanager receiver secrets", () => {
         receiverConfig["parley:pagerdutyRoutingKey"],
       [path.posix.basename(alertmanagerSecretFiles.slackTicketsWebhookUrl)]:
         receiverConfig["parley:slackTicketsWebhookUrl"],
+      [path.posix.basename(alertmanagerSecretFiles.deadMansSwitchUrl)]:
+        receiverConfig["parley:deadMansSwitchUrl"],
     });
   });
 
@@ -254,7 +258,7 @@ describe("the prod stack with Alertmanager receiver secrets", () => {
     const directory = mkdtempSync(path.join(tmpdir(), "parley-alertmanager-"));
     try {
       const file = path.join(directory, "alertmanager.yaml");
-      writeFileSync(file, stringify(field(values, "alertmanager.config")));
+      writeFileSync(file, forLocalAmtool(stringify(field(values, "alertmanager.config"))));
       expect(execFileSync(amtool, ["check-config", file], { encoding: "utf8" })).toMatch(/SUCCESS/);
     } finally {
       rmSync(directory, { recursive: true, force: true });
@@ -272,7 +276,9 @@ describe("stack config for the cluster", () => {
   it("refuses one receiver secret without the other", async () => {
     await expect(
       runProgram({ stack: "dev", config: { "parley:pagerdutyRoutingKey": "only-this-one" } }),
-    ).rejects.toThrow(/parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl go together/);
+    ).rejects.toThrow(
+      /parley:pagerdutyRoutingKey, parley:slackTicketsWebhookUrl, parley:deadMansSwitchUrl go together.*missing parley:slackTicketsWebhookUrl, parley:deadMansSwitchUrl/,
+    );
   });
 
   it("passes the OpenAI settings to the app with the key in the Secret", async () => {

@@ -13,6 +13,11 @@ import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
 import { ClusterServices } from "./components/cluster-services";
 import { controllerServiceAccounts } from "./components/cluster-services/controllers";
+import {
+  cloudwatchExporterPolicy,
+  cloudwatchExporterServiceAccount,
+} from "./components/cluster-services/exporters";
+import { monitoringNamespace } from "./components/cluster-services/monitoring";
 import { Database } from "./components/database";
 import { Edge, PublicDnsRecord, verifyCloudflareIpRanges } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
@@ -23,7 +28,7 @@ import { alertmanagerShipment } from "./components/observability/alertmanager";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
 import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";
-import { loadStackConfig } from "./config";
+import { alertReceiverKeys, loadStackConfig } from "./config";
 import { resourceName } from "./naming";
 import { assertScalingInvariants } from "./scaling/invariants";
 import { scalingPolicyFor } from "./scaling/policy";
@@ -121,6 +126,16 @@ async function main() {
     },
   });
 
+  // The CloudWatch exporter in the monitoring namespace reads RDS and ElastiCache metrics.
+  new ServiceIdentity(resourceName(stack, "cloudwatch-exporter-identity"), {
+    stack,
+    identity: "cloudwatch-exporter",
+    clusterName: cluster.clusterName,
+    namespace: monitoringNamespace,
+    serviceAccount: cloudwatchExporterServiceAccount,
+    policies: { "read-cloudwatch": cloudwatchExporterPolicy },
+  });
+
   const edge = new Edge(resourceName(stack, "edge"), {
     stack,
     publicHost: config.publicHost,
@@ -144,7 +159,7 @@ async function main() {
   const alertmanager = alertmanagerShipment(rendered, config.alertReceivers);
   if (!alertmanager.notifies) {
     pulumi.log.warn(
-      "parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl are unset: Alertmanager runs the routes with receivers that notify nobody",
+      `${alertReceiverKeys.join(", ")} are unset: Alertmanager runs the routes with receivers that notify nobody (no page, no ticket, no dead man's switch)`,
     );
   }
   const clusterServices = new ClusterServices(resourceName(stack, "cluster-services"), {

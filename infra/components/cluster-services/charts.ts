@@ -28,4 +28,10 @@ export const charts = {
   prometheusAdapter: { chart: "prometheus-adapter", version: "5.3.0", repo: prometheusCommunity },
   postgresExporter: { chart: "prometheus-postgres-exporter", version: "8.2.0", repo: prometheusCommunity },
   redisExporter: { chart: "prometheus-redis-exporter", version: "6.29.0", repo: prometheusCommunity },
+  // YACE v0.67.0: the chart version in prometheus-community/helm-charts as of August 2026.
+  cloudwatchExporter: {
+    chart: "prometheus-yet-another-cloudwatch-exporter",
+    version: "0.47.0",
+    repo: prometheusCommunity,
+  },
 } as const satisfies Record<string, ChartRef>;

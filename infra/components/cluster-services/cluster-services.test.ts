@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
@@ -15,6 +16,7 @@ import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kuber
 import { grafanaDashboardLabel } from "../observability/grafana";
 import { secretDirectory } from "./alertmanager-secrets";
 import { charts } from "./charts";
+import { cloudwatchExporterServiceAccount } from "./exporters";
 import { ClusterServices, type ClusterServicesArgs } from "./index";
 import { appNodePoolName } from "./karpenter";
 import { monitoringAccess } from "./monitoring";
@@ -171,6 +173,75 @@ describe.each(stackNames)("ClusterServices (%s)", (stack) => {
       label: grafanaDashboardLabel.key,
       labelValue: grafanaDashboardLabel.value,
     });
+  });
+
+  it(`runs Prometheus and Alertmanager ${stack === "prod" ? "highly available: two replicas each, in different zones, with PodDisruptionBudgets" : "without PodDisruptionBudgets (one Prometheus)"}`, async () => {
+    const { values } = release(await run, "kube-prometheus-stack");
+    const highlyAvailable = stack === "prod";
+    for (const [component, spec] of [
+      ["prometheus", "prometheusSpec"],
+      ["alertmanager", "alertmanagerSpec"],
+    ] as const) {
+      expect(field(values, `${component}.podDisruptionBudget`), component).toEqual({
+        enabled: highlyAvailable,
+        minAvailable: 1,
+      });
+      expect(field(values, `${component}.${spec}`), component).toMatchObject({
+        podAntiAffinity: "hard",
+        podAntiAffinityTopologyKey: "topology.kubernetes.io/zone",
+      });
+    }
+    expect(field(values, "prometheus.prometheusSpec.replicas")).toBe(highlyAvailable ? 2 : 1);
+    expect(field(values, "alertmanager.alertmanagerSpec.replicas")).toBe(2);
+  });
+
+  it("scrapes and alerts on no control-plane component EKS hides, and drops the chart's alerts Parley already raises", async () => {
+    const { values } = release(await run, "kube-prometheus-stack");
+    for (const component of ["kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"]) {
+      expect(field(values, `${component}.enabled`), component).toBe(false);
+    }
+    expect(field(values, "defaultRules.rules")).toEqual({
+      general: false,
+      etcd: false,
+      kubeControllerManager: false,
+      kubeSchedulerAlerting: false,
+      kubeSchedulerRecording: false,
+      kubeProxy: false,
+    });
+    expect(field(values, "defaultRules.disabled")).toEqual({
+      KubeHpaMaxedOut: true,
+      NodeFilesystemAlmostOutOfSpace: true,
+      NodeFilesystemSpaceFillingUp: true,
+    });
+  });
+
+  it("collects this stack's RDS and ElastiCache CloudWatch metrics through YACE, with its own service account", async () => {
+    const exporter = release(await run, "cloudwatch-exporter");
+    expect(exporter.values.serviceAccount).toEqual({ create: true, name: cloudwatchExporterServiceAccount });
+    expect(exporter.values.serviceMonitor).toEqual({ enabled: true });
+    const config = parse(exporter.values.config as string) as {
+      "sts-region": string;
+      discovery: {
+        jobs: Array<{
+          type: string;
+          regions: string[];
+          searchTags: unknown;
+          metrics: Array<{ name: string }>;
+        }>;
+      };
+    };
+    expect(config["sts-region"]).toBe("eu-west-1");
+    expect(config.discovery.jobs.map((job) => job.type)).toEqual(["AWS/RDS", "AWS/ElastiCache"]);
+    for (const job of config.discovery.jobs) {
+      expect(job.regions).toEqual(["eu-west-1"]);
+      expect(job.searchTags).toEqual([
+        { key: "project", value: "^parley$" },
+        { key: "stack", value: `^${stack}$` },
+      ]);
+    }
+    expect(config.discovery.jobs[0]!.metrics.map((metric) => metric.name)).toEqual(
+      expect.arrayContaining(["CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "ReplicaLag"]),
+    );
   });
 
   it("gives Alertmanager the rendered config and mounts the receivers' secret files where it reads them", async () => {

@@ -1,8 +1,13 @@
 /**
  * Exporters for the managed data stores: postgres_exporter against the RDS primary and
  * redis_exporter against the ElastiCache primary endpoint, both scraped through ServiceMonitors.
- * Their credentials live in Kubernetes Secrets the charts reference, never in the values.
+ * Their credentials live in Kubernetes Secrets the charts reference, never in the values. The
+ * CloudWatch metrics of both (what only AWS sees: CPU, free storage, replica lag) come through YACE
+ * (yet-another-cloudwatch-exporter), which reads CloudWatch with its Pod Identity role.
  */
+import { stringify } from "yaml";
+import { projectName } from "../../naming";
+import type { StackName } from "../../scaling/policy";
 
 export interface SecretKeyRef {
   name: string;
@@ -42,5 +47,78 @@ export function redisExporterValues(input: {
     redisAddress: `rediss://${input.endpoint}:${input.port}`,
     auth: { enabled: true, secret: input.authTokenSecret },
     serviceMonitor: { enabled: true },
+  };
+}
+
+/** YACE's service account (in the monitoring namespace): Pod Identity binds its IAM role to it. */
+export const cloudwatchExporterServiceAccount = "cloudwatch-exporter";
+
+/**
+ * The CloudWatch metrics collected, per namespace, with their statistic. YACE exports each as
+ * `aws_<service>_<metric in snake case>_<statistic>`, e.g. `aws_rds_replica_lag_average`.
+ */
+export const cloudwatchMetrics = {
+  "AWS/RDS": [
+    ["CPUUtilization", "Average"],
+    ["FreeStorageSpace", "Average"],
+    ["DatabaseConnections", "Average"],
+    ["ReplicaLag", "Average"],
+  ],
+  "AWS/ElastiCache": [
+    ["CPUUtilization", "Average"],
+    ["DatabaseMemoryUsagePercentage", "Average"],
+    ["Evictions", "Sum"],
+    ["CurrConnections", "Average"],
+  ],
+} as const;
+
+/** What YACE may call: discovery by tag and CloudWatch reads, nothing else. */
+export const cloudwatchExporterPolicy = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: ["tag:GetResources", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics"],
+      Resource: "*",
+    },
+  ],
+});
+
+export interface CloudwatchExporterValues {
+  serviceAccount: { create: true; name: string };
+  serviceMonitor: { enabled: true };
+  /** YACE's own configuration file, as text. */
+  config: string;
+}
+
+/** Discovers this stack's RDS instances and ElastiCache nodes by their `project` and `stack` tags. */
+export function cloudwatchExporterValues(input: {
+  region: string;
+  stack: StackName;
+}): CloudwatchExporterValues {
+  const config = {
+    apiVersion: "v1alpha1",
+    "sts-region": input.region,
+    discovery: {
+      jobs: Object.entries(cloudwatchMetrics).map(([type, collected]) => ({
+        type,
+        regions: [input.region],
+        searchTags: [
+          { key: "project", value: `^${projectName}$` },
+          { key: "stack", value: `^${input.stack}$` },
+        ],
+        metrics: collected.map(([name, statistic]) => ({
+          name,
+          statistics: [statistic],
+          period: 60,
+          length: 300,
+        })),
+      })),
+    },
+  };
+  return {
+    serviceAccount: { create: true, name: cloudwatchExporterServiceAccount },
+    serviceMonitor: { enabled: true },
+    config: stringify(config, { lineWidth: 0 }),
   };
 }

@@ -16,6 +16,7 @@ import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
 import { type ChartRef, charts } from "./charts";
 import { controllerServiceAccounts, loadBalancerControllerValues, metricsServerValues } from "./controllers";
 import {
+  cloudwatchExporterValues,
   postgresExporterSecret,
   postgresExporterValues,
   redisExporterSecret,
@@ -218,6 +219,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       kubePrometheusStackValues({
         retention: args.monitoring.retention,
         storageGiB: args.monitoring.storageGiB,
+        highlyAvailable: args.stack === "prod",
         storageClassName,
         alertmanagerConfig: args.monitoring.alertmanagerConfig,
         alertmanagerSecretMount: receiverFiles && {
@@ -284,6 +286,16 @@ export class ClusterServices extends pulumi.ComponentResource {
           redisExporterValues({ endpoint, port, authTokenSecret: redisExporterSecret }),
         ),
       [this.monitoringStack, redisSecret],
+    );
+
+    release(
+      "cloudwatch-exporter",
+      charts.cloudwatchExporter,
+      this.monitoringNamespace,
+      pulumi
+        .output(args.cluster.region)
+        .apply((region) => cloudwatchExporterValues({ region, stack: args.stack })),
+      [this.monitoringStack],
     );
 
     this.registerOutputs({

@@ -35,9 +35,22 @@ interface VolumeClaimTemplate {
   };
 }
 
+/** A PodDisruptionBudget the chart creates for Prometheus or Alertmanager. */
+interface ChartPdb {
+  enabled: boolean;
+  minAvailable: 1;
+}
+
+/** How the operator spreads the replicas: "hard" requires distinct values of the topology key. */
+interface AntiAffinity {
+  podAntiAffinity: "hard" | "soft";
+  podAntiAffinityTopologyKey: string;
+}
+
 export interface KubePrometheusStackValues {
   prometheus: {
-    prometheusSpec: {
+    podDisruptionBudget: ChartPdb;
+    prometheusSpec: AntiAffinity & {
       replicas: number;
       retention: string;
       retentionSize: string;
@@ -51,14 +64,36 @@ export interface KubePrometheusStackValues {
     };
   };
   /**
-   * The chart's "general" group holds Watchdog and InfoInhibitor (severity `none`, always firing)
-   * and a generic TargetDown: the project's routing would page or ticket them, and
-   * ParleyTargetDown covers the app. The other default groups stay (its dashboards use them).
+   * Off: the chart's "general" group (its Watchdog, InfoInhibitor and a generic TargetDown: the
+   * project's rules have their own Watchdog, routed to the dead man's switch, and ParleyTargetDown),
+   * and the rule groups of the control-plane components EKS hides. `disabled` drops the chart's
+   * alerts that duplicate Parley's own (ParleyHPAMaxedOut, ParleyNodeDiskLow). The other default
+   * groups stay (its dashboards use them).
    */
-  defaultRules: { rules: { general: false } };
+  defaultRules: {
+    rules: {
+      general: false;
+      etcd: false;
+      kubeControllerManager: false;
+      kubeSchedulerAlerting: false;
+      kubeSchedulerRecording: false;
+      kubeProxy: false;
+    };
+    disabled: Record<(typeof duplicatedChartAlerts)[number], true>;
+  };
+  /**
+   * Control-plane components EKS runs out of reach: no controller-manager, scheduler or etcd target
+   * exists, and kube-proxy serves metrics on 127.0.0.1 only (prometheus-community/helm-charts#977,
+   * aws/containers-roadmap#657). Scraping them would only make their "down" alerts fire forever.
+   */
+  kubeControllerManager: { enabled: false };
+  kubeScheduler: { enabled: false };
+  kubeEtcd: { enabled: false };
+  kubeProxy: { enabled: false };
   alertmanager: {
+    podDisruptionBudget: ChartPdb;
     config: Record<string, unknown>;
-    alertmanagerSpec: {
+    alertmanagerSpec: AntiAffinity & {
       replicas: number;
       storage: VolumeClaimTemplate;
       volumes: Array<{ name: string; secret: { secretName: string } }>;
@@ -75,7 +110,20 @@ export interface KubePrometheusStackValues {
   };
 }
 
+/** The chart's alerts Parley's own rules already raise. */
+const duplicatedChartAlerts = [
+  "KubeHpaMaxedOut",
+  "NodeFilesystemAlmostOutOfSpace",
+  "NodeFilesystemSpaceFillingUp",
+] as const;
+
 export interface KubePrometheusStackInput extends MonitoringSizing {
+  /**
+   * Prod: two Prometheus replicas (each scrapes and evaluates everything; Alertmanager deduplicates
+   * their alerts) and two Alertmanagers, in different zones, each pair guarded by a
+   * PodDisruptionBudget. Otherwise one Prometheus.
+   */
+  highlyAvailable: boolean;
   storageClassName: string;
   /** The rendered Alertmanager configuration (routing; receivers read secrets from files). */
   alertmanagerConfig: Record<string, unknown>;
@@ -110,16 +158,25 @@ function volume(storageClassName: string, storageGiB: number): VolumeClaimTempla
   };
 }
 
+/** Replicas in different zones, so one zone's outage leaves one running. */
+const acrossZones: AntiAffinity = {
+  podAntiAffinity: "hard",
+  podAntiAffinityTopologyKey: "topology.kubernetes.io/zone",
+};
+
 /**
  * Prometheus picks up every ServiceMonitor and PrometheusRule in the cluster (not only the chart's),
  * Alertmanager runs the project's rendered routing with two replicas (they deduplicate
  * notifications), and Grafana loads every labelled dashboard ConfigMap.
  */
 export function kubePrometheusStackValues(input: KubePrometheusStackInput): KubePrometheusStackValues {
+  const pdb: ChartPdb = { enabled: input.highlyAvailable, minAvailable: 1 };
   return {
     prometheus: {
+      podDisruptionBudget: pdb,
       prometheusSpec: {
-        replicas: 1,
+        ...acrossZones,
+        replicas: input.highlyAvailable ? 2 : 1,
         retention: input.retention,
         retentionSize: `${Math.floor(input.storageGiB * retentionSizeFraction)}GB`,
         scrapeInterval: "15s",
@@ -131,10 +188,29 @@ export function kubePrometheusStackValues(input: KubePrometheusStackInput): Kube
         resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
       },
     },
-    defaultRules: { rules: { general: false } },
+    defaultRules: {
+      rules: {
+        general: false,
+        etcd: false,
+        kubeControllerManager: false,
+        kubeSchedulerAlerting: false,
+        kubeSchedulerRecording: false,
+        kubeProxy: false,
+      },
+      disabled: Object.fromEntries(duplicatedChartAlerts.map((alert) => [alert, true] as const)) as Record<
+        (typeof duplicatedChartAlerts)[number],
+        true
+      >,
+    },
+    kubeControllerManager: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeEtcd: { enabled: false },
+    kubeProxy: { enabled: false },
     alertmanager: {
+      podDisruptionBudget: pdb,
       config: input.alertmanagerConfig,
       alertmanagerSpec: {
+        ...acrossZones,
         replicas: 2,
         storage: volume(input.storageClassName, 5),
         ...receiverSecretVolume(input.alertmanagerSecretMount),
