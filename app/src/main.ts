@@ -22,7 +22,7 @@ import { Database } from "./db/database";
 import { Maintenance } from "./db/maintenance";
 import { migrateCli } from "./db/migrate-cli";
 import { createApp } from "./http/app";
-import { RateLimiter } from "./http/rate-limit";
+import { LoginBackoff, RateLimiter } from "./http/rate-limit";
 import { createLogger } from "./logger";
 import { AnalyticsService } from "./services/analytics";
 import { ChatService } from "./services/chat";
@@ -45,11 +45,12 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
   const metrics = createMetrics({ version: config.appVersion, commit: config.appCommit });
   const db = new Database({
     primaryUrl: config.databaseUrl,
-    replicaUrl: config.databaseReplicaUrl,
+    replicaUrls: config.databaseReplicaUrls,
     primaryMax: config.dbPoolMax,
     replicaMax: config.dbReplicaPoolMax,
     maxLagSeconds: config.replica.maxLagSeconds,
     checkIntervalMs: config.replica.checkIntervalMs,
+    ...config.db,
     metrics,
     log,
   });
@@ -84,6 +85,8 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     metrics,
     db,
     limiter: new RateLimiter(redis, config.rateLimits, metrics),
+    loginBackoff: new LoginBackoff(redis, config.loginBackoff, metrics),
+    trustedProxies: config.trustedProxies,
     users: new UserStore(db),
     chatbots,
     conversations: new ConversationService(conversationStore, cache),

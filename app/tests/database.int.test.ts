@@ -25,7 +25,7 @@ afterAll(() => admin?.end());
 const openDatabase = () =>
   new Database({
     primaryUrl: database.primaryUrl,
-    replicaUrl: database.replicaUrl,
+    replicaUrls: [database.replicaUrl],
     primaryMax: 3,
     replicaMax: 3,
     maxLagSeconds: 5,

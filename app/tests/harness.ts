@@ -77,6 +77,7 @@ export async function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}, gi
     ip: { limit: 100_000, windowSeconds: 60 },
     user: { limit: 100_000, windowSeconds: 60 },
     login: { limit: 1_000, windowSeconds: 60 },
+    register: { limit: 100_000, windowSeconds: 3600 },
   };
   return { config, database };
 }

@@ -104,7 +104,7 @@ describe("replica down", () => {
     const deadPort = await freePort();
     app = await startTestApp("noreplica", (config) => ({
       ...config,
-      databaseReplicaUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
+      databaseReplicaUrls: [`postgres://postgres@127.0.0.1:${deadPort}/postgres`],
     }));
   });
   afterAll(() => app?.close());
@@ -129,7 +129,7 @@ describe("primary down", () => {
       {
         ...config,
         databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
-        databaseReplicaUrl: undefined,
+        databaseReplicaUrls: [],
       },
       { log: pino({ level: "silent" }) },
     );
@@ -154,6 +154,7 @@ describe("rate limits", () => {
         ip: { limit: 30, windowSeconds: 60 },
         user: { limit: 5, windowSeconds: 60 },
         login: { limit: 3, windowSeconds: 60 },
+        register: { limit: 100, windowSeconds: 3600 },
       },
     }));
   });
@@ -172,10 +173,18 @@ describe("rate limits", () => {
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect((await login("203.0.113.2")).status).toBe(401);
-    // Behind the CDN the client is named by CF-Connecting-IP (the peer here is a trusted proxy).
-    const viaCdn = await api(app.url, "POST", "/api/auth/login", {
+    // CF-Connecting-IP names the client only when every hop is a configured proxy: here the peer
+    // (loopback, trusted by default) forwards for 203.0.113.1, which is not one, so the header is
+    // ignored and the attempt counts against 203.0.113.1.
+    const spoofed = await api(app.url, "POST", "/api/auth/login", {
       body: { email: "nobody@example.com", password: "guess" },
       headers: { "x-forwarded-for": "203.0.113.1", "cf-connecting-ip": "198.18.0.5" },
+    });
+    expect(spoofed.status).toBe(429);
+    // Straight from the trusted proxy, CF-Connecting-IP is the client.
+    const viaCdn = await api(app.url, "POST", "/api/auth/login", {
+      body: { email: "nobody@example.com", password: "guess" },
+      headers: { "cf-connecting-ip": "198.18.0.5" },
     });
     expect(viaCdn.status).toBe(401);
   });
@@ -192,7 +201,7 @@ describe("rate limits", () => {
     expect((await get(second.token)).status).toBe(200);
     const text = String((await api(app.url, "GET", "/metrics")).body);
     expect(text).toMatch(/parley_rate_limited_total\{limiter="user"\} 1/);
-    expect(text).toMatch(/parley_rate_limited_total\{limiter="login"\} 1/);
+    expect(text).toMatch(/parley_rate_limited_total\{limiter="login"\} 2/);
     const ipHeaders = { "x-forwarded-for": "192.0.2.9" };
     const tenants = await Promise.all(Array.from({ length: 7 }, () => registerTenant(app.url)));
     const statuses = [];

@@ -1,7 +1,6 @@
 /** Messages of a conversation, and the idempotent write of one exchange (user + assistant). */
-import type pg from "pg";
 import type { ChatTurn } from "../ai/provider";
-import type { Database } from "../db/database";
+import type { Database, Queryable } from "../db/database";
 import type { Cursor } from "../http/cursor";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
@@ -117,7 +116,7 @@ export class MessageStore {
 }
 
 async function insertExchange(
-  client: pg.PoolClient,
+  client: Queryable,
   input: {
     organizationId: string;
     conversationId: string;
