@@ -185,6 +185,12 @@ export interface AppConfig {
     maxDelaySeconds: number;
     windowSeconds: number;
   };
+  /**
+   * A duplicate of a request still being answered (same Idempotency-Key) polls every `pollMs` for the
+   * first one's exchange, up to `waitMs` (then 409); a claim older than `claimStaleMs` whose request
+   * never finished (its pod died) is taken over.
+   */
+  idempotency: { waitMs: number; pollMs: number; claimStaleMs: number };
   /** Client-side database timeouts: a frozen server fails a request within their sum. */
   db: { connectTimeoutMs: number; queryTimeoutMs: number };
   analyticsRefreshIntervalMs: number;
@@ -249,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     },
     loginBackoff: { freeFailures: 5, baseDelaySeconds: 1, maxDelaySeconds: 900, windowSeconds: 3600 },
     db: { connectTimeoutMs: 1_000, queryTimeoutMs: 1_000 },
+    idempotency: { waitMs: 10_000, pollMs: 50, claimStaleMs: 30_000 * 3 + 10_000 },
     analyticsRefreshIntervalMs: 60_000,
     activeConversationsIntervalMs: 15_000,
     bodyLimitBytes: 64 * 1024,

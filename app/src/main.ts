@@ -68,6 +68,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     provider: selectProvider(config.ai, metrics),
     cache,
     ttl: config.cacheTtlSeconds,
+    idempotency: config.idempotency,
   });
   const maintenance = new Maintenance(db, config.analyticsRefreshIntervalMs, log);
   maintenance.start();
