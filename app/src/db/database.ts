@@ -224,7 +224,14 @@ export class Database {
         this.markReplica(replica, { reachable: false, usable: false }, "replica unreachable", error);
       }
     }
-    return this.query<R>("primary", operation, sql, params);
+    try {
+      return await this.query<R>("primary", operation, sql, params);
+    } catch (error) {
+      // The primary stopped answering before its health check noticed: stale beats nothing.
+      const fallback = this.replicas.find((replica) => replica.reachable);
+      if (!(error instanceof DatabaseUnavailableError) || !fallback) throw error;
+      return this.timed("replica", operation, () => this.run<R>(fallback.pool, sql, params));
+    }
   }
 
   /** Runs `work` in one transaction on the primary. */
