@@ -124,16 +124,18 @@ describe("replica down", () => {
 });
 
 describe("primary down", () => {
-  it("is alive but not ready", async () => {
+  it("is alive but not ready, and logs the 503 readiness answer at info", async () => {
     const { config } = await testConfig("noprimary");
     const deadPort = await freePort();
+    const lines: Array<{ level: number; route?: string; status?: number }> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const app = await startParley(
       {
         ...config,
         databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
         databaseReplicaUrls: [],
       },
-      { log: pino({ level: "silent" }) },
+      { log },
     );
     try {
       expect((await api(app.url, "GET", "/healthz")).status).toBe(200);
@@ -141,6 +143,9 @@ describe("primary down", () => {
         status: 503,
         body: { status: "unavailable", primary: false },
       });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const readiness = lines.find((line) => line.route === "/readyz");
+      expect(readiness).toMatchObject({ status: 503, level: 30 });
     } finally {
       await app.close();
     }
