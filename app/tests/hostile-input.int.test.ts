@@ -306,7 +306,8 @@ describe("generated hostile input (fast-check)", () => {
       ),
       runs,
     );
-  });
+    // Six requests per run: slow when the whole integration project shares the machine.
+  }, 180_000);
 
   it("POST conversations and messages: refused requests store nothing; content comes back verbatim", async () => {
     await fc.assert(
