@@ -7,7 +7,7 @@ import { startParley } from "../src/main";
 
 const config = loadConfig(process.env);
 const unlimited = { limit: 1_000_000_000, windowSeconds: 60 };
-config.rateLimits = { ip: unlimited, user: unlimited, login: unlimited };
+config.rateLimits = { ip: unlimited, user: unlimited, login: unlimited, register: unlimited };
 void startParley(config).then((app) => {
   process.once("SIGTERM", () => void app.close().then(() => process.exit(0)));
 });

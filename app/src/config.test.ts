@@ -12,7 +12,14 @@ describe("loadConfig", () => {
     const config = loadConfig(valid);
     expect(config).toMatchObject({
       port: 3000,
-      databaseReplicaUrl: undefined,
+      databaseReplicaUrls: [],
+      trustedProxies: ["loopback"],
+      rateLimits: {
+        ip: { limit: 1200, windowSeconds: 60 },
+        user: { limit: 600, windowSeconds: 60 },
+        login: { limit: 10, windowSeconds: 60 },
+        register: { limit: 20, windowSeconds: 3600 },
+      },
       dbPoolMax: 10,
       logLevel: "info",
       ai: { provider: "knowledge", simulatedLatencyMs: 0, openai: { model: "gpt-4o-mini" } },
@@ -25,6 +32,12 @@ describe("loadConfig", () => {
       ...valid,
       PORT: "0",
       DATABASE_REPLICA_URL: "postgresql://app@replica/parley",
+      DATABASE_REPLICA_URLS: "postgres://app@replica-a/parley, postgresql://app@replica/parley,",
+      TRUSTED_PROXY_CIDRS: "10.0.0.0/16, 173.245.48.0/20,2400:cb00::/32,loopback",
+      RATE_LIMIT_IP_PER_MINUTE: "100",
+      RATE_LIMIT_USER_PER_MINUTE: "50",
+      RATE_LIMIT_LOGIN_PER_MINUTE: "5",
+      RATE_LIMIT_REGISTER_PER_HOUR: "3",
       DB_POOL_MAX: "20",
       DB_REPLICA_POOL_MAX: "30",
       LOG_LEVEL: "warn",
@@ -39,7 +52,14 @@ describe("loadConfig", () => {
     });
     expect(config).toMatchObject({
       port: 0,
-      databaseReplicaUrl: "postgresql://app@replica/parley",
+      databaseReplicaUrls: ["postgresql://app@replica/parley", "postgres://app@replica-a/parley"],
+      trustedProxies: ["10.0.0.0/16", "173.245.48.0/20", "2400:cb00::/32", "loopback"],
+      rateLimits: {
+        ip: { limit: 100 },
+        user: { limit: 50 },
+        login: { limit: 5 },
+        register: { limit: 3, windowSeconds: 3600 },
+      },
       dbPoolMax: 20,
       dbReplicaPoolMax: 30,
       logLevel: "warn",
@@ -70,6 +90,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...valid, LOG_LEVEL: "loud" })).toThrow(
       /LOG_LEVEL="loud": expected one of fatal/,
     );
+    expect(() => loadConfig({ ...valid, DATABASE_REPLICA_URLS: "postgres://a/x,mysql://b/y" })).toThrow(
+      'DATABASE_REPLICA_URLS="postgres://a/x,mysql://b/y": expected a URL starting with postgres:// or postgresql://',
+    );
+    for (const bad of ["10.0.0.0/33", "private", "10.0.0.0/8/1", "::1/129", " , "])
+      expect(() => loadConfig({ ...valid, TRUSTED_PROXY_CIDRS: bad })).toThrow(
+        `TRUSTED_PROXY_CIDRS=${JSON.stringify(bad)}: expected comma-separated IP addresses or CIDRs (e.g. 10.0.0.0/16) or loopback, linklocal, uniquelocal`,
+      );
   });
 
   it("reports missing required variables and never prints secrets", () => {
@@ -96,7 +123,7 @@ describe("loadConfig", () => {
   it("treats empty strings as unset", () => {
     expect(loadConfig({ ...valid, PORT: "", DATABASE_REPLICA_URL: "" })).toMatchObject({
       port: 3000,
-      databaseReplicaUrl: undefined,
+      databaseReplicaUrls: [],
     });
   });
 });

@@ -2,6 +2,7 @@
  * The app's configuration: environment variables (fixed names, see DESIGN.md) validated with zod,
  * plus tuning knobs with defaults that tests and the local platform may override in code.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const integer = (min: number, max: number) =>
@@ -28,6 +29,33 @@ const url = (protocols: string[]) => {
   }, expected);
 };
 
+/** A comma-separated list, each item checked by `item`; empty items are ignored. */
+const list = (item: z.ZodType<string, string>, expected: string) =>
+  z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item).min(1, expected));
+
+/** Names Express's `trust proxy` knows for the loopback, link-local and unique-local ranges. */
+const proxyRangeNames = ["loopback", "linklocal", "uniquelocal"];
+
+/** An IPv4/IPv6 address, optionally with a prefix length, or one of the range names above. */
+function isProxyAddress(value: string): boolean {
+  if (proxyRangeNames.includes(value)) return true;
+  const [address = "", prefix, extra] = value.split("/");
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+const trustedProxiesExpected = `comma-separated IP addresses or CIDRs (e.g. 10.0.0.0/16) or ${proxyRangeNames.join(", ")}`;
+
 /** Variables whose values never appear in an error message. */
 const secretVariables = new Set(["JWT_SECRET", "OPENAI_API_KEY"]);
 
@@ -52,6 +80,18 @@ const environmentSchema = z
     PORT: integer(0, 65535).default(defaultPort),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     DATABASE_REPLICA_URL: url(["postgres:", "postgresql:"]).optional(),
+    DATABASE_REPLICA_URLS: list(
+      url(["postgres:", "postgresql:"]),
+      "comma-separated URLs starting with postgres:// or postgresql://",
+    ).optional(),
+    TRUSTED_PROXY_CIDRS: list(
+      z.string().refine(isProxyAddress, trustedProxiesExpected),
+      trustedProxiesExpected,
+    ).default(["loopback"]),
+    RATE_LIMIT_IP_PER_MINUTE: integer(1, 1_000_000).default(1200),
+    RATE_LIMIT_USER_PER_MINUTE: integer(1, 1_000_000).default(600),
+    RATE_LIMIT_LOGIN_PER_MINUTE: integer(1, 1_000_000).default(10),
+    RATE_LIMIT_REGISTER_PER_HOUR: integer(1, 1_000_000).default(20),
     REDIS_URL: url(["redis:", "rediss:"]),
     JWT_SECRET: z
       .string({ error: "a secret of at least 32 characters" })
@@ -87,8 +127,13 @@ export interface AppConfig {
   /** 0 picks any free port. */
   port: number;
   databaseUrl: string;
-  /** Absent: reads go to the primary. */
-  databaseReplicaUrl?: string;
+  /** Read replicas (DATABASE_REPLICA_URLS, plus DATABASE_REPLICA_URL); none: reads go to the primary. */
+  databaseReplicaUrls: string[];
+  /**
+   * Express `trust proxy` values (TRUSTED_PROXY_CIDRS): only a peer in these ranges may name the
+   * client in X-Forwarded-For / CF-Connecting-IP.
+   */
+  trustedProxies: string[];
   redisUrl: string;
   jwtSecret: string;
   dbPoolMax: number;
@@ -129,7 +174,27 @@ export interface AppConfig {
     ip: { limit: number; windowSeconds: number };
     user: { limit: number; windowSeconds: number };
     login: { limit: number; windowSeconds: number };
+    register: { limit: number; windowSeconds: number };
   };
+  /**
+   * Failed logins per account (whatever the client's address): after `freeFailures` in a row, each
+   * further attempt waits `baseDelaySeconds` doubled per failure, up to `maxDelaySeconds`; the count
+   * resets on success or `windowSeconds` after the last failure.
+   */
+  loginBackoff: {
+    freeFailures: number;
+    baseDelaySeconds: number;
+    maxDelaySeconds: number;
+    windowSeconds: number;
+  };
+  /**
+   * A duplicate of a request still being answered (same Idempotency-Key) polls every `pollMs` for the
+   * first one's exchange, up to `waitMs` (then 409); a claim older than `claimStaleMs` whose request
+   * never finished (its pod died) is taken over.
+   */
+  idempotency: { waitMs: number; pollMs: number; claimStaleMs: number };
+  /** Client-side database timeouts: a frozen server fails a request within their sum. */
+  db: { connectTimeoutMs: number; queryTimeoutMs: number };
   analyticsRefreshIntervalMs: number;
   activeConversationsIntervalMs: number;
   /** Body size limit of JSON requests (413 above). */
@@ -157,7 +222,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   return {
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
-    databaseReplicaUrl: e.DATABASE_REPLICA_URL,
+    databaseReplicaUrls: [
+      ...new Set([
+        ...(e.DATABASE_REPLICA_URL ? [e.DATABASE_REPLICA_URL] : []),
+        ...(e.DATABASE_REPLICA_URLS ?? []),
+      ]),
+    ],
+    trustedProxies: e.TRUSTED_PROXY_CIDRS,
     redisUrl: e.REDIS_URL,
     jwtSecret: e.JWT_SECRET,
     dbPoolMax: e.DB_POOL_MAX,
@@ -180,10 +251,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     readYourWritesMs: 8000,
     cacheTtlSeconds: { messages: 60, chatbot: 300, analytics: 60, aiResponse: 3600 },
     rateLimits: {
-      ip: { limit: 1200, windowSeconds: 60 },
-      user: { limit: 600, windowSeconds: 60 },
-      login: { limit: 10, windowSeconds: 60 },
+      ip: { limit: e.RATE_LIMIT_IP_PER_MINUTE, windowSeconds: 60 },
+      user: { limit: e.RATE_LIMIT_USER_PER_MINUTE, windowSeconds: 60 },
+      login: { limit: e.RATE_LIMIT_LOGIN_PER_MINUTE, windowSeconds: 60 },
+      register: { limit: e.RATE_LIMIT_REGISTER_PER_HOUR, windowSeconds: 3600 },
     },
+    loginBackoff: { freeFailures: 5, baseDelaySeconds: 1, maxDelaySeconds: 900, windowSeconds: 3600 },
+    db: { connectTimeoutMs: 1_000, queryTimeoutMs: 1_000 },
+    idempotency: { waitMs: 10_000, pollMs: 50, claimStaleMs: 30_000 * 3 + 10_000 },
     analyticsRefreshIntervalMs: 60_000,
     activeConversationsIntervalMs: 15_000,
     bodyLimitBytes: 64 * 1024,

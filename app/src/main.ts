@@ -24,7 +24,7 @@ import { Database } from "./db/database";
 import { Maintenance } from "./db/maintenance";
 import { migrateCli } from "./db/migrate-cli";
 import { createApp } from "./http/app";
-import { RateLimiter } from "./http/rate-limit";
+import { LoginBackoff, RateLimiter } from "./http/rate-limit";
 import { createLogger } from "./logger";
 import { AnalyticsService } from "./services/analytics";
 import { ChatService } from "./services/chat";
@@ -47,11 +47,12 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
   const metrics = createMetrics({ version: config.appVersion, commit: config.appCommit });
   const db = new Database({
     primaryUrl: config.databaseUrl,
-    replicaUrl: config.databaseReplicaUrl,
+    replicaUrls: config.databaseReplicaUrls,
     primaryMax: config.dbPoolMax,
     replicaMax: config.dbReplicaPoolMax,
     maxLagSeconds: config.replica.maxLagSeconds,
     checkIntervalMs: config.replica.checkIntervalMs,
+    ...config.db,
     metrics,
     log,
   });
@@ -73,6 +74,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     semanticCache: new SemanticCache(redis, metrics, config.cacheTtlSeconds.aiResponse),
     usage: aiUsage,
     maxCompletionTokens: config.ai.maxCompletionTokens,
+    idempotency: config.idempotency,
   });
   const maintenance = new Maintenance(db, config.analyticsRefreshIntervalMs, log);
   maintenance.start();
@@ -90,6 +92,8 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     metrics,
     db,
     limiter: new RateLimiter(redis, config.rateLimits, metrics),
+    loginBackoff: new LoginBackoff(redis, config.loginBackoff, metrics),
+    trustedProxies: config.trustedProxies,
     users: new UserStore(db),
     chatbots,
     conversations: new ConversationService(conversationStore, cache),

@@ -159,7 +159,12 @@ describe("auth", () => {
     expect(tampered).toMatchObject({ status: 401, body: { error: { code: "invalid_token" } } });
     const none = Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url");
     expect((await api(url, "GET", "/api/chatbots", { token: `${none}.${payload}.` })).status).toBe(401);
-    const expired = signToken({ sub: alice.userId, org: alice.organizationId }, jwtSecret, 60, 1_000_000);
+    const expired = await signToken(
+      { sub: alice.userId, org: alice.organizationId },
+      jwtSecret,
+      60,
+      1_000_000,
+    );
     const expiredResponse = await api(url, "GET", "/api/chatbots", { token: expired });
     expect(expiredResponse.body.error.message).toBe("token expired");
   });

@@ -195,7 +195,7 @@ describe("read/write split", () => {
   it("leaves a replica that lags past the bound, then returns to it", async () => {
     const db = new Database({
       primaryUrl: cluster.primaryUrl,
-      replicaUrl: cluster.replicaUrl,
+      replicaUrls: [cluster.replicaUrl],
       primaryMax: 2,
       replicaMax: 2,
       maxLagSeconds: 0.5,

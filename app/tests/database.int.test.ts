@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from "../../tests/support/platf
 import { Database } from "../src/db/database";
 import { Maintenance } from "../src/db/maintenance";
 import { migrate } from "../src/db/migrate";
+import { migrations } from "../src/db/migrations";
 import { partitionsFor } from "../src/db/partitions";
 import { createMetrics } from "../src/telemetry/metrics";
 
@@ -25,7 +26,7 @@ afterAll(() => admin?.end());
 const openDatabase = () =>
   new Database({
     primaryUrl: database.primaryUrl,
-    replicaUrl: database.replicaUrl,
+    replicaUrls: [database.replicaUrl],
     primaryMax: 3,
     replicaMax: 3,
     maxLagSeconds: 5,
@@ -39,7 +40,7 @@ describe("migrations", () => {
     await Promise.all([migrate(database.primaryUrl), migrate(database.primaryUrl)]);
     await migrate(database.primaryUrl);
     const versions = await admin.query("SELECT version FROM schema_migrations ORDER BY version");
-    expect(versions.rows.map((row) => row.version)).toEqual([1, 2, 3]);
+    expect(versions.rows.map((row) => row.version)).toEqual(migrations.map((migration) => migration.version));
 
     const indexes = await admin.query<{ indexdef: string }>(
       "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'",

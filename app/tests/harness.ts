@@ -7,7 +7,12 @@ import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { freePort } from "../../scripts/platform";
-import { startPostgresPrimary, startPostgresReplica, waitForReplay } from "../../scripts/platform/postgres";
+import {
+  type PostgresServer,
+  startPostgresPrimary,
+  startPostgresReplica,
+  waitForReplay,
+} from "../../scripts/platform/postgres";
 import {
   createTestDatabase,
   createTestRedisUrl,
@@ -31,7 +36,9 @@ export interface TestApp {
  * A PostgreSQL primary + streaming replica of this test file's own, for tests that pause the
  * replica's replay: the shared replica serves every other test file and must never be paused.
  */
-export async function startPrivateCluster(name: string): Promise<TestDatabase & { stop(): Promise<void> }> {
+export async function startPrivateCluster(
+  name: string,
+): Promise<TestDatabase & { primary: PostgresServer; replica: PostgresServer; stop(): Promise<void> }> {
   const { binaries, stateDir: shared } = platform();
   const stateDir = join(shared, `${name}-${randomUUID().slice(0, 8)}`);
   // Traversable by the `postgres` OS user the servers run as.
@@ -45,6 +52,8 @@ export async function startPrivateCluster(name: string): Promise<TestDatabase & 
     primaryUrl: primary.url,
     replicaUrl: replica.url,
     replicated: () => waitForReplay(primary.url, replica.url),
+    primary,
+    replica,
     stop: async () => {
       await replica.process.stop();
       await primary.process.stop();
@@ -77,6 +86,7 @@ export async function testConfig(prefix: string, env: NodeJS.ProcessEnv = {}, gi
     ip: { limit: 100_000, windowSeconds: 60 },
     user: { limit: 100_000, windowSeconds: 60 },
     login: { limit: 1_000, windowSeconds: 60 },
+    register: { limit: 100_000, windowSeconds: 3600 },
   };
   return { config, database };
 }

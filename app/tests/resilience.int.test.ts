@@ -44,6 +44,8 @@ describe("Redis outage", () => {
     stateDir = mkdtempSync(join(platform().stateDir, "redis-outage-"));
     redis = await startRedis({ bin: platform().binaries.redisServer, stateDir, port: await freePort() });
     const { config } = await testConfig("outage", { REDIS_URL: redis.url });
+    // Pages written during the outage are read from the primary while pinned: keep that short.
+    config.readYourWritesMs = 1_000;
     app = await startParley(config, { log: pino({ level: "silent" }) });
   });
 
@@ -88,7 +90,7 @@ describe("Redis outage", () => {
 
     redis = await startRedis({ bin: platform().binaries.redisServer, stateDir, port: redis.port });
     await eventually(async () => (await metricValue(app.url, redisCircuit)) === 0, "the circuit to close");
-    // Cached again once back: the second read of a page is a hit.
+    // Cached again once back and past the pin: the second read of a page is a hit.
     await new Promise((resolve) => setTimeout(resolve, 1_600));
     await read();
     await read();
@@ -104,7 +106,7 @@ describe("replica down", () => {
     const deadPort = await freePort();
     app = await startTestApp("noreplica", (config) => ({
       ...config,
-      databaseReplicaUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
+      databaseReplicaUrls: [`postgres://postgres@127.0.0.1:${deadPort}/postgres`],
     }));
   });
   afterAll(() => app?.close());
@@ -122,16 +124,18 @@ describe("replica down", () => {
 });
 
 describe("primary down", () => {
-  it("is alive but not ready", async () => {
+  it("is alive but not ready, and logs the 503 readiness answer at info", async () => {
     const { config } = await testConfig("noprimary");
     const deadPort = await freePort();
+    const lines: Array<{ level: number; route?: string; status?: number }> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const app = await startParley(
       {
         ...config,
         databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
-        databaseReplicaUrl: undefined,
+        databaseReplicaUrls: [],
       },
-      { log: pino({ level: "silent" }) },
+      { log },
     );
     try {
       expect((await api(app.url, "GET", "/healthz")).status).toBe(200);
@@ -139,6 +143,9 @@ describe("primary down", () => {
         status: 503,
         body: { status: "unavailable", primary: false },
       });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const readiness = lines.find((line) => line.route === "/readyz");
+      expect(readiness).toMatchObject({ status: 503, level: 30 });
     } finally {
       await app.close();
     }
@@ -154,6 +161,7 @@ describe("rate limits", () => {
         ip: { limit: 30, windowSeconds: 60 },
         user: { limit: 5, windowSeconds: 60 },
         login: { limit: 3, windowSeconds: 60 },
+        register: { limit: 100, windowSeconds: 3600 },
       },
     }));
   });
@@ -172,10 +180,18 @@ describe("rate limits", () => {
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     expect((await login("203.0.113.2")).status).toBe(401);
-    // Behind the CDN the client is named by CF-Connecting-IP (the peer here is a trusted proxy).
-    const viaCdn = await api(app.url, "POST", "/api/auth/login", {
+    // CF-Connecting-IP names the client only when every hop is a configured proxy: here the peer
+    // (loopback, trusted by default) forwards for 203.0.113.1, which is not one, so the header is
+    // ignored and the attempt counts against 203.0.113.1.
+    const spoofed = await api(app.url, "POST", "/api/auth/login", {
       body: { email: "nobody@example.com", password: "guess" },
       headers: { "x-forwarded-for": "203.0.113.1", "cf-connecting-ip": "198.18.0.5" },
+    });
+    expect(spoofed.status).toBe(429);
+    // Straight from the trusted proxy, CF-Connecting-IP is the client.
+    const viaCdn = await api(app.url, "POST", "/api/auth/login", {
+      body: { email: "nobody@example.com", password: "guess" },
+      headers: { "cf-connecting-ip": "198.18.0.5" },
     });
     expect(viaCdn.status).toBe(401);
   });
@@ -192,7 +208,7 @@ describe("rate limits", () => {
     expect((await get(second.token)).status).toBe(200);
     const text = String((await api(app.url, "GET", "/metrics")).body);
     expect(text).toMatch(/parley_rate_limited_total\{limiter="user"\} 1/);
-    expect(text).toMatch(/parley_rate_limited_total\{limiter="login"\} 1/);
+    expect(text).toMatch(/parley_rate_limited_total\{limiter="login"\} 2/);
     const ipHeaders = { "x-forwarded-for": "192.0.2.9" };
     const tenants = await Promise.all(Array.from({ length: 7 }, () => registerTenant(app.url)));
     const statuses = [];

@@ -3,42 +3,82 @@ import { describe, expect, it } from "vitest";
 import { signToken, verifyToken } from "./jwt";
 
 const secret = "s".repeat(32);
+const user = "0b6c2d8e-5d6a-4f3e-9c1b-2a7e8f9d0c11";
+const org = "5f0c3a52-8d0e-4a53-9d5a-0d6f7b3f0e11";
+const ttl = { ttlSeconds: 60 };
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+/** A token signed with `secret` whatever its claims, as a holder of the key could make. */
+const signed = (claims: object, header: object = { alg: "HS256", typ: "JWT" }) => {
+  const input = `${b64(header)}.${b64(claims)}`;
+  return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+};
 
 describe("HS256 tokens", () => {
-  it("round-trips claims", () => {
-    const token = signToken({ sub: "user-1", org: "org-1" }, secret, 60, 1000);
-    expect(verifyToken(token, secret, 1010)).toEqual({ sub: "user-1", org: "org-1", iat: 1000, exp: 1060 });
+  it("round-trips claims", async () => {
+    const token = await signToken({ sub: user, org }, secret, 60, 1000);
+    expect(await verifyToken(token, secret, { ...ttl, nowSeconds: 1010 })).toEqual({
+      sub: user,
+      org,
+      iat: 1000,
+      exp: 1060,
+    });
   });
 
-  it("rejects expired tokens", () => {
-    const token = signToken({ sub: "u", org: "o" }, secret, 60, 1000);
-    expect(() => verifyToken(token, secret, 1060)).toThrow("token expired");
+  it("rejects expired tokens", async () => {
+    const token = await signToken({ sub: user, org }, secret, 60, 1000);
+    await expect(verifyToken(token, secret, { ...ttl, nowSeconds: 1070 })).rejects.toThrow("token expired");
   });
 
-  it("rejects a tampered payload or another secret", () => {
-    const token = signToken({ sub: "u", org: "o" }, secret, 60);
+  it("rejects a tampered payload or another secret", async () => {
+    const token = await signToken({ sub: user, org }, secret, 60);
     const [header, , signature] = token.split(".");
-    const forged = `${header}.${b64({ sub: "admin", org: "other", iat: 0, exp: 9_999_999_999 })}.${signature}`;
-    expect(() => verifyToken(forged, secret)).toThrow("bad token signature");
-    expect(() => verifyToken(token, "t".repeat(32))).toThrow("bad token signature");
+    const forged = `${header}.${b64({ sub: user, org: user, iat: 0, exp: 9_999_999_999 })}.${signature}`;
+    await expect(verifyToken(forged, secret, ttl)).rejects.toThrow("bad token signature");
+    await expect(verifyToken(token, "t".repeat(32), ttl)).rejects.toThrow("bad token signature");
   });
 
-  it("rejects alg none and other algorithms", () => {
-    const payload = b64({ sub: "u", org: "o", iat: 0, exp: 9_999_999_999 });
-    expect(() => verifyToken(`${b64({ alg: "none", typ: "JWT" })}.${payload}.`, secret)).toThrow(
+  it("rejects alg none and other algorithms", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = b64({ sub: user, org, iat: now, exp: now + 60 });
+    await expect(verifyToken(`${b64({ alg: "none", typ: "JWT" })}.${payload}.`, secret, ttl)).rejects.toThrow(
       "unsupported token algorithm",
     );
     const input = `${b64({ alg: "HS512", typ: "JWT" })}.${payload}`;
     const signature = createHmac("sha512", secret).update(input).digest("base64url");
-    expect(() => verifyToken(`${input}.${signature}`, secret)).toThrow("unsupported token algorithm");
+    await expect(verifyToken(`${input}.${signature}`, secret, ttl)).rejects.toThrow(
+      "unsupported token algorithm",
+    );
   });
 
-  it("rejects malformed tokens and missing claims", () => {
-    expect(() => verifyToken("abc", secret)).toThrow("malformed token");
-    expect(() => verifyToken("a.b.c", secret)).toThrow("malformed token header");
-    const input = `${b64({ alg: "HS256" })}.${b64({ sub: "u" })}`;
-    const signature = createHmac("sha256", secret).update(input).digest("base64url");
-    expect(() => verifyToken(`${input}.${signature}`, secret)).toThrow("token is missing claims");
+  it("rejects malformed tokens and missing claims", async () => {
+    await expect(verifyToken("abc", secret, ttl)).rejects.toThrow("malformed token");
+    await expect(verifyToken("a.b.c", secret, ttl)).rejects.toThrow("malformed token");
+    await expect(verifyToken(signed({ sub: user }), secret, ttl)).rejects.toThrow("token is missing claims");
+  });
+
+  it("rejects a token not valid yet (nbf) or issued in the future (iat)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expect(
+      verifyToken(signed({ sub: user, org, iat: now, nbf: now + 600, exp: now + 660 }), secret, ttl),
+    ).rejects.toThrow("token not valid yet");
+    await expect(
+      verifyToken(signed({ sub: user, org, iat: now + 600, exp: now + 660 }), secret, ttl),
+    ).rejects.toThrow("token issued in the future");
+    // An iat older than the lifetime means an exp set further out than this service ever signs.
+    await expect(
+      verifyToken(signed({ sub: user, org, iat: now - 7200, exp: now + 600 }), secret, ttl),
+    ).rejects.toThrow("token expired");
+  });
+
+  it("rejects signed tokens whose user or organization is not a UUID", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const claims of [
+      { sub: user, org: "not-a-uuid" },
+      { sub: "admin", org },
+      { sub: user, org: 42 },
+    ])
+      await expect(verifyToken(signed({ ...claims, iat: now, exp: now + 60 }), secret, ttl)).rejects.toThrow(
+        /token names no valid user and organization|token is missing claims/,
+      );
   });
 });

@@ -6,6 +6,7 @@
  * cache after that write's invalidation. When Redis fails the read falls through to PostgreSQL and the
  * failure is counted as an `error`.
  */
+import type { ChainableCommander } from "ioredis";
 import type { Logger } from "pino";
 import type { Metrics } from "../telemetry/metrics";
 import { CircuitOpenError } from "./circuit-breaker";
@@ -26,48 +27,81 @@ export interface CachedRead<T> {
   cacheable?: (value: T) => boolean;
 }
 
+/**
+ * The cache generation: every entry records the generation it was stored under and counts only while
+ * it is current, so one INCR retires the whole cache (after invalidations were lost).
+ */
+const generationKey = "cache:generation";
+
+/** A stored value and the generation it belongs to. */
+interface Entry<T> {
+  g: string;
+  v: T;
+}
+
+/**
+ * Runs a pipeline, throwing its first command error: `exec()` resolves even when commands failed
+ * (timed out), and the circuit breaker and the callers must see that as the failure it is.
+ */
+async function execOrThrow(pipeline: ChainableCommander): Promise<Array<[Error | null, unknown]>> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+  return replies;
+}
+
 export class Cache {
   private readonly flights = new SingleFlight<unknown>();
   /** Pins written by this process, used while Redis cannot tell. */
   private readonly localPins = new Map<string, number>();
+  /** An invalidation failed: cached entries may be stale until the generation is bumped. */
+  private lostInvalidation = false;
 
   constructor(
     private readonly redis: RedisGuard,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly pinMs: number,
-  ) {}
+  ) {
+    // Retire what may be stale as soon as Redis is back, before other pods read it.
+    redis.onRecovery(() => void this.repair().catch(() => undefined));
+  }
 
   async read<T>(request: CachedRead<T>): Promise<T> {
     const { cache, key, field, pins } = request;
     let pinned = this.pinnedLocally(pins);
-    let redisUp = false;
+    let generation: string | undefined;
     try {
+      await this.repair();
       const replies = await this.redis.run(async (client) => {
         const pipeline = client.pipeline();
         for (const pin of pins) pipeline.exists(pin);
+        pipeline.get(generationKey);
         if (field === undefined) pipeline.get(key);
         else pipeline.hget(key, field);
-        return (await pipeline.exec()) ?? [];
+        return execOrThrow(pipeline);
       });
-      const failed = replies.find(([error]) => error);
-      if (failed) throw failed[0];
-      redisUp = true;
       pinned ||= replies.slice(0, pins.length).some(([, exists]) => exists === 1);
+      generation = String(replies[pins.length]?.[1] ?? "0");
       const cached = replies.at(-1)?.[1];
-      if (typeof cached === "string") {
+      // A pinned resource was written a moment ago: whatever is cached may predate the write (its
+      // invalidation may have failed), so it is read from the primary instead.
+      const entry = typeof cached === "string" && !pinned ? (JSON.parse(cached) as Entry<T>) : undefined;
+      if (entry?.g === generation) {
         this.count(cache, "hit");
-        return JSON.parse(cached) as T;
+        return entry.v;
       }
       this.count(cache, "miss");
     } catch (error) {
+      generation = undefined;
       this.count(cache, "error");
       this.log.debug({ err: error, cache }, "cache read failed; reading from the database");
     }
     const flightKey = `${key}\u0000${field ?? ""}\u0000${pinned ? "primary" : "replica"}`;
     return this.flights.run(flightKey, async () => {
       const value = await request.load(pinned);
-      if (redisUp && (request.cacheable?.(value) ?? true)) this.store(request, value);
+      if (generation !== undefined && (request.cacheable?.(value) ?? true))
+        this.store(request, value, generation);
       return value;
     }) as Promise<T>;
   }
@@ -92,11 +126,12 @@ export class Cache {
         const pipeline = client.pipeline();
         if (keys.length > 0) pipeline.del(...keys);
         for (const pin of pins) pipeline.set(pin, "1", "PX", this.pinMs);
-        await pipeline.exec();
+        await execOrThrow(pipeline);
       });
     } catch (error) {
-      // The TTLs bound how long a stale entry can live if Redis missed this invalidation. While the
-      // circuit is open the outage is already reported once; don't repeat it per write.
+      // Everything cached may now be stale: the next use of Redis first retires it all (repair()).
+      this.lostInvalidation = true;
+      // While the circuit is open the outage is already reported once; don't repeat it per write.
       const level = error instanceof CircuitOpenError ? "debug" : "warn";
       this.log[level]({ err: error, keys }, "cache invalidation failed");
     }
@@ -118,11 +153,36 @@ export class Cache {
     this.redis.run((client) => client.set(key, value, "EX", ttlSeconds)).catch(() => undefined);
   }
 
-  /** Stores unless a pin appeared meanwhile; a hash expires as a whole, counted from its first field. */
-  private store<T>({ key, field, pins, ttlSeconds }: CachedRead<T>, value: T): void {
+  /**
+   * After an invalidation was lost (Redis unreachable during a write), bumps the cache generation
+   * before this process uses the cache again, so every entry stored before — on any pod — reads as a
+   * miss. Throws (the caller reads the database) until Redis takes the bump.
+   */
+  private async repair(): Promise<void> {
+    if (!this.lostInvalidation) return;
+    await this.redis.run((client) => client.incr(generationKey));
+    this.lostInvalidation = false;
+    this.log.info("cache generation bumped after a lost invalidation");
+  }
+
+  /**
+   * Stores unless a pin appeared or the generation changed meanwhile; a hash expires as a whole,
+   * counted from its first field.
+   */
+  private store<T>({ key, field, pins, ttlSeconds }: CachedRead<T>, value: T, generation: string): void {
+    const entry: Entry<T> = { g: generation, v: value };
     this.redis
       .run((client) =>
-        client.cacheStore(1 + pins.length, key, ...pins, field ?? "", JSON.stringify(value), ttlSeconds),
+        client.cacheStore(
+          2 + pins.length,
+          key,
+          generationKey,
+          ...pins,
+          field ?? "",
+          JSON.stringify(entry),
+          ttlSeconds,
+          generation,
+        ),
       )
       .catch((error) => this.log.debug({ err: error, key }, "cache write failed"));
   }

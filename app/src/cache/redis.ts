@@ -24,12 +24,14 @@ for i, key in ipairs(KEYS) do
 end
 return result`;
 
-// Stores KEYS[1] (as hash field ARGV[1] when not empty) unless a pin (KEYS[2..]) exists: a value
-// read before a write must not land in the cache after that write's invalidation.
+// Stores KEYS[1] (as hash field ARGV[1] when not empty) unless a pin (KEYS[3..]) exists or the cache
+// generation (KEYS[2]) moved past the one the value was read under (ARGV[4]): a value read before a
+// write must not land in the cache after that write's invalidation.
 const cacheStoreScript = `
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
 end
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[4] then return 0 end
 if ARGV[1] == '' then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 else
@@ -39,7 +41,7 @@ end
 return 1`;
 
 interface ParleyRedisCommands {
-  /** Stores a cache value unless one of the pins exists (see cacheStoreScript). */
+  /** Stores a cache value unless a pin exists or the generation moved (see cacheStoreScript). */
   cacheStore(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   /** Fixed-window counters: per key INCR (expiring after its window); returns [count, ttlMs, ...]. */
   rateLimit(keyCount: number, ...keysThenWindowsMs: Array<string | number>): Promise<number[]>;
@@ -50,6 +52,7 @@ export type ParleyRedis = Redis & ParleyRedisCommands;
 export class RedisGuard {
   readonly client: ParleyRedis;
   readonly breaker: CircuitBreaker;
+  private readonly recoveryListeners: Array<() => void> = [];
 
   constructor(url: string, metrics: Metrics, log: Logger) {
     const setState = (state: keyof typeof circuitStateValue) =>
@@ -60,6 +63,7 @@ export class RedisGuard {
       cooldownMs: 2_000,
       onStateChange: (state) => {
         setState(state);
+        if (state === "closed") for (const listener of this.recoveryListeners) listener();
         if (connectedOnce) log.warn({ dependency: "redis", state }, "redis circuit state changed");
         connectedOnce ||= state === "closed";
       },
@@ -78,6 +82,11 @@ export class RedisGuard {
     this.client.on("ready", () => this.breaker.success());
     this.client.on("close", () => this.breaker.open());
     this.client.on("error", (error) => log.debug({ err: error }, "redis connection error"));
+  }
+
+  /** Calls `listener` each time Redis answers again (the circuit closes). */
+  onRecovery(listener: () => void): void {
+    this.recoveryListeners.push(listener);
   }
 
   /** Resolves when connected, or after `timeoutMs` (the app serves without Redis). */

@@ -1,7 +1,6 @@
 /** Messages of a conversation, and the idempotent write of one exchange (user + assistant). */
-import type pg from "pg";
 import type { ChatTurn } from "../ai/provider";
-import type { Database } from "../db/database";
+import type { Database, Queryable } from "../db/database";
 import type { Cursor } from "../http/cursor";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
@@ -15,6 +14,14 @@ export interface Message {
 export interface Exchange {
   user_message: Message;
   assistant_message: Message;
+}
+
+export interface IdempotencyRecord {
+  conversation_id: string;
+  /** Null for keys stored before fingerprints were kept. */
+  request_hash: string | null;
+  /** Null while the first request is still being answered. */
+  response: Exchange | null;
 }
 
 const columns = "id, role, content, created_at";
@@ -63,22 +70,67 @@ export class MessageStore {
     return result.rows;
   }
 
-  async findIdempotent(
-    userId: string,
-    key: string,
-  ): Promise<{ conversation_id: string; response: Exchange } | null> {
-    const result = await this.db.query<{ conversation_id: string; response: Exchange }>(
+  /** What an Idempotency-Key holds: a finished exchange, or a claim still being answered (`response` null). */
+  async findIdempotent(userId: string, key: string): Promise<IdempotencyRecord | null> {
+    const result = await this.db.query<IdempotencyRecord>(
       "primary",
       "idempotency.get",
-      "SELECT conversation_id, response FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+      "SELECT conversation_id, request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2",
       [userId, key],
     );
     return result.rows[0] ?? null;
   }
 
   /**
-   * Stores the user message and the reply in one transaction. With an idempotency key already used
-   * (a concurrent retry won), stores nothing and returns the first result instead.
+   * Claims an Idempotency-Key before the reply is produced (committed at once, so every pod sees it).
+   * A claim older than `staleAfterMs` that never got its response (its pod died) is taken over.
+   * Returns true when this caller holds the claim `claim`.
+   */
+  async claimIdempotencyKey(input: {
+    userId: string;
+    key: string;
+    conversationId: string;
+    requestHash: string;
+    claim: string;
+    staleAfterMs: number;
+  }): Promise<boolean> {
+    const result = await this.db.query<{ claim: string }>(
+      "primary",
+      "idempotency.claim",
+      `INSERT INTO idempotency_keys (user_id, key, conversation_id, request_hash, claim, response)
+       VALUES ($1, $2, $3, $4, $5, NULL)
+       ON CONFLICT (user_id, key) DO UPDATE
+         SET conversation_id = EXCLUDED.conversation_id, request_hash = EXCLUDED.request_hash,
+             claim = EXCLUDED.claim, claimed_at = EXCLUDED.claimed_at, created_at = EXCLUDED.created_at
+         WHERE idempotency_keys.response IS NULL
+           AND idempotency_keys.claimed_at < now() - make_interval(secs => $6)
+       RETURNING claim`,
+      [
+        input.userId,
+        input.key,
+        input.conversationId,
+        input.requestHash,
+        input.claim,
+        input.staleAfterMs / 1000,
+      ],
+    );
+    return result.rows[0]?.claim === input.claim;
+  }
+
+  /** Gives a claim up (the reply failed), so a retry can try again at once. */
+  async releaseIdempotencyKey(userId: string, key: string, claim: string): Promise<void> {
+    await this.db.query(
+      "primary",
+      "idempotency.release",
+      "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND claim = $3 AND response IS NULL",
+      [userId, key, claim],
+    );
+  }
+
+  /**
+   * Stores the user message and the reply in one transaction, with the exchange as the response of
+   * the caller's idempotency claim. Returns null, storing nothing, when the claim was lost meanwhile
+   * (taken over as stale): the caller replays whatever the key holds instead.
    */
   async storeExchange(input: {
     organizationId: string;
@@ -86,38 +138,34 @@ export class MessageStore {
     userId: string;
     userContent: string;
     assistantContent: string;
-    idempotencyKey?: string;
-  }): Promise<{ exchange: Exchange; conversationId: string; replayed: boolean }> {
-    return this.db.transaction("messages.store_exchange", async (client) => {
-      if (input.idempotencyKey) {
-        const claimed = await client.query(
-          `INSERT INTO idempotency_keys (user_id, key, conversation_id, response) VALUES ($1, $2, $3, 'null')
-           ON CONFLICT DO NOTHING`,
-          [input.userId, input.idempotencyKey, input.conversationId],
-        );
-        if (claimed.rowCount === 0) {
-          const existing = await client.query<{ conversation_id: string; response: Exchange }>(
-            "SELECT conversation_id, response FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-            [input.userId, input.idempotencyKey],
+    idempotency?: { key: string; claim: string };
+  }): Promise<Exchange | null> {
+    return this.db
+      .transaction("messages.store_exchange", async (client) => {
+        const exchange = await insertExchange(client, input);
+        if (input.idempotency) {
+          const stored = await client.query(
+            `UPDATE idempotency_keys SET response = $4
+           WHERE user_id = $1 AND key = $2 AND claim = $3 AND response IS NULL`,
+            [input.userId, input.idempotency.key, input.idempotency.claim, JSON.stringify(exchange)],
           );
-          const row = existing.rows[0]!;
-          return { exchange: row.response, conversationId: row.conversation_id, replayed: true };
+          if (stored.rowCount === 0) throw new LostClaim();
         }
-      }
-      const exchange = await insertExchange(client, input);
-      if (input.idempotencyKey)
-        await client.query("UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2", [
-          input.userId,
-          input.idempotencyKey,
-          JSON.stringify(exchange),
-        ]);
-      return { exchange, conversationId: input.conversationId, replayed: false };
-    });
+        return exchange;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof LostClaim) return null;
+        throw error;
+      });
   }
 }
 
+class LostClaim extends Error {
+  override name = "LostClaim";
+}
+
 async function insertExchange(
-  client: pg.PoolClient,
+  client: Queryable,
   input: {
     organizationId: string;
     conversationId: string;

@@ -1,8 +1,20 @@
 /**
- * The database: a primary pool for writes and a replica pool for reads, created once. Reads go to the
- * replica unless the caller needs the primary (read-your-writes) or the replica is down or lagging
- * past the bound; a read that fails to reach the replica is retried on the primary. Pool, query and
- * replica-lag metrics as the catalogue says.
+ * The database: a primary pool for writes and one pool per read replica, created once. Reads are
+ * balanced (round robin) among the replicas that are reachable and within the lag bound; the primary
+ * serves them when the caller needs it (read-your-writes) or no replica is usable, and a read that
+ * cannot reach a replica is retried on the next one, then on the primary. While the primary is
+ * unreachable, writes fail at once with DatabaseUnavailableError (a 503 with Retry-After) and reads
+ * go to any reachable replica, however far behind: stale beats nothing.
+ *
+ * Every query has a client-side timeout (a frozen server never holds a request longer than
+ * connectTimeoutMs + queryTimeoutMs), and health checks run on connections of their own, so a
+ * saturated pool never reads as a dead server.
+ *
+ * Replica lag is measured against the primary's WAL position: each round samples the primary's
+ * `pg_current_wal_lsn()`, then each replica's replay position; lag is the age of the newest primary
+ * sample the replica has replayed (0 when it has replayed the latest). A replica whose WAL receiver
+ * is not running has stopped receiving: its lag is at least the time since it last was, and keeps
+ * growing, even while the primary is idle.
  */
 import pg from "pg";
 import type { Logger } from "pino";
@@ -12,17 +24,34 @@ export type PoolName = "primary" | "replica";
 
 export interface DatabaseOptions {
   primaryUrl: string;
-  replicaUrl?: string;
+  replicaUrls?: string[];
   primaryMax: number;
+  /** Per replica. */
   replicaMax: number;
   maxLagSeconds: number;
   checkIntervalMs: number;
+  /** Longest wait for a connection (pool slot or new connection). */
+  connectTimeoutMs?: number;
+  /** Longest wait for a query's answer, measured by the client (a frozen server cannot stall it). */
+  queryTimeoutMs?: number;
   metrics: Metrics;
   log: Logger;
 }
 
+/** The database needed for this request cannot be reached: retry later (503 + Retry-After). */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+  readonly retryAfterSeconds = 2;
+}
+
+/** What a transaction's work runs its statements on. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
 /** Errors that mean "this server cannot be reached", as opposed to a bad query. */
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
   const code = (error as { code?: string }).code ?? "";
   const message = error instanceof Error ? error.message : "";
   return (
@@ -31,62 +60,122 @@ function isConnectionError(error: unknown): boolean {
       "ECONNRESET",
       "ETIMEDOUT",
       "EPIPE",
+      "EHOSTUNREACH",
       "57P01",
       "57P02",
       "57P03",
       "08006",
       "08001",
       "08003",
-    ].includes(code) || /timeout exceeded when trying to connect|Connection terminated/i.test(message)
+    ].includes(code) ||
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|Client has encountered a connection error/i.test(
+      message,
+    )
   );
 }
 
-// Lag is 0 when everything received has been replayed (an idle primary writes nothing, so the last
-// replay timestamp ages without the replica being behind). A replica with WAL pending that has not
-// replayed a transaction since it started is behind by up to its uptime.
-const replicaLagSql = `SELECT CASE
-  WHEN NOT pg_is_in_recovery() THEN 0
-  WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
-  ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time()))
-END::float8 AS lag`;
+const primaryPositionSql = "SELECT pg_current_wal_lsn()::text AS lsn";
+// The WAL receiver's pid is visible to every role (its other columns need pg_read_all_stats).
+const replicaPositionSql = `SELECT pg_is_in_recovery() AS in_recovery,
+  COALESCE(pg_last_wal_replay_lsn(), '0/0')::text AS replay_lsn,
+  EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE pid IS NOT NULL AND status IS DISTINCT FROM 'starting') AS receiving`;
+
+/** A `pg_lsn` text (`16/B374D848`) as a number that orders like the position. */
+export function parseLsn(text: string): bigint {
+  const [high, low] = text.split("/");
+  return (BigInt(`0x${high ?? "0"}`) << 32n) + BigInt(`0x${low ?? "0"}`);
+}
+
+/** Where the primary's WAL was, and when: each distinct position with the last time it was current. */
+interface PrimarySample {
+  lsn: bigint;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+/** Samples kept: beyond the lag bound by far, so the exported lag keeps its meaning while high. */
+const maxSamples = 600;
+
+/**
+ * The lag of a replica that has replayed up to `replayed`, given the primary's recent positions
+ * (oldest first): 0 when it replayed the latest; else the time since the primary was last seen at a
+ * position the replica has; else (it is behind every sample) at least the age of the oldest sample.
+ */
+export function lagFromSamples(samples: PrimarySample[], replayed: bigint, now: number): number {
+  const latest = samples.at(-1);
+  if (!latest || replayed >= latest.lsn) return 0;
+  for (let index = samples.length - 1; index >= 0; index--) {
+    const sample = samples[index]!;
+    if (sample.lsn <= replayed) return (now - sample.lastSeenAt) / 1000;
+  }
+  return (now - samples[0]!.firstSeenAt) / 1000;
+}
+
+interface Replica {
+  label: string;
+  pool: pg.Pool;
+  health: pg.Pool;
+  reachable: boolean;
+  /** Within the lag bound (and reachable): reads are balanced over these. */
+  usable: boolean;
+  /** The last time its WAL receiver was seen running (or it was not a standby at all). */
+  lastReceivingAt: number;
+}
+
+const labelOf = (url: string) => {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || "5432"}`;
+};
 
 export class Database {
   readonly primary: pg.Pool;
-  readonly replica?: pg.Pool;
-  private replicaUsable = false;
-  private readonly replicaLabel: string;
+  private readonly primaryHealth: pg.Pool;
+  private readonly replicas: Replica[] = [];
+  private readonly samples: PrimarySample[] = [];
+  private nextReplica = 0;
   private healthTimer?: NodeJS.Timeout;
   private primaryUp = false;
+  private readonly queryTimeoutMs: number;
 
   constructor(private readonly options: DatabaseOptions) {
-    const common = { connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, statement_timeout: 15_000 };
-    this.primary = new pg.Pool({ connectionString: options.primaryUrl, max: options.primaryMax, ...common });
+    const connectTimeoutMs = options.connectTimeoutMs ?? 1_000;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 1_000;
+    const common = {
+      connectionTimeoutMillis: connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 15_000,
+    };
     // pg attaches the whole client to these errors: log only what explains them.
     const idleError = (pool: PoolName) => (error: Error & { code?: string }) =>
       options.log.warn({ pool, error: error.message, code: error.code }, "idle database connection failed");
-    this.primary.on("error", idleError("primary"));
+    const pool = (connectionString: string, max: number, name: PoolName) => {
+      const created = new pg.Pool({ connectionString, max, ...common });
+      created.on("error", idleError(name));
+      return created;
+    };
+    this.primary = pool(options.primaryUrl, options.primaryMax, "primary");
+    this.primaryHealth = pool(options.primaryUrl, 1, "primary");
     const { metrics } = options;
     metrics.dbPoolMaxConnections.set({ pool: "primary" }, options.primaryMax);
-    if (options.replicaUrl) {
-      this.replica = new pg.Pool({
-        connectionString: options.replicaUrl,
-        max: options.replicaMax,
-        ...common,
+    const replicaUrls = options.replicaUrls ?? [];
+    for (const url of replicaUrls)
+      this.replicas.push({
+        label: labelOf(url),
+        pool: pool(url, options.replicaMax, "replica"),
+        health: pool(url, 1, "replica"),
+        reachable: false,
+        usable: false,
+        lastReceivingAt: Date.now(),
       });
-      this.replica.on("error", idleError("replica"));
-      metrics.dbPoolMaxConnections.set({ pool: "replica" }, options.replicaMax);
-    }
-    const url = new URL(options.replicaUrl ?? options.primaryUrl);
-    this.replicaLabel = `${url.hostname}:${url.port || "5432"}`;
+    if (replicaUrls.length > 0)
+      metrics.dbPoolMaxConnections.set({ pool: "replica" }, options.replicaMax * replicaUrls.length);
     metrics.beforeScrape(() => this.recordPoolStats());
   }
 
-  /** Starts measuring replica lag; resolves after the first measurement. */
   /** Starts the health checks (primary reachable, replica lag); resolves after the first round. */
   async start(): Promise<void> {
-    const round = () => Promise.all([this.checkPrimary(), this.replica ? this.checkReplica() : undefined]);
-    await round();
-    this.healthTimer = setInterval(() => void round(), this.options.checkIntervalMs);
+    await this.checkHealth();
+    this.healthTimer = setInterval(() => void this.checkHealth(), this.options.checkIntervalMs);
     this.healthTimer.unref();
   }
 
@@ -98,71 +187,132 @@ export class Database {
     return this.primaryUp;
   }
 
-  /** Whether reads currently go to the replica. */
+  /** Whether reads currently go to a replica. */
   get replicaInUse(): boolean {
-    return this.replica !== undefined && this.replicaUsable;
+    return this.readReplicas().length > 0;
   }
 
+  /** Each replica's state, for readiness and tests. */
+  replicaStates(): Array<{ replica: string; reachable: boolean; usable: boolean }> {
+    return this.replicas.map(({ label, reachable, usable }) => ({ replica: label, reachable, usable }));
+  }
+
+  /** A statement on the primary (writes, and reads that must see the latest data). */
   query<R extends pg.QueryResultRow>(
-    pool: PoolName,
+    _pool: "primary",
     operation: string,
     sql: string,
     params: unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    const target = pool === "replica" && this.replica ? this.replica : this.primary;
-    return this.timed(pool === "replica" && this.replica ? "replica" : "primary", operation, () =>
-      target.query<R>(sql, params),
-    );
+    this.assertPrimaryUp();
+    return this.timed("primary", operation, () => this.run<R>(this.primary, sql, params));
   }
 
-  /** A read: on the replica unless `primary` is asked for or the replica is unusable. */
+  /** A read: on a replica unless `primary` is asked for or no replica is usable. */
   async read<R extends pg.QueryResultRow>(
     operation: string,
     sql: string,
     params: unknown[],
     { primary = false }: { primary?: boolean } = {},
   ): Promise<pg.QueryResult<R>> {
-    if (primary || !this.replicaInUse) return this.query<R>("primary", operation, sql, params);
+    const candidates = primary && this.primaryUp ? [] : this.readReplicas();
+    for (const replica of candidates) {
+      try {
+        return await this.timed("replica", operation, () => this.run<R>(replica.pool, sql, params));
+      } catch (error) {
+        if (!isConnectionError(error)) throw error;
+        this.markReplica(replica, { reachable: false, usable: false }, "replica unreachable", error);
+      }
+    }
     try {
-      return await this.query<R>("replica", operation, sql, params);
+      return await this.query<R>("primary", operation, sql, params);
     } catch (error) {
-      if (!isConnectionError(error)) throw error;
-      this.markReplica(false, "replica unreachable; reading from the primary", error);
-      return this.query<R>("primary", operation, sql, params);
+      // The primary stopped answering before its health check noticed: stale beats nothing.
+      const fallback = this.replicas.find((replica) => replica.reachable);
+      if (!(error instanceof DatabaseUnavailableError) || !fallback) throw error;
+      return this.timed("replica", operation, () => this.run<R>(fallback.pool, sql, params));
     }
   }
 
   /** Runs `work` in one transaction on the primary. */
-  async transaction<T>(operation: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async transaction<T>(operation: string, work: (client: Queryable) => Promise<T>): Promise<T> {
+    this.assertPrimaryUp();
     return this.timed("primary", operation, async () => {
-      const client = await this.primary.connect();
+      const client = await this.primary.connect().catch((error: unknown) => {
+        throw this.unavailable(error);
+      });
+      const queryable: Queryable = {
+        query: <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
+          client.query<R>({
+            text: sql,
+            values: params,
+            query_timeout: this.queryTimeoutMs,
+          } as pg.QueryConfig),
+      };
+      let broken: unknown;
       try {
-        await client.query("BEGIN");
-        const result = await work(client);
-        await client.query("COMMIT");
+        await queryable.query("BEGIN");
+        const result = await work(queryable);
+        await queryable.query("COMMIT");
         return result;
       } catch (error) {
+        if (isConnectionError(error)) {
+          broken = error;
+          throw this.unavailable(error);
+        }
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        // A connection that timed out or broke is discarded, never handed to the next request.
+        client.release(broken === undefined ? undefined : true);
       }
     });
   }
 
-  private async checkPrimary(): Promise<void> {
-    try {
-      await this.query("primary", "ping", "SELECT 1");
-      this.primaryUp = true;
-    } catch (error) {
-      if (this.primaryUp) this.options.log.error({ err: error }, "primary database unreachable");
-      this.primaryUp = false;
-    }
-  }
-
   async close(): Promise<void> {
     clearInterval(this.healthTimer);
-    await Promise.all([this.primary.end(), this.replica?.end()]);
+    await Promise.all([
+      this.primary.end(),
+      this.primaryHealth.end(),
+      ...this.replicas.flatMap((replica) => [replica.pool.end(), replica.health.end()]),
+    ]);
+  }
+
+  /** The usable replicas, rotated so consecutive reads spread over them. */
+  private readReplicas(): Replica[] {
+    let live = this.replicas.filter((replica) => replica.usable);
+    // With the primary down, a reachable replica however far behind still serves reads.
+    if (live.length === 0 && !this.primaryUp) live = this.replicas.filter((replica) => replica.reachable);
+    if (live.length <= 1) return live;
+    const start = this.nextReplica++ % live.length;
+    return [...live.slice(start), ...live.slice(0, start)];
+  }
+
+  private assertPrimaryUp(): void {
+    if (!this.primaryUp) throw new DatabaseUnavailableError("the primary database is unreachable");
+  }
+
+  private unavailable(error: unknown): DatabaseUnavailableError {
+    if (error instanceof DatabaseUnavailableError) return error;
+    return new DatabaseUnavailableError("the primary database did not answer", { cause: error });
+  }
+
+  /** One statement with the client-side timeout; a connection failure becomes DatabaseUnavailableError. */
+  private async run<R extends pg.QueryResultRow>(
+    pool: pg.Pool,
+    sql: string,
+    params: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await pool.query<R>({
+        text: sql,
+        values: params,
+        query_timeout: this.queryTimeoutMs,
+      } as pg.QueryConfig);
+    } catch (error) {
+      if (isConnectionError(error)) throw this.unavailable(error);
+      throw error;
+    }
   }
 
   private async timed<T>(pool: PoolName, operation: string, run: () => Promise<T>): Promise<T> {
@@ -174,39 +324,101 @@ export class Database {
     }
   }
 
-  private async checkReplica(): Promise<void> {
+  /** One round: the primary first (its WAL position), then every replica against it. */
+  private async checkHealth(): Promise<void> {
+    await this.checkPrimary();
+    await Promise.all(this.replicas.map((replica) => this.checkReplica(replica)));
+  }
+
+  private async checkPrimary(): Promise<void> {
     try {
-      const result = await this.query<{ lag: number }>("replica", "replica_lag", replicaLagSql);
-      const lag = Math.max(0, result.rows[0]?.lag ?? 0);
-      this.options.metrics.dbReplicaLag.set({ replica: this.replicaLabel }, lag);
-      const usable = lag <= this.options.maxLagSeconds;
-      this.markReplica(
-        usable,
-        usable ? "replica in use" : `replica lag ${lag.toFixed(1)}s; reading from the primary`,
-      );
+      const answer = await this.run<{ lsn: string | null }>(this.primaryHealth, primaryPositionSql, []);
+      const lsnText = answer.rows[0]?.lsn;
+      // A primary that is itself a standby (no WAL position of its own) gives no samples.
+      if (lsnText) this.recordSample(parseLsn(lsnText), Date.now());
+      if (!this.primaryUp) this.options.log.info("primary database reachable");
+      this.primaryUp = true;
     } catch (error) {
-      this.markReplica(false, "replica unreachable; reading from the primary", error);
+      if (this.primaryUp) this.options.log.error({ err: error }, "primary database unreachable");
+      this.primaryUp = false;
     }
   }
 
-  private markReplica(usable: boolean, why: string, error?: unknown): void {
-    if (usable === this.replicaUsable) return;
-    this.replicaUsable = usable;
-    if (usable) this.options.log.info({ replica: this.replicaLabel }, why);
-    else this.options.log.warn({ err: error, replica: this.replicaLabel }, why);
+  private recordSample(lsn: bigint, now: number): void {
+    const latest = this.samples.at(-1);
+    if (latest && latest.lsn === lsn) latest.lastSeenAt = now;
+    else this.samples.push({ lsn, firstSeenAt: now, lastSeenAt: now });
+    if (this.samples.length > maxSamples) this.samples.shift();
+  }
+
+  private async checkReplica(replica: Replica): Promise<void> {
+    let lag: number;
+    try {
+      const result = await this.run<{ in_recovery: boolean; replay_lsn: string; receiving: boolean }>(
+        replica.health,
+        replicaPositionSql,
+        [],
+      );
+      const row = result.rows[0]!;
+      const now = Date.now();
+      if (!row.in_recovery) lag = 0;
+      else {
+        if (row.receiving) replica.lastReceivingAt = now;
+        lag = Math.max(
+          lagFromSamples(this.samples, parseLsn(row.replay_lsn), now),
+          row.receiving ? 0 : (now - replica.lastReceivingAt) / 1000,
+        );
+      }
+      if (!row.in_recovery) replica.lastReceivingAt = now;
+    } catch (error) {
+      this.markReplica(replica, { reachable: false, usable: false }, "replica unreachable", error);
+      return;
+    }
+    this.options.metrics.dbReplicaLag.set({ replica: replica.label }, lag);
+    const usable = lag <= this.options.maxLagSeconds;
+    this.markReplica(
+      replica,
+      { reachable: true, usable },
+      usable ? "replica in use" : `replica lag ${lag.toFixed(1)}s; not reading from it`,
+    );
+  }
+
+  private markReplica(
+    replica: Replica,
+    state: { reachable: boolean; usable: boolean },
+    why: string,
+    error?: unknown,
+  ): void {
+    const changed = state.usable !== replica.usable;
+    replica.reachable = state.reachable;
+    replica.usable = state.usable;
+    if (!changed) return;
+    if (state.usable) this.options.log.info({ replica: replica.label }, why);
+    else this.options.log.warn({ err: error, replica: replica.label }, why);
   }
 
   private recordPoolStats(): void {
     const gauge = this.options.metrics.dbPoolConnections;
-    const pools: Array<[PoolName, pg.Pool | undefined]> = [
-      ["primary", this.primary],
-      ["replica", this.replica],
+    const pools: Array<[PoolName, pg.Pool[]]> = [
+      ["primary", [this.primary]],
+      ["replica", this.replicas.map((replica) => replica.pool)],
     ];
-    for (const [name, pool] of pools) {
-      if (!pool) continue;
-      gauge.set({ pool: name, state: "active" }, pool.totalCount - pool.idleCount);
-      gauge.set({ pool: name, state: "idle" }, pool.idleCount);
-      gauge.set({ pool: name, state: "waiting" }, pool.waitingCount);
+    for (const [name, members] of pools) {
+      if (members.length === 0) continue;
+      const sum = (count: (pool: pg.Pool) => number) =>
+        members.reduce((total, pool) => total + count(pool), 0);
+      gauge.set(
+        { pool: name, state: "active" },
+        sum((pool) => pool.totalCount - pool.idleCount),
+      );
+      gauge.set(
+        { pool: name, state: "idle" },
+        sum((pool) => pool.idleCount),
+      );
+      gauge.set(
+        { pool: name, state: "waiting" },
+        sum((pool) => pool.waitingCount),
+      );
     }
   }
 }

@@ -136,4 +136,16 @@ CREATE TABLE ai_usage_daily (
 CREATE INDEX ai_usage_daily_day_idx ON ai_usage_daily (day);
 `,
   },
+  {
+    version: 4,
+    name: "idempotency keys claimed before the reply, with the request's fingerprint",
+    sql: `
+-- A key is claimed (response NULL) before the assistant is asked, so concurrent duplicates wait for
+-- one reply instead of each asking; request_hash tells a retry from another request under the same key.
+ALTER TABLE idempotency_keys ALTER COLUMN response DROP NOT NULL;
+ALTER TABLE idempotency_keys ADD COLUMN request_hash text;
+ALTER TABLE idempotency_keys ADD COLUMN claim uuid;
+ALTER TABLE idempotency_keys ADD COLUMN claimed_at timestamptz NOT NULL DEFAULT ${now};
+`,
+  },
 ];

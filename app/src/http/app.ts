@@ -21,7 +21,7 @@ import type { Metrics } from "../telemetry/metrics";
 import { requireAuth } from "./auth";
 import { requestContext } from "./context";
 import { errorHandler, HttpError } from "./errors";
-import type { RateLimiter } from "./rate-limit";
+import type { LoginBackoff, RateLimiter } from "./rate-limit";
 import { staticPage, webDirectory } from "./static";
 
 export interface AppDependencies {
@@ -29,6 +29,9 @@ export interface AppDependencies {
   metrics: Metrics;
   db: Database;
   limiter: RateLimiter;
+  loginBackoff: LoginBackoff;
+  /** Express `trust proxy` values: the proxies allowed to name the client. */
+  trustedProxies: string[];
   users: UserStore;
   chatbots: ChatbotService;
   conversations: ConversationService;
@@ -46,8 +49,9 @@ const isEventStream = (response: Response) =>
 
 export function createApp(deps: AppDependencies): Express {
   const app = express();
-  // Behind the cluster's load balancer / CDN: trust forwarding headers from private networks only.
-  app.set("trust proxy", "loopback, linklocal, uniquelocal");
+  // Forwarding headers name the client only when every hop that added them is a configured proxy
+  // (the load balancer's network, the CDN's ranges), never merely because a peer is private.
+  app.set("trust proxy", deps.trustedProxies);
   app.disable("x-powered-by");
   app.use(requestContext(deps.log, deps.metrics));
   app.use((_request, response, next) => {
@@ -67,7 +71,7 @@ export function createApp(deps: AppDependencies): Express {
   router.use("/api", express.json({ limit: deps.bodyLimitBytes }));
   authRoutes(router, deps);
   // Route-level (not router-level) so a 401 or 429 is still labelled with its route template.
-  const guard = [requireAuth(deps.jwtSecret), deps.limiter.middleware("ip", "user")];
+  const guard = [requireAuth(deps.jwtSecret, deps.tokenTtlSeconds), deps.limiter.middleware("ip", "user")];
   chatbotRoutes(router, guard, deps);
   conversationRoutes(router, guard, deps);
   analyticsRoutes(router, guard, deps);

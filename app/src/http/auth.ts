@@ -3,8 +3,8 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { TokenError, verifyToken } from "../auth/jwt";
 import { HttpError } from "./errors";
 
-export function requireAuth(secret: string): RequestHandler {
-  return (request: Request, response: Response, next: NextFunction) => {
+export function requireAuth(secret: string, ttlSeconds: number): RequestHandler {
+  return async (request: Request, response: Response, next: NextFunction) => {
     const header = request.get("authorization") ?? "";
     const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header.trim());
     if (!match) {
@@ -12,7 +12,7 @@ export function requireAuth(secret: string): RequestHandler {
       throw new HttpError(401, "unauthorized", "missing or malformed Authorization: Bearer <token> header");
     }
     try {
-      const claims = verifyToken(match[1]!, secret);
+      const claims = await verifyToken(match[1]!, secret, { ttlSeconds });
       request.auth = { userId: claims.sub, organizationId: claims.org };
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;

@@ -4,6 +4,7 @@
  * and the HTTP metrics labelled with the route template.
  */
 import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
 import type { Metrics } from "../telemetry/metrics";
@@ -17,22 +18,33 @@ declare module "express-serve-static-core" {
   interface Locals {
     /** A route label for requests no route template matched (static files). */
     routeLabel?: string;
+    /** A 5xx that reports a known state (readiness while a dependency is down), not a failure. */
+    expectedFailure?: boolean;
   }
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
 /**
- * The client's address for rate limits. Behind the CDN the trusted proxy chain ends at a Cloudflare
- * edge, so its CF-Connecting-IP names the client; it is believed only when the peer is a trusted
- * proxy (`trust proxy`), never from a direct connection.
+ * The client's address for rate limits: `req.ip`, Express's walk of X-Forwarded-For from the socket
+ * back through the configured proxies (`trust proxy`), stopping at the first address that is not one.
+ * CF-Connecting-IP is believed only when that walk found nothing but proxies (the socket and every
+ * forwarded hop), i.e. the request reached us through the configured chain alone; a header from any
+ * other peer, private or not, is ignored.
  */
 export function clientIp(request: Request): string {
   const peer = request.socket.remoteAddress ?? "";
-  const cloudflare = request.get("cf-connecting-ip");
+  const cloudflare = request.get("cf-connecting-ip")?.trim();
   // Express's compiled `trust proxy` predicate (the same one req.ip uses).
   const trusted = request.app.get("trust proxy fn") as (address: string, hop: number) => boolean;
-  if (cloudflare && trusted(peer, 0)) return cloudflare;
+  const forwarded = (request.get("x-forwarded-for") ?? "")
+    .split(",")
+    .map((hop) => hop.trim())
+    .filter(Boolean)
+    .reverse();
+  const chain = [peer, ...forwarded];
+  if (cloudflare && isIP(cloudflare) && chain.every((address, hop) => trusted(address, hop)))
+    return cloudflare;
   return request.ip ?? peer;
 }
 
@@ -68,7 +80,8 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
         user_id: request.auth?.userId,
         completed: response.writableFinished,
       };
-      if (response.statusCode >= 500) request.log.error(line, "request failed");
+      if (response.statusCode >= 500 && !response.locals.expectedFailure)
+        request.log.error(line, "request failed");
       else request.log.info(line, "request");
     });
     next();

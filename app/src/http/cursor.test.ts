@@ -15,6 +15,11 @@ describe("cursors", () => {
       "not-base64!",
       Buffer.from("[1,2]").toString("base64url"),
       encodeCursor({ createdAt: new Date(0), id: "x" }),
+      // Before 4714 BC (PostgreSQL's first timestamptz) and other dates no page ever ends at.
+      encodeCursor({ createdAt: new Date("-004800-01-01T00:00:00.000Z"), id }),
+      encodeCursor({ createdAt: new Date("0000-06-01T00:00:00.000Z"), id }),
+      encodeCursor({ createdAt: new Date(8.64e15), id }),
+      Buffer.from(JSON.stringify(["2026-01-02", id])).toString("base64url"),
     ])
       expect(() => decodeCursor(bad)).toThrow(CursorError);
   });

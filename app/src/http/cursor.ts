@@ -25,11 +25,16 @@ export function decodeCursor(value: string): Cursor {
     if (Array.isArray(parsed) && parsed.length === 2) {
       const [time, id] = parsed as unknown[];
       const createdAt = new Date(String(time));
+      // Only the canonical form this API writes, years 1 to 9999: PostgreSQL's timestamptz stops at
+      // 4714 BC, and a date it cannot hold would be a database error instead of a 400.
       if (
         typeof time === "string" &&
         typeof id === "string" &&
         isUuid(id) &&
-        !Number.isNaN(createdAt.getTime())
+        !Number.isNaN(createdAt.getTime()) &&
+        /^\d{4}-/.test(time) &&
+        createdAt.getUTCFullYear() >= 1 &&
+        createdAt.toISOString() === time
       )
         return { createdAt, id };
     }

@@ -2,19 +2,30 @@
 import type { ErrorRequestHandler, Request } from "express";
 import type { z } from "zod";
 import { BudgetExceededError } from "../ai/usage";
+import { DatabaseUnavailableError } from "../db/database";
 import { CursorError } from "./cursor";
 
 export class HttpError extends Error {
   override name = "HttpError";
+  /** Sent as `Retry-After` (seconds) with the error. */
+  readonly retryAfterSeconds?: number;
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
+
+/**
+ * PostgreSQL SQLSTATE class 22 ("data exception": a NUL byte 22021, an untranslatable character
+ * 22P05, a date out of range 22008, malformed text for a type 22P02, ...) means the request carried
+ * a value the database cannot hold: the client's fault, whichever validation let it through.
+ */
+const isDataException = (error: unknown) => /^22[0-9A-Z]{3}$/.test((error as { code?: string }).code ?? "");
 
 export const notFound = (what: string) => new HttpError(404, "not_found", `${what} not found`);
 
@@ -39,9 +50,21 @@ export function parse<S extends z.ZodType>(
 /** The HttpError an error maps to, or undefined for an unexpected one (a 500). */
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
-  if (error instanceof BudgetExceededError) return new HttpError(429, "ai_budget_exceeded", error.message);
+  if (error instanceof BudgetExceededError)
+    return new HttpError(429, "ai_budget_exceeded", error.message, {
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
   if (error instanceof CursorError)
     return new HttpError(400, "invalid_cursor", `query.cursor: ${error.message}`);
+  if (error instanceof DatabaseUnavailableError)
+    return new HttpError(503, "database_unavailable", "the database is unavailable; retry shortly", {
+      cause: error,
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
+  if (isDataException(error))
+    return new HttpError(400, "invalid_input", "the request holds a value that cannot be stored", {
+      cause: error,
+    });
   const { status, type } = error as { status?: number; type?: string };
   if (type === "entity.too.large")
     return new HttpError(413, "payload_too_large", "request body is too large");
@@ -65,9 +88,10 @@ export function errorHandler(onUnexpected: (error: unknown, request: Request) =>
       return;
     }
     const known = asHttpError(error);
-    if (!known || known.status >= 500) onUnexpected(known?.cause ?? error, request);
-    if (error instanceof BudgetExceededError)
-      response.setHeader("Retry-After", String(error.retryAfterSeconds));
+    if (!known || (known.status >= 500 && known.retryAfterSeconds === undefined))
+      onUnexpected(known?.cause ?? error, request);
+    if (known?.retryAfterSeconds !== undefined)
+      response.setHeader("Retry-After", String(known.retryAfterSeconds));
     response.status(known?.status ?? 500).json(errorBody(error));
   };
 }

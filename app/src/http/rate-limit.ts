@@ -3,13 +3,15 @@
  * limit: 429 with Retry-After. If Redis is unavailable the request goes through (fail open) and is
  * counted in parley_rate_limit_fail_open_total.
  */
+import { createHash } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { RedisGuard } from "../cache/redis";
+import type { AppConfig } from "../config";
 import type { Metrics } from "../telemetry/metrics";
 import { clientIp } from "./context";
 import { HttpError } from "./errors";
 
-export type LimiterName = "ip" | "user" | "login";
+export type LimiterName = "ip" | "user" | "login" | "register";
 
 export interface Limit {
   limit: number;
@@ -65,7 +67,7 @@ export class RateLimiter {
     }
   }
 
-  /** Middleware checking these limiters: `ip` and `login` count per client IP, `user` per user. */
+  /** Middleware checking these limiters: `user` counts per user, the others per client IP. */
   middleware(...limiters: LimiterName[]): RequestHandler {
     return async (request: Request, response: Response, next: NextFunction) => {
       const ip = clientIp(request);
@@ -75,5 +77,74 @@ export class RateLimiter {
       );
       next();
     };
+  }
+}
+
+/**
+ * Failed logins counted per account, whatever address they come from (rotating addresses or
+ * forwarded headers gains nothing): after a few free failures each attempt must wait a delay that
+ * doubles per failure, and is refused (429 + Retry-After) without checking the password until then.
+ * A success clears the count. Backoff rather than a lockout, so an attacker cannot lock an owner out
+ * for long. Fails open, like the other limits, when Redis is unavailable.
+ */
+export class LoginBackoff {
+  constructor(
+    private readonly redis: RedisGuard,
+    private readonly policy: AppConfig["loginBackoff"],
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Throws a 429 while this account must wait. */
+  async check(email: string): Promise<void> {
+    let state: Array<string | null>;
+    try {
+      state = await this.redis.run((client) => client.hmget(this.key(email), "failures", "last"));
+    } catch {
+      this.metrics.rateLimitFailOpen.inc({ limiter: "account" });
+      return;
+    }
+    const waitMs = this.waitMs(Number(state[0] ?? 0), Number(state[1] ?? 0), Date.now());
+    if (waitMs <= 0) return;
+    this.metrics.rateLimited.inc({ limiter: "account" });
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new HttpError(
+      429,
+      "rate_limited",
+      `too many failed logins for this account; retry in ${seconds} s`,
+      {
+        retryAfterSeconds: seconds,
+      },
+    );
+  }
+
+  /** How long an account with `failures` failures, the last at `lastMs`, must still wait at `nowMs`. */
+  waitMs(failures: number, lastMs: number, nowMs: number): number {
+    const { freeFailures, baseDelaySeconds, maxDelaySeconds } = this.policy;
+    if (failures < freeFailures) return 0;
+    const delaySeconds = Math.min(maxDelaySeconds, baseDelaySeconds * 2 ** (failures - freeFailures));
+    return lastMs + delaySeconds * 1000 - nowMs;
+  }
+
+  async failed(email: string): Promise<void> {
+    const key = this.key(email);
+    await this.redis
+      .run((client) =>
+        client
+          .multi()
+          .hincrby(key, "failures", 1)
+          .hset(key, "last", Date.now())
+          .expire(key, this.policy.windowSeconds)
+          .exec(),
+      )
+      .catch(() => undefined);
+  }
+
+  async succeeded(email: string): Promise<void> {
+    await this.redis.run((client) => client.del(this.key(email))).catch(() => undefined);
+  }
+
+  /** Hashed so Redis never holds the addresses people typed. */
+  private key(email: string): string {
+    return `login:failures:${createHash("sha256").update(email.trim().toLowerCase()).digest("base64url")}`;
   }
 }

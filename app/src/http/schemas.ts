@@ -2,37 +2,52 @@
 import { z } from "zod";
 import { chatbotAiSettings } from "../ai/chatbot-settings";
 
+/** Half a surrogate pair: not a character, UTF-8 cannot encode it. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A text field. PostgreSQL text and jsonb cannot hold U+0000 and a lone surrogate would not come back
+ * as sent, so both are refused here, naming the field, rather than failing in the database.
+ */
+const text = () =>
+  z
+    .string()
+    .refine(
+      (value) => !value.includes("\u0000") && !loneSurrogate.test(value),
+      "must not contain U+0000 or lone surrogates",
+    );
+
 export const registerBody = z.object({
   email: z.email().max(254),
-  password: z.string().min(8).max(200),
-  name: z.string().trim().min(1).max(100).optional(),
-  organization: z.string().trim().min(1).max(100).optional(),
+  password: text().min(8).max(200),
+  name: text().trim().min(1).max(100).optional(),
+  organization: text().trim().min(1).max(100).optional(),
 });
 
 export const loginBody = z.object({
-  email: z.string().min(1).max(254),
-  password: z.string().min(1).max(200),
+  email: text().min(1).max(254),
+  password: text().min(1).max(200),
 });
 
 export const knowledgeEntry = z.object({
-  question: z.string().trim().min(1).max(500),
-  answer: z.string().trim().min(1).max(4000),
+  question: text().trim().min(1).max(500),
+  answer: text().trim().min(1).max(4000),
 });
 
 export const createChatbotBody = z.object({
-  name: z.string().trim().min(1).max(100),
-  system_prompt: z.string().max(4000).optional(),
+  name: text().trim().min(1).max(100),
+  system_prompt: text().max(4000).optional(),
   knowledge: z.array(knowledgeEntry).max(200).optional(),
   ai: chatbotAiSettings.optional(),
 });
 
 export const createConversationBody = z
-  .object({ title: z.string().trim().min(1).max(200).nullish() })
+  .object({ title: text().trim().min(1).max(200).nullish() })
   // A POST without a body is fine here: every field is optional.
   .default({});
 
 export const postMessageBody = z.object({
-  content: z.string().trim().min(1).max(4000),
+  content: text().trim().min(1).max(4000),
 });
 
 export const idempotencyKey = z
@@ -41,7 +56,7 @@ export const idempotencyKey = z
   .optional();
 
 export const pageQuery = z.object({
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: text().min(1).max(500).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 

@@ -1,27 +1,43 @@
 /** POST /api/auth/register and /api/auth/login. */
-import type { Router } from "express";
+import type { Response, Router } from "express";
 import { signToken } from "../auth/jwt";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../auth/password";
+import { passwordProblem } from "../auth/password-policy";
 import { EmailTakenError, type UserStore } from "../data/users";
 import { HttpError, parse } from "../http/errors";
-import type { RateLimiter } from "../http/rate-limit";
+import type { LoginBackoff, RateLimiter } from "../http/rate-limit";
 import { loginBody, registerBody } from "../http/schemas";
+
+/** Responses carrying a token are never stored by a browser or proxy (RFC 6749 §5.1). */
+function noStore(response: Response): void {
+  response.setHeader("Cache-Control", "no-store");
+  response.setHeader("Pragma", "no-cache");
+}
 
 export function authRoutes(
   router: Router,
-  deps: { users: UserStore; limiter: RateLimiter; jwtSecret: string; tokenTtlSeconds: number },
+  deps: {
+    users: UserStore;
+    limiter: RateLimiter;
+    loginBackoff: LoginBackoff;
+    jwtSecret: string;
+    tokenTtlSeconds: number;
+  },
 ): void {
-  const { users, limiter, jwtSecret, tokenTtlSeconds } = deps;
+  const { users, limiter, loginBackoff, jwtSecret, tokenTtlSeconds } = deps;
   const token = (user: { id: string; organization_id: string }) =>
     signToken({ sub: user.id, org: user.organization_id }, jwtSecret, tokenTtlSeconds);
 
-  router.post("/api/auth/register", limiter.middleware("ip"), async (request, response) => {
+  router.post("/api/auth/register", limiter.middleware("ip", "register"), async (request, response) => {
+    noStore(response);
     const body = parse(registerBody, request.body, "body");
+    const problem = passwordProblem(body.password, body.email);
+    if (problem) throw new HttpError(400, "validation_failed", `body.password: ${problem}`);
     try {
       const user = await users.register({ ...body, passwordHash: await hashPassword(body.password) });
       response
         .status(201)
-        .json({ user, access_token: token(user), token_type: "Bearer", expires_in: tokenTtlSeconds });
+        .json({ user, access_token: await token(user), token_type: "Bearer", expires_in: tokenTtlSeconds });
     } catch (error) {
       if (error instanceof EmailTakenError)
         throw new HttpError(409, "email_taken", "body.email: already registered");
@@ -30,11 +46,17 @@ export function authRoutes(
   });
 
   router.post("/api/auth/login", limiter.middleware("login"), async (request, response) => {
+    noStore(response);
     const body = parse(loginBody, request.body, "body");
+    await loginBackoff.check(body.email);
     const user = await users.findByEmail(body.email);
     // Unknown emails cost a hash too, so response time does not tell which emails exist.
     const valid = await verifyPassword(body.password, user?.password_hash ?? (await dummyPasswordHash()));
-    if (!user || !valid) throw new HttpError(401, "invalid_credentials", "email or password is wrong");
-    response.json({ access_token: token(user), token_type: "Bearer", expires_in: tokenTtlSeconds });
+    if (!user || !valid) {
+      await loginBackoff.failed(body.email);
+      throw new HttpError(401, "invalid_credentials", "email or password is wrong");
+    }
+    await loginBackoff.succeeded(body.email);
+    response.json({ access_token: await token(user), token_type: "Bearer", expires_in: tokenTtlSeconds });
   });
 }

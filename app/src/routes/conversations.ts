@@ -1,5 +1,6 @@
 /** Conversations and their messages, including the SSE stream of the assistant's reply. */
 import type { Request, RequestHandler, Response, Router } from "express";
+import { streamPieces } from "../ai/provider";
 import type { Exchange } from "../data/messages";
 import { errorBody, notFound, parse } from "../http/errors";
 import { idempotencyKey, postMessageBody } from "../http/schemas";
@@ -78,7 +79,15 @@ export function conversationRoutes(
     }
     const stream = new EventStream(response);
     try {
-      const { exchange } = await chat.post({ ...post, onToken: (text) => stream.send("token", { text }) });
+      const { exchange, replayed } = await chat.post({
+        ...post,
+        onToken: (text) => stream.send("token", { text }),
+      });
+      if (replayed) {
+        // A replay streams like the first answer did, marked before the stream opens.
+        response.setHeader("Idempotent-Replayed", "true");
+        for (const text of streamPieces(exchange.assistant_message.content)) stream.send("token", { text });
+      }
       stream.send("done", exchange);
       stream.end();
     } catch (error) {

@@ -12,14 +12,19 @@ export function operationsRoutes(
   });
 
   router.get("/readyz", (_request, response) => {
+    // Not ready is an answer, not a failure of this request: logged at info like any other.
+    response.locals.expectedFailure = true;
     if (deps.draining()) {
       response.status(503).json({ status: "shutting_down" });
       return;
     }
     const primary = deps.db.primaryReachable;
-    response
-      .status(primary ? 200 : 503)
-      .json({ status: primary ? "ready" : "unavailable", primary, replica_in_use: deps.db.replicaInUse });
+    response.status(primary ? 200 : 503).json({
+      status: primary ? "ready" : "unavailable",
+      primary,
+      replica_in_use: deps.db.replicaInUse,
+      replicas: deps.db.replicaStates(),
+    });
   });
 
   router.get("/metrics", async (_request, response) => {

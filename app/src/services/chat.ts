@@ -4,7 +4,8 @@
  * with the routed model, within the organization's token budget), stored with the user's message in
  * one transaction, idempotent per Idempotency-Key.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { routingModels, semanticThreshold } from "../ai/chatbot-settings";
 import {
   type AiProvider,
@@ -22,11 +23,13 @@ import { CircuitOpenError } from "../cache/circuit-breaker";
 import type { AppConfig } from "../config";
 import type { Chatbot } from "../data/chatbots";
 import type { ConversationStore } from "../data/conversations";
-import type { Exchange, MessageStore } from "../data/messages";
+import type { Exchange, IdempotencyRecord, MessageStore } from "../data/messages";
 import { type Cursor, encodeCursor, pageOf } from "../http/cursor";
 import { HttpError, notFound } from "../http/errors";
 import type { ChatbotService } from "./chatbots";
 import { keys } from "./keys";
+
+const keyInProgress = "a request with this Idempotency-Key is still being answered; retry shortly";
 
 /** Turns of context sent to providers that use history. */
 const historyTurns = 20;
@@ -62,6 +65,7 @@ export class ChatService {
       semanticCache: SemanticCache;
       usage: AiUsage;
       maxCompletionTokens: number;
+      idempotency: AppConfig["idempotency"];
     },
   ) {}
 
@@ -85,40 +89,102 @@ export class ChatService {
 
   async post(request: PostMessage): Promise<{ exchange: Exchange; replayed: boolean }> {
     const { messages, conversations, chatbots, cache } = this.deps;
-    const { organizationId, userId, conversationId, idempotencyKey } = request;
-    if (idempotencyKey) {
-      const earlier = await messages.findIdempotent(userId, idempotencyKey);
-      if (earlier) return this.replay(earlier.conversation_id, conversationId, earlier.response);
+    const { organizationId, userId, conversationId, idempotencyKey: key } = request;
+    // What makes a retry the same request: the target and the body.
+    const requestHash = createHash("sha256")
+      .update(JSON.stringify([conversationId, request.content]))
+      .digest("base64url");
+    if (key) {
+      const earlier = await messages.findIdempotent(userId, key);
+      if (earlier?.response) return this.replay(earlier, conversationId, requestHash);
     }
     const conversation = await conversations.get(organizationId, conversationId);
     if (!conversation) throw notFound("conversation");
     const chatbot = await chatbots.get(organizationId, conversation.chatbot_id);
     if (!chatbot) throw notFound("chatbot");
-    const reply = await this.reply(chatbot, request);
-    const stored = await messages.storeExchange({
+    const claim = randomUUID();
+    if (key) {
+      const replayed = await this.claimOrWait({ userId, key, conversationId, requestHash, claim });
+      if (replayed) return replayed;
+    }
+    let reply: string;
+    try {
+      reply = await this.reply(chatbot, request);
+    } catch (error) {
+      if (key) await messages.releaseIdempotencyKey(userId, key, claim).catch(() => undefined);
+      throw error;
+    }
+    const exchange = await messages.storeExchange({
       organizationId,
       conversationId,
       userId,
       userContent: request.content,
       assistantContent: reply,
-      idempotencyKey,
+      idempotency: key ? { key, claim } : undefined,
     });
-    if (stored.replayed) return this.replay(stored.conversationId, conversationId, stored.exchange);
+    if (!exchange) {
+      const winner = key ? await messages.findIdempotent(userId, key) : null;
+      if (!winner?.response)
+        throw new HttpError(409, "idempotency_key_in_progress", keyInProgress, { retryAfterSeconds: 1 });
+      return this.replay(winner, conversationId, requestHash);
+    }
     await cache.invalidate(
       [keys.messages(organizationId, conversationId)],
       [keys.conversationPin(conversationId)],
     );
-    return { exchange: stored.exchange, replayed: false };
+    return { exchange, replayed: false };
   }
 
-  private replay(storedFor: string, requestedFor: string, exchange: Exchange) {
-    if (storedFor !== requestedFor)
+  /**
+   * Claims the key for this request, or — when another request holds it — waits for that request's
+   * exchange and replays it: concurrent duplicates, on any pod, ask the assistant once. Undefined
+   * when this request holds the claim.
+   */
+  private async claimOrWait(input: {
+    userId: string;
+    key: string;
+    conversationId: string;
+    requestHash: string;
+    claim: string;
+  }): Promise<{ exchange: Exchange; replayed: boolean } | undefined> {
+    const { messages, idempotency } = this.deps;
+    const deadline = Date.now() + idempotency.waitMs;
+    for (;;) {
+      if (await messages.claimIdempotencyKey({ ...input, staleAfterMs: idempotency.claimStaleMs }))
+        return undefined;
+      const holder = await messages.findIdempotent(input.userId, input.key);
+      if (holder) {
+        // A different request under the same key is refused at once, finished or not.
+        if (
+          holder.response ||
+          holder.request_hash !== input.requestHash ||
+          holder.conversation_id !== input.conversationId
+        )
+          return this.replay(holder, input.conversationId, input.requestHash);
+      }
+      if (Date.now() >= deadline)
+        throw new HttpError(409, "idempotency_key_in_progress", keyInProgress, { retryAfterSeconds: 1 });
+      await sleep(idempotency.pollMs);
+    }
+  }
+
+  /** The stored exchange of a key, if the retry is the same request (422 otherwise). */
+  private replay(record: IdempotencyRecord, conversationId: string, requestHash: string) {
+    if (record.conversation_id !== conversationId)
       throw new HttpError(
         422,
         "idempotency_key_reused",
         "Idempotency-Key was already used for another conversation",
       );
-    return { exchange, replayed: true };
+    if (record.request_hash !== null && record.request_hash !== requestHash)
+      throw new HttpError(
+        422,
+        "idempotency_key_reused",
+        "Idempotency-Key was already used with a different body",
+      );
+    if (!record.response)
+      throw new HttpError(409, "idempotency_key_in_progress", keyInProgress, { retryAfterSeconds: 1 });
+    return { exchange: record.response, replayed: true };
   }
 
   /**

@@ -1,0 +1,208 @@
+/**
+ * The database failing under the app, on a primary + streaming replica of this file's own: a frozen
+ * primary (writes 503 + Retry-After within 2 s, reads served by the replica, readiness follows), broken
+ * replication (`primary_conninfo` cut: the lag grows although the replica answers, reads leave it,
+ * `parley_db_replica_lag_seconds` keeps growing), a replica list with a dead member (reads balanced
+ * over the live one), a replica frozen mid-read (the read falls back to the primary), and
+ * read-your-writes across two app processes while the replica is behind.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/platform";
+import {
+  api,
+  createChatbot,
+  createConversation,
+  registerTenant,
+  startPrivateCluster,
+  startTestApp,
+  type Tenant,
+  type TestApp,
+} from "./harness";
+import { eventually, freeze } from "./support/faults";
+
+let cluster: Awaited<ReturnType<typeof startPrivateCluster>>;
+let app: TestApp;
+let tenant: Tenant;
+let conversationId: string;
+let replicaAdmin: pg.Pool;
+
+const fastChecks = (config: TestApp["config"]) => ({
+  ...config,
+  replica: { maxLagSeconds: 2, checkIntervalMs: 200 },
+  readYourWritesMs: 500,
+});
+
+beforeAll(async () => {
+  cluster = await startPrivateCluster("dbfaults");
+  const deadPort = await freePort();
+  app = await startTestApp(
+    "dbfaults",
+    (config) => ({
+      ...fastChecks(config),
+      // A replica list with one dead member: reads must go to the live one.
+      databaseReplicaUrls: [
+        ...config.databaseReplicaUrls,
+        `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
+      ],
+    }),
+    {},
+    cluster,
+  );
+  tenant = await registerTenant(app.url);
+  const bot = await createChatbot(app.url, tenant.token);
+  conversationId = (await createConversation(app.url, tenant.token, bot.id)).id;
+  replicaAdmin = new pg.Pool({ connectionString: cluster.replica.url, max: 1 });
+});
+afterAll(async () => {
+  await app?.close();
+  await replicaAdmin?.end();
+  await cluster?.stop();
+});
+
+const metrics = async () => String((await api(app.url, "GET", "/metrics")).body);
+const queries = async (pool: "primary" | "replica", operation: string) =>
+  Number(
+    new RegExp(
+      `parley_db_query_duration_seconds_count\\{pool="${pool}",operation="${operation}"\\} (\\d+)`,
+    ).exec(await metrics())?.[1] ?? 0,
+  );
+const readMessages = () =>
+  api(app.url, "GET", `/api/conversations/${conversationId}/messages`, { token: tenant.token });
+const lagOf = async (port: number) =>
+  Number(
+    new RegExp(`parley_db_replica_lag_seconds\\{replica="127.0.0.1:${port}"\\} ([\\d.e+-]+)`).exec(
+      await metrics(),
+    )?.[1],
+  );
+
+describe("replica list", () => {
+  it("balances reads over the live replicas, skipping a dead one", async () => {
+    const ready = await api(app.url, "GET", "/readyz");
+    expect(ready.status).toBe(200);
+    expect(ready.body.replicas).toEqual([
+      { replica: `127.0.0.1:${cluster.replica.port}`, reachable: true, usable: true },
+      { replica: expect.stringMatching(/^127\.0\.0\.1:\d+$/), reachable: false, usable: false },
+    ]);
+    await sleep(600); // past the pins of the set-up's writes
+    const before = await queries("replica", "chatbots.list");
+    for (let index = 0; index < 10; index++)
+      expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
+    expect((await queries("replica", "chatbots.list")) - before).toBe(10);
+  });
+});
+
+describe("replica failing mid-read", () => {
+  it("answers from the primary when the replica stops answering during a read", async () => {
+    await sleep(600);
+    const thaw = freeze(cluster.replica.process.pid);
+    try {
+      const started = performance.now();
+      const response = await readMessages();
+      expect(response.status).toBe(200);
+      // One client-side query timeout (1 s), then the primary.
+      expect(performance.now() - started).toBeLessThan(3_000);
+    } finally {
+      thaw();
+    }
+    await eventually(
+      async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
+      "the replica back",
+    );
+  });
+});
+
+describe("broken replication", () => {
+  it("counts a replica that stopped receiving as lagging, with a growing lag, even with an idle primary", async () => {
+    expect(await lagOf(cluster.replica.port)).toBeLessThan(2);
+    const original = (await replicaAdmin.query<{ primary_conninfo: string }>("SHOW primary_conninfo"))
+      .rows[0]!.primary_conninfo;
+    await replicaAdmin.query("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'");
+    await replicaAdmin.query("SELECT pg_reload_conf()");
+    try {
+      await eventually(async () => (await lagOf(cluster.replica.port)) > 2, "the lag to pass the bound");
+      const first = await lagOf(cluster.replica.port);
+      expect((await api(app.url, "GET", "/readyz")).body.replica_in_use).toBe(false);
+      await sleep(1_000);
+      expect(await lagOf(cluster.replica.port)).toBeGreaterThan(first + 0.5);
+      // Reads go to the primary meanwhile.
+      const before = await queries("primary", "chatbots.list");
+      expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
+      expect(await queries("primary", "chatbots.list")).toBe(before + 1);
+    } finally {
+      await replicaAdmin.query(`ALTER SYSTEM SET primary_conninfo = '${original.replaceAll("'", "''")}'`);
+      await replicaAdmin.query("SELECT pg_reload_conf()");
+    }
+    await eventually(async () => (await lagOf(cluster.replica.port)) === 0, "the lag back to 0", 30_000);
+    await eventually(
+      async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
+      "the replica in use",
+    );
+  });
+});
+
+describe("read-your-writes across pods", () => {
+  it("sees a write made through another process while the replica is behind", async () => {
+    const other = await startTestApp("dbfaults", fastChecks, { REDIS_URL: app.config.redisUrl }, cluster);
+    try {
+      await replicaAdmin.query("SELECT pg_wal_replay_pause()");
+      try {
+        const posted = await api(other.url, "POST", `/api/conversations/${conversationId}/messages`, {
+          token: tenant.token,
+          body: { content: "written on the other pod" },
+        });
+        expect(posted.status).toBe(201);
+        const page = await readMessages();
+        expect(page.body.items[0].id).toBe(posted.body.assistant_message.id);
+      } finally {
+        await replicaAdmin.query("SELECT pg_wal_replay_resume()");
+      }
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("primary frozen", () => {
+  it("fails writes within 2 s with 503 + Retry-After, keeps reads on the replica, readiness follows", async () => {
+    await cluster.replicated();
+    await eventually(
+      async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
+      "the replica in use",
+    );
+    const thaw = freeze(cluster.primary.process.pid);
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = performance.now();
+        const write = await api(app.url, "POST", `/api/conversations/${conversationId}/messages`, {
+          token: tenant.token,
+          body: { content: "while the primary is frozen" },
+        });
+        expect(performance.now() - started).toBeLessThan(2_000);
+        expect(write.status).toBe(503);
+        expect(write.body.error.code).toBe("database_unavailable");
+        expect(Number(write.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      }
+      await eventually(
+        async () => (await api(app.url, "GET", "/readyz")).status === 503,
+        "readiness 503",
+        5_000,
+      );
+      expect((await readMessages()).status).toBe(200);
+      expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
+    } finally {
+      thaw();
+    }
+    await eventually(
+      async () => (await api(app.url, "GET", "/readyz")).status === 200,
+      "readiness 200",
+      10_000,
+    );
+    const write = await api(app.url, "POST", `/api/conversations/${conversationId}/messages`, {
+      token: tenant.token,
+      body: { content: "after the thaw" },
+    });
+    expect(write.status).toBe(201);
+  });
+});

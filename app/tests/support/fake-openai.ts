@@ -1,0 +1,114 @@
+/**
+ * A local OpenAI-compatible chat-completions server for tests that need to count, delay, hang or fail
+ * the assistant: each request is recorded, and `script` decides the next answers.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeOpenAi {
+  baseUrl: string;
+  /** Requests received so far (the last user message of each). */
+  received: string[];
+  script: {
+    /** Statuses answered first, one per request. */
+    fail: number[];
+    /** Wait before answering. */
+    delayMs: number;
+    /** Never answer (until `release()`). */
+    hang: boolean;
+  };
+  /** Answers every hanging request with a 503 and stops hanging. */
+  release(): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeOpenAi(): Promise<FakeOpenAi> {
+  const hanging = new Set<() => void>();
+  const fake: Omit<FakeOpenAi, "baseUrl" | "close"> = {
+    received: [],
+    script: { fail: [], delayMs: 0, hang: false },
+    release() {
+      fake.script.hang = false;
+      for (const answer of hanging) answer();
+      hanging.clear();
+    },
+    reset() {
+      fake.release();
+      fake.received.length = 0;
+      fake.script.fail = [];
+      fake.script.delayMs = 0;
+    },
+  };
+  const server: Server = createServer(async (request, response) => {
+    let text = "";
+    for await (const chunk of request) text += chunk;
+    const body = JSON.parse(text) as { model: string; stream: boolean; messages: Array<{ content: string }> };
+    const last = body.messages.at(-1)?.content ?? "";
+    fake.received.push(last);
+    const fail = (status: number) => {
+      if (response.writableEnded) return;
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { message: `scripted ${status}` } }));
+    };
+    if (fake.script.hang) {
+      await new Promise<void>((resolve) => {
+        const answer = () => resolve();
+        hanging.add(answer);
+        request.socket.once("close", () => {
+          hanging.delete(answer);
+          resolve();
+        });
+      });
+      fail(503);
+      return;
+    }
+    const status = fake.script.fail.shift();
+    if (status) return fail(status);
+    if (fake.script.delayMs) await new Promise((resolve) => setTimeout(resolve, fake.script.delayMs));
+    const content = `You said: ${last}`;
+    const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+    if (!body.stream) {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          id: "chatcmpl-1",
+          object: "chat.completion",
+          model: body.model,
+          choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+          usage,
+        }),
+      );
+      return;
+    }
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    const send = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
+    for (const piece of ["You ", "said: ", last])
+      send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: piece } }] });
+    send({
+      id: "c",
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
+    });
+    response.end("data: [DONE]\n\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...fake,
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    close: () => {
+      fake.release();
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  } as FakeOpenAi;
+}
+
+/** The environment that points the app at a fake. */
+export const openAiEnv = (fake: FakeOpenAi) => ({
+  AI_PROVIDER: "openai",
+  OPENAI_BASE_URL: fake.baseUrl,
+  OPENAI_API_KEY: "sk-fake",
+  OPENAI_MODEL: "fake-model",
+});
