@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { boundaryChecks, loadRepository } from "./boundary";
+import { contracts } from "./contracts";
+import { gates } from "./gates";
 import { clonePipeline, ghExpression, loadPipeline, workflowNamed } from "./pipeline";
 import {
   admits,
@@ -150,5 +153,35 @@ describe("each docs check fails on a mutated doc or workflow", () => {
         "the prod environment has no required reviewers",
       ]),
     );
+  });
+});
+
+describe("docs/deploying.md's security claims", () => {
+  it("each names the checks that back it, and each named check exists and holds", () => {
+    const docChecks: Record<string, () => string[]> = {
+      trustPoliciesMatchTheJobs: () => trustPoliciesMatchTheJobs(doc, pipeline),
+      pulumiTeamsMatchTheJobs: () => pulumiTeamsMatchTheJobs(doc, pipeline),
+      environmentsProtectWrites: () => environmentsProtectWrites(doc, pipeline),
+    };
+    const repo = loadRepository();
+    const known: Record<string, () => string[]> = {
+      ...docChecks,
+      ...Object.fromEntries(Object.entries(boundaryChecks).map(([name, check]) => [name, () => check(repo)])),
+      ...Object.fromEntries(
+        Object.entries({ ...gates, ...contracts }).map(([name, check]) => [name, () => check(pipeline)]),
+      ),
+    };
+    const section = /## The pipeline as a security boundary\n([\s\S]*?)\n## /.exec(doc)?.[1] ?? "";
+    const claims = section.split("\n- ").slice(1);
+    expect(claims.length).toBeGreaterThanOrEqual(8);
+    for (const claim of claims) {
+      const named = /Checks:\s+([\s\S]+)$/.exec(claim)?.[1] ?? "";
+      const checks = [...named.matchAll(/`(\w+)`/g)].map(([, name]) => name ?? "");
+      expect(checks.length, `"${claim.slice(0, 60)}…" names no check`).toBeGreaterThan(0);
+      for (const name of checks) {
+        expect(Object.keys(known), `${name} is not a check in tests/workflows/`).toContain(name);
+        expect(known[name]?.(), name).toEqual([]);
+      }
+    }
   });
 });
