@@ -157,7 +157,7 @@ describe("each docs check fails on a mutated doc or workflow", () => {
 });
 
 describe("docs/deploying.md's security claims", () => {
-  it("each names the checks that back it, and each named check exists and holds", () => {
+  it("each names the checks that back it, and each named check exists and holds", { timeout: 60_000 }, () => {
     const docChecks: Record<string, () => string[]> = {
       trustPoliciesMatchTheJobs: () => trustPoliciesMatchTheJobs(doc, pipeline),
       pulumiTeamsMatchTheJobs: () => pulumiTeamsMatchTheJobs(doc, pipeline),
