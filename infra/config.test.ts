@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { parseStackConfig, StackConfigError } from "./config";
+import { cidrContains, parseStackConfig, StackConfigError } from "./config";
 import { readStackConfigFile, runProgram } from "./testing/harness";
 
 const prodFile = () => readStackConfigFile("prod").config;
@@ -57,6 +57,7 @@ describe("parseStackConfig", () => {
         ...devFile(),
         "parley:dbBackupRetentionDays": 10,
         "parley:clusterApiAllowedCidrs": ["198.51.100.0/24"],
+        "parley:pipelineEgressCidrs": ["198.51.100.8/29"],
       },
       "dev",
     );
@@ -139,6 +140,29 @@ describe("parseStackConfig", () => {
     expect(issues[1]).toMatch(/^parley:clusterApiAllowedCidrs = \["0.0.0.0\/0"\] is not allowed in prod/);
     expect(issues[2]).toMatch(/^parley:imageTag = "latest" is not allowed in prod/);
     expect(issues[3]).toMatch(/^parley:availabilityZones = 2 is not allowed in prod/);
+  });
+
+  it("admits the pipeline's runners through the cluster API allow-list, and keeps read-only roles out of admin", () => {
+    expect(parseStackConfig(prodFile(), "prod").pipelineEgressCidrs).toEqual(["203.0.113.16/29"]);
+    expect(cidrContains("203.0.113.0/24", "203.0.113.16/29")).toBe(true);
+    expect(cidrContains("203.0.113.16/29", "203.0.113.0/24")).toBe(false);
+    expect(cidrContains("10.0.0.0/8", "11.0.0.0/29")).toBe(false);
+    expect(issuesOf({ ...prodFile(), "parley:pipelineEgressCidrs": ["198.51.100.8/29"] }, "prod")).toEqual([
+      'parley:pipelineEgressCidrs = ["198.51.100.8/29"] is not allowed: 198.51.100.8/29 is outside parley:clusterApiAllowedCidrs = ["203.0.113.0/24"], so the pipeline could not reach the cluster API',
+    ]);
+    const preview = "arn:aws:iam::123456789012:role/parley-prod-preview";
+    expect(
+      issuesOf(
+        {
+          ...prodFile(),
+          "parley:clusterAdminPrincipalArns": [preview],
+          "parley:clusterViewerPrincipalArns": [preview],
+        },
+        "prod",
+      ),
+    ).toEqual([
+      `parley:clusterViewerPrincipalArns = ["${preview}"] is not allowed: ${preview} is also in parley:clusterAdminPrincipalArns; a read-only principal gets no admin access entry`,
+    ]);
   });
 
   it("requires the login limit to be stricter than the API limit", () => {

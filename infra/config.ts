@@ -53,6 +53,12 @@ export interface StackConfig {
   clusterApiAllowedCidrs: string[];
   /** IAM principals granted cluster-admin through EKS access entries (include the one running `pulumi up`). */
   clusterAdminPrincipalArns: string[];
+  /** IAM principals that may only read the cluster, Secrets excepted (AmazonEKSViewPolicy): PR previews. */
+  clusterViewerPrincipalArns: string[];
+  /** IAM principals that may read the cluster, Secrets included (AmazonEKSAdminViewPolicy): plans, drift. */
+  clusterAuditorPrincipalArns: string[];
+  /** Static egress addresses of the CI runners that reach the cluster API; inside clusterApiAllowedCidrs. */
+  pipelineEgressCidrs: string[];
   /** The public host name served through Cloudflare, e.g. `chat.example.com`. */
   publicHost: string;
   cloudflareZoneId: string;
@@ -65,6 +71,8 @@ export interface StackConfig {
   ecrRepositoryName: string;
   /** The app image tag the workload runs (the GitOps pipeline commits it). */
   imageTag: string;
+  /** The digest of that image (`sha256:…`); when set, the workload runs `<repository>:<tag>@<digest>`. */
+  imageDigest?: string;
   databaseName: string;
   dbBackupRetentionDays: number;
   /** Retention of CloudWatch log groups (VPC flow logs, EKS control plane). */
@@ -121,6 +129,23 @@ const list = <T extends z.ZodType>(item: T) =>
   }, z.array(item).min(1));
 
 const cidr = z.string().regex(ipv4Cidr);
+const iamPrincipalArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/);
+
+/** The address range of an IPv4 CIDR as [first, last] 32-bit integers. */
+function cidrRange(value: string): [number, number] {
+  const [address = "", prefix = "32"] = value.split("/");
+  const base = address.split(".").reduce((sum, octet) => sum * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(prefix));
+  const first = base - (base % size);
+  return [first, first + size - 1];
+}
+
+/** Whether every address of `inner` is inside `outer`. */
+export function cidrContains(outer: string, inner: string): boolean {
+  const [outerFirst, outerLast] = cidrRange(outer);
+  const [innerFirst, innerLast] = cidrRange(inner);
+  return innerFirst >= outerFirst && innerLast <= outerLast;
+}
 
 /** An optional secret setting: a non-empty string. */
 function secretSetting(what: string): Setting {
@@ -172,9 +197,27 @@ const settings = {
     allowed: 'a non-empty list of IPv4 CIDRs, e.g. ["203.0.113.0/24"]',
   },
   "parley:clusterAdminPrincipalArns": {
-    schema: list(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/)),
+    schema: list(iamPrincipalArn),
     allowed:
       'a non-empty list of IAM role or user ARNs, e.g. ["arn:aws:iam::123456789012:role/platform-admin"]',
+  },
+  "parley:clusterViewerPrincipalArns": {
+    schema: list(iamPrincipalArn),
+    allowed:
+      'a non-empty list of IAM role or user ARNs (view access without Secrets), e.g. ["arn:aws:iam::123456789012:role/parley-prod-preview"]',
+    default: () => [],
+  },
+  "parley:clusterAuditorPrincipalArns": {
+    schema: list(iamPrincipalArn),
+    allowed:
+      'a non-empty list of IAM role or user ARNs (view access including Secrets), e.g. ["arn:aws:iam::123456789012:role/parley-prod-plan"]',
+    default: () => [],
+  },
+  "parley:pipelineEgressCidrs": {
+    schema: list(cidr),
+    allowed:
+      'a non-empty list of IPv4 CIDRs: the static egress addresses of the runner group the pipeline uses, e.g. ["203.0.113.16/29"]',
+    default: () => [],
   },
   "parley:publicHost": {
     schema: z.string().regex(hostname),
@@ -221,6 +264,11 @@ const settings = {
   "parley:imageTag": {
     schema: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
     allowed: "a container image tag (letters, digits, _ . -, at most 128 characters)",
+  },
+  "parley:imageDigest": {
+    schema: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+    allowed: "an image digest: sha256: and 64 lower-case hex characters (the pipeline records it on release)",
+    default: () => undefined,
   },
   "parley:databaseName": {
     schema: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
@@ -330,6 +378,24 @@ function crossChecks(config: StackConfig): string[] {
       );
     }
   }
+  // The pipeline reaches the public endpoint from its runners' static addresses: each must be admitted.
+  const unreachable = config.pipelineEgressCidrs.filter(
+    (egress) => !config.clusterApiAllowedCidrs.some((allowed) => cidrContains(allowed, egress)),
+  );
+  if (unreachable.length > 0) {
+    issues.push(
+      `parley:pipelineEgressCidrs = ${describe(config.pipelineEgressCidrs)} is not allowed: ${unreachable.join(", ")} is outside parley:clusterApiAllowedCidrs = ${describe(config.clusterApiAllowedCidrs)}, so the pipeline could not reach the cluster API`,
+    );
+  }
+  // A read-only principal that is also an admin is not read-only.
+  for (const key of ["clusterViewerPrincipalArns", "clusterAuditorPrincipalArns"] as const) {
+    const admins = config[key].filter((arn) => config.clusterAdminPrincipalArns.includes(arn));
+    if (admins.length > 0) {
+      issues.push(
+        `parley:${key} = ${describe(config[key])} is not allowed: ${admins.join(", ")} is also in parley:clusterAdminPrincipalArns; a read-only principal gets no admin access entry`,
+      );
+    }
+  }
   if (config.aiProvider === "openai" && !config.openai.apiKey) {
     issues.push(
       'parley:aiProvider = "openai" needs parley:openaiApiKey: set it with `pulumi config set --secret parley:openaiApiKey <key>`',
@@ -413,6 +479,9 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     kubernetesVersion: values["parley:kubernetesVersion"] as string,
     clusterApiAllowedCidrs: values["parley:clusterApiAllowedCidrs"] as string[],
     clusterAdminPrincipalArns: values["parley:clusterAdminPrincipalArns"] as string[],
+    clusterViewerPrincipalArns: values["parley:clusterViewerPrincipalArns"] as string[],
+    clusterAuditorPrincipalArns: values["parley:clusterAuditorPrincipalArns"] as string[],
+    pipelineEgressCidrs: values["parley:pipelineEgressCidrs"] as string[],
     publicHost: values["parley:publicHost"] as string,
     cloudflareZoneId: values["parley:cloudflareZoneId"] as string,
     cloudflareZonePlan: values["parley:cloudflareZonePlan"] as ZonePlan,
@@ -424,6 +493,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
         : []),
     ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
     imageTag: values["parley:imageTag"] as string,
+    imageDigest: values["parley:imageDigest"] as string | undefined,
     databaseName: values["parley:databaseName"] as string,
     dbBackupRetentionDays: values["parley:dbBackupRetentionDays"] as number,
     logRetentionDays: values["parley:logRetentionDays"] as number,

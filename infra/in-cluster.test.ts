@@ -98,9 +98,11 @@ describe.each(stackNames)("the %s stack in the cluster", (stack) => {
     }
   });
 
-  it("runs the configured tag of the stack's ECR repository", () => {
+  it("runs the configured image of the stack's ECR repository by digest", () => {
     const repository = one(run(), "aws:ecr/repository:Repository");
-    expect(appContainer(run()).image).toBe(`${output(repository, "repositoryUrl")}:0.1.0`);
+    expect(appContainer(run()).image).toBe(
+      `${output(repository, "repositoryUrl")}:0.1.0@sha256:${"0".repeat(64)}`,
+    );
   });
 
   it("migrates before the Deployment rolls out", () => {

@@ -67,6 +67,8 @@ async function main() {
     privateSubnetIds: network.privateSubnetIds,
     publicAccessCidrs: config.clusterApiAllowedCidrs,
     adminPrincipalArns: config.clusterAdminPrincipalArns,
+    viewerPrincipalArns: config.clusterViewerPrincipalArns,
+    auditorPrincipalArns: config.clusterAuditorPrincipalArns,
     logRetentionDays: config.logRetentionDays,
     systemNodes: policy.nodes.system,
     ecrRepositoryName: config.ecrRepositoryName,
@@ -152,7 +154,10 @@ async function main() {
   // In the cluster: every Kubernetes object waits for the nodes, the add-ons and the controllers' IAM.
   const kubernetes = new k8s.Provider(
     resourceName(stack, "kubernetes"),
-    { kubeconfig: cluster.kubeconfig },
+    // Client-side apply: a server-side-apply preview is a dry-run patch, which Kubernetes authorizes
+    // like a real one (pulumi/pulumi-kubernetes#2213), so the read-only preview and plan roles could
+    // not preview. The plan and the up use the same mode, so `pulumi up --plan` matches its preview.
+    { kubeconfig: cluster.kubeconfig, enableServerSideApply: false },
     { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerAws] },
   );
   const rendered = renderObservability({ aiMonthlyBudgetUsd: config.aiMonthlyBudgetUsd });
@@ -196,7 +201,8 @@ async function main() {
   const workload = new Workload(resourceName(stack, "workload"), {
     provider: kubernetes,
     policy,
-    image: pulumi.interpolate`${cluster.ecrRepositoryUrl}:${config.imageTag}`,
+    // Deployed by digest once the pipeline recorded one: what was scanned and signed is what runs.
+    image: pulumi.interpolate`${cluster.ecrRepositoryUrl}:${config.imageTag}${config.imageDigest ? `@${config.imageDigest}` : ""}`,
     app: {
       logLevel: config.logLevel,
       aiProvider: config.aiProvider,

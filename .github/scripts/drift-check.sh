@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Nightly drift check for one stack: `pulumi preview --refresh --expect-no-changes` with the policy
 # pack. Writes <out>/status (clean | drift | error) and <out>/report.md for drift-issue.sh, and
-# exits non-zero on drift or error so the run fails.
+# exits non-zero on drift or error so the run fails. Drift is told from a failure by the CLI's exit
+# code alone: 7 means "--expect-no-changes, but changes were proposed" (Pulumi CLI >= 3.226.1,
+# https://www.pulumi.com/docs/iac/cli/exit-codes/); anything else non-zero could not compare.
 # Usage: drift-check.sh <stack> <out-dir>   (needs the Pulumi CLI, PULUMI_ACCESS_TOKEN, AWS credentials)
 set -uo pipefail
 
@@ -14,13 +16,12 @@ pulumi preview --stack "$stack" --refresh --expect-no-changes --diff \
   --non-interactive --color never 2>&1 | tee "$out/preview.log"
 code=${PIPESTATUS[0]}
 
-if [ "$code" -eq 0 ]; then
-  status=clean
-elif grep -q "no changes were expected but changes were proposed" "$out/preview.log"; then
-  status=drift
-else
-  status=error
-fi
+readonly expected_no_changes_but_changed=7
+case "$code" in
+0) status=clean ;;
+"$expected_no_changes_but_changed") status=drift ;;
+*) status=error ;;
+esac
 echo "$status" >"$out/status"
 
 run_url="$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID"

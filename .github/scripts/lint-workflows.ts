@@ -1,6 +1,6 @@
 /**
  * Usage: tsx .github/scripts/lint-workflows.ts
- * Runs actionlint over every workflow; findings are printed as GitHub annotations, exit 1 if any.
+ * Runs actionlint 1.7.7 over every workflow; findings are printed as GitHub annotations, exit 1 if any.
  */
 import { lintWorkflows, workflowFiles } from "./workflow-lint";
 

@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
-# Builds the app image once and pushes it, tagged <tag>, to the ECR repository of every stack
-# (region and repository name read from the committed stack config by image-targets.ts).
-# Usage: push-image.sh <tag> <Pulumi.<stack>.yaml>...   (needs AWS credentials allowed to push)
+# Pushes the image app-release built and scanned (loaded from its artifact as parley-app:<tag>) to the
+# ECR repository of every stack (region and repository name read from the committed stack config by
+# image-targets.ts), signs each pushed digest with cosign (keyless: the job's GitHub OIDC identity,
+# recorded in Sigstore's transparency log) and records the digest. Every repository must end up with
+# the same digest: one build, promoted unchanged.
+# Usage: push-image.sh <tag> <Pulumi.<stack>.yaml>...   (needs AWS credentials allowed to push, cosign)
 set -euo pipefail
 
 tag=$1
 shift
 targets=$(npx tsx .github/scripts/image-targets.ts "$@")
 account=$(aws sts get-caller-identity --query Account --output text)
-
-# app/Dockerfile bundles the app itself (npm run build:app in its build stage); the context is the repo.
-docker build --file app/Dockerfile --label "org.opencontainers.image.revision=$GITHUB_SHA" \
-  --tag "parley-app:$tag" .
+digest=""
 
 while read -r region repository; do
   registry="$account.dkr.ecr.$region.amazonaws.com"
   aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "$registry"
-  # The tag names a commit, and prod's repository refuses to overwrite a tag: a re-run keeps the image.
-  if aws ecr describe-images --region "$region" --repository-name "$repository" \
+  # Tags are immutable in every repository: a re-run finds the image already there and keeps it.
+  if ! aws ecr describe-images --region "$region" --repository-name "$repository" \
     --image-ids "imageTag=$tag" >/dev/null 2>&1; then
-    echo "$registry/$repository:$tag already exists"
-    continue
+    docker tag "parley-app:$tag" "$registry/$repository:$tag"
+    docker push "$registry/$repository:$tag"
   fi
-  docker tag "parley-app:$tag" "$registry/$repository:$tag"
-  docker push "$registry/$repository:$tag"
-  echo "Pushed \`$registry/$repository:$tag\`" >>"$GITHUB_STEP_SUMMARY"
+  pushed=$(aws ecr describe-images --region "$region" --repository-name "$repository" \
+    --image-ids "imageTag=$tag" --query 'imageDetails[0].imageDigest' --output text)
+  if [ -n "$digest" ] && [ "$pushed" != "$digest" ]; then
+    echo "::error::$registry/$repository:$tag is $pushed, another repository has $digest: not one image" >&2
+    exit 1
+  fi
+  digest=$pushed
+  cosign sign --yes "$registry/$repository@$digest"
+  echo "Pushed and signed \`$registry/$repository:$tag@$digest\`" >>"$GITHUB_STEP_SUMMARY"
 done <<<"$targets"
 
 echo "tag=$tag" >>"$GITHUB_OUTPUT"
+echo "digest=$digest" >>"$GITHUB_OUTPUT"

@@ -9,6 +9,7 @@ import { parseStackConfig, type StackConfig } from "../../infra/config";
 import { type StackName, stackNames } from "../../infra/scaling/policy";
 
 export const imageTagKey = "parley:imageTag";
+export const imageDigestKey = "parley:imageDigest";
 
 /** `Pulumi.prod.yaml` → `prod`; anything else is an error naming the file and the stacks allowed. */
 export function stackOfConfigFile(path: string): StackName {
@@ -33,15 +34,17 @@ export function stackConfigOf(text: string, stack: StackName): StackConfig {
 }
 
 /**
- * Sets `parley:imageTag` in a stack config file's text, keeping every other line and comment as it
- * was, and returns the new text. Throws (with infra/config.ts's message) if the result is invalid.
+ * Sets `parley:imageTag` and `parley:imageDigest` in a stack config file's text, keeping every other
+ * line and comment as it was, and returns the new text. Throws (with infra/config.ts's message) if
+ * the result is invalid.
  */
-export function withImageTag(text: string, stack: StackName, tag: string): string {
+export function withImage(text: string, stack: StackName, tag: string, digest: string): string {
   const document = parseDocument(text);
   if (document.errors.length > 0) {
     throw new Error(`Pulumi.${stack}.yaml is not valid YAML: ${document.errors[0]?.message}`);
   }
   document.setIn(["config", imageTagKey], tag);
+  document.setIn(["config", imageDigestKey], digest);
   const updated = document.toString();
   stackConfigOf(updated, stack);
   return updated;

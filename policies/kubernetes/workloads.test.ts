@@ -80,6 +80,15 @@ describe("Kubernetes workload policies", () => {
     expect(imagePinProblem("parley:1.2.3")).toBeUndefined();
   });
 
+  it("the project's own ECR image by tag only (it must run the scanned, signed digest)", async () => {
+    const ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/parley-prod";
+    expect(imagePinProblem(`${ecr}:sha-1a2b3c4d5e6f@sha256:${"ab".repeat(32)}`)).toBeUndefined();
+    const r = planned(deploymentType, mutate(deployment, `${container}.image`, `${ecr}:sha-1a2b3c4d5e6f`));
+    expect(await messages(pinnedImages, [r])).toEqual([
+      `Container "app" runs the project's image "${ecr}:sha-1a2b3c4d5e6f" by tag, not by digest (parley:imageDigest).`,
+    ]);
+  });
+
   it("runAsNonRoot removed from the pod", async () => {
     const r = planned(
       deploymentType,

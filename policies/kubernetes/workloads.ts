@@ -58,10 +58,19 @@ export const probes: ResourceValidationPolicy = {
   }),
 };
 
-/** What is wrong with how an image is pinned, or undefined when a tag or digest pins it. */
+/** The project's own images live in ECR (an account's private registry). */
+const ecrImage = /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//;
+
+/**
+ * What is wrong with how an image is pinned, or undefined when it is pinned: the project's own (ECR)
+ * images by digest, the one the release pipeline scanned and signed; others by digest or a tag other
+ * than latest.
+ */
 export function imagePinProblem(image: string | undefined): string | undefined {
   if (!image) return "has no image";
   if (image.includes("@sha256:")) return undefined;
+  if (ecrImage.test(image))
+    return `runs the project's image "${image}" by tag, not by digest (parley:imageDigest)`;
   const lastSegment = image.slice(image.lastIndexOf("/") + 1);
   const colon = lastSegment.indexOf(":");
   if (colon === -1) return `uses the untagged image "${image}"`;
@@ -72,7 +81,7 @@ export function imagePinProblem(image: string | undefined): string | undefined {
 export const pinnedImages: ResourceValidationPolicy = {
   name: "k8s-image-pinned",
   description:
-    "Images are pinned to a tag other than latest, or to a digest: a rollout must be reproducible.",
+    "Images are pinned: the project's own (ECR) images to a digest, others to a digest or a tag other than latest. A rollout must be reproducible.",
   enforcementLevel: "mandatory",
   validateResource: validateAllPodSpecs((spec, _args, reportViolation) => {
     for (const container of containersOf(spec)) {

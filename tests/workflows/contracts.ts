@@ -1,5 +1,5 @@
 /**
- * What each workflow must do (issue 9), as checks returning one line per violation, like the gates.
+ * What each workflow must do, as checks returning one line per violation, like the gates.
  */
 import { stackNames } from "../../infra/scaling/policy";
 import { pulumiOperations } from "./gates";
@@ -31,7 +31,18 @@ function trigger(workflow: Workflow, event: string): Record<string, unknown> | u
   return (on[event] ?? {}) as Record<string, unknown>;
 }
 
-const infraPaths = ["infra/**", "policies/**", "alerts/**", "dashboards/**", "Pulumi.yaml", "Pulumi.*.yaml"];
+export const infraPaths = [
+  "infra/**",
+  "policies/**",
+  "alerts/**",
+  "dashboards/**",
+  "app/src/telemetry/**",
+  "Pulumi.yaml",
+  "Pulumi.*.yaml",
+  "package.json",
+  "package-lock.json",
+  ".node-version",
+];
 
 function missingPaths(label: string, paths: unknown, required: string[]): string[] {
   const given = Array.isArray(paths) ? paths.map(String) : [];
@@ -40,14 +51,22 @@ function missingPaths(label: string, paths: unknown, required: string[]): string
     .map((path) => `${label} is not triggered by ${path}`);
 }
 
-/** ci.yml: on every PR and push, npm test, the offline plan per stack, the rendered artifacts, actionlint. */
+/**
+ * ci.yml: on every PR (unfiltered: its checks are required) and on pushes to main only (a PR's branch
+ * pushes are its pull_request run: CI runs once per PR change), npm test, the offline plan per stack,
+ * the rendered artifacts, actionlint.
+ */
 export function ciContract(pipeline: Pipeline): string[] {
   const ci = workflowNamed(pipeline, "ci.yml");
   const violations: string[] = [];
-  for (const event of ["pull_request", "push"]) {
-    const on = trigger(ci, event);
-    if (!on || on.branches || on.paths) violations.push(`ci.yml does not run on every ${event}`);
-  }
+  const pr = trigger(ci, "pull_request");
+  if (!pr || pr.branches || pr.paths || pr["paths-ignore"] || pr["branches-ignore"])
+    violations.push("ci.yml does not run on every pull_request");
+  const push = trigger(ci, "push");
+  if (!push || JSON.stringify(push.branches) !== JSON.stringify(["main"]) || push.paths)
+    violations.push(
+      "ci.yml must run on every push to main, and on no other push (a PR's pushes run as pull_request)",
+    );
   if (jobsRunning(ci, pipeline, /^npm test$/m).length === 0) violations.push("ci.yml does not run npm test");
   const planStacks = Object.values(ci.jobs).flatMap((job) =>
     /npm run plan -- --stack "\$\{\{ matrix\.stack \}\}"/.test(commandsOf(job, pipeline))
@@ -69,10 +88,13 @@ export function ciContract(pipeline: Pipeline): string[] {
   return violations;
 }
 
-/** preview.yml: PRs touching what a stack runs get a policy-gated preview per stack, commented on the PR. */
+/** preview.yml: every PR gets a policy-gated preview per stack, commented on the PR. */
 export function previewContract(pipeline: Pipeline): string[] {
   const preview = workflowNamed(pipeline, "preview.yml");
-  const violations = missingPaths("preview.yml", trigger(preview, "pull_request")?.paths, infraPaths);
+  const violations: string[] = [];
+  const pr = trigger(preview, "pull_request");
+  if (!pr || pr.branches || pr.paths || pr["paths-ignore"] || pr["branches-ignore"])
+    violations.push("preview.yml does not run on every pull_request (its checks are required)");
   const previews = pulumiOperations(pipeline).filter(
     (operation) => operation.file.workflow === preview && operation.command === "preview",
   );
@@ -108,11 +130,7 @@ export function deployContract(pipeline: Pipeline): string[] {
   if (trigger(deploy, "pull_request") || trigger(deploy, "pull_request_target")) {
     violations.push("deploy.yml must not run for pull requests");
   }
-  const previewPaths = trigger(workflowNamed(pipeline, "preview.yml"), "pull_request")?.paths;
-  const required = (Array.isArray(previewPaths) ? previewPaths.map(String) : []).filter(
-    (path) => !path.startsWith(".github/"),
-  );
-  violations.push(...missingPaths("deploy.yml (everything preview.yml previews)", push?.paths, required));
+  violations.push(...missingPaths("deploy.yml", push?.paths, infraPaths));
   const ups = pulumiOperations(pipeline).filter(
     (operation) => operation.file.workflow === deploy && operation.command === "up",
   );

@@ -52,13 +52,14 @@ function editScript(copy: Pipeline, name: string, edit: (text: string) => string
 }
 
 describe("the pipeline", () => {
-  it("has the five workflows and a composite action", () => {
+  it("has the six workflows and a composite action", () => {
     expect(pipeline.workflows.map(({ path }) => path)).toEqual([
       ".github/workflows/app-release.yml",
       ".github/workflows/ci.yml",
       ".github/workflows/deploy.yml",
       ".github/workflows/drift.yml",
       ".github/workflows/preview.yml",
+      ".github/workflows/rollback.yml",
     ]);
     expect(pipeline.actions.map(({ path }) => path)).toEqual([".github/actions/setup/action.yml"]);
   });
@@ -70,6 +71,8 @@ describe("the pipeline", () => {
         ({ file, jobId, command, stacks }) => `${file.path.split("/").pop()} ${jobId} ${command} ${stacks}`,
       );
     expect(summary.sort()).toEqual([
+      "deploy.yml plan-dev preview dev",
+      "deploy.yml plan-prod preview prod",
       "deploy.yml up-dev up dev",
       "deploy.yml up-prod up prod",
       "drift.yml check preview dev,prod",
@@ -146,6 +149,16 @@ const mutations: Mutation[] = [
       delete step(copy, "preview.yml", "preview", pulumiStep).with!.policyPacks;
     },
     expected: /preview\.yml job preview: preview \(action\) runs without the policy pack "policies"/,
+  },
+  {
+    check: "policyPackOnEveryPreviewAndUp",
+    what: "a PR preview with the base gate's pack but the PR's own config",
+    mutate: (copy) => {
+      step(copy, "preview.yml", "preview", pulumiStep).with!.policyPackConfigs =
+        `policies/config/${ghExpression("matrix.stack")}.json`;
+    },
+    expected:
+      /preview\.yml job preview: preview \(action\) on dev runs without the pack config \.gate\/policies\/config\/dev\.json/,
   },
   {
     check: "policyPackOnEveryPreviewAndUp",
@@ -232,32 +245,48 @@ const mutations: Mutation[] = [
         "cancel-in-progress": true,
       };
     },
-    expected: /deploy\.yml job up-prod: an up needs a job concurrency group with cancel-in-progress: false/,
+    expected: /deploy\.yml job up-prod: its up needs a job concurrency group with cancel-in-progress: false/,
   },
   {
     check: "oneConcurrencyGroupPerStack",
     what: "two stacks in one group",
     mutate: (copy) => {
-      job(copy, "deploy.yml", "up-prod").concurrency = {
-        group: "pulumi-stack-dev-prod",
-        "cancel-in-progress": false,
-      };
-      job(copy, "deploy.yml", "up-dev").concurrency = {
-        group: "pulumi-stack-dev-prod",
+      job(copy, "drift.yml", "check").concurrency = { group: "pulumi-stacks", "cancel-in-progress": false };
+    },
+    expected: /concurrency group "pulumi-stacks" is shared by stacks dev, prod/,
+  },
+  {
+    check: "oneConcurrencyGroupPerStack",
+    what: "the drift check in a group of its own (it could run during a deploy)",
+    mutate: (copy) => {
+      job(copy, "drift.yml", "check").concurrency = {
+        group: `drift-${ghExpression("matrix.stack")}`,
         "cancel-in-progress": false,
       };
     },
-    expected: /concurrency group "pulumi-stack-dev-prod" is shared by stacks dev, prod/,
+    expected: /stack (dev|prod) is locked under two concurrency groups: .*drift-(dev|prod)/,
+  },
+  {
+    check: "oneConcurrencyGroupPerStack",
+    what: "the prod plan outside prod's group",
+    mutate: (copy) => {
+      delete job(copy, "deploy.yml", "plan-prod").concurrency;
+    },
+    expected:
+      /deploy\.yml job plan-prod: its preview needs a job concurrency group with cancel-in-progress: false/,
   },
   {
     check: "imageTagsOnlyThroughPullRequests",
     what: "the release branch pushed to main",
     mutate: (copy) =>
       editScript(copy, "open-release-pr.sh", (text) =>
-        text.replace('git push origin "HEAD:refs/heads/$branch"', "git push origin HEAD:refs/heads/main"),
+        text.replace(
+          'git push --force origin "HEAD:refs/heads/$branch"',
+          "git push --force origin HEAD:refs/heads/main",
+        ),
       ),
     expected:
-      /app-release\.yml job propose: "git push origin HEAD:refs\/heads\/main" does not push HEAD to a named non-default branch/,
+      /app-release\.yml job propose: "git push --force origin HEAD:refs\/heads\/main" does not push HEAD to a named non-default branch/,
   },
   {
     check: "imageTagsOnlyThroughPullRequests",
@@ -333,16 +362,18 @@ const mutations: Mutation[] = [
   },
   {
     check: "leastPrivilege",
-    what: "id-token: write without an AWS role",
+    what: "id-token: write without an AWS role or a Pulumi token",
     mutate: (copy) => {
       const steps = job(copy, "drift.yml", "check").steps!;
-      steps.splice(
-        steps.findIndex((s) => s.uses?.startsWith("aws-actions/")),
-        1,
-      );
+      for (const prefix of ["aws-actions/", "pulumi/auth-actions@"]) {
+        steps.splice(
+          steps.findIndex((s) => s.uses?.startsWith(prefix)),
+          1,
+        );
+      }
     },
     expected:
-      /drift\.yml job check: id-token: write is granted \(an OIDC token for AWS\) but no step of the job uses it/,
+      /drift\.yml job check: id-token: write is granted \(an OIDC token for AWS, Pulumi Cloud or keyless signing\) but no step of the job uses it/,
   },
   {
     check: "leastPrivilege",
@@ -356,9 +387,9 @@ const mutations: Mutation[] = [
     check: "leastPrivilege",
     what: "a job without a permissions map",
     mutate: (copy) => {
-      delete job(copy, "app-release.yml", "image").permissions;
+      delete job(copy, "app-release.yml", "publish").permissions;
     },
-    expected: /app-release\.yml job image: declares no permissions map/,
+    expected: /app-release\.yml job publish: declares no permissions map/,
   },
   {
     check: "checkoutsDropCredentials",
@@ -412,20 +443,27 @@ const mutations: Mutation[] = [
   },
   {
     check: "ciContract",
-    what: "ci only on main",
+    what: "ci on every push as well as every PR (twice per PR change)",
     mutate: (copy) => {
-      workflowNamed(copy, "ci.yml").on.push = { branches: ["main"] };
+      workflowNamed(copy, "ci.yml").on.push = {};
     },
-    expected: /ci\.yml does not run on every push/,
+    expected: /ci\.yml must run on every push to main, and on no other push/,
+  },
+  {
+    check: "ciContract",
+    what: "ci path-filtered on PRs (a required check that never reports)",
+    mutate: (copy) => {
+      workflowNamed(copy, "ci.yml").on.pull_request = { paths: ["app/**"] };
+    },
+    expected: /ci\.yml does not run on every pull_request/,
   },
   {
     check: "previewContract",
-    what: "preview not triggered by policy changes",
+    what: "preview path-filtered again (a required check that never reports)",
     mutate: (copy) => {
-      const on = workflowNamed(copy, "preview.yml").on.pull_request as { paths: string[] };
-      on.paths = on.paths.filter((path) => path !== "policies/**");
+      workflowNamed(copy, "preview.yml").on.pull_request = { paths: ["infra/**"] };
     },
-    expected: /preview\.yml is not triggered by policies\/\*\*/,
+    expected: /preview\.yml does not run on every pull_request \(its checks are required\)/,
   },
   {
     check: "previewContract",
@@ -450,13 +488,13 @@ const mutations: Mutation[] = [
       const push = workflowNamed(copy, "deploy.yml").on.push as { paths: string[] };
       push.paths = push.paths.filter((path) => path !== "Pulumi.*.yaml");
     },
-    expected: /deploy\.yml \(everything preview\.yml previews\) is not triggered by Pulumi\.\*\.yaml/,
+    expected: /deploy\.yml is not triggered by Pulumi\.\*\.yaml/,
   },
   {
     check: "deployContract",
     what: "a manual deploy from a branch",
     mutate: (copy) => {
-      delete job(copy, "deploy.yml", "up-dev").if;
+      delete job(copy, "deploy.yml", "plan-dev").if;
     },
     expected: /deploy\.yml job up-dev can run from a branch other than main/,
   },
@@ -466,7 +504,7 @@ const mutations: Mutation[] = [
     mutate: (copy) => {
       job(copy, "app-release.yml", "test").if = ghExpression("always()");
     },
-    expected: /app-release\.yml job image can release from a branch/,
+    expected: /app-release\.yml job publish can release from a branch/,
   },
   {
     check: "appReleaseContract",
@@ -482,9 +520,9 @@ const mutations: Mutation[] = [
     check: "appReleaseContract",
     what: "the image pushed before the tests",
     mutate: (copy) => {
-      delete job(copy, "app-release.yml", "image").needs;
+      delete job(copy, "app-release.yml", "publish").needs;
     },
-    expected: /app-release\.yml job image pushes an image before npm test passed/,
+    expected: /app-release\.yml job publish pushes an image before npm test passed/,
   },
   {
     check: "appReleaseContract",
@@ -498,7 +536,7 @@ const mutations: Mutation[] = [
     check: "appReleaseContract",
     what: "long-lived AWS keys",
     mutate: (copy) => {
-      step(copy, "app-release.yml", "image", (s) => s.id === "push").env = {
+      step(copy, "app-release.yml", "publish", (s) => s.id === "push").env = {
         AWS_ACCESS_KEY_ID: ghExpression("secrets.AWS_ACCESS_KEY_ID"),
       };
     },

@@ -18,7 +18,9 @@ import {
 } from "./pipeline";
 
 export const policyPackPath = "policies";
-export const policyPackConfig = (stack: string) => `${policyPackPath}/config/${stack}.json`;
+/** Where PR previews find the pack as the base branch has it (a worktree of the base commit). */
+export const baseGatePath = `.gate/${policyPackPath}`;
+export const policyPackConfig = (stack: string, pack = policyPackPath) => `${pack}/config/${stack}.json`;
 
 export interface PulumiOperation {
   file: WorkflowFile;
@@ -150,22 +152,27 @@ export function onlyPreviewAndUp(pipeline: Pipeline): string[] {
     );
 }
 
-/** The CrossGuard pack gates every preview and every up, with the pack config of the stack it runs on. */
+/**
+ * The CrossGuard pack gates every preview and every up, with the pack config of the stack it runs on:
+ * the repository's `policies/`, or (PR previews) the base branch's copy of it under `.gate/`.
+ */
 export function policyPackOnEveryPreviewAndUp(pipeline: Pipeline): string[] {
   const violations: string[] = [];
   for (const operation of pulumiOperations(pipeline).filter(previewOrUp)) {
     const { file, jobId, command, via, stacks, policyPackConfigs } = operation;
     const at = `${where(file, jobId)}: ${command} (${via})`;
-    if (!operation.policyPacks.includes(policyPackPath)) {
+    const pack = [policyPackPath, baseGatePath].find((path) => operation.policyPacks.includes(path));
+    if (!pack) {
       violations.push(`${at} runs without the policy pack "${policyPackPath}"`);
+      continue;
     }
     for (const stack of stacks) {
-      const config = policyPackConfig(stack);
+      const config = policyPackConfig(stack, pack);
       const given = policyPackConfigs.map((path) => path.replace("<stack>", stack));
       if (!given.includes(config))
         violations.push(`${at} on ${stack} runs without the pack config ${config}`);
-      if (!existsSync(join(pipeline.root, config)))
-        violations.push(`${at} on ${stack}: ${config} does not exist`);
+      if (!existsSync(join(pipeline.root, policyPackConfig(stack))))
+        violations.push(`${at} on ${stack}: ${policyPackConfig(stack)} does not exist`);
     }
   }
   return violations;
@@ -210,30 +217,54 @@ export function devBeforeProd(pipeline: Pipeline): string[] {
   return violations;
 }
 
-/** One concurrency group per stack, shared by every job that ups it, never cancelled mid-update. */
+/** `pulumi-stack-${{ matrix.stack }}` → the group each of the job's matrix stacks gets. */
+function groupsByStack(group: string, job: Job): Map<string, string> {
+  const byStack = new Map<string, string>();
+  const matrix = /\$\{\{\s*matrix\.stack\s*\}\}/;
+  if (matrix.test(group)) {
+    for (const stack of matrixValues(job, "stack")) byStack.set(stack, group.replace(matrix, stack));
+  }
+  return byStack;
+}
+
+/** The workflow runs for pull requests (its jobs run a PR's code). */
+export const runsForPullRequests = (file: WorkflowFile) =>
+  "pull_request" in (file.workflow.on ?? {}) || "pull_request_target" in (file.workflow.on ?? {});
+
+/**
+ * One concurrency group per stack, shared by every job that plans, ups or drift-checks it (deploy and
+ * drift never overlap on a stack), never cancelled mid-operation. PR previews do not lock a stack.
+ */
 export function oneConcurrencyGroupPerStack(pipeline: Pipeline): string[] {
   const violations: string[] = [];
-  const groupOfStack = new Map<string, string>();
-  for (const { file, jobId, job, stacks } of pulumiOperations(pipeline).filter(isUp)) {
+  const groupOfStack = new Map<string, { group: string; at: string }>();
+  const operations = pulumiOperations(pipeline).filter(
+    (operation) => previewOrUp(operation) && !runsForPullRequests(operation.file),
+  );
+  for (const { file, jobId, job, stacks, command } of operations) {
     const concurrency = job.concurrency;
     const group = typeof concurrency === "string" ? concurrency : concurrency?.group;
     const at = where(file, jobId);
     if (!group || typeof concurrency === "string" || concurrency?.["cancel-in-progress"] !== false) {
-      violations.push(`${at}: an up needs a job concurrency group with cancel-in-progress: false`);
+      violations.push(`${at}: its ${command} needs a job concurrency group with cancel-in-progress: false`);
       continue;
     }
+    const perStack = groupsByStack(group, job);
     for (const stack of stacks) {
-      if (!group.includes(stack))
-        violations.push(`${at}: concurrency group "${group}" does not name stack ${stack}`);
+      const resolved = perStack.get(stack) ?? group;
+      if (!resolved.includes(stack))
+        violations.push(`${at}: concurrency group "${resolved}" does not name stack ${stack}`);
       const known = groupOfStack.get(stack);
-      if (known && known !== group) {
-        violations.push(`${at}: stack ${stack} is updated under two concurrency groups: ${known}, ${group}`);
+      if (known && known.group !== resolved) {
+        violations.push(
+          `${at}: stack ${stack} is locked under two concurrency groups: ${known.group} (${known.at}), ${resolved}`,
+        );
       }
-      groupOfStack.set(stack, group);
+      groupOfStack.set(stack, { group: resolved, at });
     }
   }
   const stacksByGroup = new Map<string, string[]>();
-  for (const [stack, group] of groupOfStack)
+  for (const [stack, { group }] of groupOfStack)
     stacksByGroup.set(group, [...(stacksByGroup.get(group) ?? []), stack]);
   for (const [group, stacks] of stacksByGroup) {
     if (stacks.length > 1)
@@ -287,9 +318,11 @@ interface WriteUse {
 /** Each write scope a job may hold, and the kind of step that needs it. Anything else is refused. */
 export const writeUses: Record<string, WriteUse> = {
   "id-token": {
-    purpose: "an OIDC token for AWS",
-    usedBy: (step) =>
-      /^aws-actions\/configure-aws-credentials@/.test(step.uses ?? "") && !!step.with?.["role-to-assume"],
+    purpose: "an OIDC token for AWS, Pulumi Cloud or keyless signing",
+    usedBy: (step, pipeline) =>
+      (/^aws-actions\/configure-aws-credentials@/.test(step.uses ?? "") && !!step.with?.["role-to-assume"]) ||
+      /^pulumi\/auth-actions@/.test(step.uses ?? "") ||
+      /\bcosign sign\b/.test(commandOf(step, pipeline)),
   },
   "pull-requests": {
     purpose: "commenting on or opening pull requests",
@@ -346,7 +379,8 @@ export function leastPrivilege(pipeline: Pipeline): string[] {
   return violations;
 }
 
-const credentialName = /TOKEN|SECRET|PASSWORD|ACCESS_KEY|API_KEY/i;
+/** A name that holds a credential (`requested-token-type`, `token-expiration` only describe one). */
+const credentialName = /(^|[_-])(TOKEN|SECRET|PASSWORD|ACCESS_KEY|API_KEY)$/i;
 const fromSecretsOrGithubToken = /^\$\{\{\s*(secrets\.[A-Z0-9_]+|github\.token)\s*\}\}$/;
 
 /**

@@ -20,6 +20,7 @@ export interface Step {
 
 export interface Job {
   name?: string;
+  "runs-on"?: string | string[] | { group?: string; labels?: string | string[] };
   needs?: string | string[];
   if?: string;
   environment?: string | { name: string; url?: string };
@@ -138,6 +139,13 @@ export function ghExpression(body: string): string {
 export function matrixValues(job: Job, key: string): string[] {
   const values = job.strategy?.matrix?.[key];
   return Array.isArray(values) ? values.map(String) : [];
+}
+
+/** A string with `${{ matrix.<key> }}` replaced by each of the job's matrix values (or itself). */
+export function expandMatrix(text: string, job: Job): string[] {
+  const match = /\$\{\{\s*matrix\.([\w-]+)\s*\}\}/.exec(text);
+  if (!match?.[1]) return [text];
+  return matrixValues(job, match[1]).flatMap((value) => expandMatrix(text.replace(match[0], value), job));
 }
 
 /** `${{ matrix.stack }}` → the job's matrix values; a literal → itself; any other expression → []. */
