@@ -65,7 +65,9 @@ describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
       /Monthly cost \(on-demand list prices[^\n]*\n.*min \(\d+ pods\).*typical.*max/,
     );
     expect(run.stdout).toContain("OK: no mandatory policy violation.");
-    if (stack === "prod") expect(run.seconds).toBeLessThan(30);
+    // A generous bound (a few seconds on an idle machine; a loaded one is slower): a plan that takes
+    // minutes is a regression worth failing on, a busy machine is not.
+    if (stack === "prod") expect(run.seconds).toBeLessThan(120);
   });
 
   it("writes the JSON document with secrets redacted", async () => {
