@@ -40,11 +40,16 @@ export interface StackConfig {
   publicHost: string;
   cloudflareZoneId: string;
   ecrRepositoryName: string;
-  /** The app image tag the workload runs (the GitOps pipeline commits it). */
-  imageTag: string;
+  /**
+   * The app image tag the workload runs (the GitOps pipeline commits it). Unset: the platform stage
+   * of a first deploy, before any image exists — everything but the app workload is declared.
+   */
+  imageTag?: string;
+  /** Karpenter's AMI selector alias for the app's nodes: `al2023@v<YYYYMMDD>` (pinned) or `al2023@latest`. */
+  karpenterAmiAlias: string;
   databaseName: string;
   dbBackupRetentionDays: number;
-  /** Retention of CloudWatch log groups (VPC flow logs, EKS control plane). */
+  /** Retention of CloudWatch log groups (VPC flow logs, EKS control plane, container logs). */
   logRetentionDays: number;
   /** Cloudflare rate limits per client IP. */
   apiRateLimitPerMinute: number;
@@ -112,6 +117,8 @@ interface Setting {
   allowed: string;
   /** The value when the key is unset (a function of the stack); no default means the key is required. */
   default?: (stack: StackName) => unknown;
+  /** Stacks where the key must be set even though it has a default elsewhere. */
+  requiredIn?: readonly StackName[];
 }
 
 const settings = {
@@ -166,7 +173,16 @@ const settings = {
   },
   "parley:imageTag": {
     schema: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
-    allowed: "a container image tag (letters, digits, _ . -, at most 128 characters)",
+    allowed:
+      "a container image tag (letters, digits, _ . -, at most 128 characters); leave it unset until the first image is pushed",
+    default: () => undefined,
+  },
+  "parley:karpenterAmiAlias": {
+    schema: z.string().regex(/^al2023@(latest|v\d{8})$/),
+    allowed:
+      'an AL2023 alias: "al2023@v<YYYYMMDD>" (a released EKS AMI version) or "al2023@latest" (not in prod)',
+    default: () => "al2023@latest",
+    requiredIn: ["prod"],
   },
   "parley:databaseName": {
     schema: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
@@ -234,6 +250,15 @@ const settings = {
 
 type SettingKey = keyof typeof settings;
 
+/**
+ * Secrets a stack needs that are typed in at bootstrap (`pulumi config set --secret`), so a fresh
+ * clone's stack file may not hold them yet. The offline plan assumes them set, and says so.
+ */
+export const bootstrapSecretKeys: Record<StackName, readonly SettingKey[]> = {
+  prod: ["parley:pagerdutyRoutingKey", "parley:slackTicketsWebhookUrl"],
+  dev: [],
+};
+
 const describe = (value: unknown) => JSON.stringify(value);
 
 /** Rules between settings, and rules that differ per stack. */
@@ -254,6 +279,16 @@ function crossChecks(config: StackConfig): string[] {
     if (config.imageTag === "latest") {
       issues.push(
         `parley:imageTag = "latest" is not allowed in prod: deploy an immutable tag (the commit's), e.g. "sha-1a2b3c4"`,
+      );
+    }
+    if (config.karpenterAmiAlias.endsWith("@latest")) {
+      issues.push(
+        `parley:karpenterAmiAlias = ${describe(config.karpenterAmiAlias)} is not allowed in prod: pin a released AMI version, e.g. "al2023@v20240807", and roll newer ones out through dev first`,
+      );
+    }
+    if (!config.alertReceivers) {
+      issues.push(
+        "parley:pagerdutyRoutingKey and parley:slackTicketsWebhookUrl are required in prod: Alertmanager would notify nobody. Set both with `pulumi config set --secret <key> --stack prod`",
       );
     }
     if (config.availabilityZones < 3) {
@@ -298,10 +333,12 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   for (const [key, setting] of Object.entries(settings) as Array<[SettingKey, Setting]>) {
     const given = raw[key];
     if (given === undefined) {
-      if (setting.default) {
+      if (setting.default && !setting.requiredIn?.includes(stackName)) {
         values[key] = setting.default(stackName);
       } else {
-        issues.push(`${key} is required: expected ${setting.allowed}`);
+        issues.push(
+          `${key} is required${setting.default ? ` in ${stackName}` : ""}: expected ${setting.allowed}`,
+        );
       }
       continue;
     }
@@ -326,7 +363,8 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     publicHost: values["parley:publicHost"] as string,
     cloudflareZoneId: values["parley:cloudflareZoneId"] as string,
     ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
-    imageTag: values["parley:imageTag"] as string,
+    ...(values["parley:imageTag"] === undefined ? {} : { imageTag: values["parley:imageTag"] as string }),
+    karpenterAmiAlias: values["parley:karpenterAmiAlias"] as string,
     databaseName: values["parley:databaseName"] as string,
     dbBackupRetentionDays: values["parley:dbBackupRetentionDays"] as number,
     logRetentionDays: values["parley:logRetentionDays"] as number,

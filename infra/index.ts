@@ -6,6 +6,7 @@
  * The module exports one async function (Pulumi's nodejs runtime calls it; its result is the stack's
  * outputs), so nothing runs at import time and ESM-only packages can be loaded with `await import()`.
  */
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { renderObservability } from "../alerts/render";
@@ -23,16 +24,107 @@ import { alertmanagerShipment } from "./components/observability/alertmanager";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
 import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";
-import { loadStackConfig } from "./config";
+import { loadStackConfig, type StackConfig } from "./config";
 import { resourceName } from "./naming";
 import { assertScalingInvariants } from "./scaling/invariants";
-import { scalingPolicyFor } from "./scaling/policy";
+import { type ScalingPolicy, scalingPolicyFor } from "./scaling/policy";
+
+/**
+ * The configured image, pinned by digest; it must exist before anything runs it (a migration Job or
+ * Deployment pointing at a missing tag waits for an image nobody pushed). `aws.ecr.getImage` fails
+ * (ImageNotFoundException, RepositoryNotFoundException) when the tag or the repository is missing,
+ * and as an invoke it answers during preview too, so the reference is known before the update.
+ */
+async function resolveImage(repositoryName: string, imageTag: string, region: string): Promise<string> {
+  try {
+    const image = await aws.ecr.getImage({ repositoryName, imageTag });
+    return `${image.registryId}.dkr.ecr.${region}.amazonaws.com/${repositoryName}@${image.imageDigest}`;
+  } catch (error) {
+    throw new pulumi.RunError(
+      `parley:imageTag = ${JSON.stringify(imageTag)} names no image in ECR repository "${repositoryName}" (${(error as Error).message}). Push it first (app-release), or leave parley:imageTag unset to deploy the platform stage.`,
+    );
+  }
+}
+
+interface AppDependencies {
+  config: StackConfig;
+  imageTag: string;
+  /** The image reference, pinned by digest. */
+  image: string;
+  provider: k8s.Provider;
+  policy: ScalingPolicy;
+  network: Network;
+  database: Database;
+  cache: Cache;
+  edge: Edge;
+  clusterServices: ClusterServices;
+  rendered: ReturnType<typeof renderObservability>;
+}
+
+/** The app workload, its rules, dashboards and ServiceMonitor, and the public DNS record. */
+function declareApp(deps: AppDependencies): Workload {
+  const { config, network, database, cache, edge, clusterServices, policy } = deps;
+  const { stack } = config;
+  const workload = new Workload(resourceName(stack, "workload"), {
+    provider: deps.provider,
+    policy,
+    image: deps.image,
+    app: {
+      logLevel: config.logLevel,
+      aiProvider: config.aiProvider,
+      openai:
+        config.aiProvider === "openai" && config.openai.apiKey
+          ? { baseUrl: config.openai.baseUrl, model: config.openai.model, apiKey: config.openai.apiKey }
+          : undefined,
+      version: deps.imageTag,
+    },
+    publicHost: config.publicHost,
+    certificateArn: edge.certificateArn,
+    loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
+    network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
+    database: {
+      primaryHost: database.primaryEndpoint,
+      readerHost: database.readerEndpoint,
+      port: database.port,
+      name: database.databaseName,
+      username: database.username,
+      password: database.password,
+    },
+    cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
+    nodePoolName: clusterServices.nodePoolName,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    dependsOn: [clusterServices.loadBalancerController],
+  });
+
+  new Observability(resourceName(stack, "observability"), {
+    provider: deps.provider,
+    stack,
+    rendered: deps.rendered,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    app: workload.scrapeTarget,
+    dependsOn: [clusterServices.monitoringStack, ...workload.readiness],
+  });
+
+  // The ingress load balancer is the CDN's origin.
+  new PublicDnsRecord(resourceName(stack, "public-dns"), {
+    stack,
+    publicHost: config.publicHost,
+    cloudflareZoneId: config.cloudflareZoneId,
+    originHostname: workload.loadBalancerHostname,
+  });
+
+  return workload;
+}
 
 async function main() {
   const config = loadStackConfig();
   const { stack } = config;
   const policy = scalingPolicyFor(stack);
   const clusterName = resourceName(stack);
+  // Before any resource is declared: a missing image stops the update instead of leaving a Job waiting.
+  const image = config.imageTag
+    ? await resolveImage(config.ecrRepositoryName, config.imageTag, config.region)
+    : undefined;
   // The policy must hold in this stack's context (AZs, pod subnets, region) before anything is declared.
   assertScalingInvariants(policy, {
     availabilityZones: config.availabilityZones,
@@ -155,6 +247,7 @@ async function main() {
     karpenter: {
       nodeRoleName: karpenterAws.nodeRoleName,
       interruptionQueueName: karpenterAws.interruptionQueueName,
+      amiAlias: config.karpenterAmiAlias,
       discoveryTags: karpenterAws.discoveryTags,
     },
     monitoring: {
@@ -173,53 +266,27 @@ async function main() {
     cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
   });
 
-  const workload = new Workload(resourceName(stack, "workload"), {
-    provider: kubernetes,
-    policy,
-    image: pulumi.interpolate`${cluster.ecrRepositoryUrl}:${config.imageTag}`,
-    app: {
-      logLevel: config.logLevel,
-      aiProvider: config.aiProvider,
-      openai:
-        config.aiProvider === "openai" && config.openai.apiKey
-          ? { baseUrl: config.openai.baseUrl, model: config.openai.model, apiKey: config.openai.apiKey }
-          : undefined,
-      version: config.imageTag,
-    },
-    publicHost: config.publicHost,
-    certificateArn: edge.certificateArn,
-    loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
-    network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
-    database: {
-      primaryHost: database.primaryEndpoint,
-      readerHost: database.readerEndpoint,
-      port: database.port,
-      name: database.databaseName,
-      username: database.username,
-      password: database.password,
-    },
-    cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
-    nodePoolName: clusterServices.nodePoolName,
-    monitoringNamespace: clusterServices.monitoringNamespace,
-    dependsOn: [clusterServices.loadBalancerController],
-  });
-
-  new Observability(resourceName(stack, "observability"), {
-    provider: kubernetes,
-    stack,
-    rendered,
-    monitoringNamespace: clusterServices.monitoringNamespace,
-    app: workload.scrapeTarget,
-    dependsOn: [clusterServices.monitoringStack, ...workload.readiness],
-  });
-
-  // The ingress load balancer is the CDN's origin.
-  new PublicDnsRecord(resourceName(stack, "public-dns"), {
-    stack,
-    publicHost: config.publicHost,
-    cloudflareZoneId: config.cloudflareZoneId,
-    originHostname: workload.loadBalancerHostname,
-  });
+  // The app runs only once its image exists: a first deploy on an empty account declares the
+  // platform (parley:imageTag unset), app-release pushes the first image, then its PR sets the tag.
+  if (config.imageTag && image) {
+    declareApp({
+      config,
+      imageTag: config.imageTag,
+      image,
+      provider: kubernetes,
+      policy,
+      network,
+      database,
+      cache,
+      edge,
+      clusterServices,
+      rendered,
+    });
+  } else {
+    pulumi.log.warn(
+      "parley:imageTag is unset: the platform stage of a first deploy. The app workload, its rules, dashboards and ServiceMonitor, and the public DNS record are declared once app-release has pushed an image and parley:imageTag names it (docs/deploying.md)",
+    );
+  }
 
   return {
     publicUrl: edge.publicUrl,

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { bootstrapSecretKeys } from "../config";
 import { type MockContext, mockCall, mockResource } from "./mock-outputs";
 
 export interface RegisteredResource {
@@ -27,6 +28,8 @@ export interface RegisteredResource {
 export interface ProgramRun {
   resources: RegisteredResource[];
   stackOutputs: Record<string, unknown>;
+  /** Bootstrap secrets (infra/config.ts) the stack file lacks, given placeholder values for this run. */
+  assumedSecrets: string[];
 }
 
 export const repositoryRoot = path.resolve(__dirname, "..", "..");
@@ -150,12 +153,29 @@ interface MockMonitorLike {
 export async function runProgram(options: {
   stack: "prod" | "dev";
   config?: Record<string, string>;
+  /** Keys of Pulumi.<stack>.yaml to leave unset (e.g. `parley:imageTag` before the first image). */
+  unset?: readonly string[];
+  /** Run as `pulumi preview`: values the cloud computes are unknown (see MockContext.preview). */
+  preview?: boolean;
+  /** The account's ECR images (`repository:tag`); unset: every image asked for exists. */
+  ecrImages?: readonly string[];
 }): Promise<ProgramRun> {
   const file = readStackConfigFile(options.stack);
-  const config = { ...file.config, ...options.config };
-  const context: MockContext = { region: config["aws:region"] ?? "us-east-1" };
+  const assumedSecrets = bootstrapSecretKeys[options.stack].filter((key) => !(key in file.config));
+  const config: Record<string, string> = {
+    ...Object.fromEntries(assumedSecrets.map((key) => [key, `mock-secure-value-for-${key}`])),
+    ...file.config,
+    ...options.config,
+  };
+  for (const key of options.unset ?? []) delete config[key];
+  const secretKeys = [...file.secretKeys, ...assumedSecrets].filter((key) => key in config);
+  const context: MockContext = {
+    region: config["aws:region"] ?? "us-east-1",
+    preview: options.preview ?? false,
+    ...(options.ecrImages ? { ecrImages: options.ecrImages } : {}),
+  };
 
-  pulumi.runtime.setAllConfig(config, file.secretKeys);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => mockResource(args, context),
@@ -163,7 +183,7 @@ export async function runProgram(options: {
     },
     "parley",
     options.stack,
-    false,
+    context.preview,
   );
 
   const resources: RegisteredResource[] = [];
@@ -223,7 +243,7 @@ export async function runProgram(options: {
   }
   await pulumi.runtime.disconnect();
   if (failure) throw failure;
-  return { resources, stackOutputs };
+  return { resources, stackOutputs, assumedSecrets: assumedSecrets.filter((key) => key in config) };
 }
 
 /** Convenience for tests: the registrations of one resource type. */

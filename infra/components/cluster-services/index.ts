@@ -46,6 +46,8 @@ export interface ClusterServicesArgs {
   karpenter: {
     nodeRoleName: pulumi.Input<string>;
     interruptionQueueName: pulumi.Input<string>;
+    /** The app nodes' AMI alias (`parley:karpenterAmiAlias`). */
+    amiAlias: string;
     /** Tags on the private subnets and the node security group that Karpenter selects by. */
     discoveryTags: pulumi.Input<Record<string, string>>;
   };
@@ -152,7 +154,12 @@ export class ClusterServices extends pulumi.ComponentResource {
         spec: pulumi
           .all([args.karpenter.nodeRoleName, args.karpenter.discoveryTags])
           .apply(([nodeRoleName, discoveryTags]) =>
-            ec2NodeClassSpec({ nodeRoleName, discoveryTags, tags: naming(args.stack, "karpenter").tags() }),
+            ec2NodeClassSpec({
+              nodeRoleName,
+              discoveryTags,
+              amiAlias: args.karpenter.amiAlias,
+              tags: naming(args.stack, "karpenter").tags(),
+            }),
           ),
       },
       child({ dependsOn: [karpenter] }),
