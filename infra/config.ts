@@ -45,6 +45,11 @@ export interface StackConfig {
    * of a first deploy, before any image exists — everything but the app workload is declared.
    */
   imageTag?: string;
+  /**
+   * Whether this stack creates the account's `AWSServiceRoleForEC2Spot` (needed when the scaling
+   * policy allows Spot). `existing` when the account already has it, e.g. a second stack in it.
+   */
+  spotServiceLinkedRole: "create" | "existing";
   /** Karpenter's AMI selector alias for the app's nodes: `al2023@v<YYYYMMDD>` (pinned) or `al2023@latest`. */
   karpenterAmiAlias: string;
   databaseName: string;
@@ -176,6 +181,12 @@ const settings = {
     allowed:
       "a container image tag (letters, digits, _ . -, at most 128 characters); leave it unset until the first image is pushed",
     default: () => undefined,
+  },
+  "parley:spotServiceLinkedRole": {
+    schema: z.enum(["create", "existing"]),
+    allowed:
+      '"create" (this stack creates AWSServiceRoleForEC2Spot) or "existing" (the account already has it)',
+    default: () => "create",
   },
   "parley:karpenterAmiAlias": {
     schema: z.string().regex(/^al2023@(latest|v\d{8})$/),
@@ -365,6 +376,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
     ...(values["parley:imageTag"] === undefined ? {} : { imageTag: values["parley:imageTag"] as string }),
     karpenterAmiAlias: values["parley:karpenterAmiAlias"] as string,
+    spotServiceLinkedRole: values["parley:spotServiceLinkedRole"] as "create" | "existing",
     databaseName: values["parley:databaseName"] as string,
     dbBackupRetentionDays: values["parley:dbBackupRetentionDays"] as number,
     logRetentionDays: values["parley:logRetentionDays"] as number,

@@ -165,6 +165,8 @@ async function main() {
       namespace: controllerServiceAccounts.karpenter.namespace,
       serviceAccount: controllerServiceAccounts.karpenter.name,
     },
+    createSpotServiceLinkedRole:
+      policy.nodes.karpenter.capacityTypes.includes("spot") && config.spotServiceLinkedRole === "create",
   });
 
   const loadBalancerControllerAws = new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {

@@ -128,6 +128,11 @@ const computedByType: Record<string, Computed> = {
   "random:index/randomPassword:RandomPassword": (_args, _ctx, id) => ({
     result: `mock-generated-secret-${mockHash(id, 24)}`,
   }),
+  // New keepers mean a new resource, hence new random bytes.
+  "random:index/randomId:RandomId": ({ inputs }, _ctx, id) => {
+    const hex = mockHash(`${id}${JSON.stringify(inputs.keepers ?? {})}`, 2 * Number(inputs.byteLength ?? 8));
+    return { hex, dec: BigInt(`0x${hex}`).toString(), b64Url: Buffer.from(hex, "hex").toString("base64url") };
+  },
 };
 
 /**
