@@ -9,9 +9,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import { parse as parseYaml } from "yaml";
 import { bootstrapSecretKeys } from "../config";
-import { type MockContext, mockCall, mockResource } from "./mock-outputs";
+import { InvokeFailure, type MockContext, mockCall, mockResource } from "./mock-outputs";
 
 export interface RegisteredResource {
   urn: string;
@@ -142,6 +143,7 @@ interface StackOutputInternals {
   isSecret: Promise<boolean>;
 }
 interface MockMonitorLike {
+  invoke(request: unknown, callback: (error: unknown, response: unknown) => void): Promise<void>;
   registerResource(request: MonitorRequest, callback: Callback): Promise<void>;
   registerResourceOutputs(request: MonitorRequest, callback: Callback): void;
 }
@@ -191,6 +193,20 @@ export async function runProgram(options: {
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
   const registerResource = monitor.registerResource.bind(monitor);
   const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+  const invoke = monitor.invoke.bind(monitor);
+
+  // A provider reports a failed data source as failures in the response, which the SDK turns into
+  // "Invoke of '<token>' failed: <reason>"; the mock monitor would lose the reason.
+  monitor.invoke = (request, callback) =>
+    invoke(request, (error, response) => {
+      if (!(error instanceof InvokeFailure)) return callback(error, response);
+      const failure = new providerProto.CheckFailure();
+      failure.setProperty("");
+      failure.setReason(error.message);
+      const failed = new providerProto.InvokeResponse();
+      failed.setFailuresList([failure]);
+      callback(null, failed);
+    });
 
   monitor.registerResource = (request, callback) =>
     registerResource(request, (error, response) => {

@@ -223,6 +223,9 @@ export function mockResource(
   return { id: "", state: previewState(knownInPreview(args.type, state, args.inputs), state) };
 }
 
+/** A data source that fails the way the provider reports it: as an invoke failure with a reason. */
+export class InvokeFailure extends Error {}
+
 /** The mock's answer to a provider function call (data sources). */
 export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): Record<string, unknown> {
   switch (args.token) {
@@ -245,7 +248,7 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): R
       const { repositoryName, imageTag } = args.inputs as { repositoryName: string; imageTag: string };
       const reference = `${repositoryName}:${imageTag}`;
       if (ctx.ecrImages && !ctx.ecrImages.includes(reference)) {
-        throw new Error(
+        throw new InvokeFailure(
           `reading ECR Image (${reference}): ImageNotFoundException: The image with imageId {imageTag:'${imageTag}'} does not exist within the repository with name '${repositoryName}'`,
         );
       }

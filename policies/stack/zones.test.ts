@@ -1,3 +1,4 @@
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { cacheReplicationGroup, deployment, rdsPrimary, rdsReplica, subnet } from "../testing/fixtures";
 import { messages, mutate, planned } from "../testing/policyTest";
@@ -50,6 +51,17 @@ describe("az-spread", () => {
       const primary = mutate(rdsPrimary, "availabilityZone", zone);
       expect(await messages(azSpread, stack({ primary }))).toEqual([]);
     }
+  });
+
+  it("decides during a first preview, when the replicas' source (the primary's identifier) is unknown", async () => {
+    const unknownSource = mutate(rdsReplica, "replicateSourceDb", unknownValue);
+    const resources = [
+      ...stack({ replica: unknownSource }),
+      planned(types.instance, mutate(unknownSource, "availabilityZone", "eu-west-1b"), "replica-2"),
+    ];
+    expect(await messages(azSpread, resources)).toEqual([
+      "Read replicas replica-1 and replica-2 share availability zone eu-west-1b.",
+    ]);
   });
 
   it("two read replicas in one zone", async () => {

@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { isSet } from "../support/unknowns";
 
 export const zoneTopologyKey = "topology.kubernetes.io/zone";
 
@@ -29,7 +30,10 @@ function checkSubnets(args: StackValidationArgs, minZones: number, reportViolati
  * which the rds-multi-az policy checks.
  */
 function checkDatabaseInstances(args: StackValidationArgs, reportViolation: ReportViolation): void {
-  const replicas = args.resources.filter((r) => r.isType(aws.rds.Instance) && r.props.replicateSourceDb);
+  // The source is the primary's identifier, unknown during a first preview: set either way.
+  const replicas = args.resources.filter(
+    (r) => r.isType(aws.rds.Instance) && isSet(() => r.props.replicateSourceDb),
+  );
   const seen = new Map<string, string>();
   for (const replica of replicas) {
     const zone: string | undefined = replica.props.availabilityZone;

@@ -15,6 +15,7 @@ import { postgresUrl } from "../workload/connection-urls";
 import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
 import { type ChartRef, charts } from "./charts";
 import { controllerServiceAccounts, loadBalancerControllerValues, metricsServerValues } from "./controllers";
+import { loadBalancerControllerCrdsPath, loadCrds } from "./crds";
 import {
   postgresExporterSecret,
   postgresExporterValues,
@@ -96,6 +97,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       namespace: pulumi.Input<string>,
       values: pulumi.Input<object>,
       dependsOn: pulumi.Resource[] = [],
+      options: { skipCrds?: boolean } = {},
     ) =>
       new k8s.helm.v3.Release(
         names.name(releaseName),
@@ -108,9 +110,26 @@ export class ClusterServices extends pulumi.ComponentResource {
           values: values as pulumi.Input<Record<string, pulumi.Input<unknown>>>,
           maxHistory: 10,
           cleanupOnFail: true,
+          ...(options.skipCrds ? { skipCrds: true } : {}),
         },
         child({ dependsOn }),
       );
+
+    // CRDs first, from sources that upgrade them with the chart (crds.ts); the releases skip their own.
+    const karpenterCrds = release(
+      "karpenter-crd",
+      charts.karpenterCrd,
+      controllerServiceAccounts.karpenter.namespace,
+      {},
+    );
+    const loadBalancerControllerCrds = loadCrds(loadBalancerControllerCrdsPath).map(
+      (crd) =>
+        new k8s.apiextensions.v1.CustomResourceDefinition(
+          names.name("crd", crd.metadata.name.replace(/\./g, "-")),
+          crd as unknown as k8s.apiextensions.v1.CustomResourceDefinitionArgs,
+          child(),
+        ),
+    );
 
     const storageClass = new k8s.storage.v1.StorageClass(
       names.name("gp3"),
@@ -144,6 +163,8 @@ export class ClusterServices extends pulumi.ComponentResource {
             serviceAccountName: karpenterSa.name,
           }),
         ),
+      [karpenterCrds],
+      { skipCrds: true },
     );
     const nodeClass = new k8s.apiextensions.CustomResource(
       names.name("ec2nodeclass"),
@@ -162,7 +183,7 @@ export class ClusterServices extends pulumi.ComponentResource {
             }),
           ),
       },
-      child({ dependsOn: [karpenter] }),
+      child({ dependsOn: [karpenter, karpenterCrds] }),
     );
     const nodePool = new k8s.apiextensions.CustomResource(
       names.name("nodepool"),
@@ -172,7 +193,7 @@ export class ClusterServices extends pulumi.ComponentResource {
         metadata: { name: appNodePoolName },
         spec: karpenterNodePoolSpec(args.policy, appNodePoolName),
       },
-      child({ dependsOn: [karpenter, nodeClass] }),
+      child({ dependsOn: [karpenter, karpenterCrds, nodeClass] }),
     );
     this.nodePoolName = appNodePoolName;
 
@@ -186,7 +207,8 @@ export class ClusterServices extends pulumi.ComponentResource {
         .apply(([clusterName, region, vpcId]) =>
           loadBalancerControllerValues({ clusterName, region, vpcId }),
         ),
-      [nodePool],
+      [nodePool, ...loadBalancerControllerCrds],
+      { skipCrds: true },
     );
     release("metrics-server", charts.metricsServer, "kube-system", metricsServerValues(), [nodePool]);
 
@@ -218,6 +240,12 @@ export class ClusterServices extends pulumi.ComponentResource {
     // Without receiver secrets (the local config: alerts notify nobody) there is nothing to mount.
     const receiverFiles = secretDirectory(args.monitoring.alertmanagerSecretFiles);
     const receivers = receiverFiles && monitoringSecret("alertmanager-receivers", receiverFiles.data);
+    const prometheusOperatorCrds = release(
+      "prometheus-operator-crds",
+      charts.prometheusOperatorCrds,
+      this.monitoringNamespace,
+      {},
+    );
     this.monitoringStack = release(
       monitoringReleaseName,
       charts.kubePrometheusStack,
@@ -233,7 +261,8 @@ export class ClusterServices extends pulumi.ComponentResource {
         },
         grafanaAdminSecret: "grafana-admin",
       }),
-      [nodePool, storageClass, grafanaAdmin, ...(receivers ? [receivers] : [])],
+      [nodePool, storageClass, grafanaAdmin, prometheusOperatorCrds, ...(receivers ? [receivers] : [])],
+      { skipCrds: true },
     );
     new k8s.apiextensions.CustomResource(
       names.name("karpenter-service-monitor"),
