@@ -131,6 +131,13 @@ describe.each(["dev", "prod"] as const)("first deploy of %s from an empty accoun
       ),
     );
     expect(resourcesOfType(run, "parley:infra:PublicDnsRecord")).toHaveLength(1);
+    // Prometheus scrapes the app's metrics port, the one port the Ingress never routes.
+    const monitor = resourcesOfType(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor").find(
+      (r) => (r.inputs.metadata as { name?: string }).name === "parley",
+    );
+    expect((monitor?.inputs.spec as { endpoints: Array<{ port: string }> }).endpoints[0]?.port).toBe(
+      "metrics",
+    );
   });
 });
 

@@ -35,6 +35,8 @@ const appEnvironmentNames = [
   "AI_SIMULATED_LATENCY_MS",
   "APP_VERSION",
   "APP_COMMIT",
+  // The separate metrics port of the API contract (DESIGN.md's /metrics row).
+  "METRICS_PORT",
 ];
 
 const fake = {
@@ -224,6 +226,57 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
       "alb.ingress.kubernetes.io/target-type": "ip",
       "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${deregistrationDelaySeconds}`,
     });
+  });
+
+  it("routes only /api/* and the chat page through the Ingress: probes and metrics stay inside", async () => {
+    const ingress = single(await run, "kubernetes:networking.k8s.io/v1:Ingress");
+    const paths = get(ingress, "spec.rules.0.http.paths") as Array<{ path: string; pathType: string }>;
+    // Kubernetes Ingress matching: Exact is the whole path; Prefix matches whole path elements.
+    const routed = (requestPath: string) =>
+      paths.some((p) =>
+        p.pathType === "Exact"
+          ? requestPath === p.path
+          : requestPath === p.path || requestPath.startsWith(`${p.path.replace(/\/$/, "")}/`),
+      );
+    for (const open of [
+      "/",
+      "/index.html",
+      "/app.js",
+      "/style.css",
+      "/api",
+      "/api/auth/login",
+      "/api/chatbots/1",
+    ])
+      expect(routed(open), open).toBe(true);
+    for (const closed of ["/metrics", "/readyz", "/healthz", "/apix", "/metrics/", "/anything"])
+      expect(routed(closed), closed).toBe(false);
+  });
+
+  it("serves metrics on their own port, which only Prometheus reaches and the ServiceMonitor scrapes", async () => {
+    const registrations = await run;
+    const ports = (await container()).ports as Array<{ name: string; containerPort: number }>;
+    const metrics = ports.find((port) => port.name === "metrics");
+    expect(metrics?.containerPort).not.toBe(3000);
+    const env = (await container()).env as EnvVar[];
+    expect(env.find((variable) => variable.name === "METRICS_PORT")?.value).toBe(
+      String(metrics?.containerPort),
+    );
+    const service = single(registrations, "kubernetes:core/v1:Service");
+    expect(get(service, "spec.ports")).toContainEqual(
+      expect.objectContaining({ name: "metrics", targetPort: "metrics" }),
+    );
+    const policies = Object.fromEntries(
+      ofType(registrations, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((registration) => [
+        get(registration, "metadata.name"),
+        get(registration, "spec"),
+      ]),
+    );
+    expect(field(policies["ingress-from-prometheus"], "ingress.0.ports")).toEqual([
+      { protocol: "TCP", port: metrics?.containerPort },
+    ]);
+    expect(field(policies["ingress-from-load-balancer"], "ingress.0.ports")).toEqual([
+      { protocol: "TCP", port: 3000 },
+    ]);
   });
 
   it("scales with the HPA and protects with the PDB exactly as the policy derives", async () => {
