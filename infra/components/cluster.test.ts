@@ -107,6 +107,29 @@ describe("Cluster", () => {
     expect(resourcesOfType(prod, "aws:eks/addon:Addon").map((a) => a.inputs.addonName)).toHaveLength(5);
   });
 
+  it("moves the node group and every add-on with kubernetesVersion, each add-on pinned to the version EKS resolves for it", async () => {
+    const addons = (run: ProgramRun) =>
+      Object.fromEntries(
+        resourcesOfType(run, "aws:eks/addon:Addon").map((a) => [a.inputs.addonName, a.inputs.addonVersion]),
+      );
+    expect(eks(prod).inputs.version).toBe("1.35");
+    expect(nodeGroup(prod).inputs.version).toBe("1.35");
+    const before = addons(prod);
+    for (const version of Object.values(before)) expect(version).toMatch(/^v1\.35\.\d+-eksbuild\.1$/);
+
+    const upgraded = await runProgram({ stack: "prod", config: { "parley:kubernetesVersion": "1.36" } });
+    expect(eks(upgraded).inputs.version).toBe("1.36");
+    expect(nodeGroup(upgraded).inputs.version).toBe("1.36");
+    const after = addons(upgraded);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    for (const [name, version] of Object.entries(after)) {
+      expect(version, name).toMatch(/^v1\.36\.\d+-eksbuild\.1$/);
+      // Updated after the control plane (they wait for the cluster).
+      expect(addon(upgraded, name).dependencies).toContain(eks(upgraded).urn);
+    }
+    expect(nodeGroup(upgraded).dependencies).toContain(eks(upgraded).urn);
+  });
+
   it("makes the Kubernetes provider wait for admin access, the nodes and the add-ons that need them", () => {
     const [provider] = resourcesOfType(prod, "pulumi:providers:kubernetes");
     for (const ready of [

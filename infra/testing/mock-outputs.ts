@@ -243,6 +243,19 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): R
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { json: JSON.stringify(args.inputs), id: mockHash(JSON.stringify(args.inputs)) };
+    case "aws:eks/getAddonVersion:getAddonVersion": {
+      // EKS add-on versions look like v1.20.4-eksbuild.1; here they encode the Kubernetes version.
+      const { addonName, kubernetesVersion } = args.inputs as {
+        addonName: string;
+        kubernetesVersion: string;
+      };
+      return {
+        id: addonName,
+        addonName,
+        kubernetesVersion,
+        version: `v${kubernetesVersion}.${mockHash(addonName, 3).replace(/\D/g, "0")}-eksbuild.1`,
+      };
+    }
     case "aws:ecr/getImage:getImage": {
       // The provider fails the lookup when the tag is not in the repository (ImageNotFoundException).
       const { repositoryName, imageTag } = args.inputs as { repositoryName: string; imageTag: string };
