@@ -14,6 +14,7 @@ import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
 import { ClusterServices } from "./components/cluster-services";
 import { controllerServiceAccounts } from "./components/cluster-services/controllers";
+import { ContainerLogs } from "./components/container-logs";
 import { Database } from "./components/database";
 import { Edge, PublicDnsRecord } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
@@ -266,6 +267,17 @@ async function main() {
       password: database.password,
     },
     cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
+  });
+
+  new ContainerLogs(resourceName(stack, "container-logs"), {
+    stack,
+    clusterName,
+    kubernetesVersion: config.kubernetesVersion,
+    region: config.region,
+    logRetentionDays: config.logRetentionDays,
+    provider: kubernetes,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    dependsOn: cluster.ready,
   });
 
   // The app runs only once its image exists: a first deploy on an empty account declares the
