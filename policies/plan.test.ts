@@ -60,6 +60,10 @@ describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
     expect(run.stdout).toMatch(
       /Policy report \(pack config policies\/config\/\w+\.json\): 0 mandatory, \d+ advisory/,
     );
+    // The same pack over a preview-mode run (computed outputs unknown): every mandatory policy decides.
+    expect(run.stdout).toMatch(
+      /Policy report in preview mode \(computed outputs unknown, as `pulumi preview` sees them\): 0 mandatory, \d+ advisory/,
+    );
     expect(run.stdout).toMatch(/Scaling envelope[^\n]*\n {2}app pods {6}\d+–\d+ replicas/);
     expect(run.stdout).toMatch(
       /Monthly cost \(on-demand list prices[^\n]*\n.*min \(\d+ pods\).*typical.*max/,
