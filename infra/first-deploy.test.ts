@@ -122,8 +122,9 @@ describe.each(["dev", "prod"] as const)("first deploy of %s from an empty accoun
       ecrImages: [`parley-${stack}:sha-0123456789ab`],
       preview: true,
     });
-    const job = resourcesOfType(run, "kubernetes:batch/v1:Job")[0];
-    const image = (job?.inputs as { spec: { template: { spec: { containers: Array<{ image: string }> } } } })
+    const [job] = resourcesOfType(run, "kubernetes:batch/v1:Job");
+    expect(job).toBeDefined();
+    const image = (job!.inputs as { spec: { template: { spec: { containers: Array<{ image: string }> } } } })
       .spec.template.spec.containers[0]!.image;
     expect(image).toMatch(
       new RegExp(
@@ -135,7 +136,8 @@ describe.each(["dev", "prod"] as const)("first deploy of %s from an empty accoun
     const monitor = resourcesOfType(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor").find(
       (r) => (r.inputs.metadata as { name?: string }).name === "parley",
     );
-    expect((monitor?.inputs.spec as { endpoints: Array<{ port: string }> }).endpoints[0]?.port).toBe(
+    expect(monitor).toBeDefined();
+    expect((monitor!.inputs.spec as { endpoints: Array<{ port: string }> }).endpoints[0]?.port).toBe(
       "metrics",
     );
   });

@@ -60,7 +60,8 @@ describe("ContainerLogs", () => {
       namespace: "monitoring",
       labels: { [grafanaDatasourceLabel.key]: grafanaDatasourceLabel.value },
     });
-    const file = JSON.parse((datasource?.inputs.data as Record<string, string>)["cloudwatch-logs.yaml"]!);
+    expect(datasource).toBeDefined();
+    const file = JSON.parse((datasource!.inputs.data as Record<string, string>)["cloudwatch-logs.yaml"]!);
     expect(file.datasources[0]).toMatchObject({
       type: "cloudwatch",
       jsonData: { defaultRegion: "us-east-1" },
