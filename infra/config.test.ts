@@ -3,7 +3,13 @@ import { describe, expect, it, vi } from "vitest";
 import { cidrContains, parseStackConfig, StackConfigError } from "./config";
 import { readStackConfigFile, runProgram } from "./testing/harness";
 
-const prodFile = () => readStackConfigFile("prod").config;
+/** Prod's file plus the receiver secrets bootstrap types in (bootstrapSecretKeys). */
+const receivers = {
+  "parley:pagerdutyRoutingKey": "pd-routing-key",
+  "parley:slackTicketsWebhookUrl": "https://hooks.slack.com/services/T/B/X",
+  "parley:deadMansSwitchUrl": "https://deadman.example/ping/token",
+};
+const prodFile = (): Record<string, unknown> => ({ ...receivers, ...readStackConfigFile("prod").config });
 const devFile = () => readStackConfigFile("dev").config;
 
 /** The issues a config produces, or [] when it is valid. */
@@ -43,12 +49,43 @@ describe("parseStackConfig", () => {
   it("fills defaults, the AZ count from the scaling policy", () => {
     const raw = prodFile();
     delete raw["parley:availabilityZones"];
+    delete raw["parley:imageTag"];
     delete raw["parley:databaseName"];
     delete raw["parley:kubernetesVersion"];
     const config = parseStackConfig(raw, "prod");
     expect(config.availabilityZones).toBe(3);
     expect(config.databaseName).toBe("parley");
     expect(config.kubernetesVersion).toBe("1.35");
+    // No image yet: the platform stage of a first deploy.
+    expect(config.imageTag).toBeUndefined();
+  });
+
+  it("refuses prod without alert receivers, naming the keys", () => {
+    const raw = prodFile();
+    delete raw["parley:pagerdutyRoutingKey"];
+    delete raw["parley:slackTicketsWebhookUrl"];
+    delete raw["parley:deadMansSwitchUrl"];
+    expect(issuesOf(raw, "prod")).toEqual([
+      "parley:pagerdutyRoutingKey, parley:slackTicketsWebhookUrl, parley:deadMansSwitchUrl are required in prod: Alertmanager would notify nobody. Set each with `pulumi config set --secret <key> --stack prod`",
+    ]);
+    const dev = devFile();
+    expect(issuesOf(dev, "dev")).toEqual([]);
+  });
+
+  it("pins the Karpenter AMI in prod (karpenter.sh/docs/tasks/managing-amis: not @latest in production)", () => {
+    expect(parseStackConfig(prodFile(), "prod").karpenterAmiAlias).toMatch(/^al2023@v\d{8}$/);
+    expect(parseStackConfig(devFile(), "dev").karpenterAmiAlias).toBe("al2023@latest");
+    expect(issuesOf({ ...prodFile(), "parley:karpenterAmiAlias": "al2023@latest" }, "prod")).toEqual([
+      expect.stringMatching(/^parley:karpenterAmiAlias = "al2023@latest" is not allowed in prod: pin/),
+    ]);
+    const unset = prodFile();
+    delete unset["parley:karpenterAmiAlias"];
+    expect(issuesOf(unset, "prod")).toEqual([
+      expect.stringMatching(/^parley:karpenterAmiAlias is required in prod: expected an AL2023 alias/),
+    ]);
+    expect(issuesOf({ ...devFile(), "parley:karpenterAmiAlias": "al2023@2024" }, "dev")).toEqual([
+      expect.stringMatching(/^parley:karpenterAmiAlias = "al2023@2024" is not allowed/),
+    ]);
   });
 
   it("accepts numbers and lists in the forms Pulumi and tests pass them", () => {

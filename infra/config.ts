@@ -69,13 +69,23 @@ export interface StackConfig {
   /** Edge rate limits on this stack's host (owner only; what the plan allows by default). */
   edgeRateLimits: EdgeRateLimitKind[];
   ecrRepositoryName: string;
-  /** The app image tag the workload runs (the GitOps pipeline commits it). */
-  imageTag: string;
-  /** The digest of that image (`sha256:…`); when set, the workload runs `<repository>:<tag>@<digest>`. */
+  /**
+   * The app image tag the workload runs (the GitOps pipeline commits it). Unset: the platform stage
+   * of a first deploy, before any image exists — everything but the app workload is declared.
+   */
+  imageTag?: string;
+  /** The digest of that image (`sha256:…`) the pipeline recorded; when set, it must be the digest ECR holds for the tag. */
   imageDigest?: string;
+  /**
+   * Whether this stack creates the account's `AWSServiceRoleForEC2Spot` (needed when the scaling
+   * policy allows Spot). `existing` when the account already has it, e.g. a second stack in it.
+   */
+  spotServiceLinkedRole: "create" | "existing";
+  /** Karpenter's AMI selector alias for the app's nodes: `al2023@v<YYYYMMDD>` (pinned) or `al2023@latest`. */
+  karpenterAmiAlias: string;
   databaseName: string;
   dbBackupRetentionDays: number;
-  /** Retention of CloudWatch log groups (VPC flow logs, EKS control plane). */
+  /** Retention of CloudWatch log groups (VPC flow logs, EKS control plane, container logs). */
   logRetentionDays: number;
   /** Cloudflare rate limits per client IP. */
   apiRateLimitPerMinute: number;
@@ -162,6 +172,8 @@ interface Setting {
   allowed: string;
   /** The value when the key is unset (a function of the stack); no default means the key is required. */
   default?: (stack: StackName) => unknown;
+  /** Stacks where the key must be set even though it has a default elsewhere. */
+  requiredIn?: readonly StackName[];
 }
 
 const settings = {
@@ -263,7 +275,22 @@ const settings = {
   },
   "parley:imageTag": {
     schema: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
-    allowed: "a container image tag (letters, digits, _ . -, at most 128 characters)",
+    allowed:
+      "a container image tag (letters, digits, _ . -, at most 128 characters); leave it unset until the first image is pushed",
+    default: () => undefined,
+  },
+  "parley:spotServiceLinkedRole": {
+    schema: z.enum(["create", "existing"]),
+    allowed:
+      '"create" (this stack creates AWSServiceRoleForEC2Spot) or "existing" (the account already has it)',
+    default: () => "create",
+  },
+  "parley:karpenterAmiAlias": {
+    schema: z.string().regex(/^al2023@(latest|v\d{8})$/),
+    allowed:
+      'an AL2023 alias: "al2023@v<YYYYMMDD>" (a released EKS AMI version) or "al2023@latest" (not in prod)',
+    default: () => "al2023@latest",
+    requiredIn: ["prod"],
   },
   "parley:imageDigest": {
     schema: z.string().regex(/^sha256:[0-9a-f]{64}$/),
@@ -350,6 +377,15 @@ const settings = {
 
 type SettingKey = keyof typeof settings;
 
+/**
+ * Secrets a stack needs that are typed in at bootstrap (`pulumi config set --secret`), so a fresh
+ * clone's stack file may not hold them yet. The offline plan assumes them set, and says so.
+ */
+export const bootstrapSecretKeys: Record<StackName, readonly SettingKey[]> = {
+  prod: alertReceiverKeys,
+  dev: [],
+};
+
 const describe = (value: unknown) => JSON.stringify(value);
 
 /** Rules between settings, and rules that differ per stack. */
@@ -370,6 +406,16 @@ function crossChecks(config: StackConfig): string[] {
     if (config.imageTag === "latest") {
       issues.push(
         `parley:imageTag = "latest" is not allowed in prod: deploy an immutable tag (the commit's), e.g. "sha-1a2b3c4"`,
+      );
+    }
+    if (config.karpenterAmiAlias.endsWith("@latest")) {
+      issues.push(
+        `parley:karpenterAmiAlias = ${describe(config.karpenterAmiAlias)} is not allowed in prod: pin a released AMI version, e.g. "al2023@v20240807", and roll newer ones out through dev first`,
+      );
+    }
+    if (!config.alertReceivers) {
+      issues.push(
+        `${alertReceiverKeys.join(", ")} are required in prod: Alertmanager would notify nobody. Set each with \`pulumi config set --secret <key> --stack prod\``,
       );
     }
     if (config.availabilityZones < 3) {
@@ -454,10 +500,12 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
   for (const [key, setting] of Object.entries(settings) as Array<[SettingKey, Setting]>) {
     const given = raw[key];
     if (given === undefined) {
-      if (setting.default) {
+      if (setting.default && !setting.requiredIn?.includes(stackName)) {
         values[key] = setting.default(stackName);
       } else {
-        issues.push(`${key} is required: expected ${setting.allowed}`);
+        issues.push(
+          `${key} is required${setting.default ? ` in ${stackName}` : ""}: expected ${setting.allowed}`,
+        );
       }
       continue;
     }
@@ -492,8 +540,10 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
         ? allowedEdgeRateLimits(values["parley:cloudflareZonePlan"] as ZonePlan)
         : []),
     ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
-    imageTag: values["parley:imageTag"] as string,
+    ...(values["parley:imageTag"] === undefined ? {} : { imageTag: values["parley:imageTag"] as string }),
     imageDigest: values["parley:imageDigest"] as string | undefined,
+    karpenterAmiAlias: values["parley:karpenterAmiAlias"] as string,
+    spotServiceLinkedRole: values["parley:spotServiceLinkedRole"] as "create" | "existing",
     databaseName: values["parley:databaseName"] as string,
     dbBackupRetentionDays: values["parley:dbBackupRetentionDays"] as number,
     logRetentionDays: values["parley:logRetentionDays"] as number,

@@ -6,6 +6,7 @@
  * The module exports one async function (Pulumi's nodejs runtime calls it; its result is the stack's
  * outputs), so nothing runs at import time and ESM-only packages can be loaded with `await import()`.
  */
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { renderObservability } from "../alerts/render";
@@ -18,6 +19,7 @@ import {
   cloudwatchExporterServiceAccount,
 } from "./components/cluster-services/exporters";
 import { monitoringNamespace } from "./components/cluster-services/monitoring";
+import { ContainerLogs } from "./components/container-logs";
 import { Database } from "./components/database";
 import { Edge, PublicDnsRecord, verifyCloudflareIpRanges } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
@@ -28,16 +30,120 @@ import { alertmanagerShipment } from "./components/observability/alertmanager";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
 import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";
-import { alertReceiverKeys, loadStackConfig } from "./config";
+import { alertReceiverKeys, loadStackConfig, type StackConfig } from "./config";
 import { resourceName } from "./naming";
 import { assertScalingInvariants } from "./scaling/invariants";
-import { scalingPolicyFor } from "./scaling/policy";
+import { type ScalingPolicy, scalingPolicyFor } from "./scaling/policy";
+
+/**
+ * The configured image, pinned by digest; it must exist before anything runs it (a migration Job or
+ * Deployment pointing at a missing tag waits for an image nobody pushed). `aws.ecr.getImage` fails
+ * (ImageNotFoundException, RepositoryNotFoundException) when the tag or the repository is missing,
+ * and as an invoke it answers during preview too, so the reference is known before the update.
+ */
+async function resolveImage(
+  repositoryName: string,
+  imageTag: string,
+  region: string,
+  recordedDigest: string | undefined,
+): Promise<string> {
+  let image: aws.ecr.GetImageResult;
+  try {
+    image = await aws.ecr.getImage({ repositoryName, imageTag });
+  } catch (error) {
+    throw new pulumi.RunError(
+      `parley:imageTag = ${JSON.stringify(imageTag)} names no image in ECR repository "${repositoryName}" (${(error as Error).message}). Push it first (app-release), or leave parley:imageTag unset to deploy the platform stage.`,
+    );
+  }
+  // The pipeline records the digest it scanned and signed; the tag must still name that image.
+  if (recordedDigest && recordedDigest !== image.imageDigest) {
+    throw new pulumi.RunError(
+      `parley:imageDigest = ${JSON.stringify(recordedDigest)} is not the digest of ${repositoryName}:${imageTag} in ECR (${image.imageDigest}): the release PR sets both together`,
+    );
+  }
+  return `${image.registryId}.dkr.ecr.${region}.amazonaws.com/${repositoryName}:${imageTag}@${image.imageDigest}`;
+}
+
+interface AppDependencies {
+  config: StackConfig;
+  imageTag: string;
+  /** The image reference, pinned by digest. */
+  image: string;
+  provider: k8s.Provider;
+  policy: ScalingPolicy;
+  network: Network;
+  database: Database;
+  cache: Cache;
+  edge: Edge;
+  clusterServices: ClusterServices;
+  rendered: ReturnType<typeof renderObservability>;
+}
+
+/** The app workload, its rules, dashboards and ServiceMonitor, and the public DNS record. */
+function declareApp(deps: AppDependencies): Workload {
+  const { config, network, database, cache, edge, clusterServices, policy } = deps;
+  const { stack } = config;
+  const workload = new Workload(resourceName(stack, "workload"), {
+    provider: deps.provider,
+    policy,
+    image: deps.image,
+    app: {
+      logLevel: config.logLevel,
+      aiProvider: config.aiProvider,
+      openai:
+        config.aiProvider === "openai" && config.openai.apiKey
+          ? { baseUrl: config.openai.baseUrl, model: config.openai.model, apiKey: config.openai.apiKey }
+          : undefined,
+      version: deps.imageTag,
+    },
+    publicHost: config.publicHost,
+    certificateArn: edge.certificateArn,
+    loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
+    originTrustStoreArn: edge.originTrustStoreArn,
+    network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
+    database: {
+      primaryHost: database.primaryEndpoint,
+      readerHost: database.readerEndpoint,
+      port: database.port,
+      name: database.databaseName,
+      username: database.username,
+      password: database.password,
+    },
+    cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
+    nodePoolName: clusterServices.nodePoolName,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    dependsOn: [clusterServices.loadBalancerController],
+  });
+
+  new Observability(resourceName(stack, "observability"), {
+    provider: deps.provider,
+    stack,
+    rendered: deps.rendered,
+    monitoringNamespace: clusterServices.monitoringNamespace,
+    app: workload.scrapeTarget,
+    dependsOn: [clusterServices.monitoringStack, ...workload.readiness],
+  });
+
+  // The ingress load balancer is the CDN's origin.
+  new PublicDnsRecord(resourceName(stack, "public-dns"), {
+    stack,
+    publicHost: config.publicHost,
+    cloudflareZoneId: config.cloudflareZoneId,
+    originHostname: workload.loadBalancerHostname,
+  });
+
+  return workload;
+}
 
 async function main() {
   const config = loadStackConfig();
   const { stack } = config;
   const policy = scalingPolicyFor(stack);
   const clusterName = resourceName(stack);
+  // Before any resource is declared: a missing image stops the update instead of leaving a Job waiting.
+  const image = config.imageTag
+    ? await resolveImage(config.ecrRepositoryName, config.imageTag, config.region, config.imageDigest)
+    : undefined;
   // The policy must hold in this stack's context (AZs, pod subnets, region) before anything is declared.
   assertScalingInvariants(policy, {
     availabilityZones: config.availabilityZones,
@@ -82,6 +188,8 @@ async function main() {
       namespace: controllerServiceAccounts.karpenter.namespace,
       serviceAccount: controllerServiceAccounts.karpenter.name,
     },
+    createSpotServiceLinkedRole:
+      policy.nodes.karpenter.capacityTypes.includes("spot") && config.spotServiceLinkedRole === "create",
   });
 
   const loadBalancerControllerAws = new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {
@@ -180,6 +288,7 @@ async function main() {
     karpenter: {
       nodeRoleName: karpenterAws.nodeRoleName,
       interruptionQueueName: karpenterAws.interruptionQueueName,
+      amiAlias: config.karpenterAmiAlias,
       discoveryTags: karpenterAws.discoveryTags,
     },
     monitoring: {
@@ -198,55 +307,38 @@ async function main() {
     cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
   });
 
-  const workload = new Workload(resourceName(stack, "workload"), {
+  new ContainerLogs(resourceName(stack, "container-logs"), {
+    stack,
+    clusterName,
+    kubernetesVersion: config.kubernetesVersion,
+    region: config.region,
+    logRetentionDays: config.logRetentionDays,
     provider: kubernetes,
-    policy,
-    // Deployed by digest once the pipeline recorded one: what was scanned and signed is what runs.
-    image: pulumi.interpolate`${cluster.ecrRepositoryUrl}:${config.imageTag}${config.imageDigest ? `@${config.imageDigest}` : ""}`,
-    app: {
-      logLevel: config.logLevel,
-      aiProvider: config.aiProvider,
-      openai:
-        config.aiProvider === "openai" && config.openai.apiKey
-          ? { baseUrl: config.openai.baseUrl, model: config.openai.model, apiKey: config.openai.apiKey }
-          : undefined,
-      version: config.imageTag,
-    },
-    publicHost: config.publicHost,
-    certificateArn: edge.certificateArn,
-    loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
-    originTrustStoreArn: edge.originTrustStoreArn,
-    network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
-    database: {
-      primaryHost: database.primaryEndpoint,
-      readerHost: database.readerEndpoint,
-      port: database.port,
-      name: database.databaseName,
-      username: database.username,
-      password: database.password,
-    },
-    cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
-    nodePoolName: clusterServices.nodePoolName,
     monitoringNamespace: clusterServices.monitoringNamespace,
-    dependsOn: [clusterServices.loadBalancerController],
+    dependsOn: cluster.ready,
   });
 
-  new Observability(resourceName(stack, "observability"), {
-    provider: kubernetes,
-    stack,
-    rendered,
-    monitoringNamespace: clusterServices.monitoringNamespace,
-    app: workload.scrapeTarget,
-    dependsOn: [clusterServices.monitoringStack, ...workload.readiness],
-  });
-
-  // The ingress load balancer is the CDN's origin.
-  new PublicDnsRecord(resourceName(stack, "public-dns"), {
-    stack,
-    publicHost: config.publicHost,
-    cloudflareZoneId: config.cloudflareZoneId,
-    originHostname: workload.loadBalancerHostname,
-  });
+  // The app runs only once its image exists: a first deploy on an empty account declares the
+  // platform (parley:imageTag unset), app-release pushes the first image, then its PR sets the tag.
+  if (config.imageTag && image) {
+    declareApp({
+      config,
+      imageTag: config.imageTag,
+      image,
+      provider: kubernetes,
+      policy,
+      network,
+      database,
+      cache,
+      edge,
+      clusterServices,
+      rendered,
+    });
+  } else {
+    pulumi.log.warn(
+      "parley:imageTag is unset: the platform stage of a first deploy. The app workload, its rules, dashboards and ServiceMonitor, and the public DNS record are declared once app-release has pushed an image and parley:imageTag names it (docs/deploying.md)",
+    );
+  }
 
   return {
     publicUrl: edge.publicUrl,

@@ -71,7 +71,8 @@ describe("the offline gate", () => {
     });
   });
 
-  it("turns an unknown value into an advisory note, as pulumi preview does", async () => {
+  it("fails a mandatory policy that cannot decide on an unknown value; an advisory one stays a note", async () => {
+    // `pulumi preview` only notes "can't run policy during preview" and the update then runs unchecked.
     const reads: ResourceValidationPolicy = {
       name: "reads",
       description: "reads a value",
@@ -80,17 +81,17 @@ describe("the offline gate", () => {
         if (args.props.endpoint.length > 0) return;
       },
     };
-    const violations = await runPolicyGate(
-      { policies: [reads] },
-      [planned("aws:x/y:Z", { endpoint: unknownValue })],
-      {},
-    );
-    expect(violations).toEqual([
-      expect.objectContaining({
-        policyName: "reads",
-        enforcementLevel: "advisory",
-        message: "can't run policy during preview: string value at .endpoint can't be known during preview",
-      }),
+    const resource = planned("aws:x/y:Z", { endpoint: unknownValue });
+    const cannotDecide = {
+      policyName: "reads",
+      message: "can't run policy during preview: string value at .endpoint can't be known during preview",
+      urn: resource.urn,
+    };
+    expect(await runPolicyGate({ policies: [reads] }, [resource], {})).toEqual([
+      expect.objectContaining({ ...cannotDecide, enforcementLevel: "mandatory" }),
+    ]);
+    expect(await runPolicyGate({ policies: [reads] }, [resource], { reads: "advisory" })).toEqual([
+      expect.objectContaining({ ...cannotDecide, enforcementLevel: "advisory" }),
     ]);
   });
 

@@ -165,8 +165,17 @@ function reporter(evaluation: Evaluation, subject?: PlannedResource): ReportViol
   };
 }
 
-/** Runs one validation; unknown values downgrade to an advisory note, as in `pulumi preview`. */
-async function guarded(evaluation: Evaluation, run: () => void | Promise<void>): Promise<void> {
+/**
+ * Runs one validation. A policy that reads a value only known after the update cannot decide:
+ * `pulumi preview` merely notes that, and the update then runs unchecked. Here a mandatory policy
+ * that cannot decide is a failure (it must be written to decide on what preview knows); an
+ * advisory one stays a note.
+ */
+async function guarded(
+  evaluation: Evaluation,
+  run: () => void | Promise<void>,
+  subject?: PlannedResource,
+): Promise<void> {
   try {
     await run();
     evaluation.applied = true;
@@ -174,11 +183,13 @@ async function guarded(evaluation: Evaluation, run: () => void | Promise<void>):
     if (error instanceof NotApplicable) return;
     if (error instanceof UnknownValueError) {
       evaluation.applied = true;
+      const level = evaluation.settings.enforcementLevel;
       evaluation.violations.push({
         policyName: evaluation.policy.name,
-        enforcementLevel: "advisory",
+        enforcementLevel: level === "mandatory" || level === "remediate" ? "mandatory" : "advisory",
         description: evaluation.policy.description,
         message: `can't run policy during preview: ${(error as Error).message}`,
+        ...(subject ? { urn: subject.urn } : {}),
       });
       return;
     }
@@ -241,7 +252,7 @@ async function validateResources(
         getConfig: <T extends object>() => evaluation.settings.config as T,
         notApplicable,
       };
-      await guarded(evaluation, () => validation(args, reporter(evaluation, resource)));
+      await guarded(evaluation, () => validation(args, reporter(evaluation, resource)), resource);
     }
   }
 }

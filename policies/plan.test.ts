@@ -1,6 +1,6 @@
 /**
  * The offline plan for every stack, as CI runs it: `npm run plan -- --stack <name> --json <file>`
- * must exit 0 (no mandatory violation), state that it is offline, stay under 30 s for prod, and
+ * must exit 0 (no mandatory violation), state that it is offline, stay under 60 s for prod (two program runs: update and preview mode), and
  * write the JSON document with every secret redacted; every policy finds something to check and
  * the resources carry the stack's scaling policy. Also: the gate fails the real program when a
  * setting breaks a mandatory policy, and usage errors exit 2 with one readable line.
@@ -60,12 +60,16 @@ describe.each(stackNames)("npm run plan -- --stack %s", (stack) => {
     expect(run.stdout).toMatch(
       /Policy report \(pack config policies\/config\/\w+\.json\): 0 mandatory, \d+ advisory/,
     );
+    // The same pack over a preview-mode run (computed outputs unknown): every mandatory policy decides.
+    expect(run.stdout).toMatch(
+      /Policy report in preview mode \(computed outputs unknown, as `pulumi preview` sees them\): 0 mandatory, \d+ advisory/,
+    );
     expect(run.stdout).toMatch(/Scaling envelope[^\n]*\n {2}app pods {6}\d+–\d+ replicas/);
     expect(run.stdout).toMatch(
       /Monthly cost \(on-demand list prices[^\n]*\n.*min \(\d+ pods\).*typical.*max/,
     );
     expect(run.stdout).toContain("OK: no mandatory policy violation.");
-    // A generous bound (a few seconds on an idle machine; a loaded one is slower): a plan that takes
+    // A generous bound (two program runs, update and preview mode: about 30 s on an idle machine): a plan that takes
     // minutes is a regression worth failing on, a busy machine is not.
     if (stack === "prod") expect(run.seconds).toBeLessThan(120);
   });
@@ -119,7 +123,10 @@ describe("the policy gate on the real program", () => {
     const key = (v: PolicyViolation) => `${v.policyName} ${v.resourceName} ${v.message}`;
     const baseline = new Set(mandatoryViolations(await buildPlan("dev")).map(key));
     const plan = await buildPlan("dev", { "parley:clusterApiAllowedCidrs": JSON.stringify(["0.0.0.0/0"]) });
-    expect(mandatoryViolations(plan).filter((v) => !baseline.has(key(v)))).toEqual([
+    const fresh = mandatoryViolations(plan).filter((v) => !baseline.has(key(v)));
+    // Both the update run and the preview run report it.
+    expect(fresh).toHaveLength(2);
+    expect([...new Map(fresh.map((v) => [key(v), v])).values()]).toEqual([
       expect.objectContaining({
         policyName: "eks-endpoint-restricted",
         resourceType: "aws:eks/cluster:Cluster",
@@ -129,9 +136,11 @@ describe("the policy gate on the real program", () => {
     const text = renderPlan(plan);
     expect(text).toMatch(new RegExp(`: ${baseline.size + 1} mandatory, \\d+ advisory`));
     expect(text).toContain("  mandatory eks-endpoint-restricted  aws:eks/cluster:Cluster parley-dev");
+    // The verdict counts both runs' mandatory violations.
     expect(text.trimEnd().split("\n").pop()).toBe(
-      `FAILED: ${baseline.size + 1} mandatory policy violation(s).`,
+      `FAILED: ${mandatoryViolations(plan).length} mandatory policy violation(s).`,
     );
+    expect(mandatoryViolations(plan).length).toBe(baseline.size + 2);
   });
 });
 

@@ -78,6 +78,7 @@ export const defaultPort = 3000;
 const environmentSchema = z
   .object({
     PORT: integer(0, 65535).default(defaultPort),
+    METRICS_PORT: integer(0, 65535).optional(),
     DATABASE_URL: url(["postgres:", "postgresql:"]),
     DATABASE_REPLICA_URL: url(["postgres:", "postgresql:"]).optional(),
     DATABASE_REPLICA_URLS: list(
@@ -126,6 +127,11 @@ export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" |
 export interface AppConfig {
   /** 0 picks any free port. */
   port: number;
+  /**
+   * Where /metrics is served instead of the API port, so only Prometheus reaches it (the cluster's
+   * NetworkPolicy admits only its namespace there); unset: on the API port (the local platform).
+   */
+  metricsPort?: number;
   databaseUrl: string;
   /** Read replicas (DATABASE_REPLICA_URLS, plus DATABASE_REPLICA_URL); none: reads go to the primary. */
   databaseReplicaUrls: string[];
@@ -221,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   const e = parsed.data;
   return {
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: [
       ...new Set([

@@ -26,6 +26,7 @@ import { migrateCli } from "./db/migrate-cli";
 import { createApp } from "./http/app";
 import { LoginBackoff, RateLimiter } from "./http/rate-limit";
 import { createLogger } from "./logger";
+import { metricsServer } from "./routes/operations";
 import { AnalyticsService } from "./services/analytics";
 import { ChatService } from "./services/chat";
 import { ChatbotService } from "./services/chatbots";
@@ -39,6 +40,8 @@ export { loadConfig } from "./config";
 export interface ParleyHandle {
   url: string;
   port: number;
+  /** Where /metrics answers: METRICS_PORT, or the API port when that is unset. */
+  metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -103,7 +106,15 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     tokenTtlSeconds: config.tokenTtlSeconds,
     bodyLimitBytes: config.bodyLimitBytes,
     draining: () => draining,
+    metricsOnApiPort: config.metricsPort === undefined,
   });
+  const metricsListener = config.metricsPort === undefined ? undefined : metricsServer(metrics);
+  if (metricsListener) {
+    await new Promise<void>((resolve, reject) => {
+      metricsListener.once("error", reject);
+      metricsListener.listen(config.metricsPort, () => resolve());
+    });
+  }
   const server = createServer(app);
   // Longer than the load balancer's idle timeout (120 s, infra/components/workload/draining.ts), so
   // the balancer, not the app, closes idle keep-alive connections (else: sporadic 502s).
@@ -114,7 +125,11 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     server.listen(config.port, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  log.info({ port, version: config.appVersion, provider: config.ai.provider }, "parley listening");
+  const metricsPort = metricsListener ? (metricsListener.address() as AddressInfo).port : port;
+  log.info(
+    { port, metricsPort, version: config.appVersion, provider: config.ai.provider },
+    "parley listening",
+  );
 
   let closing: Promise<void> | undefined;
   const shutdown = async () => {
@@ -138,12 +153,15 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     clearTimeout(timer);
     stopActiveConversations();
     await maintenance.stop();
+    // Metrics stay scrapeable until the API has drained.
+    if (metricsListener) await new Promise<void>((resolve) => metricsListener.close(() => resolve()));
     await Promise.all([db.close(), redis.close()]);
     log.info("shutdown complete");
   };
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     close: () => {
       closing ??= shutdown();
       return closing;

@@ -27,6 +27,8 @@ export const jwtSecret = "test-secret-that-is-long-enough-for-hs256!";
 
 export interface TestApp {
   url: string;
+  /** Where /metrics answers (METRICS_PORT, or the API port). */
+  metricsUrl: string;
   config: AppConfig;
   database: TestDatabase;
   close(): Promise<void>;
@@ -100,7 +102,7 @@ export async function startTestApp(
   const { config: base, database } = await testConfig(prefix, env, given);
   const config = overrides(base);
   const app = await startParley(config, { log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
-  return { url: app.url, config, database, close: app.close };
+  return { url: app.url, metricsUrl: app.metricsUrl, config, database, close: app.close };
 }
 
 // Responses are asserted field by field in tests; typing every body would add nothing.

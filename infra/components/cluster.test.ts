@@ -122,7 +122,48 @@ describe("Cluster", () => {
     for (const name of ["coredns", "aws-ebs-csi-driver"]) {
       expect(addon(prod, name).dependencies).toContain(nodes.urn);
     }
-    expect(resourcesOfType(prod, "aws:eks/addon:Addon").map((a) => a.inputs.addonName)).toHaveLength(5);
+    // The five the cluster needs, and the CloudWatch Observability add-on that ships container logs.
+    expect(
+      resourcesOfType(prod, "aws:eks/addon:Addon")
+        .map((a) => a.inputs.addonName)
+        .sort(),
+    ).toEqual([
+      "amazon-cloudwatch-observability",
+      "aws-ebs-csi-driver",
+      "coredns",
+      "eks-pod-identity-agent",
+      "kube-proxy",
+      "vpc-cni",
+    ]);
+  });
+
+  it("moves the node group and every add-on with kubernetesVersion, each add-on pinned to the version EKS resolves for it", async () => {
+    const addons = (run: ProgramRun) =>
+      Object.fromEntries(
+        resourcesOfType(run, "aws:eks/addon:Addon").map((a) => [a.inputs.addonName, a.inputs.addonVersion]),
+      );
+    expect(eks(prod).inputs.version).toBe("1.35");
+    expect(nodeGroup(prod).inputs.version).toBe("1.35");
+    const before = addons(prod);
+    for (const version of Object.values(before)) expect(version).toMatch(/^v1\.35\.\d+-eksbuild\.1$/);
+
+    const upgraded = await runProgram({ stack: "prod", config: { "parley:kubernetesVersion": "1.36" } });
+    expect(eks(upgraded).inputs.version).toBe("1.36");
+    expect(nodeGroup(upgraded).inputs.version).toBe("1.36");
+    const after = addons(upgraded);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    const addonNamed = (run: ProgramRun, name: string) =>
+      resourcesOfType(run, "aws:eks/addon:Addon").find((a) => a.inputs.addonName === name);
+    for (const [name, version] of Object.entries(after)) {
+      expect(version, name).toMatch(/^v1\.36\.\d+-eksbuild\.1$/);
+      // Updated after the control plane: each waits for the cluster, or for the nodes that do.
+      const dependencies = addonNamed(upgraded, name)?.dependencies ?? [];
+      expect(
+        dependencies.includes(eks(upgraded).urn) || dependencies.includes(nodeGroup(upgraded).urn),
+        name,
+      ).toBe(true);
+    }
+    expect(nodeGroup(upgraded).dependencies).toContain(eks(upgraded).urn);
   });
 
   it("makes the Kubernetes provider wait for admin access, the nodes and the add-ons that need them", () => {
@@ -259,12 +300,15 @@ describe("Pod Identity", () => {
       ]),
     );
 
-  it("associates roles with Karpenter, the load balancer controller, EBS CSI and the app", () => {
+  it("associates roles with Karpenter, the load balancer controller, EBS CSI, the CloudWatch exporter and agent, Grafana and the app", () => {
     const byAccount = associations(prod);
     expect(Object.keys(byAccount).sort()).toEqual([
+      "amazon-cloudwatch/cloudwatch-agent",
       "kube-system/aws-load-balancer-controller",
       "kube-system/ebs-csi-controller-sa",
       "kube-system/karpenter",
+      "monitoring/cloudwatch-exporter",
+      "monitoring/kube-prometheus-stack-grafana",
       "parley/parley",
     ]);
     for (const association of Object.values(byAccount)) {

@@ -231,6 +231,10 @@ export class Cluster extends pulumi.ComponentResource {
     readOnlyAccess(args.auditorPrincipalArns ?? [], "auditor", "AmazonEKSAdminViewPolicy");
 
     // Add-ons that run as DaemonSets go in before nodes, so a node is Ready as soon as it joins.
+    // Each add-on's version is the one EKS names the default for the cluster's Kubernetes version
+    // (DescribeAddonVersions; `aws.eks.getAddonVersion` without mostRecent), an explicit input: raising
+    // kubernetesVersion shows every add-on's new version in the preview and updates it after the
+    // control plane, in dependency order (control plane, then these, then the nodes, then the rest).
     const addon = (
       addonName: string,
       extra: Partial<aws.eks.AddonArgs> = {},
@@ -241,6 +245,9 @@ export class Cluster extends pulumi.ComponentResource {
         {
           clusterName: cluster.name,
           addonName,
+          addonVersion: aws.eks
+            .getAddonVersionOutput({ addonName, kubernetesVersion: args.kubernetesVersion }, parent)
+            .apply((resolved) => resolved.version),
           resolveConflictsOnCreate: "OVERWRITE",
           resolveConflictsOnUpdate: "OVERWRITE",
           tags: n.tags(),
@@ -406,6 +413,9 @@ export class Cluster extends pulumi.ComponentResource {
         nodeRoleArn: role.arn,
         subnetIds: args.privateSubnetIds,
         amiType: amiTypeFor(system.instanceType),
+        // Without it the group stays on the version it was created with when the control plane moves
+        // on; with it, raising kubernetesVersion rolls the nodes to that version's AMI after the control plane.
+        version: args.kubernetesVersion,
         capacityType: "ON_DEMAND",
         instanceTypes: [system.instanceType],
         scalingConfig: { minSize: system.minSize, desiredSize: system.desiredSize, maxSize: system.maxSize },

@@ -62,7 +62,7 @@ describe("Database", () => {
     expect(primary(prod).inputs).toMatchObject({
       deletionProtection: true,
       skipFinalSnapshot: false,
-      finalSnapshotIdentifier: "parley-prod-database-final",
+      finalSnapshotIdentifier: expect.stringMatching(/^parley-prod-database-final-[0-9a-f]{8}$/),
     });
     expect(primary(dev).inputs).toMatchObject({
       deletionProtection: false,
@@ -70,6 +70,23 @@ describe("Database", () => {
       multiAz: false,
     });
     expect(primary(dev).inputs).not.toHaveProperty("finalSnapshotIdentifier");
+  });
+
+  it("names each final snapshot anew when the primary is replaced, so a second replace or destroy cannot collide", async () => {
+    const suffix = resourceNamed(prod, "random:index/randomId:RandomId", "database-final-snapshot-suffix");
+    const snapshot = primary(prod).inputs.finalSnapshotIdentifier as string;
+    expect(snapshot).toBe(`parley-prod-database-final-${suffix.outputs.hex}`);
+    // dbName forces a new instance (the provider replaces on it): the suffix is renewed with it.
+    expect(suffix.inputs.keepers).toMatchObject({
+      dbName: "parley",
+      username: "parley_admin",
+      engine: "postgres",
+    });
+    const replaced = await runProgram({ stack: "prod", config: { "parley:databaseName": "parley_v2" } });
+    expect(primary(replaced).inputs.finalSnapshotIdentifier).toMatch(
+      /^parley-prod-database-final-[0-9a-f]{8}$/,
+    );
+    expect(primary(replaced).inputs.finalSnapshotIdentifier).not.toBe(snapshot);
   });
 
   it.each(["prod", "dev"] as const)(

@@ -162,6 +162,24 @@ export class Database extends pulumi.ComponentResource {
       applyImmediately: !prod,
     };
 
+    // A fixed final-snapshot name fails the second replace or destroy ("DBSnapshotAlreadyExists"):
+    // the suffix is renewed whenever the primary is (its keepers are the inputs that force a new
+    // instance), and a recreated stack starts with a new one.
+    const finalSnapshotSuffix = new random.RandomId(
+      n.name("final-snapshot-suffix"),
+      {
+        byteLength: 4,
+        keepers: {
+          engine: "postgres",
+          dbName: args.databaseName,
+          username: masterUsername,
+          kmsKeyId: key.arn,
+          storageEncrypted: "true",
+        },
+      },
+      parent,
+    );
+
     const primary = new aws.rds.Instance(
       n.name("primary"),
       {
@@ -179,7 +197,9 @@ export class Database extends pulumi.ComponentResource {
         backupWindow: "02:00-03:00",
         maintenanceWindow: "sun:03:30-sun:04:30",
         skipFinalSnapshot: !prod,
-        finalSnapshotIdentifier: prod ? n.name("final") : undefined,
+        finalSnapshotIdentifier: prod
+          ? pulumi.interpolate`${n.name("final")}-${finalSnapshotSuffix.hex}`
+          : undefined,
         deleteAutomatedBackups: !prod,
         tags: n.tags({ role: "primary" }),
       },

@@ -83,7 +83,18 @@ export interface KarpenterAwsArgs {
   region: string;
   /** Where the controller runs (must match its Helm release). */
   controller: { namespace: string; serviceAccount: string };
+  /**
+   * Create `AWSServiceRoleForEC2Spot`: EC2 needs it before the first Spot launch, and a role without
+   * `iam:CreateServiceLinkedRole` (Karpenter's controller) fails with
+   * AuthFailure.ServiceLinkedRoleCreationNotPermitted. Karpenter's getting-started guide creates it
+   * with `aws iam create-service-linked-role --aws-service-name spot.amazonaws.com`. One per account:
+   * false when the account already has it (another stack in the account, or the console made it).
+   */
+  createSpotServiceLinkedRole: boolean;
 }
+
+/** The service that owns the Spot service-linked role (its name is AWSServiceRoleForEC2Spot). */
+export const spotServiceName = "spot.amazonaws.com";
 
 export class KarpenterAws extends pulumi.ComponentResource {
   /** The role Karpenter's nodes get (EC2NodeClass `role`). */
@@ -220,6 +231,18 @@ export class KarpenterAws extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    if (args.createSpotServiceLinkedRole) {
+      new aws.iam.ServiceLinkedRole(
+        n.name("spot-service-linked-role"),
+        {
+          awsServiceName: spotServiceName,
+          description: "EC2 Spot launches for Karpenter's Spot capacity",
+          tags: n.tags(),
+        },
+        parent,
+      );
+    }
 
     this.nodeRoleName = nodeRole.name;
     this.nodeRoleArn = nodeRole.arn;

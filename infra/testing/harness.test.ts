@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { isSecret, repositoryRoot, reveal, runProgram } from "./harness";
+import { isSecret, repositoryRoot, resourceNamed, reveal, runProgram } from "./harness";
 import { mockCall, mockResource } from "./mock-outputs";
 
 describe("runProgram", () => {
@@ -112,5 +113,43 @@ describe("mock outputs", () => {
     expect(
       mockCall({ token: "aws:index/getAvailabilityZones:getAvailabilityZones", inputs: {} }, context).names,
     ).toEqual(["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]);
+  });
+});
+
+describe("preview mode (what `pulumi preview` sees on a first deploy)", () => {
+  it("leaves every value the cloud computes unknown, and whatever derives from it", async () => {
+    const run = await runProgram({ stack: "prod", preview: true });
+    const eks = resourceNamed(run, "aws:eks/cluster:Cluster", "-eks");
+    expect(eks.outputs.endpoint).toBe(unknownValue);
+    expect(eks.outputs.name).toBe("parley-prod");
+    const primary = resourceNamed(run, "aws:rds/instance:Instance", "-primary");
+    expect(primary.outputs.address).toBe(unknownValue);
+    // The kubeconfig needs the endpoint: the Kubernetes provider is configured with an unknown.
+    const provider = run.resources.find((r) => r.type === "pulumi:providers:kubernetes");
+    expect(JSON.stringify(provider?.inputs.kubeconfig)).toContain(unknownValue);
+    // What the program passes in stays known; Kubernetes names its objects during preview already.
+    const deployment = resourceNamed(run, "kubernetes:apps/v1:Deployment", "-deployment");
+    expect(deployment.inputs.metadata).toMatchObject({ name: "parley", namespace: "parley" });
+    expect(JSON.stringify(deployment.inputs)).toMatch(
+      /"image":"123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/parley-prod:0\.1\.0@sha256:[0-9a-f]{64}"/,
+    );
+    const ingress = resourceNamed(run, "kubernetes:networking.k8s.io/v1:Ingress", "-ingress");
+    expect(ingress.outputs.status).toBe(unknownValue);
+  });
+
+  it("marks computed fields unknown without touching what the inputs fix", () => {
+    const args = {
+      type: "aws:eks/cluster:Cluster",
+      name: "eks",
+      inputs: { name: "parley-dev", vpcConfig: { subnetIds: ["a"] } },
+    };
+    const state = mockResource(args, { region: "us-east-1", preview: true });
+    expect(state.id).toBe("");
+    expect(state.state).toMatchObject({
+      name: "parley-dev",
+      arn: unknownValue,
+      endpoint: unknownValue,
+      vpcConfig: { subnetIds: ["a"], clusterSecurityGroupId: unknownValue, vpcId: unknownValue },
+    });
   });
 });

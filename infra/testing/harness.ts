@@ -9,8 +9,10 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import { parse as parseYaml } from "yaml";
-import { type MockContext, mockCall, mockResource } from "./mock-outputs";
+import { bootstrapSecretKeys } from "../config";
+import { InvokeFailure, type MockContext, mockCall, mockResource } from "./mock-outputs";
 
 export interface RegisteredResource {
   urn: string;
@@ -27,6 +29,8 @@ export interface RegisteredResource {
 export interface ProgramRun {
   resources: RegisteredResource[];
   stackOutputs: Record<string, unknown>;
+  /** Bootstrap secrets (infra/config.ts) the stack file lacks, given placeholder values for this run. */
+  assumedSecrets: string[];
 }
 
 export const repositoryRoot = path.resolve(__dirname, "..", "..");
@@ -139,6 +143,7 @@ interface StackOutputInternals {
   isSecret: Promise<boolean>;
 }
 interface MockMonitorLike {
+  invoke(request: unknown, callback: (error: unknown, response: unknown) => void): Promise<void>;
   registerResource(request: MonitorRequest, callback: Callback): Promise<void>;
   registerResourceOutputs(request: MonitorRequest, callback: Callback): void;
 }
@@ -152,12 +157,29 @@ export async function runProgram(options: {
   config?: Record<string, string>;
   /** Answers to provider function calls by token, instead of the mock's (e.g. a changed IP list). */
   calls?: Record<string, Record<string, unknown>>;
+  /** Keys of Pulumi.<stack>.yaml to leave unset (e.g. `parley:imageTag` before the first image). */
+  unset?: readonly string[];
+  /** Run as `pulumi preview`: values the cloud computes are unknown (see MockContext.preview). */
+  preview?: boolean;
+  /** The account's ECR images (`repository:tag`); unset: every image asked for exists. */
+  ecrImages?: readonly string[];
 }): Promise<ProgramRun> {
   const file = readStackConfigFile(options.stack);
-  const config = { ...file.config, ...options.config };
-  const context: MockContext = { region: config["aws:region"] ?? "us-east-1" };
+  const assumedSecrets = bootstrapSecretKeys[options.stack].filter((key) => !(key in file.config));
+  const config: Record<string, string> = {
+    ...Object.fromEntries(assumedSecrets.map((key) => [key, `mock-secure-value-for-${key}`])),
+    ...file.config,
+    ...options.config,
+  };
+  for (const key of options.unset ?? []) delete config[key];
+  const secretKeys = [...file.secretKeys, ...assumedSecrets].filter((key) => key in config);
+  const context: MockContext = {
+    region: config["aws:region"] ?? "us-east-1",
+    preview: options.preview ?? false,
+    ...(options.ecrImages ? { ecrImages: options.ecrImages } : {}),
+  };
 
-  pulumi.runtime.setAllConfig(config, file.secretKeys);
+  pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => mockResource(args, context),
@@ -165,7 +187,7 @@ export async function runProgram(options: {
     },
     "parley",
     options.stack,
-    false,
+    context.preview,
   );
 
   const resources: RegisteredResource[] = [];
@@ -173,6 +195,20 @@ export async function runProgram(options: {
   const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorLike;
   const registerResource = monitor.registerResource.bind(monitor);
   const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+  const invoke = monitor.invoke.bind(monitor);
+
+  // A provider reports a failed data source as failures in the response, which the SDK turns into
+  // "Invoke of '<token>' failed: <reason>"; the mock monitor would lose the reason.
+  monitor.invoke = (request, callback) =>
+    invoke(request, (error, response) => {
+      if (!(error instanceof InvokeFailure)) return callback(error, response);
+      const failure = new providerProto.CheckFailure();
+      failure.setProperty("");
+      failure.setReason(error.message);
+      const failed = new providerProto.InvokeResponse();
+      failed.setFailuresList([failure]);
+      callback(null, failed);
+    });
 
   monitor.registerResource = (request, callback) =>
     registerResource(request, (error, response) => {
@@ -225,7 +261,7 @@ export async function runProgram(options: {
   }
   await pulumi.runtime.disconnect();
   if (failure) throw failure;
-  return { resources, stackOutputs };
+  return { resources, stackOutputs, assumedSecrets: assumedSecrets.filter((key) => key in config) };
 }
 
 /** Convenience for tests: the registrations of one resource type. */

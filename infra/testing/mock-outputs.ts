@@ -5,12 +5,23 @@
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../data/cloudflare-ips";
 
 export const mockAccountId = "123456789012";
 
 export interface MockContext {
   region: string;
+  /**
+   * `pulumi preview` rather than `pulumi up`: every value the cloud computes on create (ids, ARNs,
+   * endpoints, generated names, statuses) is unknown; only what the program passed in is known.
+   */
+  preview?: boolean;
+  /**
+   * What the account already holds that data sources look up: the images in each ECR repository
+   * (`repository:tag`). Unset: every image the program asks for exists (an account after bootstrap).
+   */
+  ecrImages?: readonly string[];
 }
 
 /** A short stable hex string derived from a resource's name (stable across runs, distinct per name). */
@@ -133,6 +144,11 @@ const computedByType: Record<string, Computed> = {
   "random:index/randomPassword:RandomPassword": (_args, _ctx, id) => ({
     result: `mock-generated-secret-${mockHash(id, 24)}`,
   }),
+  // New keepers mean a new resource, hence new random bytes.
+  "random:index/randomId:RandomId": ({ inputs }, _ctx, id) => {
+    const hex = mockHash(`${id}${JSON.stringify(inputs.keepers ?? {})}`, 2 * Number(inputs.byteLength ?? 8));
+    return { hex, dec: BigInt(`0x${hex}`).toString(), b64Url: Buffer.from(hex, "hex").toString("base64url") };
+  },
 };
 
 /**
@@ -180,6 +196,30 @@ function mockId(type: string, name: string): string {
   return prefix[type] ? `${prefix[type]}-${mockHash(name, 17)}` : `${name}-id`;
 }
 
+const isPlainRecord = (value: unknown): value is Outputs =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * The state a preview shows for a resource being created: what the program passed in, and the
+ * sentinel the engine uses for "known after apply" wherever the provider would compute a value.
+ */
+export function previewState(inputs: Outputs, state: Outputs): Outputs {
+  const result: Outputs = {};
+  for (const [key, value] of Object.entries(state)) {
+    if (!(key in inputs)) result[key] = unknownValue;
+    else if (isPlainRecord(inputs[key]) && isPlainRecord(value))
+      result[key] = previewState(inputs[key] as Outputs, value);
+    else result[key] = JSON.stringify(inputs[key]) === JSON.stringify(value) ? value : unknownValue;
+  }
+  return result;
+}
+
+/** Kubernetes auto-names objects during preview already (the provider's Check), so that stays known. */
+function knownInPreview(type: string, state: Outputs, inputs: Outputs): Outputs {
+  if (!type.startsWith("kubernetes:") || !isPlainRecord(state.metadata)) return inputs;
+  return { ...inputs, metadata: { ...(inputs.metadata as Outputs), name: state.metadata.name } };
+}
+
 /** The mock's answer to a resource registration: an id and the provider's outputs. */
 export function mockResource(
   args: pulumi.runtime.MockResourceArgs,
@@ -193,8 +233,14 @@ export function mockResource(
   const computed = args.type.startsWith("kubernetes:")
     ? kubernetesOutputs(args, ctx)
     : (computedByType[args.type]?.(args, ctx, id) ?? {});
-  return { id, state: { ...defaults, ...args.inputs, ...computed } };
+  const state = { ...defaults, ...args.inputs, ...computed };
+  if (!ctx.preview) return { id, state };
+  // An empty id is what the engine reports for a resource that does not exist yet (unknown id).
+  return { id: "", state: previewState(knownInPreview(args.type, state, args.inputs), state) };
 }
+
+/** A data source that fails the way the provider reports it: as an invoke failure with a reason. */
+export class InvokeFailure extends Error {}
 
 /** The mock's answer to a provider function call (data sources). */
 export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): Record<string, unknown> {
@@ -221,6 +267,37 @@ export function mockCall(args: pulumi.runtime.MockCallArgs, ctx: MockContext): R
       };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { json: JSON.stringify(args.inputs), id: mockHash(JSON.stringify(args.inputs)) };
+    case "aws:eks/getAddonVersion:getAddonVersion": {
+      // EKS add-on versions look like v1.20.4-eksbuild.1; here they encode the Kubernetes version.
+      const { addonName, kubernetesVersion } = args.inputs as {
+        addonName: string;
+        kubernetesVersion: string;
+      };
+      return {
+        id: addonName,
+        addonName,
+        kubernetesVersion,
+        version: `v${kubernetesVersion}.${mockHash(addonName, 3).replace(/\D/g, "0")}-eksbuild.1`,
+      };
+    }
+    case "aws:ecr/getImage:getImage": {
+      // The provider fails the lookup when the tag is not in the repository (ImageNotFoundException).
+      const { repositoryName, imageTag } = args.inputs as { repositoryName: string; imageTag: string };
+      const reference = `${repositoryName}:${imageTag}`;
+      if (ctx.ecrImages && !ctx.ecrImages.includes(reference)) {
+        throw new InvokeFailure(
+          `reading ECR Image (${reference}): ImageNotFoundException: The image with imageId {imageTag:'${imageTag}'} does not exist within the repository with name '${repositoryName}'`,
+        );
+      }
+      return {
+        id: `sha256:${mockHash(reference, 64)}`,
+        imageDigest: `sha256:${mockHash(reference, 64)}`,
+        imageTags: [imageTag],
+        repositoryName,
+        registryId: mockAccountId,
+        imageUri: `${mockAccountId}.dkr.ecr.${ctx.region}.amazonaws.com/${repositoryName}@sha256:${mockHash(reference, 64)}`,
+      };
+    }
     default:
       return {};
   }

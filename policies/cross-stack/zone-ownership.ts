@@ -14,7 +14,7 @@
  * `npm run check:stacks` runs it over the committed stacks (the pipeline calls it); its vitest file
  * runs it in `npm test`.
  */
-import { parseStackConfig, type StackConfig } from "../../infra/config";
+import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
 import type { StackName } from "../../infra/scaling/policy";
 import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/testing/harness";
 import { apiRateLimit, rulesHostScoped, scopedHost } from "../cloudflare/rulesets";
@@ -166,7 +166,14 @@ export async function loadStackPlan(
   stack: StackName,
   config: Record<string, string> = {},
 ): Promise<StackPlan> {
-  const raw = { ...readStackConfigFile(stack).config, ...config };
+  const file = readStackConfigFile(stack).config;
+  // Secrets typed in at bootstrap are assumed set, as the offline plan (runProgram) assumes them.
+  const assumed = bootstrapSecretKeys[stack].filter((key) => !(key in file));
+  const raw = {
+    ...Object.fromEntries(assumed.map((key) => [key, `mock-secure-value-for-${key}`])),
+    ...file,
+    ...config,
+  };
   const { resources } = await runProgram({ stack, config });
   return { stack, config: parseStackConfig(raw, stack), resources, packConfig: loadPackConfig(stack) };
 }

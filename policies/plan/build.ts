@@ -41,6 +41,13 @@ export interface Plan {
   violations: PolicyViolation[];
   /** Enabled policies that found nothing to check in this stack. */
   notApplicable: string[];
+  /**
+   * The same pack over a preview-mode run (`pulumi preview`: values the cloud computes are unknown).
+   * A mandatory policy that cannot decide there is a mandatory violation.
+   */
+  previewViolations: PolicyViolation[];
+  /** Bootstrap secrets the stack file lacks, assumed set (placeholders) for this plan. */
+  assumedSecrets: string[];
   envelope: ScalingEnvelope;
   cost: Record<CostScale, CostEstimate>;
 }
@@ -87,8 +94,10 @@ function envelopeOf(policy: ScalingPolicy, databaseMultiAz: boolean): ScalingEnv
  */
 export async function buildPlan(stack: StackName, config: Record<string, string> = {}): Promise<Plan> {
   const packConfig = loadPackConfig(stack);
-  const { resources } = await runProgram({ stack, config });
+  const { resources, assumedSecrets } = await runProgram({ stack, config });
   const { violations, notApplicable } = await evaluatePolicies(packArgs, resources, packConfig);
+  const preview = await runProgram({ stack, config, preview: true });
+  const previewViolations = (await evaluatePolicies(packArgs, preview.resources, packConfig)).violations;
   const policy = deployedScalingPolicy(scalingPolicyFor(stack), policyResources(resources), defaultAppName);
   const primary = resources.find(
     (r) => r.type === "aws:rds/instance:Instance" && !r.inputs.replicateSourceDb,
@@ -105,10 +114,13 @@ export async function buildPlan(stack: StackName, config: Record<string, string>
     resources,
     violations,
     notApplicable,
+    previewViolations,
+    assumedSecrets,
     envelope: envelopeOf(policy, databaseMultiAz),
     cost,
   };
 }
 
-export const mandatoryViolations = (plan: Plan) =>
-  plan.violations.filter((v) => v.enforcementLevel === "mandatory");
+/** Mandatory violations of the update run and of the preview run. */
+export const mandatoryViolations = (plan: Pick<Plan, "violations" | "previewViolations">) =>
+  [...plan.violations, ...plan.previewViolations].filter((v) => v.enforcementLevel === "mandatory");

@@ -56,8 +56,12 @@ const usd = (value: number) => `$${value.toLocaleString("en-US", { maximumFracti
 
 /** The plan below its headline (the CLI prints the headline first, before the program runs). */
 export function renderPlan(plan: Plan): string {
-  const { envelope: e, violations } = plan;
+  const { envelope: e, violations, previewViolations } = plan;
   const mandatory = mandatoryViolations(plan);
+  const count = (list: PolicyViolation[]) => {
+    const hard = list.filter((v) => v.enforcementLevel === "mandatory").length;
+    return `${hard} mandatory, ${list.length - hard} advisory`;
+  };
   const custom = plan.resources.filter((r) => r.custom).length;
   const estimates = costScales.map((scale) => plan.cost[scale]);
   const items = estimates[0]!.lines.map((line) => line.item);
@@ -72,11 +76,20 @@ export function renderPlan(plan: Plan): string {
     `Resources (${plan.resources.length}: ${custom} cloud/Kubernetes resources, ${plan.resources.length - custom} components):`,
     ...resourceTree(plan),
     "",
-    `Policy report (pack config ${path.relative(repositoryRoot, plan.packConfigFile)}): ${mandatory.length} mandatory, ${violations.length - mandatory.length} advisory`,
+    ...(plan.assumedSecrets.length > 0
+      ? [
+          `Assumed set at bootstrap (secrets typed in with \`pulumi config set --secret\`, placeholders here): ${plan.assumedSecrets.join(", ")}`,
+          "",
+        ]
+      : []),
+    `Policy report (pack config ${path.relative(repositoryRoot, plan.packConfigFile)}): ${count(violations)}`,
     ...(violations.length === 0 ? ["  no violations"] : violationLines(violations)),
     ...(plan.notApplicable.length > 0
       ? [`  nothing to check in this stack for: ${plan.notApplicable.join(", ")}`]
       : []),
+    "",
+    `Policy report in preview mode (computed outputs unknown, as \`pulumi preview\` sees them): ${count(previewViolations)}`,
+    ...(previewViolations.length === 0 ? ["  no violations"] : violationLines(previewViolations)),
     "",
     "Scaling envelope (what the resources declare):",
     `  app pods      ${e.pods.min}–${e.pods.max} replicas, ${e.pods.cpuRequestMillicores}m CPU and ${e.pods.memoryRequestMiB} MiB requested each`,
@@ -108,6 +121,8 @@ export function planDocument(plan: Plan) {
       inputs: redactSecrets(r.inputs),
     })),
     violations: plan.violations,
+    previewViolations: plan.previewViolations,
+    assumedSecrets: plan.assumedSecrets,
     notApplicable: plan.notApplicable,
     envelope: plan.envelope,
     cost: plan.cost,

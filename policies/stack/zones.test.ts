@@ -1,3 +1,4 @@
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { cacheReplicationGroup, deployment, rdsPrimary, rdsReplica, subnet } from "../testing/fixtures";
 import { messages, mutate, planned } from "../testing/policyTest";
@@ -43,10 +44,34 @@ describe("az-spread", () => {
     );
   });
 
-  it("a replica in the primary's zone", async () => {
-    expect(
-      await messages(azSpread, stack({ replica: mutate(rdsReplica, "availabilityZone", "eu-west-1a") })),
-    ).toEqual(["RDS instances primary and replica-1 share availability zone eu-west-1a."]);
+  it("holds for any zone AWS places the primary in, before and after a Multi-AZ failover", async () => {
+    // The primary is declared without a zone: after a deploy (or a failover) it reports whichever
+    // zone RDS chose, which may be a replica's.
+    for (const zone of ["eu-west-1a", "eu-west-1b", "eu-west-1c"]) {
+      const primary = mutate(rdsPrimary, "availabilityZone", zone);
+      expect(await messages(azSpread, stack({ primary }))).toEqual([]);
+    }
+  });
+
+  it("decides during a first preview, when the replicas' source (the primary's identifier) is unknown", async () => {
+    const unknownSource = mutate(rdsReplica, "replicateSourceDb", unknownValue);
+    const resources = [
+      ...stack({ replica: unknownSource }),
+      planned(types.instance, mutate(unknownSource, "availabilityZone", "eu-west-1b"), "replica-2"),
+    ];
+    expect(await messages(azSpread, resources)).toEqual([
+      "Read replicas replica-1 and replica-2 share availability zone eu-west-1b.",
+    ]);
+  });
+
+  it("two read replicas in one zone", async () => {
+    const resources = [
+      ...stack(),
+      planned(types.instance, mutate(rdsReplica, "availabilityZone", "eu-west-1b"), "replica-2"),
+    ];
+    expect(await messages(azSpread, resources)).toEqual([
+      "Read replicas replica-1 and replica-2 share availability zone eu-west-1b.",
+    ]);
   });
 
   it("a replica without a zone", async () => {

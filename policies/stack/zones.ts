@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReportViolation, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { isSet } from "../support/unknowns";
 
 export const zoneTopologyKey = "topology.kubernetes.io/zone";
 
@@ -21,27 +22,36 @@ function checkSubnets(args: StackValidationArgs, minZones: number, reportViolati
   }
 }
 
+/**
+ * Read replicas are pinned, each to its own zone, so losing one zone loses at most one replica. The
+ * primary's zone is not compared: the program does not choose it, AWS does, and a Multi-AZ failover
+ * moves it to the standby's zone (RDS User Guide, "Multi-AZ DB instance deployments"), so any rule
+ * tying replicas to it would break on some placement. The primary's own zone resilience is Multi-AZ,
+ * which the rds-multi-az policy checks.
+ */
 function checkDatabaseInstances(args: StackValidationArgs, reportViolation: ReportViolation): void {
-  const instances = args.resources.filter((r) => r.isType(aws.rds.Instance));
+  // The source is the primary's identifier, unknown during a first preview: set either way.
+  const replicas = args.resources.filter(
+    (r) => r.isType(aws.rds.Instance) && isSet(() => r.props.replicateSourceDb),
+  );
   const seen = new Map<string, string>();
-  for (const instance of instances) {
-    const zone: string | undefined = instance.props.availabilityZone;
+  for (const replica of replicas) {
+    const zone: string | undefined = replica.props.availabilityZone;
     if (!zone) {
-      if (instance.props.replicateSourceDb) {
-        reportViolation(
-          `Read replica ${instance.name} has no availabilityZone; AWS may stack replicas in one zone.`,
-        );
-      }
+      reportViolation(
+        `Read replica ${replica.name} has no availabilityZone; AWS may stack replicas in one zone.`,
+        replica.urn,
+      );
       continue;
     }
     const other = seen.get(zone);
     if (other) {
       reportViolation(
-        `RDS instances ${other} and ${instance.name} share availability zone ${zone}.`,
-        instance.urn,
+        `Read replicas ${other} and ${replica.name} share availability zone ${zone}.`,
+        replica.urn,
       );
     }
-    seen.set(zone, instance.name);
+    seen.set(zone, replica.name);
   }
 }
 

@@ -42,6 +42,8 @@ export interface AppDependencies {
   bodyLimitBytes: number;
   /** True from the moment shutdown starts. */
   draining: () => boolean;
+  /** Serve /metrics on this (the API) port; false when it has a port of its own. */
+  metricsOnApiPort: boolean;
 }
 
 const isEventStream = (response: Response) =>
@@ -68,6 +70,12 @@ export function createApp(deps: AppDependencies): Express {
 
   const router = express.Router();
   operationsRoutes(router, deps);
+  // API responses are per caller (a token in the request): no shared or browser cache may keep them.
+  // The Cloudflare cache rules (infra/components/edge.ts) bypass /api/ as well.
+  router.use("/api", (_request, response, next) => {
+    response.setHeader("Cache-Control", "no-store");
+    next();
+  });
   router.use("/api", express.json({ limit: deps.bodyLimitBytes }));
   authRoutes(router, deps);
   // Route-level (not router-level) so a 401 or 429 is still labelled with its route template.

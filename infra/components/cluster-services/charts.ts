@@ -14,6 +14,8 @@ const prometheusCommunity = "https://prometheus-community.github.io/helm-charts"
 
 export const charts = {
   karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" },
+  // Always the controller's version: Karpenter's CRDs are coupled to it.
+  karpenterCrd: { chart: "oci://public.ecr.aws/karpenter/karpenter-crd", version: "1.14.1" },
   awsLoadBalancerController: {
     chart: "aws-load-balancer-controller",
     version: "3.5.0",
@@ -25,6 +27,9 @@ export const charts = {
     repo: "https://kubernetes-sigs.github.io/metrics-server/",
   },
   kubePrometheusStack: { chart: "kube-prometheus-stack", version: "88.5.3", repo: prometheusCommunity },
+  // Same operator version (appVersion v0.93.1) as kube-prometheus-stack 88.5.3: prometheus-community/
+  // helm-charts cf408a290aec489277a94450bb3511432477a53a, both Chart.yaml files. Bump the two together.
+  prometheusOperatorCrds: { chart: "prometheus-operator-crds", version: "31.0.1", repo: prometheusCommunity },
   prometheusAdapter: { chart: "prometheus-adapter", version: "5.3.0", repo: prometheusCommunity },
   postgresExporter: { chart: "prometheus-postgres-exporter", version: "8.2.0", repo: prometheusCommunity },
   redisExporter: { chart: "prometheus-redis-exporter", version: "6.29.0", repo: prometheusCommunity },

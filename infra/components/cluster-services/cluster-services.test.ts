@@ -47,6 +47,7 @@ function clusterServicesArgs(stack: StackName, provider: k8s.Provider): ClusterS
     karpenter: {
       nodeRoleName: "parley-test-karpenter-node",
       interruptionQueueName: "parley-test-karpenter",
+      amiAlias: "al2023@v20240807",
       discoveryTags: { "karpenter.sh/discovery": "parley-test" },
     },
     monitoring: {

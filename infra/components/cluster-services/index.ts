@@ -15,6 +15,7 @@ import { postgresUrl } from "../workload/connection-urls";
 import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
 import { type ChartRef, charts } from "./charts";
 import { controllerServiceAccounts, loadBalancerControllerValues, metricsServerValues } from "./controllers";
+import { loadBalancerControllerCrdsPath, loadCrds } from "./crds";
 import {
   cloudwatchExporterValues,
   postgresExporterSecret,
@@ -47,6 +48,8 @@ export interface ClusterServicesArgs {
   karpenter: {
     nodeRoleName: pulumi.Input<string>;
     interruptionQueueName: pulumi.Input<string>;
+    /** The app nodes' AMI alias (`parley:karpenterAmiAlias`). */
+    amiAlias: string;
     /** Tags on the private subnets and the node security group that Karpenter selects by. */
     discoveryTags: pulumi.Input<Record<string, string>>;
   };
@@ -95,6 +98,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       namespace: pulumi.Input<string>,
       values: pulumi.Input<object>,
       dependsOn: pulumi.Resource[] = [],
+      options: { skipCrds?: boolean } = {},
     ) =>
       new k8s.helm.v3.Release(
         names.name(releaseName),
@@ -107,9 +111,26 @@ export class ClusterServices extends pulumi.ComponentResource {
           values: values as pulumi.Input<Record<string, pulumi.Input<unknown>>>,
           maxHistory: 10,
           cleanupOnFail: true,
+          ...(options.skipCrds ? { skipCrds: true } : {}),
         },
         child({ dependsOn }),
       );
+
+    // CRDs first, from sources that upgrade them with the chart (crds.ts); the releases skip their own.
+    const karpenterCrds = release(
+      "karpenter-crd",
+      charts.karpenterCrd,
+      controllerServiceAccounts.karpenter.namespace,
+      {},
+    );
+    const loadBalancerControllerCrds = loadCrds(loadBalancerControllerCrdsPath).map(
+      (crd) =>
+        new k8s.apiextensions.v1.CustomResourceDefinition(
+          names.name("crd", crd.metadata.name.replace(/\./g, "-")),
+          crd as unknown as k8s.apiextensions.v1.CustomResourceDefinitionArgs,
+          child(),
+        ),
+    );
 
     const storageClass = new k8s.storage.v1.StorageClass(
       names.name("gp3"),
@@ -143,6 +164,8 @@ export class ClusterServices extends pulumi.ComponentResource {
             serviceAccountName: karpenterSa.name,
           }),
         ),
+      [karpenterCrds],
+      { skipCrds: true },
     );
     const nodeClass = new k8s.apiextensions.CustomResource(
       names.name("ec2nodeclass"),
@@ -153,10 +176,15 @@ export class ClusterServices extends pulumi.ComponentResource {
         spec: pulumi
           .all([args.karpenter.nodeRoleName, args.karpenter.discoveryTags])
           .apply(([nodeRoleName, discoveryTags]) =>
-            ec2NodeClassSpec({ nodeRoleName, discoveryTags, tags: naming(args.stack, "karpenter").tags() }),
+            ec2NodeClassSpec({
+              nodeRoleName,
+              discoveryTags,
+              amiAlias: args.karpenter.amiAlias,
+              tags: naming(args.stack, "karpenter").tags(),
+            }),
           ),
       },
-      child({ dependsOn: [karpenter] }),
+      child({ dependsOn: [karpenter, karpenterCrds] }),
     );
     const nodePool = new k8s.apiextensions.CustomResource(
       names.name("nodepool"),
@@ -166,7 +194,7 @@ export class ClusterServices extends pulumi.ComponentResource {
         metadata: { name: appNodePoolName },
         spec: karpenterNodePoolSpec(args.policy, appNodePoolName),
       },
-      child({ dependsOn: [karpenter, nodeClass] }),
+      child({ dependsOn: [karpenter, karpenterCrds, nodeClass] }),
     );
     this.nodePoolName = appNodePoolName;
 
@@ -180,7 +208,8 @@ export class ClusterServices extends pulumi.ComponentResource {
         .apply(([clusterName, region, vpcId]) =>
           loadBalancerControllerValues({ clusterName, region, vpcId }),
         ),
-      [nodePool],
+      [nodePool, ...loadBalancerControllerCrds],
+      { skipCrds: true },
     );
     release("metrics-server", charts.metricsServer, "kube-system", metricsServerValues(), [nodePool]);
 
@@ -212,6 +241,12 @@ export class ClusterServices extends pulumi.ComponentResource {
     // Without receiver secrets (the local config: alerts notify nobody) there is nothing to mount.
     const receiverFiles = secretDirectory(args.monitoring.alertmanagerSecretFiles);
     const receivers = receiverFiles && monitoringSecret("alertmanager-receivers", receiverFiles.data);
+    const prometheusOperatorCrds = release(
+      "prometheus-operator-crds",
+      charts.prometheusOperatorCrds,
+      this.monitoringNamespace,
+      {},
+    );
     this.monitoringStack = release(
       monitoringReleaseName,
       charts.kubePrometheusStack,
@@ -228,7 +263,8 @@ export class ClusterServices extends pulumi.ComponentResource {
         },
         grafanaAdminSecret: "grafana-admin",
       }),
-      [nodePool, storageClass, grafanaAdmin, ...(receivers ? [receivers] : [])],
+      [nodePool, storageClass, grafanaAdmin, prometheusOperatorCrds, ...(receivers ? [receivers] : [])],
+      { skipCrds: true },
     );
     new k8s.apiextensions.CustomResource(
       names.name("karpenter-service-monitor"),

@@ -57,6 +57,11 @@ export function karpenterValues(input: KarpenterValuesInput): KarpenterValues {
 
 export interface Ec2NodeClassInput {
   nodeRoleName: string;
+  /**
+   * `al2023@v<YYYYMMDD>` pins the EKS-optimized AMI release; Karpenter recommends against `@latest`
+   * outside pre-production (karpenter.sh/docs/tasks/managing-amis). From `parley:karpenterAmiAlias`.
+   */
+  amiAlias: string;
   /** Tags that part 1 puts on the private subnets and the node security group for discovery. */
   discoveryTags: Record<string, string>;
   /** Tags for the instances, volumes and launch templates Karpenter creates. */
@@ -88,7 +93,7 @@ export interface Ec2NodeClassSpec {
 export function ec2NodeClassSpec(input: Ec2NodeClassInput): Ec2NodeClassSpec {
   return {
     role: input.nodeRoleName,
-    amiSelectorTerms: [{ alias: "al2023@latest" }],
+    amiSelectorTerms: [{ alias: input.amiAlias }],
     subnetSelectorTerms: [{ tags: input.discoveryTags }],
     securityGroupSelectorTerms: [{ tags: input.discoveryTags }],
     metadataOptions: {

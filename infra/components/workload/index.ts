@@ -17,8 +17,17 @@ import { nodePoolLabel } from "../cluster-services/karpenter";
 import type { AppScrapeTarget } from "../observability/service-monitor";
 import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, loadBalancerIdleTimeoutSeconds, shutdownGraceSeconds } from "./draining";
+import { publicRoutes } from "./ingress-routes";
 import { networkPolicyNames, networkPolicySpecs } from "./network-policies";
-import { appContainer, appPodSpec, appPort, containerSecurityContext, portName } from "./pod";
+import {
+  appContainer,
+  appPodSpec,
+  appPort,
+  containerSecurityContext,
+  metricsPort,
+  metricsPortName,
+  portName,
+} from "./pod";
 
 /** Namespace and ServiceAccount of the app: the Pod Identity association names the same pair. */
 export const appServiceAccount = { namespace: "parley", name: "parley" } as const;
@@ -160,6 +169,7 @@ export class Workload extends pulumi.ComponentResource {
 
     const env = [
       plain("PORT", String(appPort)),
+      plain("METRICS_PORT", String(metricsPort)),
       ...["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"].map(fromSecret),
       ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
       plain("LOG_LEVEL", args.app.logLevel),
@@ -248,7 +258,10 @@ export class Workload extends pulumi.ComponentResource {
         spec: {
           type: "ClusterIP",
           selector,
-          ports: [{ name: portName, port: 80, targetPort: portName, protocol: "TCP" }],
+          ports: [
+            { name: portName, port: 80, targetPort: portName, protocol: "TCP" },
+            { name: metricsPortName, port: metricsPort, targetPort: metricsPortName, protocol: "TCP" },
+          ],
         },
       },
       child(),
@@ -258,7 +271,7 @@ export class Workload extends pulumi.ComponentResource {
       namespace: appServiceAccount.namespace,
       serviceName: scrapeJob,
       selector,
-      portName,
+      portName: metricsPortName,
     };
 
     const annotation = (key: string) => `alb.ingress.kubernetes.io/${key}`;
@@ -302,13 +315,11 @@ export class Workload extends pulumi.ComponentResource {
             {
               host: args.publicHost,
               http: {
-                paths: [
-                  {
-                    path: "/",
-                    pathType: "Prefix",
-                    backend: { service: { name: service.metadata.name, port: { name: portName } } },
-                  },
-                ],
+                // Only the API and the chat page: /healthz, /readyz and anything else get the ALB's 404.
+                paths: publicRoutes().map((route) => ({
+                  ...route,
+                  backend: { service: { name: service.metadata.name, port: { name: portName } } },
+                })),
               },
             },
           ],
@@ -345,6 +356,7 @@ export class Workload extends pulumi.ComponentResource {
         networkPolicySpecs({
           appSelector: selector,
           appPort,
+          metricsPort,
           loadBalancerSubnetCidrs,
           monitoringNamespace,
           vpcCidr,

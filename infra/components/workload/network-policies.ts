@@ -1,6 +1,6 @@
 /**
- * NetworkPolicies of the app namespace: deny everything, then admit the load balancer (and
- * Prometheus) to the app port, and let pods reach only DNS, PostgreSQL, Redis, the Pod Identity
+ * NetworkPolicies of the app namespace: deny everything, then admit the load balancer to the app
+ * port and Prometheus to the metrics port (nothing else reaches /metrics), and let pods reach only DNS, PostgreSQL, Redis, the Pod Identity
  * agent and HTTPS (the AI provider). Enforced by the VPC CNI's network policy agent.
  */
 import type * as k8s from "@pulumi/kubernetes";
@@ -10,6 +10,8 @@ type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 export interface NetworkPolicyInput {
   appSelector: Record<string, string>;
   appPort: number;
+  /** The metrics port: Prometheus only. */
+  metricsPort: number;
   /** Subnets the ALB's nodes live in (targets are pod IPs, so traffic arrives from these). */
   loadBalancerSubnetCidrs: string[];
   /** Namespace of the Prometheus that scrapes /metrics. */
@@ -53,7 +55,7 @@ export function networkPolicySpecs(input: NetworkPolicyInput): Record<NetworkPol
       ingress: [
         {
           from: [{ namespaceSelector: { matchLabels: { [namespaceLabel]: input.monitoringNamespace } } }],
-          ports: [tcp(input.appPort)],
+          ports: [tcp(input.metricsPort)],
         },
       ],
     },

@@ -19,6 +19,13 @@ export const containerName = scrapeJob;
 /** The container port: the app's default, also passed to it explicitly as PORT. */
 export const appPort = defaultPort;
 export const portName = "http";
+/**
+ * Prometheus text format on its own port (METRICS_PORT), never routed by the Ingress; only
+ * Prometheus's namespace may reach it (network-policies.ts). 9464 is the port OpenTelemetry's
+ * Prometheus exporter registered; nothing else in the pod uses it.
+ */
+export const metricsPort = 9464;
+export const metricsPortName = "metrics";
 
 /** The image's `node` user (uid 1000 in the official Node.js images). */
 const runAsUser = 1000;
@@ -55,7 +62,10 @@ export function appContainer(input: AppContainerInput): Container {
   return {
     name: containerName,
     image: input.image,
-    ports: [{ name: portName, containerPort: appPort, protocol: "TCP" }],
+    ports: [
+      { name: portName, containerPort: appPort, protocol: "TCP" },
+      { name: metricsPortName, containerPort: metricsPort, protocol: "TCP" },
+    ],
     env: input.env,
     resources: containerResources(input.policy),
     securityContext: containerSecurityContext,

@@ -37,6 +37,8 @@ const appEnvironmentNames = [
   "APP_VERSION",
   "APP_COMMIT",
   "TRUSTED_PROXY_CIDRS",
+  // The separate metrics port of the API contract (DESIGN.md's /metrics row).
+  "METRICS_PORT",
 ];
 
 const fake = {
@@ -246,6 +248,56 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
     expect(cidrs).toEqual([...loadBalancerSubnetCidrs, ...cloudflareIpv4Ranges, ...cloudflareIpv6Ranges]);
     for (const privateRange of ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "10.40.0.0/16"])
       expect(cidrs).not.toContain(privateRange);
+  });
+
+  it("routes only /api/* and the chat page through the Ingress: probes and metrics stay inside", async () => {
+    const ingress = single(await run, "kubernetes:networking.k8s.io/v1:Ingress");
+    const paths = get(ingress, "spec.rules.0.http.paths") as Array<{ path: string; pathType: string }>;
+    // Kubernetes Ingress matching: Exact is the whole path; Prefix matches whole path elements.
+    const routed = (requestPath: string) =>
+      paths.some((p) =>
+        p.pathType === "Exact"
+          ? requestPath === p.path
+          : requestPath === p.path || requestPath.startsWith(`${p.path.replace(/\/$/, "")}/`),
+      );
+    for (const open of [
+      "/",
+      "/assets/app-3f9a1c2b.js",
+      "/assets/style-0a1b2c3d.css",
+      "/api",
+      "/api/auth/login",
+      "/api/chatbots/1",
+    ])
+      expect(routed(open), open).toBe(true);
+    for (const closed of ["/metrics", "/readyz", "/healthz", "/apix", "/metrics/", "/anything", "/assetsx"])
+      expect(routed(closed), closed).toBe(false);
+  });
+
+  it("serves metrics on their own port, which only Prometheus reaches and the ServiceMonitor scrapes", async () => {
+    const registrations = await run;
+    const ports = (await container()).ports as Array<{ name: string; containerPort: number }>;
+    const metrics = ports.find((port) => port.name === "metrics");
+    expect(metrics?.containerPort).not.toBe(3000);
+    const env = (await container()).env as EnvVar[];
+    expect(env.find((variable) => variable.name === "METRICS_PORT")?.value).toBe(
+      String(metrics?.containerPort),
+    );
+    const service = single(registrations, "kubernetes:core/v1:Service");
+    expect(get(service, "spec.ports")).toContainEqual(
+      expect.objectContaining({ name: "metrics", targetPort: "metrics" }),
+    );
+    const policies = Object.fromEntries(
+      ofType(registrations, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((registration) => [
+        get(registration, "metadata.name"),
+        get(registration, "spec"),
+      ]),
+    );
+    expect(field(policies["ingress-from-prometheus"], "ingress.0.ports")).toEqual([
+      { protocol: "TCP", port: metrics?.containerPort },
+    ]);
+    expect(field(policies["ingress-from-load-balancer"], "ingress.0.ports")).toEqual([
+      { protocol: "TCP", port: 3000 },
+    ]);
   });
 
   it("scales with the HPA and protects with the PDB exactly as the policy derives", async () => {
