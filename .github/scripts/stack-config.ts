@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import { parseDocument } from "yaml";
-import { parseStackConfig, type StackConfig } from "../../infra/config";
+import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
 import { type StackName, stackNames } from "../../infra/scaling/policy";
 
 export const imageTagKey = "parley:imageTag";
@@ -23,10 +23,16 @@ export function stackOfConfigFile(path: string): StackName {
   return stack as StackName;
 }
 
-/** The settings infra/config.ts reads (`parley:*` and `aws:region`), validated for `stack`. */
+/**
+ * The settings infra/config.ts reads (`parley:*` and `aws:region`), validated for `stack`. Secrets
+ * typed in at bootstrap may not be in the file yet; they are assumed set here (as in the offline
+ * plan) and the Pulumi program itself requires them at `up`.
+ */
 export function stackConfigOf(text: string, stack: StackName): StackConfig {
   const config = parseDocument(text).toJS()?.config ?? {};
-  const raw: Record<string, unknown> = {};
+  const raw: Record<string, unknown> = Object.fromEntries(
+    bootstrapSecretKeys[stack].map((key) => [key, `assumed-set-at-bootstrap-${key}`]),
+  );
   for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
     if (key.startsWith("parley:") || key === "aws:region") raw[key] = value;
   }

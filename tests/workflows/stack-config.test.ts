@@ -29,6 +29,7 @@ config:
   parley:ecrRepositoryName: parley-${stack}
   parley:imageTag: ${tag} # set by app-release.yml
   parley:imageDigest: ${digest}
+  parley:karpenterAmiAlias: al2023@v20260828
   cloudflare:apiToken:
     secure: v1:c2VjcmV0
 `;
