@@ -11,10 +11,9 @@
  * asked once. It runs twice, on two chatbots that differ only in the semantic cache (on at the
  * default threshold / off), so the exact-prompt cache's share and the semantic cache's are apart.
  */
-import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
-import { freePorts, startPlatform } from "../../scripts/platform";
+import { freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
 import fixture from "../src/ai/fixtures/paraphrases.json";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
@@ -156,7 +155,7 @@ async function main(): Promise<void> {
   } finally {
     await fake.close();
     await platform.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    removeStateDir(stateDir);
   }
 }
 

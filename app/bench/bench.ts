@@ -5,9 +5,8 @@
  * baseline. Options: BENCH_DURATION_MS (default 5000), BENCH_CONNECTIONS (default 50).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { freePortList, freePorts, startPlatform } from "../../scripts/platform";
+import { freePortList, freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { seedDemo } from "../src/seed";
@@ -143,7 +142,7 @@ async function main(): Promise<void> {
       ),
     );
     await platform.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    removeStateDir(stateDir);
   }
 }
 

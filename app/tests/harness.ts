@@ -3,10 +3,10 @@
  * started in-process on a free port, plus small API helpers. One per test file.
  */
 import { randomUUID } from "node:crypto";
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
-import { freePort } from "../../scripts/platform";
+import { freePort, removeStateDir } from "../../scripts/platform";
 import {
   type PostgresServer,
   startPostgresPrimary,
@@ -59,7 +59,7 @@ export async function startPrivateCluster(
     stop: async () => {
       await replica.process.stop();
       await primary.process.stop();
-      rmSync(stateDir, { recursive: true, force: true });
+      removeStateDir(stateDir);
     },
   };
 }
