@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -20,7 +20,14 @@ describe("local platform lifecycle", () => {
     return dir;
   };
   const checkouts: string[] = [];
-  afterAll(() => {
+  const started: ChildProcess[] = [];
+  afterAll(async () => {
+    // A test that failed midway leaves its `npm start` running: Ctrl-C it as a terminal would.
+    for (const child of started.filter((c) => c.exitCode === null && c.signalCode === null)) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      process.kill(-(child.pid as number), "SIGINT");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+    }
     for (const dir of stateDirs) removeStateDir(dir);
     for (const dir of checkouts) rmSync(dir, { recursive: true, force: true });
   });
@@ -81,6 +88,7 @@ describe("local platform lifecycle", () => {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
+    started.push(child);
     let output = "";
     child.stdout.on("data", (chunk) => {
       output += chunk;
