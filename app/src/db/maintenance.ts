@@ -1,8 +1,9 @@
 /**
  * Scheduled database upkeep that must run once across many pods: refreshing the analytics view
  * (CONCURRENTLY, so readers never block), creating the coming months' message partitions and
- * expiring old idempotency keys. Each
- * round runs only in the pod that wins a try-advisory-lock; the others skip it.
+ * expiring old idempotency keys. Each round runs only in the pod that wins a try-advisory-lock; the
+ * others skip it. The DDL goes through SECURITY DEFINER functions (migration 5): the app's role owns
+ * nothing (./roles.ts).
  */
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -51,7 +52,7 @@ export class Maintenance {
       try {
         const created = await ensureMessagePartitions(client);
         if (created.length > 0) this.log.info({ partitions: created }, "created message partitions");
-        await client.query("REFRESH MATERIALIZED VIEW CONCURRENTLY analytics_daily");
+        await client.query("SELECT public.parley_refresh_analytics()");
         // A retry comes within minutes; a day of idempotency keys is plenty.
         await client.query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'");
         return true;

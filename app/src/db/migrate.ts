@@ -1,16 +1,19 @@
 /**
- * Applies pending migrations and creates the coming months' message partitions. Idempotent and safe
+ * Applies pending migrations, creates the coming months' message partitions and, given them, the
+ * login roles of the app and the exporter. Idempotent and safe
  * to run from several processes at once (an advisory lock serializes them).
  * CLI: `npm run migrate` (./migrate-cli.ts), or `node dist/app/main.js migrate` in the image.
  */
 import pg from "pg";
 import { migrations } from "./migrations";
 import { ensureMessagePartitions } from "./partitions";
+import { applyRoles, type RoleSettings } from "./roles";
 
 /** Advisory lock key shared by every migrator ("parley" in ASCII). */
 const migrationLock = 0x7061726c6579;
 
-export async function migrate(databaseUrl: string): Promise<void> {
+/** With `roles`, also creates the app's and the exporter's login roles, or sets their passwords (./roles.ts). */
+export async function migrate(databaseUrl: string, roles?: RoleSettings): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -41,6 +44,7 @@ export async function migrate(databaseUrl: string): Promise<void> {
       }
     }
     await ensureMessagePartitions(client);
+    if (roles) await applyRoles(client, roles);
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [migrationLock]).catch(() => undefined);
     await client.end();

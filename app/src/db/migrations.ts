@@ -148,4 +148,39 @@ ALTER TABLE idempotency_keys ADD COLUMN claim uuid;
 ALTER TABLE idempotency_keys ADD COLUMN claimed_at timestamptz NOT NULL DEFAULT ${now};
 `,
   },
+  {
+    version: 5,
+    name: "maintenance DDL through SECURITY DEFINER functions the app role may only execute",
+    sql: `
+-- Creating a partition and refreshing the view need ownership, which the app's login role must not
+-- have (app/src/db/roles.ts). These functions run as their owner, the migrating role, and do exactly
+-- one thing each. Following the PostgreSQL manual (CREATE FUNCTION, "Writing SECURITY DEFINER
+-- Functions Safely"): a pinned search_path with pg_temp last, schema-qualified names in the body, and
+-- EXECUTE revoked from PUBLIC in the same transaction that creates them (roles.ts grants it to the app).
+CREATE FUNCTION public.parley_create_message_partition(month date) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  first date := date_trunc('month', month)::date;
+  name text := 'messages_' || to_char(first, 'YYYY_MM');
+BEGIN
+  IF month IS NULL OR month < date '2000-01-01' OR month > current_date + interval '2 years' THEN
+    RAISE EXCEPTION 'partition month % is outside 2000-01 .. two years ahead', month;
+  END IF;
+  EXECUTE format('CREATE TABLE IF NOT EXISTS public.%I PARTITION OF public.messages FOR VALUES FROM (%L) TO (%L)',
+    name, first, (first + interval '1 month')::date);
+  RETURN name;
+END
+$$;
+
+CREATE FUNCTION public.parley_refresh_analytics() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  REFRESH MATERIALIZED VIEW CONCURRENTLY public.analytics_daily;
+END
+$$;
+
+REVOKE ALL ON FUNCTION public.parley_create_message_partition(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.parley_refresh_analytics() FROM PUBLIC;
+`,
+  },
 ];
