@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import { rdsCaBundlePath, rdsCaBundleUrl } from "./src/db/ca-bundle";
 
 const root = join(__dirname, "..");
 const dockerfile = readFileSync(join(__dirname, "Dockerfile"), "utf8");
@@ -37,4 +38,20 @@ it("runs on the Node.js version the repository declares once, in .node-version",
   // The build stage runs `npm run build:app`, which reads .node-version through the bootstrap.
   expect(instructions).toContain("COPY tsconfig.json .node-version ./");
   expect(instructions).toContain("COPY scripts/bootstrap.mjs ./scripts/");
+});
+
+it("ships the RDS CA bundle, fetched from AWS and checked at build time, where the connection URLs name it", () => {
+  const stages = instructions.filter((line) => line.startsWith("FROM "));
+  const build = instructions.slice(0, instructions.indexOf(stages[1]!));
+  const runtime = instructions.slice(instructions.indexOf(stages[1]!));
+  const fetched = "/src/certs/rds-global-bundle.pem";
+  expect(build).toContain(`ADD ${rdsCaBundleUrl} ${fetched}`);
+  expect(build).toContain(`RUN node scripts/bootstrap.mjs app/src/db/ca-bundle.ts ${fetched}`);
+  expect(build.indexOf(`RUN node scripts/bootstrap.mjs app/src/db/ca-bundle.ts ${fetched}`)).toBeGreaterThan(
+    build.indexOf(`ADD ${rdsCaBundleUrl} ${fetched}`),
+  );
+  const workdir = runtime.find((line) => line.startsWith("WORKDIR "))!.slice("WORKDIR ".length);
+  const copy = runtime.find((line) => line.includes(fetched));
+  expect(copy).toMatch(/^COPY --from=build --chown=root:root --chmod=0444 \S+ \S+$/);
+  expect(join(workdir, copy!.split(" ").at(-1)!)).toBe(rdsCaBundlePath);
 });
