@@ -21,6 +21,7 @@ import {
 import { monitoringNamespace } from "./components/cluster-services/monitoring";
 import { ContainerLogs } from "./components/container-logs";
 import { Database } from "./components/database";
+import { DatabaseRoles } from "./components/database-roles";
 import { Edge, PublicDnsRecord, verifyCloudflareIpRanges } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
 import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
@@ -73,6 +74,7 @@ interface AppDependencies {
   policy: ScalingPolicy;
   network: Network;
   database: Database;
+  databaseRoles: DatabaseRoles;
   cache: Cache;
   edge: Edge;
   clusterServices: ClusterServices;
@@ -81,7 +83,7 @@ interface AppDependencies {
 
 /** The app workload, its rules, dashboards and ServiceMonitor, and the public DNS record. */
 function declareApp(deps: AppDependencies): Workload {
-  const { config, network, database, cache, edge, clusterServices, policy } = deps;
+  const { config, network, database, databaseRoles, cache, edge, clusterServices, policy } = deps;
   const { stack } = config;
   const workload = new Workload(resourceName(stack, "workload"), {
     provider: deps.provider,
@@ -103,11 +105,12 @@ function declareApp(deps: AppDependencies): Workload {
     network: { vpcCidr: network.vpcCidr, loadBalancerSubnetCidrs: network.subnetCidrs.public },
     database: {
       primaryHost: database.primaryEndpoint,
-      readerHost: database.readerEndpoint,
+      replicaHosts: database.replicaEndpoints,
       port: database.port,
       name: database.databaseName,
-      username: database.username,
-      password: database.password,
+      master: { username: database.username, password: database.password },
+      app: databaseRoles.app,
+      exporterPassword: databaseRoles.exporter.password,
     },
     cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
     nodePoolName: clusterServices.nodePoolName,
@@ -212,6 +215,14 @@ async function main() {
     policy,
   });
 
+  const databaseRoles = new DatabaseRoles(resourceName(stack, "database-roles"), {
+    stack,
+    kmsKeyArn: database.kmsKeyArn,
+    primaryHost: database.primaryEndpoint,
+    port: database.port,
+    databaseName: database.databaseName,
+  });
+
   const cache = new Cache(resourceName(stack, "cache"), {
     stack,
     vpcId: network.vpcId,
@@ -230,7 +241,7 @@ async function main() {
     serviceAccount: appServiceAccount.name,
     policies: {
       "read-credentials": secretReaderPolicy(
-        [database.credentialsSecretArn, cache.authTokenSecretArn],
+        [databaseRoles.app.secretArn, cache.authTokenSecretArn],
         [database.kmsKeyArn, cache.kmsKeyArn],
       ),
     },
@@ -297,13 +308,17 @@ async function main() {
       alertmanagerConfig: alertmanager.config,
       alertmanagerSecretFiles: alertmanager.secretFiles,
     },
-    database: {
-      host: database.primaryEndpoint,
-      port: database.port,
-      name: database.databaseName,
-      username: database.username,
-      password: database.password,
-    },
+    // Once the app image exists: its migration Job creates the exporter's role, and it ships the CA bundle.
+    postgresExporter: image
+      ? {
+          appImage: image,
+          host: database.primaryEndpoint,
+          port: database.port,
+          name: database.databaseName,
+          username: databaseRoles.exporter.username,
+          password: databaseRoles.exporter.password,
+        }
+      : undefined,
     cache: { host: cache.primaryEndpoint, port: cache.port, authToken: cache.authToken },
   });
 
@@ -329,6 +344,7 @@ async function main() {
       policy,
       network,
       database,
+      databaseRoles,
       cache,
       edge,
       clusterServices,

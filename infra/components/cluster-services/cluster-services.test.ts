@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
 import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
@@ -21,6 +22,7 @@ import { ClusterServices, type ClusterServicesArgs } from "./index";
 import { appNodePoolName } from "./karpenter";
 import { monitoringAccess } from "./monitoring";
 
+const appImage = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley:0.1.0@sha256:${"ab".repeat(32)}`;
 const fake = {
   databasePassword: "fake-db-password-1",
   cacheAuthToken: "fake-cache-token-1",
@@ -59,11 +61,12 @@ function clusterServicesArgs(stack: StackName, provider: k8s.Provider): ClusterS
         { path: "/etc/alertmanager/secrets/slack-tickets-webhook-url", value: fake.slackUrl },
       ],
     },
-    database: {
+    postgresExporter: {
+      appImage: appImage,
       host: "db.example.internal",
       port: 5432,
       name: "parley",
-      username: "parley_admin",
+      username: "parley_exporter",
       password: fake.databasePassword,
     },
     cache: { host: "master.cache.example.internal", port: 6379, authToken: fake.cacheAuthToken },
@@ -286,8 +289,14 @@ describe.each(stackNames)("ClusterServices (%s)", (stack) => {
       name: field(datasource.inputs, "metadata.name"),
       key: "DATA_SOURCE_NAME",
     });
-    expect(reveal(datasource.inputs.stringData)).toEqual({
-      DATA_SOURCE_NAME: `postgres://parley_admin:${fake.databasePassword}@db.example.internal:5432/parley?sslmode=require`,
+    // Its own pg_monitor role, and the server verified against the RDS CA bundle (lib/pq verify-full).
+    const dsn = new URL(String(field(reveal(datasource.inputs.stringData), "DATA_SOURCE_NAME")));
+    expect(dsn.username).toBe("parley_exporter");
+    expect(decodeURIComponent(dsn.password)).toBe(fake.databasePassword);
+    expect(dsn.host).toBe("db.example.internal:5432");
+    expect(Object.fromEntries(dsn.searchParams)).toEqual({
+      sslmode: "verify-full",
+      sslrootcert: "/etc/parley/rds-ca/rds-global-bundle.pem",
     });
     const redis = release(registrations, "redis-exporter");
     expect(redis.values.redisAddress).toBe("rediss://master.cache.example.internal:6379");
@@ -295,6 +304,23 @@ describe.each(stackNames)("ClusterServices (%s)", (stack) => {
       enabled: true,
       secret: { name: "redis-exporter-auth", key: "password" },
     });
+  });
+
+  it("gives postgres_exporter the RDS CA bundle from the digest-pinned app image, read-only", async () => {
+    const { values } = release(await run, "postgres-exporter");
+    expect(values.initContainers).toEqual([
+      expect.objectContaining({
+        name: "rds-ca-bundle",
+        image: appImage,
+        command: ["cp", rdsCaBundlePath, "/etc/parley/rds-ca/rds-global-bundle.pem"],
+        volumeMounts: [{ name: "rds-ca", mountPath: "/etc/parley/rds-ca" }],
+        securityContext: expect.objectContaining({ readOnlyRootFilesystem: true, runAsNonRoot: true }),
+      }),
+    ]);
+    expect(values.extraVolumes).toEqual([{ name: "rds-ca", emptyDir: { sizeLimit: "1Mi" } }]);
+    expect(values.extraVolumeMounts).toEqual([
+      { name: "rds-ca", mountPath: "/etc/parley/rds-ca", readOnly: true },
+    ]);
   });
 
   it("keeps every secret out of plaintext inputs", async () => {
@@ -368,6 +394,28 @@ describe("ClusterServices without Alertmanager receiver secrets", () => {
     const { values } = release(registrations, "kube-prometheus-stack");
     expect(field(values, "alertmanager.alertmanagerSpec.volumes")).toEqual([]);
     expect(field(values, "alertmanager.config")).toEqual(alertmanagerConfig);
+  });
+});
+
+describe("ClusterServices in the platform stage (no app image yet)", () => {
+  it("declares no postgres_exporter: its role and CA bundle come with the app image", async () => {
+    const registrations = await runComponents(() => {
+      const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+      new ClusterServices("parley-test-cluster-services", {
+        ...clusterServicesArgs("dev", provider),
+        postgresExporter: undefined,
+      });
+    });
+    const names = ofType(registrations, "kubernetes:helm.sh/v3:Release").map(
+      (registration) => registration.inputs.name,
+    );
+    expect(names).toContain("redis-exporter");
+    expect(names).not.toContain("postgres-exporter");
+    expect(
+      ofType(registrations, "kubernetes:core/v1:Secret").map((secret) =>
+        field(secret.inputs, "metadata.name"),
+      ),
+    ).not.toContain("postgres-exporter-datasource");
   });
 });
 

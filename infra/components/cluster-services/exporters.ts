@@ -21,14 +21,70 @@ export const postgresExporterSecret: SecretKeyRef = {
 };
 export const redisExporterSecret: SecretKeyRef = { name: "redis-exporter-auth", key: "password" };
 
+/** Where the exporter's container reads the RDS CA bundle (`sslrootcert` of its connection URL). */
+export const exporterCaBundleDir = "/etc/parley/rds-ca";
+const caBundleVolume = "rds-ca";
+
+interface ContainerSecurityContext {
+  allowPrivilegeEscalation: false;
+  capabilities: { drop: ["ALL"] };
+  privileged: false;
+  readOnlyRootFilesystem: true;
+  runAsNonRoot: true;
+}
+
 export interface PostgresExporterValues {
   config: { datasourceSecret: SecretKeyRef };
   serviceMonitor: { enabled: true };
+  initContainers: Array<{
+    name: string;
+    image: string;
+    command: string[];
+    securityContext: ContainerSecurityContext;
+    resources: { requests: Record<string, string>; limits: Record<string, string> };
+    volumeMounts: Array<{ name: string; mountPath: string }>;
+  }>;
+  extraVolumes: Array<{ name: string; emptyDir: { sizeLimit: string } }>;
+  extraVolumeMounts: Array<{ name: string; mountPath: string; readOnly: true }>;
 }
 
-/** `datasourceSecret` holds a full connection URI (host, credentials, `sslmode=require`). */
-export function postgresExporterValues(datasourceSecret: SecretKeyRef): PostgresExporterValues {
-  return { config: { datasourceSecret }, serviceMonitor: { enabled: true } };
+/**
+ * `datasourceSecret` holds a full connection URI (exporter role, `sslmode=verify-full`, `sslrootcert`
+ * in exporterCaBundleDir). The bundle comes from the app image, pinned by digest: an init container
+ * copies it into a volume the exporter mounts read-only (chart prometheus-postgres-exporter 8.2.0:
+ * `initContainers`, `extraVolumes`, `extraVolumeMounts` in values.yaml).
+ */
+export function postgresExporterValues(input: {
+  datasourceSecret: SecretKeyRef;
+  appImage: string;
+  bundlePath: string;
+}): PostgresExporterValues {
+  const fileName = input.bundlePath.split("/").at(-1)!;
+  return {
+    config: { datasourceSecret: input.datasourceSecret },
+    serviceMonitor: { enabled: true },
+    initContainers: [
+      {
+        name: "rds-ca-bundle",
+        image: input.appImage,
+        command: ["cp", input.bundlePath, `${exporterCaBundleDir}/${fileName}`],
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] },
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+        },
+        resources: {
+          requests: { cpu: "10m", memory: "16Mi" },
+          limits: { cpu: "100m", memory: "32Mi" },
+        },
+        volumeMounts: [{ name: caBundleVolume, mountPath: exporterCaBundleDir }],
+      },
+    ],
+    extraVolumes: [{ name: caBundleVolume, emptyDir: { sizeLimit: "1Mi" } }],
+    extraVolumeMounts: [{ name: caBundleVolume, mountPath: exporterCaBundleDir, readOnly: true }],
+  };
 }
 
 export interface RedisExporterValues {

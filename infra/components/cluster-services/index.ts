@@ -7,6 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
 import { naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import type { ScalingPolicy, StackName } from "../../scaling/policy";
@@ -18,6 +19,7 @@ import { controllerServiceAccounts, loadBalancerControllerValues, metricsServerV
 import { loadBalancerControllerCrdsPath, loadCrds } from "./crds";
 import {
   cloudwatchExporterValues,
+  exporterCaBundleDir,
   postgresExporterSecret,
   postgresExporterValues,
   redisExporterSecret,
@@ -59,7 +61,12 @@ export interface ClusterServicesArgs {
     /** The files the config reads receivers' secrets from, with their values. */
     alertmanagerSecretFiles: SecretFile<pulumi.Input<string>>[];
   };
-  database: {
+  /**
+   * postgres_exporter's connection as its own role, and the app image whose RDS CA bundle it uses.
+   * Unset in the platform stage: the role is created by the app image's migration Job.
+   */
+  postgresExporter?: {
+    appImage: pulumi.Input<string>;
     host: pulumi.Input<string>;
     port: pulumi.Input<number>;
     name: pulumi.Input<string>;
@@ -290,27 +297,33 @@ export class ClusterServices extends pulumi.ComponentResource {
 
     const exporterSecret = (ref: SecretKeyRef, value: pulumi.Input<string>) =>
       monitoringSecret(ref.name, { [ref.key]: value });
-    const postgresSecret = exporterSecret(
-      postgresExporterSecret,
-      pulumi
-        .all([
-          args.database.host,
-          args.database.port,
-          args.database.name,
-          args.database.username,
-          args.database.password,
-        ])
-        .apply(([host, port, database, username, password]) =>
-          postgresUrl({ host, port, database, username, password }, "require"),
+    if (args.postgresExporter) {
+      const exporter = args.postgresExporter;
+      const postgresSecret = exporterSecret(
+        postgresExporterSecret,
+        pulumi
+          .all([exporter.host, exporter.port, exporter.name, exporter.username, exporter.password])
+          .apply(([host, port, database, username, password]) =>
+            postgresUrl(
+              { host, port, database, username, password },
+              `${exporterCaBundleDir}/${rdsCaBundlePath.split("/").at(-1)}`,
+            ),
+          ),
+      );
+      release(
+        "postgres-exporter",
+        charts.postgresExporter,
+        this.monitoringNamespace,
+        pulumi.output(exporter.appImage).apply((appImage) =>
+          postgresExporterValues({
+            datasourceSecret: postgresExporterSecret,
+            appImage,
+            bundlePath: rdsCaBundlePath,
+          }),
         ),
-    );
-    release(
-      "postgres-exporter",
-      charts.postgresExporter,
-      this.monitoringNamespace,
-      postgresExporterValues(postgresExporterSecret),
-      [this.monitoringStack, postgresSecret],
-    );
+        [this.monitoringStack, postgresSecret],
+      );
+    }
     const redisSecret = exporterSecret(redisExporterSecret, args.cache.authToken);
     release(
       "redis-exporter",

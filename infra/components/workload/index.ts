@@ -6,6 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
+import { databaseRoles } from "../../../app/src/db/roles";
 import { scrapeJob } from "../../../app/src/telemetry/catalogue";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { naming } from "../../naming";
@@ -56,6 +58,11 @@ export interface AppSettings {
   version: string;
 }
 
+interface Credentials {
+  username: pulumi.Input<string>;
+  password: pulumi.Input<string>;
+}
+
 export interface WorkloadArgs {
   provider: k8s.Provider;
   policy: ScalingPolicy;
@@ -71,11 +78,16 @@ export interface WorkloadArgs {
   network: { vpcCidr: pulumi.Input<string>; loadBalancerSubnetCidrs: pulumi.Input<string[]> };
   database: {
     primaryHost: pulumi.Input<string>;
-    readerHost: pulumi.Input<string>;
+    /** Each read replica's own RDS endpoint: the name its certificate carries (verify-full). */
+    replicaHosts: pulumi.Input<string>[];
     port: pulumi.Input<number>;
     name: pulumi.Input<string>;
-    username: pulumi.Input<string>;
-    password: pulumi.Input<string>;
+    /** The master user: only the migration Job gets it. */
+    master: Credentials;
+    /** The app's DML-only role. */
+    app: Credentials;
+    /** The exporter role's password: the migration Job sets it (app/src/db/roles.ts). */
+    exporterPassword: pulumi.Input<string>;
   };
   cache: { host: pulumi.Input<string>; port: pulumi.Input<number>; authToken: pulumi.Input<string> };
   /** The Karpenter NodePool the pods run on. */
@@ -140,15 +152,21 @@ export class Workload extends pulumi.ComponentResource {
       { parent: this },
     );
     const database = args.database;
-    const connection = (host: pulumi.Input<string>) =>
+    const connection = (host: pulumi.Input<string>, credentials: Credentials) =>
       pulumi
-        .all([host, database.port, database.name, database.username, database.password])
+        .all([host, database.port, database.name, credentials.username, credentials.password])
         .apply(([h, port, db, username, password]) =>
-          postgresUrl({ host: h, port, database: db, username, password }, "no-verify"),
+          postgresUrl({ host: h, port, database: db, username, password }, rdsCaBundlePath),
         );
     const secretData: Record<string, pulumi.Input<string>> = {
-      DATABASE_URL: connection(database.primaryHost),
-      DATABASE_REPLICA_URL: connection(database.readerHost),
+      DATABASE_URL: connection(database.primaryHost, database.app),
+      ...(database.replicaHosts.length > 0
+        ? {
+            DATABASE_REPLICA_URLS: pulumi
+              .all(database.replicaHosts.map((host) => connection(host, database.app)))
+              .apply((urls) => urls.join(",")),
+          }
+        : {}),
       REDIS_URL: pulumi
         .all([args.cache.host, args.cache.port, args.cache.authToken])
         .apply(([host, port, authToken]) => redisUrl({ host, port, authToken })),
@@ -161,16 +179,32 @@ export class Workload extends pulumi.ComponentResource {
       { metadata: { namespace: ns, labels }, type: "Opaque", stringData: pulumi.secret(secretData) },
       child(),
     );
-    const fromSecret = (key: string) => ({
+    const fromSecret = (key: string, from: k8s.core.v1.Secret = secret) => ({
       name: key,
-      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+      valueFrom: { secretKeyRef: { name: from.metadata.name, key } },
     });
+    // The migration Job's own Secret: the master user's URL and the passwords it sets on the roles.
+    const migrationSecret = new k8s.core.v1.Secret(
+      names.name("migrate-env"),
+      {
+        metadata: { namespace: ns, labels: { ...labels, "app.kubernetes.io/component": "migrate" } },
+        type: "Opaque",
+        stringData: pulumi.secret({
+          DATABASE_URL: connection(database.primaryHost, database.master),
+          [databaseRoles.app.passwordEnv]: database.app.password,
+          [databaseRoles.exporter.passwordEnv]: database.exporterPassword,
+        }),
+      },
+      child(),
+    );
     const plain = (envName: string, value: pulumi.Input<string>) => ({ name: envName, value });
 
     const env = [
       plain("PORT", String(appPort)),
       plain("METRICS_PORT", String(metricsPort)),
-      ...["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"].map(fromSecret),
+      ...["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "JWT_SECRET"]
+        .filter((key) => key in secretData)
+        .map((key) => fromSecret(key)),
       ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
       plain("LOG_LEVEL", args.app.logLevel),
       plain("SHUTDOWN_GRACE_MS", String(shutdownGraceSeconds * 1000)),
@@ -191,7 +225,8 @@ export class Workload extends pulumi.ComponentResource {
     const nodeSelector = { [nodePoolLabel]: args.nodePoolName };
 
     // Runs to completion before the Deployment changes; a new image or Secret replaces it (no fixed
-    // name), so every rollout migrates first. Migrations are idempotent, a re-run is harmless.
+    // name), so every rollout migrates first. Migrations are idempotent, a re-run is harmless; it also
+    // creates the app's and the exporter's roles and sets their passwords (a new one rotates).
     const migration = new k8s.batch.v1.Job(
       names.name("migrate"),
       {
@@ -211,7 +246,14 @@ export class Workload extends pulumi.ComponentResource {
                   name: "migrate",
                   image: args.image,
                   command: migrationCommand,
-                  env: [fromSecret("DATABASE_URL"), plain("LOG_LEVEL", args.app.logLevel)],
+                  env: [
+                    ...[
+                      "DATABASE_URL",
+                      databaseRoles.app.passwordEnv,
+                      databaseRoles.exporter.passwordEnv,
+                    ].map((key) => fromSecret(key, migrationSecret)),
+                    plain("LOG_LEVEL", args.app.logLevel),
+                  ],
                   securityContext: containerSecurityContext,
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                   resources: {

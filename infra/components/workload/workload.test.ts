@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
+import { parse } from "pg-connection-string";
 import { describe, expect, it } from "vitest";
+import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
 import { hpaRequestRateMetric } from "../../../app/src/telemetry/catalogue";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
@@ -22,7 +27,7 @@ import { Workload, type WorkloadArgs } from "./index";
 const appEnvironmentNames = [
   "PORT",
   "DATABASE_URL",
-  "DATABASE_REPLICA_URL",
+  "DATABASE_REPLICA_URLS",
   "REDIS_URL",
   "JWT_SECRET",
   "DB_POOL_MAX",
@@ -43,6 +48,8 @@ const appEnvironmentNames = [
 
 const fake = {
   databasePassword: "fake/db:pass@word-1",
+  appPassword: "fake-app-password-1",
+  exporterPassword: "fake-exporter-password-1",
   cacheAuthToken: "fake-cache-token-1",
   openaiApiKey: "sk-fake-openai-key-1",
 };
@@ -72,11 +79,15 @@ function workloadArgs(stack: StackName, provider: k8s.Provider, openai: boolean)
     network: { vpcCidr: "10.40.0.0/16", loadBalancerSubnetCidrs },
     database: {
       primaryHost: "primary.db.internal",
-      readerHost: "reader.db.internal",
+      replicaHosts: [
+        "replica-0.abc.eu-west-1.rds.amazonaws.com",
+        "replica-1.abc.eu-west-1.rds.amazonaws.com",
+      ],
       port: 5432,
       name: "parley",
-      username: "parley_admin",
-      password: fake.databasePassword,
+      master: { username: "parley_admin", password: fake.databasePassword },
+      app: { username: "parley_app", password: fake.appPassword },
+      exporterPassword: fake.exporterPassword,
     },
     cache: { host: "master.cache.internal", port: 6379, authToken: fake.cacheAuthToken },
     nodePoolName: "parley-app",
@@ -95,6 +106,21 @@ async function workload(stack: StackName, openai = false): Promise<ComponentRegi
 }
 
 const get = (registration: ComponentRegistration, path: string) => field(reveal(registration.inputs), path);
+
+const secrets = (registrations: ComponentRegistration[], component: "api" | "migrate") =>
+  ofType(registrations, "kubernetes:core/v1:Secret").filter(
+    (secret) => get(secret, "metadata.labels")?.["app.kubernetes.io/component" as never] === component,
+  );
+const appSecret = (registrations: ComponentRegistration[]) => {
+  const found = secrets(registrations, "api");
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+const migrationSecret = (registrations: ComponentRegistration[]) => {
+  const found = secrets(registrations, "migrate");
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
 
 interface EnvVar {
   name: string;
@@ -164,9 +190,9 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
     expect(value("DB_POOL_MAX")?.value).toBe(String(policy.database.poolMaxPerPod.primary));
     expect(value("DB_REPLICA_POOL_MAX")?.value).toBe(String(policy.database.poolMaxPerPod.replica));
     // The Secret has no fixed name (a new one rolls the pods): the provider names it after the resource.
-    const secret = single(await run, "kubernetes:core/v1:Secret");
+    const secret = appSecret(await run);
     expect(get(secret, "metadata.name")).toBeUndefined();
-    for (const name of ["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"]) {
+    for (const name of ["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "JWT_SECRET"]) {
       expect(value(name)?.valueFrom?.secretKeyRef).toEqual({
         name: `${secret.name}-${mockHash(secret.name, 8)}`,
         key: name,
@@ -175,30 +201,74 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
     expect(value("OPENAI_API_KEY")).toBeUndefined();
   });
 
-  it("keeps the primary and reader URLs and the Redis URL (TLS + AUTH) in a secret Secret", async () => {
+  it("connects as the app's role to the primary and each replica's own endpoint, verifying RDS's certificate, and keeps Redis (TLS + AUTH) in a secret Secret", async () => {
     const registrations = await run;
-    const secret = single(registrations, "kubernetes:core/v1:Secret");
+    const secret = appSecret(registrations);
     expect(isSecret(secret.inputs.stringData)).toBe(true);
-    const connection = {
-      port: 5432,
-      database: "parley",
-      username: "parley_admin",
-      password: fake.databasePassword,
-    };
+    const connection = { port: 5432, database: "parley", username: "parley_app", password: fake.appPassword };
     expect(get(secret, "stringData")).toMatchObject({
-      DATABASE_URL: postgresUrl({ ...connection, host: "primary.db.internal" }, "no-verify"),
-      DATABASE_REPLICA_URL: postgresUrl({ ...connection, host: "reader.db.internal" }, "no-verify"),
+      DATABASE_URL: postgresUrl({ ...connection, host: "primary.db.internal" }, rdsCaBundlePath),
+      DATABASE_REPLICA_URLS: [0, 1]
+        .map((index) =>
+          postgresUrl(
+            { ...connection, host: `replica-${index}.abc.eu-west-1.rds.amazonaws.com` },
+            rdsCaBundlePath,
+          ),
+        )
+        .join(","),
       REDIS_URL: redisUrl({ host: "master.cache.internal", port: 6379, authToken: fake.cacheAuthToken }),
     });
+    const primary = new URL(String(get(secret, "stringData.DATABASE_URL")));
+    expect(Object.fromEntries(primary.searchParams)).toEqual({
+      sslmode: "verify-full",
+      sslrootcert: "/srv/parley/certs/rds-global-bundle.pem",
+    });
+    // The master user and the exporter's password are not the app's to see.
+    expect(JSON.stringify(get(secret, "stringData"))).not.toMatch(
+      new RegExp(`parley_admin|${fake.exporterPassword}|${encodeURIComponent(fake.databasePassword)}`),
+    );
     expect(String(get(secret, "stringData.JWT_SECRET")).length).toBeGreaterThan(0);
     const plaintext = registrations.flatMap((registration) => plaintextStrings(registration.inputs));
     for (const value of [
       fake.databasePassword,
       encodeURIComponent(fake.databasePassword),
+      fake.appPassword,
+      fake.exporterPassword,
       fake.cacheAuthToken,
     ]) {
       expect(plaintext.filter((text) => text.includes(value))).toEqual([]);
     }
+  });
+
+  it("gives the migration Job alone the master user and the roles' passwords, from a Secret of its own", async () => {
+    const registrations = await run;
+    const secret = migrationSecret(registrations);
+    expect(isSecret(secret.inputs.stringData)).toBe(true);
+    expect(get(secret, "stringData")).toEqual({
+      DATABASE_URL: postgresUrl(
+        {
+          host: "primary.db.internal",
+          port: 5432,
+          database: "parley",
+          username: "parley_admin",
+          password: fake.databasePassword,
+        },
+        rdsCaBundlePath,
+      ),
+      DATABASE_APP_PASSWORD: fake.appPassword,
+      DATABASE_EXPORTER_PASSWORD: fake.exporterPassword,
+    });
+    const secretName = `${secret.name}-${mockHash(secret.name, 8)}`;
+    const job = single(registrations, "kubernetes:batch/v1:Job");
+    const jobEnv = get(job, "spec.template.spec.containers.0.env") as EnvVar[];
+    expect(jobEnv.filter((variable) => variable.valueFrom)).toEqual(
+      ["DATABASE_URL", "DATABASE_APP_PASSWORD", "DATABASE_EXPORTER_PASSWORD"].map((key) => ({
+        name: key,
+        valueFrom: { secretKeyRef: { name: secretName, key } },
+      })),
+    );
+    const appEnv = (await container()).env as EnvVar[];
+    expect(appEnv.filter((variable) => variable.valueFrom?.secretKeyRef?.name === secretName)).toEqual([]);
   });
 
   it("migrates with the primary URL before the Deployment, as the same image", async () => {
@@ -347,7 +417,7 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
 describe("Workload with the OpenAI provider", () => {
   it("passes the provider settings and keeps the API key in the secret Secret", async () => {
     const registrations = await workload("dev", true);
-    const secret = single(registrations, "kubernetes:core/v1:Secret");
+    const secret = appSecret(registrations);
     expect(get(secret, "stringData.OPENAI_API_KEY")).toBe(fake.openaiApiKey);
     const env = get(
       single(registrations, "kubernetes:apps/v1:Deployment"),
@@ -363,15 +433,32 @@ describe("Workload with the OpenAI provider", () => {
 });
 
 describe("connection URLs", () => {
-  it("percent-encodes credentials so any generated password yields a valid URL", () => {
+  it("percent-encodes credentials so any generated password yields a valid URL, and verifies the server", () => {
     const url = new URL(
       postgresUrl(
         { host: "h", port: 5432, database: "parley", username: "u", password: "p@ss/w:rd?#" },
-        "no-verify",
+        "/srv/parley/certs/rds-global-bundle.pem",
       ),
     );
     expect(decodeURIComponent(url.password)).toBe("p@ss/w:rd?#");
-    expect(url.searchParams.get("sslmode")).toBe("no-verify");
+    expect(url.searchParams.get("sslmode")).toBe("verify-full");
+    expect(url.searchParams.get("sslrootcert")).toBe("/srv/parley/certs/rds-global-bundle.pem");
     expect(new URL(redisUrl({ host: "r", port: 6379, authToken: "t+k/n" })).protocol).toBe("rediss:");
+  });
+
+  it("parses in node-postgres as a verifying TLS connection with the bundle as its CA", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ca-"));
+    try {
+      writeFileSync(join(dir, "bundle.pem"), "PEM");
+      const parsed = parse(
+        postgresUrl(
+          { host: "db.example", port: 5432, database: "parley", username: "u", password: "p" },
+          join(dir, "bundle.pem"),
+        ),
+      );
+      expect(parsed.ssl).toEqual({ ca: "PEM" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
