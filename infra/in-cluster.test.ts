@@ -58,6 +58,15 @@ const input = (resource: RegisteredResource, dottedPath: string) =>
   field(reveal(resource.inputs), dottedPath);
 const output = (resource: RegisteredResource, dottedPath: string) =>
   field(reveal(resource.outputs), dottedPath);
+/** The app's connection Secret (the migration Job has its own, labelled component=migrate). */
+const appSecret = (run: ProgramRun) =>
+  one(
+    run,
+    "kubernetes:core/v1:Secret",
+    (resource) =>
+      input(resource, "metadata.namespace") === "parley" &&
+      input(resource, "metadata.labels")?.["app.kubernetes.io/component" as never] === "api",
+  );
 const release = (run: ProgramRun, name: string) =>
   one(run, "kubernetes:helm.sh/v3:Release", (resource) => input(resource, "name") === name);
 const appContainer = (run: ProgramRun) =>
@@ -109,24 +118,97 @@ describe.each(stackNames)("the %s stack in the cluster", (stack) => {
     expect(one(run(), "kubernetes:apps/v1:Deployment").dependencies).toContain(job.urn);
   });
 
-  it("connects the app to the RDS primary and reader and to ElastiCache over TLS, through a secret Secret", () => {
-    const secret = one(
-      run(),
-      "kubernetes:core/v1:Secret",
-      (resource) => input(resource, "metadata.namespace") === "parley",
-    );
+  it("connects the app to the RDS primary and each replica's own endpoint and to ElastiCache over TLS, through a secret Secret", () => {
+    const secret = appSecret(run());
     expect(isSecret(secret.inputs.stringData)).toBe(true);
     const urls = input(secret, "stringData") as Record<string, string>;
-    const primary = resourcesOfType(run(), "aws:rds/instance:Instance").find(
-      (instance) => !input(instance, "replicateSourceDb"),
-    );
+    const instances = resourcesOfType(run(), "aws:rds/instance:Instance");
+    const primary = instances.find((instance) => !input(instance, "replicateSourceDb"));
+    const replicas = instances.filter((instance) => input(instance, "replicateSourceDb"));
     expect(new URL(urls.DATABASE_URL).hostname).toBe(output(primary!, "address"));
-    expect(new URL(urls.DATABASE_REPLICA_URL).hostname).not.toBe(output(primary!, "address"));
+    // One URL per replica, by the instance endpoint its RDS certificate names (never the private alias).
+    expect((urls.DATABASE_REPLICA_URLS ?? "").split(",").map((url) => new URL(url).hostname)).toEqual(
+      replicas.map((replica) => output(replica, "address")),
+    );
     const group = one(run(), "aws:elasticache/replicationGroup:ReplicationGroup");
     const redis = new URL(urls.REDIS_URL);
     expect(redis.protocol).toBe("rediss:");
     expect(redis.hostname).toBe(output(group, "primaryEndpointAddress"));
     expect(decodeURIComponent(redis.password)).toBe(output(group, "authToken"));
+  });
+
+  it("verifies RDS's certificate on every PostgreSQL URL, and keeps the master user in the migration Job's Secret alone", () => {
+    const postgresUrls = resourcesOfType(run(), "kubernetes:core/v1:Secret").flatMap((secret) =>
+      Object.entries((input(secret, "stringData") ?? {}) as Record<string, string>)
+        .flatMap(([key, value]) => value.split(",").map((url) => ({ secret, key, url })))
+        .filter(({ url }) => url.startsWith("postgres://")),
+    );
+    // App primary + replicas, the migration Job's, the exporter's.
+    expect(postgresUrls.length).toBe(2 + policy.database.readReplicas + 1);
+    for (const { url } of postgresUrls) {
+      expect(Object.fromEntries(new URL(url).searchParams), url.replace(/:[^:@]+@/, ":***@")).toEqual({
+        sslmode: "verify-full",
+        sslrootcert: expect.stringMatching(/\/rds-global-bundle\.pem$/),
+      });
+    }
+    const users = postgresUrls.map(({ secret, key, url }) => ({
+      component: (input(secret, "metadata.labels") as Record<string, string> | undefined)?.[
+        "app.kubernetes.io/component"
+      ],
+      name: input(secret, "metadata.name") ?? "(generated)",
+      key,
+      user: new URL(url).username,
+    }));
+    expect(users.filter((entry) => entry.user === "parley_admin")).toEqual([
+      { component: "migrate", name: "(generated)", key: "DATABASE_URL", user: "parley_admin" },
+    ]);
+    expect(new Set(users.filter((entry) => entry.component === "api").map((entry) => entry.user))).toEqual(
+      new Set(["parley_app"]),
+    );
+    expect(
+      users.filter((entry) => entry.name === "postgres-exporter-datasource").map((entry) => entry.user),
+    ).toEqual(["parley_exporter"]);
+  });
+
+  it("keeps the roles' passwords in Secrets Manager under the database's KMS key; the app's identity reads its own, not the master's", () => {
+    const secrets = resourcesOfType(run(), "aws:secretsmanager/secret:Secret");
+    // JSON credentials only (the cache's token is a bare string).
+    const versions = resourcesOfType(run(), "aws:secretsmanager/secretVersion:SecretVersion").filter(
+      (version) => String(input(version, "secretString")).startsWith("{"),
+    );
+    const database = one(
+      run(),
+      "aws:rds/instance:Instance",
+      (instance) => !input(instance, "replicateSourceDb"),
+    );
+    const byUser = (username: string) => {
+      const version = versions.find(
+        (candidate) => JSON.parse(String(input(candidate, "secretString"))).username === username,
+      );
+      expect(version, username).toBeDefined();
+      const secret = secrets.find((candidate) => output(candidate, "id") === input(version!, "secretId"));
+      expect(input(secret!, "kmsKeyId")).toBe(input(database, "kmsKeyId"));
+      return { secret: secret!, value: JSON.parse(String(input(version!, "secretString"))) };
+    };
+    const app = byUser("parley_app");
+    const exporter = byUser("parley_exporter");
+    const master = byUser("parley_admin");
+    const migrate = one(
+      run(),
+      "kubernetes:core/v1:Secret",
+      (resource) =>
+        input(resource, "metadata.labels")?.["app.kubernetes.io/component" as never] === "migrate",
+    );
+    expect(input(migrate, "stringData")).toMatchObject({
+      DATABASE_APP_PASSWORD: app.value.password,
+      DATABASE_EXPORTER_PASSWORD: exporter.value.password,
+    });
+    const appReader = one(run(), "aws:iam/policy:Policy", (policy) =>
+      /identity-app-read-credentials$/.test(policy.name),
+    );
+    const readable = JSON.stringify(input(appReader, "policy"));
+    expect(readable).toContain(String(output(app.secret, "arn")));
+    expect(readable).not.toContain(String(output(master.secret, "arn")));
   });
 
   it("serves the public host through the ALB with the ACM certificate, the Cloudflare-only security group and a DNS record at it", () => {
@@ -293,11 +375,7 @@ describe("stack config for the cluster", () => {
     });
     const env = appContainer(run).env;
     expect(env.find((variable) => variable.name === "AI_PROVIDER")?.value).toBe("openai");
-    const secret = one(
-      run,
-      "kubernetes:core/v1:Secret",
-      (resource) => input(resource, "metadata.namespace") === "parley",
-    );
+    const secret = appSecret(run);
     expect(input(secret, "stringData.OPENAI_API_KEY")).toBe("sk-test-key-for-the-stack");
     expect(isSecret(secret.inputs.stringData)).toBe(true);
   });
