@@ -13,6 +13,7 @@ import { tagPolicies } from "./aws/tags";
 import { rulesetPolicies } from "./cloudflare/rulesets";
 import { zonePolicies } from "./cloudflare/zone";
 import { autoscalingPolicies } from "./kubernetes/autoscaling";
+import { connectionPolicies } from "./kubernetes/connections";
 import { servicePolicies } from "./kubernetes/services";
 import { workloadPolicies } from "./kubernetes/workloads";
 import { scalingInvariants } from "./stack/scaling";
@@ -30,6 +31,7 @@ export const parleyPolicies: PolicyPackArgs["policies"] = [
   ...workloadPolicies,
   ...autoscalingPolicies,
   ...servicePolicies,
+  ...connectionPolicies,
   ...zonePolicies,
   ...rulesetPolicies,
   azSpread,
