@@ -1,6 +1,7 @@
 /**
- * The app workload: its namespace, ServiceAccount (Pod Identity), connection Secret, the migration
- * Job that runs before each rollout, the Deployment, Service `parley`, the ALB Ingress, the HPA, the
+ * The app workload: its namespace, ServiceAccount (Pod Identity), connection Secret (the app's
+ * database role), the migration Job that runs before each rollout with a Secret of its own (the
+ * master user and the roles' passwords), the Deployment, Service `parley`, the ALB Ingress, the HPA, the
  * PodDisruptionBudget and the NetworkPolicies. Capacity numbers come from the scaling policy.
  */
 import * as k8s from "@pulumi/kubernetes";
