@@ -3,7 +3,9 @@
  * migration step: the app's role gets DML on the schema's tables and sequences and EXECUTE on the two
  * maintenance functions, and owns nothing (no DDL, TRUNCATE or DROP); the exporter's role gets
  * `pg_monitor` (the statistics views) and no table. Re-running sets the passwords again, so a new
- * password given to the migration Job rotates it.
+ * password given to the migration Job rotates it. On RDS the migrating (master) user has CREATEROLE
+ * and rds_superuser, which may create roles and grant privileges (RDS user guide, "Understanding the
+ * rds_superuser role").
  */
 import type pg from "pg";
 
