@@ -91,7 +91,7 @@ describe("replica list", () => {
 describe("replica failing mid-read", () => {
   it("answers from the primary when the replica stops answering during a read", async () => {
     await sleep(600);
-    const thaw = freeze(cluster.replica.process.pid);
+    const thaw = await freeze(cluster.replica.process.pid);
     try {
       const started = performance.now();
       const response = await readMessages();
@@ -99,7 +99,7 @@ describe("replica failing mid-read", () => {
       // One client-side query timeout (1 s), then the primary.
       expect(performance.now() - started).toBeLessThan(3_000);
     } finally {
-      thaw();
+      await thaw();
     }
     await eventually(
       async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
@@ -166,7 +166,7 @@ describe("primary frozen", () => {
       async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
       "the replica in use",
     );
-    const thaw = freeze(cluster.primary.process.pid);
+    const thaw = await freeze(cluster.primary.process.pid);
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         const started = performance.now();
@@ -192,7 +192,7 @@ describe("primary frozen", () => {
       expect((await readMessages()).status).toBe(200);
       expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
     } finally {
-      thaw();
+      await thaw();
     }
     await eventually(
       async () => (await api(app.url, "GET", "/readyz")).body.status === "ready",

@@ -49,9 +49,9 @@ describe("Redis faults", () => {
 
   it("Redis frozen for 10 s: no 5xx, nothing lost", async () => {
     const tally = await underLoad(target(app), "Redis frozen 10 s", async () => {
-      const thaw = freeze(redis.process.pid);
+      const thaw = await freeze(redis.process.pid);
       await sleep(10_000);
-      thaw();
+      await thaw();
     });
     expect(tally).toMatchObject({ readServerErrors: 0, writeServerErrors: 0, lost: 0 });
     expect(tally.slowestMs).toBeLessThan(3_000);
@@ -87,14 +87,15 @@ describe("PostgreSQL faults", () => {
 
   it("primary frozen for 10 s: reads keep answering, writes fail fast with 503, nothing acknowledged is lost", async () => {
     const tally = await underLoad(target(app), "primary frozen 10 s", async () => {
-      const thaw = freeze(cluster.primary.process.pid);
+      const thaw = await freeze(cluster.primary.process.pid);
       await sleep(10_000);
-      thaw();
+      await thaw();
     });
     expect(tally).toMatchObject({ readServerErrors: 0, writeErrorsWithoutRetryAfter: 0, lost: 0 });
-    // A connection wait and a query timeout (1 s each) per step at most; generous for a shared
-    // machine (5.1 s seen with the whole integration project running in parallel).
-    expect(tally.slowestMs).toBeLessThan(8_000);
+    // Writes fail within the client-side timeouts (1 s each; 1.7 s measured): 2 s is asserted one
+    // write at a time in database-faults.int.test.ts, with a margin here for a loaded machine.
+    expect(tally.slowestFailedWriteMs).toBeLessThan(3_000);
+    expect(tally.slowestMs).toBeLessThan(3_000);
     await recovered();
   });
 
