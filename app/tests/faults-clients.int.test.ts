@@ -172,7 +172,8 @@ describe("many idle clients (default timeouts)", () => {
         `2,000 idle keep-alive sockets: ${statuses.length} real requests, ${statuses.filter((s) => s >= 400).length} failed, p50 ${Math.round(latencies[latencies.length / 2]!)} ms, p99 ${Math.round(p99)} ms, slowest ${Math.round(latencies.at(-1)!)} ms`,
       );
       expect(statuses.filter((status) => status >= 400)).toEqual([]);
-      expect(latencies.at(-1)).toBeLessThan(2_000);
+      // Generous for a loaded machine (1.5 s measured at a load average of 29).
+      expect(latencies.at(-1)).toBeLessThan(3_000);
       // Still open: the server kept them (no starvation by refusing or cutting idle clients either).
       expect(idle.filter((socket) => !socket.destroyed)).toHaveLength(2_000);
     } finally {

