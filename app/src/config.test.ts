@@ -22,6 +22,7 @@ describe("loadConfig", () => {
       },
       dbPoolMax: 10,
       logLevel: "info",
+      http: { keepAliveMs: 125_000, headersMs: 20_000, requestMs: 60_000, checkIntervalMs: 1_000 },
       ai: { provider: "knowledge", simulatedLatencyMs: 0, openai: { model: "gpt-4o-mini" } },
       appVersion: "dev",
     });
@@ -42,6 +43,9 @@ describe("loadConfig", () => {
       DB_REPLICA_POOL_MAX: "30",
       LOG_LEVEL: "warn",
       SHUTDOWN_GRACE_MS: "1000",
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: "65000",
+      HTTP_HEADERS_TIMEOUT_MS: "2000",
+      HTTP_REQUEST_TIMEOUT_MS: "4000",
       AI_PROVIDER: "openai",
       OPENAI_BASE_URL: "http://127.0.0.1:9999/v1",
       OPENAI_API_KEY: "sk-test",
@@ -64,6 +68,7 @@ describe("loadConfig", () => {
       dbReplicaPoolMax: 30,
       logLevel: "warn",
       shutdownGraceMs: 1000,
+      http: { keepAliveMs: 65_000, headersMs: 2_000, requestMs: 4_000, checkIntervalMs: 500 },
       ai: {
         provider: "openai",
         simulatedLatencyMs: 50,
@@ -72,6 +77,15 @@ describe("loadConfig", () => {
       appVersion: "1.2.3",
       appCommit: "abc123",
     });
+  });
+
+  it("refuses HTTP timeouts Node would refuse, naming the variable and the bound", () => {
+    expect(() =>
+      loadConfig({ ...valid, HTTP_HEADERS_TIMEOUT_MS: "90000", HTTP_REQUEST_TIMEOUT_MS: "60000" }),
+    ).toThrow('HTTP_HEADERS_TIMEOUT_MS="90000": expected at most HTTP_REQUEST_TIMEOUT_MS (60000)');
+    expect(() => loadConfig({ ...valid, HTTP_KEEP_ALIVE_TIMEOUT_MS: "500" })).toThrow(
+      'HTTP_KEEP_ALIVE_TIMEOUT_MS="500": expected an integer from 1000 to 3600000',
+    );
   });
 
   it("names the variable, the value and what is allowed", () => {

@@ -105,6 +105,9 @@ const environmentSchema = z
       })
       .default("info"),
     SHUTDOWN_GRACE_MS: integer(0, 600_000).default(25_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(1_000, 3_600_000).default(125_000),
+    HTTP_HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(20_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000).default(60_000),
     AI_PROVIDER: z.enum(["knowledge", "openai"], { error: "knowledge or openai" }).default("knowledge"),
     OPENAI_BASE_URL: url(["http:", "https:"]).default("https://api.openai.com/v1"),
     OPENAI_API_KEY: z.string().min(1, "a non-empty API key").optional(),
@@ -114,6 +117,13 @@ const environmentSchema = z
     APP_COMMIT: z.string().min(1).default("unknown"),
   })
   .superRefine((env, context) => {
+    // Node refuses a server whose headers timeout outlasts its request timeout.
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS)
+      context.addIssue({
+        code: "custom",
+        path: ["HTTP_HEADERS_TIMEOUT_MS"],
+        message: `at most HTTP_REQUEST_TIMEOUT_MS (${env.HTTP_REQUEST_TIMEOUT_MS})`,
+      });
     if (env.AI_PROVIDER === "openai" && !env.OPENAI_API_KEY)
       context.addIssue({
         code: "custom",
@@ -151,6 +161,14 @@ export interface AppConfig {
    * balancers stop routing here before connections are refused. Part of the grace period.
    */
   shutdownDrainMs: number;
+  /**
+   * Client connection timeouts of the HTTP server. `keepAliveMs` closes an idle keep-alive connection
+   * and must exceed the load balancer's idle timeout (else the balancer may reuse a connection the
+   * app is closing: a 502); `headersMs` cuts a client still sending its headers (slowloris),
+   * `requestMs` one still sending its request (headers and body). Neither limits a response: a
+   * streamed reply may last longer. Checked every `checkIntervalMs`.
+   */
+  http: { keepAliveMs: number; headersMs: number; requestMs: number; checkIntervalMs: number };
   ai: {
     provider: "knowledge" | "openai";
     openai: { baseUrl: string; apiKey?: string; model: string };
@@ -243,6 +261,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDrainMs: Math.min(5_000, Math.floor(e.SHUTDOWN_GRACE_MS / 5)),
+    http: {
+      keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      // Node's default (30 s) would let a cut connection live up to 30 s past its timeout.
+      checkIntervalMs: Math.min(1_000, Math.floor(e.HTTP_HEADERS_TIMEOUT_MS / 4)),
+    },
     ai: {
       provider: e.AI_PROVIDER,
       openai: { baseUrl: e.OPENAI_BASE_URL, apiKey: e.OPENAI_API_KEY, model: e.OPENAI_MODEL },

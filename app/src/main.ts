@@ -115,11 +115,15 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
       metricsListener.listen(config.metricsPort, () => resolve());
     });
   }
-  const server = createServer(app);
-  // Longer than the load balancer's idle timeout (120 s, infra/components/workload/draining.ts), so
-  // the balancer, not the app, closes idle keep-alive connections (else: sporadic 502s).
-  server.keepAliveTimeout = 125_000;
-  server.headersTimeout = 126_000;
+  const server = createServer(
+    {
+      keepAliveTimeout: config.http.keepAliveMs,
+      headersTimeout: config.http.headersMs,
+      requestTimeout: config.http.requestMs,
+      connectionsCheckingInterval: config.http.checkIntervalMs,
+    },
+    app,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, () => resolve());

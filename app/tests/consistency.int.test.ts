@@ -13,42 +13,36 @@ import {
   api,
   createChatbot,
   createConversation,
+  type PrivateCluster,
   registerTenant,
-  startPrivateCluster,
-  startTestApp,
+  startClusterApp,
   type Tenant,
   type TestApp,
 } from "./harness";
 
-let cluster: Awaited<ReturnType<typeof startPrivateCluster>>;
+let cluster: PrivateCluster;
 let app: TestApp;
+let close: () => Promise<void>;
 let tenant: Tenant;
 let primary: pg.Pool;
 let replica: pg.Pool;
 
 beforeAll(async () => {
   // Replay is paused below: on a cluster of this file's own, never the shared replica.
-  cluster = await startPrivateCluster("consistency");
-  app = await startTestApp(
-    "consistency",
-    (config) => ({
-      ...config,
-      // Keep the replica in use while its replay is paused below.
-      replica: { maxLagSeconds: 120, checkIntervalMs: 200 },
-      readYourWritesMs: 1_500,
-    }),
-    {},
-    cluster,
-  );
+  ({ cluster, app, close } = await startClusterApp("consistency", (config) => ({
+    ...config,
+    // Keep the replica in use while its replay is paused below.
+    replica: { maxLagSeconds: 120, checkIntervalMs: 200 },
+    readYourWritesMs: 1_500,
+  })));
   tenant = await registerTenant(app.url);
   primary = new pg.Pool({ connectionString: app.database.primaryUrl, max: 2 });
   replica = new pg.Pool({ connectionString: app.database.replicaUrl, max: 2 });
 });
 
 afterAll(async () => {
-  await app?.close();
   await Promise.all([primary?.end(), replica?.end()]);
-  await cluster?.stop();
+  await close?.();
 });
 
 const post = (conversationId: string, content: string, token = tenant.token) =>

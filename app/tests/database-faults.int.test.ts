@@ -1,6 +1,6 @@
 /**
  * The database failing under the app, on a primary + streaming replica of this file's own: a frozen
- * primary (writes 503 + Retry-After within 2 s, reads served by the replica, readiness follows), broken
+ * primary (writes 503 + Retry-After within 2 s, reads served by the replica, ready but degraded), broken
  * replication (`primary_conninfo` cut: the lag grows although the replica answers, reads leave it,
  * `parley_db_replica_lag_seconds` keeps growing), a replica list with a dead member (reads balanced
  * over the live one), a replica frozen mid-read (the read falls back to the primary), and
@@ -14,16 +14,18 @@ import {
   api,
   createChatbot,
   createConversation,
+  type PrivateCluster,
   registerTenant,
-  startPrivateCluster,
+  startClusterApp,
   startTestApp,
   type Tenant,
   type TestApp,
 } from "./harness";
 import { eventually, freeze } from "./support/faults";
 
-let cluster: Awaited<ReturnType<typeof startPrivateCluster>>;
+let cluster: PrivateCluster;
 let app: TestApp;
+let close: () => Promise<void>;
 let tenant: Tenant;
 let conversationId: string;
 let replicaAdmin: pg.Pool;
@@ -35,30 +37,23 @@ const fastChecks = (config: TestApp["config"]) => ({
 });
 
 beforeAll(async () => {
-  cluster = await startPrivateCluster("dbfaults");
   const deadPort = await freePort();
-  app = await startTestApp(
-    "dbfaults",
-    (config) => ({
-      ...fastChecks(config),
-      // A replica list with one dead member: reads must go to the live one.
-      databaseReplicaUrls: [
-        ...config.databaseReplicaUrls,
-        `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
-      ],
-    }),
-    {},
-    cluster,
-  );
+  ({ cluster, app, close } = await startClusterApp("dbfaults", (config) => ({
+    ...fastChecks(config),
+    // A replica list with one dead member: reads must go to the live one.
+    databaseReplicaUrls: [
+      ...config.databaseReplicaUrls,
+      `postgres://postgres@127.0.0.1:${deadPort}/postgres`,
+    ],
+  })));
   tenant = await registerTenant(app.url);
   const bot = await createChatbot(app.url, tenant.token);
   conversationId = (await createConversation(app.url, tenant.token, bot.id)).id;
   replicaAdmin = new pg.Pool({ connectionString: cluster.replica.url, max: 1 });
 });
 afterAll(async () => {
-  await app?.close();
   await replicaAdmin?.end();
-  await cluster?.stop();
+  await close?.();
 });
 
 const metrics = async () => String((await api(app.url, "GET", "/metrics")).body);
@@ -96,7 +91,7 @@ describe("replica list", () => {
 describe("replica failing mid-read", () => {
   it("answers from the primary when the replica stops answering during a read", async () => {
     await sleep(600);
-    const thaw = freeze(cluster.replica.process.pid);
+    const thaw = await freeze(cluster.replica.process.pid);
     try {
       const started = performance.now();
       const response = await readMessages();
@@ -104,7 +99,7 @@ describe("replica failing mid-read", () => {
       // One client-side query timeout (1 s), then the primary.
       expect(performance.now() - started).toBeLessThan(3_000);
     } finally {
-      thaw();
+      await thaw();
     }
     await eventually(
       async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
@@ -165,13 +160,13 @@ describe("read-your-writes across pods", () => {
 });
 
 describe("primary frozen", () => {
-  it("fails writes within 2 s with 503 + Retry-After, keeps reads on the replica, readiness follows", async () => {
+  it("fails writes within 2 s with 503 + Retry-After, keeps reads on the replica and the pod ready (degraded)", async () => {
     await cluster.replicated();
     await eventually(
       async () => (await api(app.url, "GET", "/readyz")).body.replica_in_use === true,
       "the replica in use",
     );
-    const thaw = freeze(cluster.primary.process.pid);
+    const thaw = await freeze(cluster.primary.process.pid);
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         const started = performance.now();
@@ -184,19 +179,24 @@ describe("primary frozen", () => {
         expect(write.body.error.code).toBe("database_unavailable");
         expect(Number(write.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       }
+      // Still ready, degraded: the replica serves reads (an unready pod would leave the ALB).
       await eventually(
-        async () => (await api(app.url, "GET", "/readyz")).status === 503,
-        "readiness 503",
+        async () => (await api(app.url, "GET", "/readyz")).body.primary === false,
+        "readiness to see the primary down",
         5_000,
       );
+      expect(await api(app.url, "GET", "/readyz")).toMatchObject({
+        status: 200,
+        body: { status: "degraded", primary: false, replica_in_use: true },
+      });
       expect((await readMessages()).status).toBe(200);
       expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
     } finally {
-      thaw();
+      await thaw();
     }
     await eventually(
-      async () => (await api(app.url, "GET", "/readyz")).status === 200,
-      "readiness 200",
+      async () => (await api(app.url, "GET", "/readyz")).body.status === "ready",
+      "readiness back to ready",
       10_000,
     );
     const write = await api(app.url, "POST", `/api/conversations/${conversationId}/messages`, {

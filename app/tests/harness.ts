@@ -13,6 +13,7 @@ import {
   startPostgresReplica,
   waitForReplay,
 } from "../../scripts/platform/postgres";
+import { isAlive } from "../../scripts/platform/process";
 import {
   createTestDatabase,
   createTestRedisUrl,
@@ -34,13 +35,21 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export type PrivateCluster = TestDatabase & {
+  primary: PostgresServer;
+  replica: PostgresServer;
+  /** Stops one server at once (fast shutdown: sessions are cut), keeping its data and port. */
+  stopServer(which: "primary" | "replica"): Promise<void>;
+  /** Starts a stopped server again on its data and port. */
+  startServer(which: "primary" | "replica"): Promise<void>;
+  stop(): Promise<void>;
+};
+
 /**
- * A PostgreSQL primary + streaming replica of this test file's own, for tests that pause the
- * replica's replay: the shared replica serves every other test file and must never be paused.
+ * A PostgreSQL primary + streaming replica of this test file's own, for tests that pause, freeze or
+ * stop them: the shared cluster serves every other test file and must never be touched.
  */
-export async function startPrivateCluster(
-  name: string,
-): Promise<TestDatabase & { primary: PostgresServer; replica: PostgresServer; stop(): Promise<void> }> {
+export async function startPrivateCluster(name: string): Promise<PrivateCluster> {
   const { binaries, stateDir: shared } = platform();
   const stateDir = join(shared, `${name}-${randomUUID().slice(0, 8)}`);
   // Traversable by the `postgres` OS user the servers run as.
@@ -49,19 +58,33 @@ export async function startPrivateCluster(
   const common = { bin: binaries.postgresBin, stateDir, ephemeral: true };
   const primary = await startPostgresPrimary({ ...common, port: await freePort() });
   const replica = await startPostgresReplica({ ...common, port: await freePort(), primary });
-  return {
+  const cluster: PrivateCluster = {
     name: "postgres",
     primaryUrl: primary.url,
     replicaUrl: replica.url,
-    replicated: () => waitForReplay(primary.url, replica.url),
+    replicated: () => waitForReplay(cluster.primary.url, cluster.replica.url),
     primary,
     replica,
+    stopServer: async (which) => {
+      const server = cluster[which];
+      // SIGINT is PostgreSQL's fast shutdown; ServerProcess.stop() tries a smart one (SIGTERM) first,
+      // which waits for the app's pooled sessions.
+      if (isAlive(server.process.pid)) process.kill(server.process.pid, "SIGINT");
+      await server.process.stop();
+    },
+    startServer: async (which) => {
+      cluster[which] =
+        which === "primary"
+          ? await startPostgresPrimary({ ...common, port: cluster.primary.port })
+          : await startPostgresReplica({ ...common, port: cluster.replica.port, primary: cluster.primary });
+    },
     stop: async () => {
-      await replica.process.stop();
-      await primary.process.stop();
+      await cluster.replica.process.stop();
+      await cluster.primary.process.stop();
       removeStateDir(stateDir);
     },
   };
+  return cluster;
 }
 
 export type ConfigOverrides = (config: AppConfig) => AppConfig;
@@ -103,6 +126,32 @@ export async function startTestApp(
   const config = overrides(base);
   const app = await startParley(config, { log: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
   return { url: app.url, metricsUrl: app.metricsUrl, config, database, close: app.close };
+}
+
+/**
+ * An app on a private cluster (see startPrivateCluster): the set-up of every test file that freezes,
+ * stops or pauses a database server. `close()` stops both.
+ */
+export async function startClusterApp(
+  name: string,
+  overrides: ConfigOverrides = (config) => config,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ cluster: PrivateCluster; app: TestApp; close(): Promise<void> }> {
+  const cluster = await startPrivateCluster(name);
+  try {
+    const app = await startTestApp(name, overrides, env, cluster);
+    return {
+      cluster,
+      app,
+      close: async () => {
+        await app.close();
+        await cluster.stop();
+      },
+    };
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
 }
 
 // Responses are asserted field by field in tests; typing every body would add nothing.

@@ -64,7 +64,7 @@ it("shows a message written while Redis was frozen once Redis answers again, on 
   await history(reader);
   expect(await history(writer)).toHaveLength(2);
 
-  const thaw = freeze(redis.process.pid);
+  const thaw = await freeze(redis.process.pid);
   let written: string;
   try {
     // Commands time out (500 ms each) until the circuit opens.
@@ -76,7 +76,7 @@ it("shows a message written while Redis was frozen once Redis answers again, on 
     expect(posted.status).toBe(201);
     written = posted.body.user_message.id;
   } finally {
-    thaw();
+    await thaw();
   }
   // Every read while the circuit recovers (reads are what probe it), and after, has the message.
   await eventually(async () => {

@@ -1,6 +1,6 @@
 /**
- * /healthz (alive), /readyz (can serve: primary reachable, not shutting down), and /metrics unless it
- * has a port of its own (METRICS_PORT, served by metricsServer).
+ * /healthz (alive), /readyz (can serve: not shutting down, and the primary or a replica reachable),
+ * and /metrics unless it has a port of its own (METRICS_PORT, served by metricsServer).
  */
 import { createServer, type Server } from "node:http";
 import type { Router } from "express";
@@ -22,9 +22,16 @@ export function operationsRoutes(
       response.status(503).json({ status: "shutting_down" });
       return;
     }
+    // Ready while it can serve reads: with the primary down but a replica answering, writes get 503
+    // + Retry-After and reads are served. Not ready would take every pod out of the load balancer
+    // at once (the AWS Load Balancer Controller deregisters unready pods; an ALB with no registered
+    // targets answers 503 to everything), so a primary outage would stop reads too. See
+    // docs/reliability.md, "Readiness while the primary is down".
     const primary = deps.db.primaryReachable;
-    response.status(primary ? 200 : 503).json({
-      status: primary ? "ready" : "unavailable",
+    const replicaServing = deps.db.replicaInUse;
+    const ready = primary || replicaServing;
+    response.status(ready ? 200 : 503).json({
+      status: primary ? "ready" : ready ? "degraded" : "unavailable",
       primary,
       replica_in_use: deps.db.replicaInUse,
       replicas: deps.db.replicaStates(),

@@ -5,15 +5,24 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
+export interface FakeChatRequest {
+  model: string;
+  stream: boolean;
+  stream_options?: { include_usage: boolean };
+  messages: Array<{ role: string; content: string }>;
+}
+
 export interface FakeOpenAi {
   baseUrl: string;
-  /** Requests received so far (the last user message of each). */
-  received: string[];
+  /** Requests received so far. */
+  received: Array<{ authorization?: string; body: FakeChatRequest }>;
   script: {
     /** Statuses answered first, one per request. */
     fail: number[];
     /** Wait before answering. */
     delayMs: number;
+    /** Wait between the streamed pieces of a reply. */
+    pieceDelayMs: number;
     /** Never answer (until `release()`). */
     hang: boolean;
   };
@@ -27,7 +36,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const hanging = new Set<() => void>();
   const fake: Omit<FakeOpenAi, "baseUrl" | "close"> = {
     received: [],
-    script: { fail: [], delayMs: 0, hang: false },
+    script: { fail: [], delayMs: 0, pieceDelayMs: 0, hang: false },
     release() {
       fake.script.hang = false;
       for (const answer of hanging) answer();
@@ -38,14 +47,19 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       fake.received.length = 0;
       fake.script.fail = [];
       fake.script.delayMs = 0;
+      fake.script.pieceDelayMs = 0;
     },
   };
   const server: Server = createServer(async (request, response) => {
+    if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
+      response.writeHead(404).end();
+      return;
+    }
     let text = "";
     for await (const chunk of request) text += chunk;
-    const body = JSON.parse(text) as { model: string; stream: boolean; messages: Array<{ content: string }> };
+    const body = JSON.parse(text) as FakeChatRequest;
     const last = body.messages.at(-1)?.content ?? "";
-    fake.received.push(last);
+    fake.received.push({ authorization: request.headers.authorization, body });
     const fail = (status: number) => {
       if (response.writableEnded) return;
       response.writeHead(status, { "content-type": "application/json" });
@@ -83,13 +97,19 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     }
     response.writeHead(200, { "content-type": "text/event-stream" });
     const send = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
-    for (const piece of ["You ", "said: ", last])
+    send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant" } }] });
+    for (const piece of ["You ", "said: ", last]) {
       send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: piece } }] });
+      if (fake.script.pieceDelayMs)
+        await new Promise((resolve) => setTimeout(resolve, fake.script.pieceDelayMs));
+    }
     send({
       id: "c",
       object: "chat.completion.chunk",
       choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
     });
+    if (body.stream_options?.include_usage)
+      send({ id: "c", object: "chat.completion.chunk", choices: [], usage });
     response.end("data: [DONE]\n\n");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -13,5 +13,16 @@ export const terminationGracePeriodSeconds = preStopSleepSeconds + shutdownGrace
 /** The ALB keeps open connections to a deregistering target this long: the whole drain. */
 export const deregistrationDelaySeconds = preStopSleepSeconds + shutdownGraceSeconds;
 
-/** The ALB's idle timeout: long enough for a streamed (SSE) assistant reply between tokens. */
+/**
+ * The ALB's idle timeout (the ELB default is 60 s: docs.aws.amazon.com/elasticloadbalancing, "Edit
+ * attributes for your Application Load Balancer", Connection idle timeout): long enough for a
+ * streamed (SSE) assistant reply between tokens.
+ */
 export const loadBalancerIdleTimeoutSeconds = 120;
+
+/**
+ * The app's keep-alive timeout (HTTP_KEEP_ALIVE_TIMEOUT_MS) outlasts the ALB's idle timeout, as the
+ * same AWS page recommends: else the app may close a connection the ALB is sending a request on,
+ * which the ALB answers with a 502.
+ */
+export const appKeepAliveTimeoutSeconds = loadBalancerIdleTimeoutSeconds + 5;

@@ -19,7 +19,12 @@ import { albIngressClass } from "../cluster-services/controllers";
 import { nodePoolLabel } from "../cluster-services/karpenter";
 import type { AppScrapeTarget } from "../observability/service-monitor";
 import { postgresUrl, redisUrl } from "./connection-urls";
-import { deregistrationDelaySeconds, loadBalancerIdleTimeoutSeconds, shutdownGraceSeconds } from "./draining";
+import {
+  appKeepAliveTimeoutSeconds,
+  deregistrationDelaySeconds,
+  loadBalancerIdleTimeoutSeconds,
+  shutdownGraceSeconds,
+} from "./draining";
 import { publicRoutes } from "./ingress-routes";
 import { networkPolicyNames, networkPolicySpecs } from "./network-policies";
 import {
@@ -209,6 +214,7 @@ export class Workload extends pulumi.ComponentResource {
       ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
       plain("LOG_LEVEL", args.app.logLevel),
       plain("SHUTDOWN_GRACE_MS", String(shutdownGraceSeconds * 1000)),
+      plain("HTTP_KEEP_ALIVE_TIMEOUT_MS", String(appKeepAliveTimeoutSeconds * 1000)),
       plain("AI_PROVIDER", args.app.aiProvider),
       ...(args.app.openai
         ? [

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { parse } from "pg-connection-string";
 import { describe, expect, it } from "vitest";
 import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
+import { loadConfig } from "../../../app/src/config";
 import { hpaRequestRateMetric } from "../../../app/src/telemetry/catalogue";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
@@ -34,6 +35,9 @@ const appEnvironmentNames = [
   "DB_REPLICA_POOL_MAX",
   "LOG_LEVEL",
   "SHUTDOWN_GRACE_MS",
+  "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+  "HTTP_HEADERS_TIMEOUT_MS",
+  "HTTP_REQUEST_TIMEOUT_MS",
   "AI_PROVIDER",
   "OPENAI_BASE_URL",
   "OPENAI_API_KEY",
@@ -179,6 +183,25 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
     const grace = Number(env.find((variable) => variable.name === "SHUTDOWN_GRACE_MS")?.value);
     expect(pod.terminationGracePeriodSeconds).toBe(terminationGracePeriodSeconds);
     expect(preStopSleepSeconds + grace / 1000).toBeLessThan(terminationGracePeriodSeconds);
+  });
+
+  it("keeps idle connections open longer than the ALB does, with a value the app accepts", async () => {
+    const env = (await container()).env as EnvVar[];
+    const keepAliveMs = env.find((variable) => variable.name === "HTTP_KEEP_ALIVE_TIMEOUT_MS")?.value;
+    const ingress = single(await run, "kubernetes:networking.k8s.io/v1:Ingress");
+    const attributes = (get(ingress, "metadata.annotations") as Record<string, string>)[
+      "alb.ingress.kubernetes.io/load-balancer-attributes"
+    ];
+    const idleSeconds = Number(/idle_timeout\.timeout_seconds=(\d+)/.exec(attributes)?.[1]);
+    expect(idleSeconds).toBeGreaterThan(0);
+    expect(Number(keepAliveMs)).toBeGreaterThan(idleSeconds * 1000);
+    const app = loadConfig({
+      DATABASE_URL: "postgres://app@db/parley",
+      REDIS_URL: "redis://cache:6379",
+      JWT_SECRET: "x".repeat(32),
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: keepAliveMs,
+    });
+    expect(app.http.keepAliveMs).toBe(Number(keepAliveMs));
   });
 
   it("passes only the app's known environment variables, pool sizes from the policy, connections from the Secret", async () => {
