@@ -21,8 +21,6 @@ import {
   type Tenant,
   testConfig,
 } from "../app/tests/harness";
-import { dashboardSpecs } from "../dashboards";
-import { deployAnnotationExpr } from "../dashboards/panels";
 import {
   freePort,
   queryPrometheus,
@@ -33,10 +31,14 @@ import {
 import type { AlertmanagerServer, PrometheusServer } from "../scripts/platform/prometheus";
 import type { RedisServer } from "../scripts/platform/redis";
 import { sleep, waitFor } from "../scripts/platform/steps";
+import { substituteGrafanaVariables } from "../tests/support/observability-tools";
 import { platform } from "../tests/support/platform";
-import { substituteGrafanaVariables } from "./check";
+import { symptomAlerts } from "./alerts/symptoms";
+import { dashboardSpecs } from "./dashboards";
+import { deployAnnotationExpr } from "./dashboards/panels";
 import { observabilityFiles, writeObservability } from "./render";
-import { type RuleFile, sloRecordingRules, sloWindowRules, symptomAlerts } from "./rules";
+import { sloRecordingRules, sloWindowRules } from "./rules/slo";
+import type { RuleFile } from "./types";
 
 /**
  * Queries on Kubernetes or node metrics (kube-state-metrics, cAdvisor, node-exporter) or on the data

@@ -6,9 +6,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { type RenderedDashboard, renderDashboards } from "../dashboards";
 import { alertmanagerConfig, localAlertmanagerConfig } from "./alertmanager";
-import { type RuleFile, type RuleOptions, ruleFile } from "./rules";
+import { type RenderedDashboard, renderDashboards } from "./dashboards";
+import { type RuleOptions, ruleFile } from "./rule-file";
+import type { RuleFile } from "./types";
 
 export interface Observability {
   /** A plain Prometheus rule file: `{groups: [...]}`. */

@@ -2,23 +2,24 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { forLocalAmtool, run, tools, withTempDir } from "../tests/support/observability-tools";
 import {
   alertmanagerSecretFiles,
   deadMansSwitchReceiver,
   heartbeatInterval,
   receiverFor,
 } from "./alertmanager";
-import { forLocalAmtool, run, tools, withTempDir } from "./check";
+import { watchdogAlert } from "./config/alerting";
+import { headingAnchor, runbookBaseUrl } from "./config/runbook";
+import { burnRateWindows, recordedWindows } from "./config/slo";
 import { renderObservability } from "./render";
-import { type AlertingRule, type HeartbeatRule, type RecordingRule, watchdogAlert } from "./rules";
-import { headingAnchor, runbookBaseUrl } from "./runbook";
-import { burnRateWindows, recordedWindows } from "./slo";
+import type { AlertingRule, HeartbeatRule, RecordingRule } from "./types";
 
 const rendered = renderObservability();
 const allRules = rendered.rules.groups.flatMap((group) => group.rules);
 const alertingRules = allRules.filter((rule): rule is AlertingRule | HeartbeatRule => "alert" in rule);
 const recordingRules = allRules.filter((rule): rule is RecordingRule => "record" in rule);
-const testsDir = join(__dirname, "tests");
+const testsDir = join(__dirname, "alerts", "tests");
 const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
 
 /** DESIGN.md's alert names, plus the absent-style, data-store and heartbeat alerts added since. */
@@ -65,7 +66,7 @@ describe("Prometheus rules", () => {
     });
   });
 
-  it("pass every promtool unit test in alerts/tests", { timeout: 120_000 }, () => {
+  it("pass every promtool unit test in observability/alerts/tests", { timeout: 120_000 }, () => {
     const { promtool } = tools();
     expect(testFiles.length).toBeGreaterThan(0);
     withTempDir((dir) => {

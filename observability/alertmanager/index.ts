@@ -4,28 +4,53 @@
  * alert of the same name fires in the same namespace; an info alert while any warning or critical one
  * fires there. Pages are grouped by namespace: one outage raises several alerts at once (targets
  * down, no replicas, budget burn, error rate) and they arrive as one page, one incident. Secrets are
- * never in the config: receivers read them from files the deployment mounts.
+ * never in the config: receivers read them from files the deployment mounts. Routing, receivers and
+ * their secrets live here; infra reads the secrets' stack keys and files from this module.
  */
-import { type Severity, watchdogAlert } from "./rules";
+import {
+  deadMansSwitchReceiver,
+  heartbeatInterval,
+  receiverFor,
+  type Severity,
+  watchdogAlert,
+} from "../config/alerting";
 
-/** Files the Alertmanager pod must have (mounted from a Kubernetes Secret). */
-export const alertmanagerSecretFiles = {
-  pagerdutyRoutingKey: "/etc/alertmanager/secrets/pagerduty-routing-key",
-  slackTicketsWebhookUrl: "/etc/alertmanager/secrets/slack-tickets-webhook-url",
-  deadMansSwitchUrl: "/etc/alertmanager/secrets/dead-mans-switch-url",
+/**
+ * The production receivers' secrets: the file the Alertmanager pod reads each from (mounted from a
+ * Kubernetes Secret) and the stack config key it is set with (`pulumi config set --secret`).
+ */
+export const receiverSecrets = {
+  pagerdutyRoutingKey: {
+    file: "/etc/alertmanager/secrets/pagerduty-routing-key",
+    stackKey: "parley:pagerdutyRoutingKey",
+  },
+  slackTicketsWebhookUrl: {
+    file: "/etc/alertmanager/secrets/slack-tickets-webhook-url",
+    stackKey: "parley:slackTicketsWebhookUrl",
+  },
+  deadMansSwitchUrl: {
+    file: "/etc/alertmanager/secrets/dead-mans-switch-url",
+    stackKey: "parley:deadMansSwitchUrl",
+  },
 } as const;
 
-export const receiverFor: Record<Severity, string> = {
-  critical: "page",
-  warning: "ticket",
-  info: "log-only",
-};
+export type ReceiverSecret = keyof typeof receiverSecrets;
 
-/** Receives the Watchdog every minute; the service behind it pages when the heartbeats stop. */
-export const deadMansSwitchReceiver = "dead-mans-switch";
+/** The receivers' secrets, one value each (a stack sets all of them or none). */
+export type ReceiverSecretValues<T> = Record<ReceiverSecret, T>;
 
-/** How often the dead man's switch hears the Watchdog: its grace period must be longer. */
-export const heartbeatInterval = "1m";
+const secretNames = Object.keys(receiverSecrets) as ReceiverSecret[];
+
+/** Files the Alertmanager pod must have. */
+export const alertmanagerSecretFiles = Object.fromEntries(
+  secretNames.map((name) => [name, receiverSecrets[name].file]),
+) as { [Name in ReceiverSecret]: (typeof receiverSecrets)[Name]["file"] };
+
+/** The stack config keys of the receivers' secrets: set all of them (alerts notify) or none. */
+export const receiverSecretStackKeys: ReadonlyArray<(typeof receiverSecrets)[ReceiverSecret]["stackKey"]> =
+  secretNames.map((name) => receiverSecrets[name].stackKey);
+
+export { deadMansSwitchReceiver, heartbeatInterval, receiverFor };
 
 type Receiver = { name: string } & Record<string, unknown>;
 

@@ -3,33 +3,34 @@
  * Slack tickets) with its receivers' secrets as files, or — when the stack has no receiver secrets —
  * the local one (same routes, receivers that notify nobody).
  */
-import type * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { alertmanagerSecretFiles } from "../../../alerts/alertmanager";
-import type { Observability } from "../../../alerts/render";
-import type { AlertReceiverSecrets } from "../../config";
-import type { SecretFile } from "../cluster-services/alertmanager-secrets";
+import type { Observability } from "../render";
+import { alertmanagerSecretFiles, type ReceiverSecret, type ReceiverSecretValues } from ".";
 
-export interface AlertmanagerShipment {
+/** A file the Alertmanager config reads a receiver's secret from, and the secret's value. */
+export interface SecretFile<T> {
+  /** Absolute path the Alertmanager config reads. */
+  path: string;
+  value: T;
+}
+
+export interface AlertmanagerShipment<T> {
   config: Record<string, unknown>;
-  secretFiles: SecretFile<pulumi.Input<string>>[];
+  secretFiles: SecretFile<T>[];
   notifies: boolean;
 }
 
-export function alertmanagerShipment(
+export function alertmanagerShipment<T>(
   rendered: Pick<Observability, "alertmanagerYaml" | "alertmanagerLocalYaml">,
-  receivers: AlertReceiverSecrets | undefined,
-): AlertmanagerShipment {
+  receivers: ReceiverSecretValues<T> | undefined,
+): AlertmanagerShipment<T> {
   if (!receivers) return { config: parse(rendered.alertmanagerLocalYaml), secretFiles: [], notifies: false };
-  const values: Record<keyof typeof alertmanagerSecretFiles, pulumi.Input<string>> = receivers;
   return {
     config: parse(rendered.alertmanagerYaml),
-    secretFiles: (Object.keys(alertmanagerSecretFiles) as Array<keyof typeof alertmanagerSecretFiles>).map(
-      (key) => ({
-        path: alertmanagerSecretFiles[key],
-        value: values[key],
-      }),
-    ),
+    secretFiles: (Object.keys(alertmanagerSecretFiles) as ReceiverSecret[]).map((key) => ({
+      path: alertmanagerSecretFiles[key],
+      value: receivers[key],
+    })),
     notifies: true,
   };
 }

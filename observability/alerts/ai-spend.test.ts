@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { renderObservability } from "../render";
+import type { AlertingRule } from "../types";
 import { defaultAiMonthlyBudgetUsd } from "./ai-spend";
-import { renderObservability } from "./render";
-import type { AlertingRule } from "./rules";
 
 const spendAlert = (rulesYaml: string) =>
   (parse(rulesYaml) as { groups: Array<{ rules: AlertingRule[] }> }).groups

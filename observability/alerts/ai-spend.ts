@@ -3,9 +3,9 @@
  * day's pace, above the stack's monthly AI budget (`parley:aiMonthlyBudgetUsd`, infra/config.ts).
  * The pace is a one-day rate so the daily cycle of traffic does not make every afternoon fire.
  */
-import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
-import type { AlertingRule, RuleGroup } from "./rules";
-import { runbookUrl } from "./runbook";
+import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
+import { runbookUrl } from "../config/runbook";
+import type { AlertingRule, RuleGroup } from "../types";
 
 /** The budget when none is given (the local platform, tests): the plans' projected AI spend per month. */
 export const defaultAiMonthlyBudgetUsd = 25_000;

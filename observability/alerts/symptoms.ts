@@ -1,53 +1,13 @@
 /**
- * The Prometheus rules: SLO recording rules and burn-rate alerts generated from ./slo.ts, the
- * symptom alerts named in DESIGN.md, and the always-firing Watchdog that proves alerting works end
- * to end. Plain data: ./render.ts turns it into a rule file.
+ * The symptom alerts: what users or operators would notice (errors, latency, a slow AI provider,
+ * saturated pools, replica lag, cache misses, open circuits, missing targets or replicas, resource
+ * pressure, the data stores' exporters and CloudWatch). Each is `measure condition`.
  */
-import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
-import { aiSpendRules } from "./ai-spend";
-import { runbookUrl } from "./runbook";
-import {
-  burnRateWindows,
-  errorBudget,
-  errorRatio,
-  errorRatioRecord,
-  latencyTarget,
-  nonStreamingRate,
-  recordedWindows,
-  type Slo,
-  sliRateWindow,
-  sliRecords,
-  slos,
-  sloWindow,
-  sloWindowEvaluationInterval,
-} from "./slo";
-
-export type Severity = "critical" | "warning" | "info";
-
-export interface RecordingRule {
-  record: string;
-  expr: string;
-  labels?: Record<string, string>;
-}
-
-export interface AlertingRule {
-  alert: string;
-  expr: string;
-  for?: string;
-  labels: { severity: Severity } & Record<string, string>;
-  annotations: { summary: string; description: string; runbook_url: string };
-}
-
-export interface RuleGroup {
-  name: string;
-  /** Evaluation interval of the group; Prometheus's global one when unset. */
-  interval?: string;
-  rules: Array<RecordingRule | AlertingRule | HeartbeatRule>;
-}
-
-export interface RuleFile {
-  groups: RuleGroup[];
-}
+import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
+import { appContainer as container, appJob as job, rateWindow, type Severity } from "../config/alerting";
+import { runbookUrl } from "../config/runbook";
+import { errorRatioRecord, latencyTarget, nonStreamingRate } from "../config/slo";
+import type { AlertingRule, RuleGroup } from "../types";
 
 /**
  * A symptom alert is `measure condition`: the measure alone is a query that returns the value the
@@ -63,88 +23,12 @@ export interface SymptomAlert {
   description: string;
 }
 
-const job = `job="${scrapeJob}"`;
-const rateWindow = "5m";
-
-const round = (value: number) => Number(value.toPrecision(6));
-
-/** The error ratios the burn-rate alerts read, and the rates the long-window figures sum up. */
-export function sloRecordingRules(): RecordingRule[] {
-  return slos.flatMap((slo) => {
-    const labels = { slo: slo.name };
-    const eligible = slo.eligibleRate(sliRateWindow);
-    return [
-      ...recordedWindows.map((window) => ({
-        record: errorRatioRecord(window),
-        expr: errorRatio(slo, window),
-        labels,
-      })),
-      { record: sliRecords.badRate, expr: `${slo.badRate(sliRateWindow)} or ${eligible} * 0`, labels },
-      { record: sliRecords.eligibleRate, expr: eligible, labels },
-    ];
-  });
-}
-
-/**
- * The `sloWindow` error ratio and the budget left, from the recorded rates (a slower group: each run
- * reads 30 days of them). Dashboards read these series instead of computing raw 30-day rates.
- */
-export function sloWindowRules(): RecordingRule[] {
-  return slos.flatMap((slo) => {
-    const labels = { slo: slo.name };
-    const selector = `{slo="${slo.name}"}`;
-    return [
-      {
-        record: errorRatioRecord(sloWindow),
-        expr:
-          `sum_over_time(${sliRecords.badRate}${selector}[${sloWindow}]) ` +
-          `/ sum_over_time(${sliRecords.eligibleRate}${selector}[${sloWindow}])`,
-        labels,
-      },
-      {
-        record: sliRecords.budgetRemaining,
-        expr: `1 - ${errorRatioRecord(sloWindow)}${selector} / ${errorBudget(slo)}`,
-        labels,
-      },
-    ];
-  });
-}
-
-function burnRateAlert(slo: Slo, severity: "critical" | "warning"): AlertingRule {
-  const windows = burnRateWindows.filter((window) => window.severity === severity);
-  const budget = errorBudget(slo);
-  const ratio = (window: string) => `${errorRatioRecord(window)}{slo="${slo.name}"}`;
-  const expr = windows
-    .map(({ long, short, burnRate }) => {
-      const threshold = round(burnRate * budget);
-      return `(${ratio(long)} > ${threshold} and ${ratio(short)} > ${threshold})`;
-    })
-    .join("\nor\n");
-  const pairs = windows.map((w) => `${w.burnRate}x over ${w.long} and ${w.short}`).join(", or ");
-  const action = severity === "critical" ? "paging" : "ticket";
-  return {
-    alert: slo.alert,
-    expr,
-    for: severity === "critical" ? "2m" : "15m",
-    labels: { severity, slo: slo.name },
-    annotations: {
-      summary: `Parley is burning its ${slo.name} error budget too fast (${action}).`,
-      description:
-        `Objective: ${slo.description} In {{ $labels.namespace }} the ${sloWindow} error budget ` +
-        `(${round(budget * 100)}%) is burning at ${pairs}; error ratio over the long window: ` +
-        "{{ $value | humanizePercentage }}.",
-      runbook_url: runbookUrl(slo.alert),
-    },
-  };
-}
-
 const ai = metrics.aiResponseDuration.name;
 const cache = metrics.cacheRequests.name;
 const pool = metrics.dbPoolConnections.name;
 const poolMax = metrics.dbPoolMaxConnections.name;
 const lag = metrics.dbReplicaLag.name;
 const circuit = metrics.circuitState.name;
-const container = `container="${scrapeJob}"`;
 
 /** Per (namespace, cache): the share of look-ups that hit; 0 while a cache has had no hit yet. */
 const cacheHitRatio = (window: string) => {
@@ -453,53 +337,6 @@ function symptomRule(symptom: SymptomAlert): AlertingRule {
   };
 }
 
-/** Stack-specific inputs of the rules. */
-export interface RuleOptions {
-  /** The stack's monthly AI budget in USD (default: alerts/ai-spend.ts). */
-  aiMonthlyBudgetUsd?: number;
-}
-
-/**
- * Always firing while Prometheus evaluates rules and reaches Alertmanager; Alertmanager forwards it
- * to a dead man's switch, which pages when it stops arriving. Its `severity` is `none`: no severity
- * route, inhibition or grouping applies to it.
- */
-export const watchdogAlert = "Watchdog";
-
-export interface HeartbeatRule {
-  alert: typeof watchdogAlert;
-  expr: "vector(1)";
-  labels: { severity: "none" };
-  annotations: { summary: string; description: string; runbook_url: string };
-}
-
-export function watchdogRule(): HeartbeatRule {
-  return {
-    alert: watchdogAlert,
-    expr: "vector(1)",
-    labels: { severity: "none" },
-    annotations: {
-      summary: "Alerting works: this alert always fires.",
-      description:
-        "Always firing (value {{ $value }}) so the dead man's switch receives it; when the switch stops hearing it, Prometheus or Alertmanager is down.",
-      runbook_url: runbookUrl(watchdogAlert),
-    },
-  };
-}
-
-/** The rule file Prometheus loads (locally) and the PrometheusRule carries (in the cluster). */
-export function ruleFile(options: RuleOptions = {}): RuleFile {
-  return {
-    groups: [
-      { name: "parley-slo-recording", rules: sloRecordingRules() },
-      { name: "parley-slo-window", interval: sloWindowEvaluationInterval, rules: sloWindowRules() },
-      {
-        name: "parley-slo-burn-rate",
-        rules: slos.flatMap((slo) => [burnRateAlert(slo, "critical"), burnRateAlert(slo, "warning")]),
-      },
-      { name: "parley-symptoms", rules: symptomAlerts.map(symptomRule) },
-      aiSpendRules(options.aiMonthlyBudgetUsd),
-      { name: "parley-meta", rules: [watchdogRule()] },
-    ],
-  };
+export function symptomRules(): RuleGroup {
+  return { name: "parley-symptoms", rules: symptomAlerts.map(symptomRule) };
 }

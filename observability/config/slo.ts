@@ -1,8 +1,9 @@
 /**
  * The service level objectives: the one module the SLO recording rules, the burn-rate alerts and the
- * SLO dashboard are generated from. Objectives come from DESIGN.md.
+ * SLO dashboard are generated from.
  */
-import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
+import { metrics } from "../../app/src/telemetry/catalogue";
+import { appJob as job } from "./alerting";
 
 /** The window every objective is measured over (and the error budget is spent in). */
 export const sloWindow = "30d";
@@ -43,7 +44,6 @@ export interface Slo {
   eligibleRate(window: string, matchers?: string): string;
 }
 
-const job = `job="${scrapeJob}"`;
 /** Matchers of API requests, plus `extra` matchers (a dashboard adds its namespace filter). */
 const api = (extra: string) => [job, `route=~"${apiRoutePattern}"`, extra].filter(Boolean).join(", ");
 const requests = metrics.httpRequests.name;
@@ -52,7 +52,7 @@ const duration = metrics.httpRequestDuration.name;
 /** Latency objective threshold: a non-streaming API request is good when faster than this. */
 export const latencyThresholdSeconds = 0.5;
 
-/** The dashboard target (from the seed plans): 95% of non-streaming API requests under 0.2 s. */
+/** The dashboard target: 95% of non-streaming API requests under 0.2 s. */
 export const latencyTarget = { quantile: 0.95, thresholdSeconds: 0.2 } as const;
 
 const streamingMatchers = Object.entries(streamingRequest)

@@ -4,11 +4,16 @@ import Ajv from "ajv";
 import { createGenerator } from "ts-json-schema-generator";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { run, substituteGrafanaVariables, tools, withTempDir } from "../alerts/check";
-import { runbookBaseUrl } from "../alerts/runbook";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { scrapeJob } from "../../app/src/telemetry/catalogue";
+import {
+  dashboardQueries,
+  type GridPos,
+  type PanelJson,
+  panelsOf,
+} from "../../tests/support/dashboard-inspect";
+import { run, substituteGrafanaVariables, tools, withTempDir } from "../../tests/support/observability-tools";
+import { runbookBaseUrl } from "../config/runbook";
 import { renderDashboards } from ".";
-import { dashboardQueries, type GridPos, type PanelJson, panelsOf } from "./inspect";
 import { datasource, deployAnnotationExpr } from "./panels";
 
 const dashboards = renderDashboards();

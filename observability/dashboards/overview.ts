@@ -1,6 +1,7 @@
 /** Service overview: rate, errors and duration (RED) per route, plus the process behind them. */
-import { nonStreamingRate } from "../alerts/slo";
-import { metrics } from "../app/src/telemetry/catalogue";
+
+import { metrics } from "../../app/src/telemetry/catalogue";
+import { nonStreamingRate } from "../config/slo";
 import { appSelector as app, type DashboardSpec, namespaceSelector, rateInterval, shareOf } from "./panels";
 
 const requests = metrics.httpRequests.name;

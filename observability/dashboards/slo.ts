@@ -1,4 +1,4 @@
-/** SLOs and error budgets, generated from the SLO module (alerts/slo.ts). */
+/** SLOs and error budgets, generated from the SLO module (observability/config/slo.ts). */
 import {
   burnRateWindows,
   errorBudget,
@@ -10,7 +10,7 @@ import {
   sliRecords,
   slos,
   sloWindow,
-} from "../alerts/slo";
+} from "../config/slo";
 import { type DashboardSpec, namespaceSelector, type RowSpec, rateInterval } from "./panels";
 
 const percent = (ratio: number) => `${Number((ratio * 100).toPrecision(6))}%`;

@@ -1,14 +1,15 @@
 /**
- * Offline checks with the Prometheus and Alertmanager tools (promtool, amtool), shared by the unit
- * tests of the rules and of the dashboards.
+ * Offline checks with the Prometheus and Alertmanager tools (promtool, amtool), shared by the tests
+ * of the rules, the Alertmanager config and the dashboards. Test support: production code under
+ * observability/ never imports it (nor the platform binaries it downloads).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { ensureBinaries } from "../scripts/platform";
-import type { Binaries } from "../scripts/platform/binaries";
+import { ensureBinaries } from "../../scripts/platform";
+import type { Binaries } from "../../scripts/platform/binaries";
 
 export function tools(): Pick<Binaries, "promtool" | "amtool"> {
   return ensureBinaries(["prometheus", "alertmanager"], (line) => console.log(line));
