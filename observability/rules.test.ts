@@ -2,7 +2,14 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { forLocalAmtool, run, tools, withTempDir } from "../tests/support/observability-tools";
+import {
+  forLocalAmtool,
+  run,
+  runAsync,
+  tools,
+  withTempDir,
+  withTempDirAsync,
+} from "../tests/support/observability-tools";
 import {
   alertmanagerSecretFiles,
   deadMansSwitchReceiver,
@@ -66,13 +73,13 @@ describe("Prometheus rules", () => {
     });
   });
 
-  it("pass every promtool unit test in observability/alerts/tests", { timeout: 120_000 }, () => {
+  it("pass every promtool unit test in observability/alerts/tests", { timeout: 300_000 }, async () => {
     const { promtool } = tools();
     expect(testFiles.length).toBeGreaterThan(0);
-    withTempDir((dir) => {
+    await withTempDirAsync(async (dir) => {
       writeFileSync(join(dir, "rules.yaml"), rendered.rulesYaml);
       for (const file of testFiles) copyFileSync(join(testsDir, file), join(dir, file));
-      const result = run(promtool, ["test", "rules", ...testFiles], dir);
+      const result = await runAsync(promtool, ["test", "rules", ...testFiles], dir);
       expect(result.output, result.output).not.toContain("FAILED");
       expect(result.status, result.output).toBe(0);
     });

@@ -3,7 +3,7 @@
  * of the rules, the Alertmanager config and the dashboards. Test support: production code under
  * observability/ never imports it (nor the platform binaries it downloads).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,11 +25,40 @@ export function run(command: string, args: string[], cwd?: string): ToolResult {
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
+/**
+ * `run` without blocking the test worker: a long promtool run (every unit test file) would otherwise
+ * hold the worker's event loop past vitest's 60-second RPC timeout and fail the run.
+ */
+export function runAsync(command: string, args: string[], cwd?: string): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, timeout: 300_000 });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, output }));
+  });
+}
+
 /** Runs `use` with a fresh temporary folder, removed afterwards. */
 export function withTempDir<T>(use: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), "parley-observability-"));
   try {
     return use(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `withTempDir` for an asynchronous `use`: the folder is removed once it settles. */
+export async function withTempDirAsync<T>(use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "parley-observability-"));
+  try {
+    return await use(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
