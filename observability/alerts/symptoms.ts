@@ -4,7 +4,13 @@
  * pressure, the data stores' exporters and CloudWatch). Each is `measure condition`.
  */
 import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
-import { appContainer as container, appJob as job, rateWindow, type Severity } from "../config/alerting";
+import {
+  appContainer as container,
+  appJob as job,
+  rateWindow,
+  type Severity,
+  thresholds,
+} from "../config/alerting";
 import { runbookUrl } from "../config/runbook";
 import { errorRatioRecord, latencyTarget, nonStreamingRate } from "../config/slo";
 import type { AlertingRule, RuleGroup } from "../types";
@@ -49,6 +55,9 @@ const ofLimit = (usage: string, resource: "cpu" | "memory") =>
 const circuitNotClosed = (dependency: string) =>
   `max by (namespace, dependency) (min_over_time(${circuit}{${job}, ${dependency}}[2m]))`;
 
+/** A ratio as the summaries say it: 0.05 → "5%". */
+const percent = (ratio: number) => `${Number((ratio * 100).toPrecision(6))}%`;
+
 const errorRateMeasure = `${errorRatioRecord(rateWindow)}{slo="availability"}`;
 const errorRateDescription =
   "{{ $value | humanizePercentage }} of API requests in {{ $labels.namespace }} answered 5xx over the last 5 minutes.";
@@ -57,19 +66,19 @@ export const symptomAlerts: readonly SymptomAlert[] = [
   {
     alert: "ParleyHighErrorRate",
     measure: errorRateMeasure,
-    condition: "> 0.05",
+    condition: `> ${thresholds.errorRatio.critical}`,
     for: "5m",
     severity: "critical",
-    summary: "More than 5% of Parley API requests fail with a 5xx.",
+    summary: `More than ${percent(thresholds.errorRatio.critical)} of Parley API requests fail with a 5xx.`,
     description: errorRateDescription,
   },
   {
     alert: "ParleyHighErrorRate",
     measure: errorRateMeasure,
-    condition: "> 0.01",
+    condition: `> ${thresholds.errorRatio.warning}`,
     for: "10m",
     severity: "warning",
-    summary: "More than 1% of Parley API requests fail with a 5xx.",
+    summary: `More than ${percent(thresholds.errorRatio.warning)} of Parley API requests fail with a 5xx.`,
     description: errorRateDescription,
   },
   {
@@ -89,30 +98,30 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     alert: "ParleyAISlow",
     // Calls short-circuited by an open breaker take no time: counting them would hide a hanging provider.
     measure: `histogram_quantile(0.9, sum by (namespace, provider, model, le) (rate(${ai}_bucket{${job}, outcome!="circuit_open"}[${rateWindow}])))`,
-    condition: "> 5",
+    condition: `> ${thresholds.aiP90Seconds}`,
     for: "10m",
     severity: "warning",
-    summary: "The AI provider takes more than 5 s (p90) to reply.",
+    summary: `The AI provider takes more than ${thresholds.aiP90Seconds} s (p90) to reply.`,
     description:
       "p90 reply time of {{ $labels.provider }}/{{ $labels.model }} in {{ $labels.namespace }} is {{ $value | humanizeDuration }}.",
   },
   {
     alert: "ParleyDBPoolSaturated",
     measure: `${pool}{${job}, state="active"} / ignoring (state) ${poolMax}{${job}}`,
-    condition: "> 0.8",
+    condition: `> ${thresholds.dbPoolInUse}`,
     for: "5m",
     severity: "warning",
-    summary: "A Parley database pool is more than 80% in use.",
+    summary: `A Parley database pool is more than ${percent(thresholds.dbPoolInUse)} in use.`,
     description:
       "The {{ $labels.pool }} pool of {{ $labels.instance }} in {{ $labels.namespace }} has {{ $value | humanizePercentage }} of its connections active.",
   },
   {
     alert: "ParleyReplicaLagHigh",
     measure: `max by (namespace, replica) (${lag}{${job}})`,
-    condition: "> 30",
+    condition: `> ${thresholds.replicaLagSeconds}`,
     for: "5m",
     severity: "warning",
-    summary: "A PostgreSQL read replica is more than 30 s behind the primary.",
+    summary: `A PostgreSQL read replica is more than ${thresholds.replicaLagSeconds} s behind the primary.`,
     description:
       "Replica {{ $labels.replica }} in {{ $labels.namespace }} lags {{ $value | humanizeDuration }}.",
   },
@@ -132,10 +141,10 @@ export const symptomAlerts: readonly SymptomAlert[] = [
   {
     alert: "ParleyCacheHitRateLow",
     measure: cacheHitRatio("15m"),
-    condition: "< 0.5",
+    condition: `< ${thresholds.cacheHitRatio}`,
     for: "30m",
     severity: "warning",
-    summary: "The Parley response cache answers less than 50% of look-ups (target 80%).",
+    summary: `The Parley response cache answers less than ${percent(thresholds.cacheHitRatio)} of look-ups (target 80%).`,
     description:
       "Cache {{ $labels.cache }} in {{ $labels.namespace }} hit {{ $value | humanizePercentage }} of look-ups over 15 minutes.",
   },
@@ -203,20 +212,20 @@ export const symptomAlerts: readonly SymptomAlert[] = [
       `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${container}}[${rateWindow}]))`,
       "cpu",
     ),
-    condition: "> 0.8",
+    condition: `> ${thresholds.podCpuOfLimit}`,
     for: "15m",
     severity: "warning",
-    summary: "A Parley pod uses more than 80% of its CPU limit.",
+    summary: `A Parley pod uses more than ${percent(thresholds.podCpuOfLimit)} of its CPU limit.`,
     description:
       "Pod {{ $labels.pod }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its CPU limit.",
   },
   {
     alert: "ParleyPodMemoryHigh",
     measure: ofLimit(`max by (namespace, pod) (container_memory_working_set_bytes{${container}})`, "memory"),
-    condition: "> 0.85",
+    condition: `> ${thresholds.podMemoryOfLimit}`,
     for: "10m",
     severity: "warning",
-    summary: "A Parley pod uses more than 85% of its memory limit.",
+    summary: `A Parley pod uses more than ${percent(thresholds.podMemoryOfLimit)} of its memory limit.`,
     description:
       "Pod {{ $labels.pod }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its memory limit.",
   },
@@ -237,10 +246,10 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     alert: "ParleyNodeDiskLow",
     measure:
       'node_filesystem_avail_bytes{fstype=~"ext4|xfs"} / node_filesystem_size_bytes{fstype=~"ext4|xfs"}',
-    condition: "< 0.1",
+    condition: `< ${thresholds.nodeDiskFree}`,
     for: "10m",
     severity: "warning",
-    summary: "A node has less than 10% disk space left.",
+    summary: `A node has less than ${percent(thresholds.nodeDiskFree)} disk space left.`,
     description:
       "{{ $labels.mountpoint }} on {{ $labels.instance }} has {{ $value | humanizePercentage }} of its space free.",
   },
@@ -261,10 +270,10 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     measure:
       "sum by (namespace, instance) (pg_stat_activity_count) " +
       "/ on (namespace, instance) max by (namespace, instance) (pg_settings_max_connections)",
-    condition: "> 0.8",
+    condition: `> ${thresholds.postgresConnections}`,
     for: "10m",
     severity: "warning",
-    summary: "The PostgreSQL primary uses more than 80% of max_connections.",
+    summary: `The PostgreSQL primary uses more than ${percent(thresholds.postgresConnections)} of max_connections.`,
     description:
       "{{ $labels.instance }} in {{ $labels.namespace }} has {{ $value | humanizePercentage }} of max_connections in use; new connections (pods, migrations) will soon be refused.",
   },
@@ -283,10 +292,10 @@ export const symptomAlerts: readonly SymptomAlert[] = [
     measure:
       "max by (namespace, instance) (redis_memory_used_bytes) " +
       "/ max by (namespace, instance) (redis_memory_max_bytes > 0)",
-    condition: "> 0.9",
+    condition: `> ${thresholds.redisMemory}`,
     for: "15m",
     severity: "warning",
-    summary: "Redis uses more than 90% of its maxmemory: it is evicting, or about to.",
+    summary: `Redis uses more than ${percent(thresholds.redisMemory)} of its maxmemory: it is evicting, or about to.`,
     description:
       "{{ $labels.instance }} in {{ $labels.namespace }} uses {{ $value | humanizePercentage }} of its maxmemory.",
   },
@@ -304,20 +313,20 @@ export const symptomAlerts: readonly SymptomAlert[] = [
   {
     alert: "ParleyRDSReplicaLagHigh",
     measure: "max by (dimension_DBInstanceIdentifier) (aws_rds_replica_lag_average)",
-    condition: "> 30",
+    condition: `> ${thresholds.replicaLagSeconds}`,
     for: "5m",
     severity: "warning",
-    summary: "CloudWatch reports an RDS read replica more than 30 s behind the primary.",
+    summary: `CloudWatch reports an RDS read replica more than ${thresholds.replicaLagSeconds} s behind the primary.`,
     description:
       "RDS replica {{ $labels.dimension_DBInstanceIdentifier }} lags {{ $value | humanizeDuration }} (CloudWatch ReplicaLag).",
   },
   {
     alert: "ParleyRDSCPUHigh",
     measure: "max by (dimension_DBInstanceIdentifier) (aws_rds_cpuutilization_average)",
-    condition: "> 80",
+    condition: `> ${thresholds.rdsCpuPercent}`,
     for: "15m",
     severity: "warning",
-    summary: "An RDS instance uses more than 80% CPU.",
+    summary: `An RDS instance uses more than ${thresholds.rdsCpuPercent}% CPU.`,
     description:
       'RDS instance {{ $labels.dimension_DBInstanceIdentifier }} uses {{ $value | printf "%.0f" }}% CPU (CloudWatch CPUUtilization).',
   },
