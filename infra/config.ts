@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { durationSeconds, sloWindow } from "../alerts/slo";
+import { type ReceiverSecretValues, receiverSecretStackKeys } from "../observability/alertmanager";
+import { durationSeconds, sloWindow } from "../observability/config/slo";
 import {
   allowedEdgeRateLimits,
   type EdgeRateLimitKind,
@@ -24,20 +25,11 @@ export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "s
 export type LogLevel = (typeof logLevels)[number];
 export type AiProvider = "knowledge" | "openai";
 
-/** Secrets of the production Alertmanager receivers (alerts/alertmanager.ts reads them from files). */
-export interface AlertReceiverSecrets {
-  pagerdutyRoutingKey: pulumi.Output<string>;
-  slackTicketsWebhookUrl: pulumi.Output<string>;
-  /** Where the always-firing Watchdog is sent; the service behind it pages when it stops arriving. */
-  deadMansSwitchUrl: pulumi.Output<string>;
-}
+/** Secrets of the production Alertmanager receivers (observability/alertmanager reads them from files). */
+export type AlertReceiverSecrets = ReceiverSecretValues<pulumi.Output<string>>;
 
 /** The receiver secrets' keys: set all of them (alerts notify) or none (alerts notify nobody). */
-export const alertReceiverKeys = [
-  "parley:pagerdutyRoutingKey",
-  "parley:slackTicketsWebhookUrl",
-  "parley:deadMansSwitchUrl",
-] as const;
+export const alertReceiverKeys = receiverSecretStackKeys;
 
 export interface StackConfig {
   stack: StackName;

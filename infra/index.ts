@@ -9,7 +9,8 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { renderObservability } from "../alerts/render";
+import { alertmanagerShipment } from "../observability/alertmanager/shipment";
+import { renderObservability } from "../observability/render";
 import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
 import { ClusterServices } from "./components/cluster-services";
@@ -27,7 +28,6 @@ import { KarpenterAws } from "./components/karpenter-aws";
 import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
 import { Observability } from "./components/observability";
-import { alertmanagerShipment } from "./components/observability/alertmanager";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
 import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";

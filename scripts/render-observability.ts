@@ -3,7 +3,7 @@
  * to dist/observability (or the folder given as the first argument).
  */
 import { resolve } from "node:path";
-import { observabilityFiles, writeObservability } from "../alerts/render";
+import { observabilityFiles, writeObservability } from "../observability/render";
 
 const outDir = resolve(process.argv[2] ?? "dist/observability");
 try {

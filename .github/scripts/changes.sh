@@ -17,7 +17,7 @@ if [ -n "$files" ]; then
   image_only=true
   while IFS= read -r file; do
     case "$file" in
-    infra/* | policies/* | alerts/* | dashboards/* | app/src/telemetry/* | Pulumi.yaml | Pulumi.*.yaml | \
+    infra/* | policies/* | observability/* | app/src/telemetry/* | Pulumi.yaml | Pulumi.*.yaml | \
       package.json | package-lock.json | .node-version | .github/*) infra=true ;;
     esac
     case "$file" in

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { observabilityFiles, writeObservability } from "../../alerts/render";
+import { observabilityFiles, writeObservability } from "../../observability/render";
 import { freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
 import { buildWeb } from "../../web/build";
 import type { PlatformInfo } from "./platform";

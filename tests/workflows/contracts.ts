@@ -34,8 +34,7 @@ function trigger(workflow: Workflow, event: string): Record<string, unknown> | u
 export const infraPaths = [
   "infra/**",
   "policies/**",
-  "alerts/**",
-  "dashboards/**",
+  "observability/**",
   "app/src/telemetry/**",
   "Pulumi.yaml",
   "Pulumi.*.yaml",

@@ -3,12 +3,7 @@
  * are shipped as one Kubernetes Secret mounted as a directory: one key per file name.
  */
 import { posix } from "node:path";
-
-export interface SecretFile<T> {
-  /** Absolute path the Alertmanager config reads. */
-  path: string;
-  value: T;
-}
+import type { SecretFile } from "../../../observability/alertmanager/shipment";
 
 export interface SecretDirectory<T> {
   mountPath: string;

@@ -8,12 +8,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
+import type { SecretFile } from "../../../observability/alertmanager/shipment";
 import { naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import type { ScalingPolicy, StackName } from "../../scaling/policy";
 import { serviceMonitorSpec } from "../observability/service-monitor";
 import { postgresUrl } from "../workload/connection-urls";
-import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
+import { secretDirectory } from "./alertmanager-secrets";
 import { type ChartRef, charts } from "./charts";
 import { controllerServiceAccounts, loadBalancerControllerValues, metricsServerValues } from "./controllers";
 import { loadBalancerControllerCrdsPath, loadCrds } from "./crds";
@@ -56,7 +57,7 @@ export interface ClusterServicesArgs {
     discoveryTags: pulumi.Input<Record<string, string>>;
   };
   monitoring: MonitoringSizing & {
-    /** The rendered Alertmanager configuration (alerts/render.ts), parsed. */
+    /** The rendered Alertmanager configuration (observability/render.ts), parsed. */
     alertmanagerConfig: Record<string, unknown>;
     /** The files the config reads receivers' secrets from, with their values. */
     alertmanagerSecretFiles: SecretFile<pulumi.Input<string>>[];

@@ -1,7 +1,7 @@
 /**
  * Observability shipped to the cluster: the project's Prometheus rules as a PrometheusRule, its
  * Grafana dashboards as labelled ConfigMaps, and the ServiceMonitor that scrapes the app as job
- * `parley`. The content is what alerts/render.ts renders, the same the local platform loads.
+ * `parley`. The content is what observability/render.ts renders, the same the local platform loads.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

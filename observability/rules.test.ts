@@ -1,0 +1,307 @@
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  forLocalAmtool,
+  run,
+  runAsync,
+  tools,
+  withTempDir,
+  withTempDirAsync,
+} from "../tests/support/observability-tools";
+import {
+  alertmanagerSecretFiles,
+  deadMansSwitchReceiver,
+  heartbeatInterval,
+  receiverFor,
+} from "./alertmanager";
+import { watchdogAlert } from "./config/alerting";
+import { headingAnchor, runbookBaseUrl } from "./config/runbook";
+import { burnRateWindows, recordedWindows } from "./config/slo";
+import { renderObservability } from "./render";
+import type { AlertingRule, HeartbeatRule, RecordingRule } from "./types";
+
+const rendered = renderObservability();
+const allRules = rendered.rules.groups.flatMap((group) => group.rules);
+const alertingRules = allRules.filter((rule): rule is AlertingRule | HeartbeatRule => "alert" in rule);
+const recordingRules = allRules.filter((rule): rule is RecordingRule => "record" in rule);
+const testsDir = join(__dirname, "alerts", "tests");
+const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
+
+/** DESIGN.md's alert names, plus the absent-style, data-store and heartbeat alerts added since. */
+const contractAlerts = [
+  "ParleyAvailabilityBudgetBurn",
+  "ParleyLatencyBudgetBurn",
+  "ParleyHighErrorRate",
+  "ParleyHighLatencyP95",
+  "ParleyAISlow",
+  "ParleyDBPoolSaturated",
+  "ParleyReplicaLagHigh",
+  "ParleyCacheHitRateLow",
+  "ParleyCircuitOpen",
+  "ParleyTargetDown",
+  "ParleyPodCPUHigh",
+  "ParleyPodMemoryHigh",
+  "ParleyHPAMaxedOut",
+  "ParleyNodeDiskLow",
+  "ParleyAISpendOverBudget",
+  "ParleyNoReplicasAvailable",
+  "ParleyReplicaLagUnknown",
+  "ParleyPostgresUnreachable",
+  "ParleyPostgresConnectionsHigh",
+  "ParleyRedisUnreachable",
+  "ParleyRedisMemoryHigh",
+  "ParleyRedisEvicting",
+  "ParleyRDSReplicaLagHigh",
+  "ParleyRDSCPUHigh",
+  watchdogAlert,
+];
+
+describe("Prometheus rules", () => {
+  it("define every alert of the contract, and only those", () => {
+    expect([...new Set(alertingRules.map((rule) => rule.alert))].sort()).toEqual([...contractAlerts].sort());
+  });
+
+  it("pass promtool check rules", () => {
+    const { promtool } = tools();
+    withTempDir((dir) => {
+      writeFileSync(join(dir, "rules.yaml"), rendered.rulesYaml);
+      const result = run(promtool, ["check", "rules", "rules.yaml"], dir);
+      expect(result.output).toContain(`SUCCESS: ${allRules.length} rules found`);
+      expect(result.status).toBe(0);
+    });
+  });
+
+  it("pass every promtool unit test in observability/alerts/tests", { timeout: 300_000 }, async () => {
+    const { promtool } = tools();
+    expect(testFiles.length).toBeGreaterThan(0);
+    await withTempDirAsync(async (dir) => {
+      writeFileSync(join(dir, "rules.yaml"), rendered.rulesYaml);
+      for (const file of testFiles) copyFileSync(join(testsDir, file), join(dir, file));
+      const result = await runAsync(promtool, ["test", "rules", ...testFiles], dir);
+      expect(result.output, result.output).not.toContain("FAILED");
+      expect(result.status, result.output).toBe(0);
+    });
+  });
+
+  it("have a promtool test firing every alert and checking every recording rule's value", () => {
+    const tests = testFiles.flatMap(
+      (file) =>
+        (
+          parse(readFileSync(join(testsDir, file), "utf8")) as {
+            tests: Array<{
+              alert_rule_test?: Array<{ alertname: string; exp_alerts?: unknown[] }>;
+              promql_expr_test?: Array<{ expr: string }>;
+            }>;
+          }
+        ).tests,
+    );
+    const fired = new Set(
+      tests.flatMap((test) =>
+        (test.alert_rule_test ?? [])
+          .filter((check) => (check.exp_alerts ?? []).length > 0)
+          .map((check) => check.alertname),
+      ),
+    );
+    const checkedExprs = tests.flatMap((test) => (test.promql_expr_test ?? []).map((check) => check.expr));
+    for (const name of contractAlerts) expect(fired, `${name} is never tested firing`).toContain(name);
+    for (const rule of recordingRules) {
+      const checked = checkedExprs.some((expr) => expr.includes(`${rule.record}{slo="${rule.labels?.slo}"}`));
+      expect(checked, `${rule.record} (${rule.labels?.slo}) has no value test`).toBe(true);
+    }
+  });
+
+  it("record the error ratio over every window a burn-rate alert reads", () => {
+    for (const window of burnRateWindows) {
+      expect(recordedWindows).toContain(window.long);
+      expect(recordedWindows).toContain(window.short);
+    }
+  });
+
+  it("give every alert a severity, a summary, a description quoting its value and a runbook section", () => {
+    const runbook = readFileSync(join(__dirname, "..", "docs", "runbook.md"), "utf8");
+    const sections = new Map(
+      runbook
+        .split(/^## /m)
+        .slice(1)
+        .map((section) => [headingAnchor(section.split("\n")[0]!), section] as const),
+    );
+    for (const rule of alertingRules) {
+      // The Watchdog's `none` keeps it out of every severity route and inhibition.
+      if (rule.alert === watchdogAlert) expect(rule.labels.severity).toBe("none");
+      else expect(["critical", "warning", "info"]).toContain(rule.labels.severity);
+      expect(rule.annotations.summary.length).toBeGreaterThan(10);
+      expect(rule.annotations.description).toContain("$value");
+      const [base, anchor] = rule.annotations.runbook_url.split("#");
+      expect(base).toBe(runbookBaseUrl);
+      const section = sections.get(anchor!);
+      expect(section, `docs/runbook.md has no section for ${rule.alert}`).toBeDefined();
+      for (const part of ["What it means", "How to confirm", "What to do"]) expect(section).toContain(part);
+    }
+  });
+});
+
+describe("Alertmanager configuration", () => {
+  const configs = {
+    "alertmanager.yaml": forLocalAmtool(rendered.alertmanagerYaml),
+    "alertmanager.local.yaml": rendered.alertmanagerLocalYaml,
+  };
+
+  const routesTest = (dir: string, name: string, receiver: string, labels: string[]) =>
+    run(
+      amtoolBin(),
+      ["config", "routes", "test", `--config.file=${name}`, `--verify.receivers=${receiver}`, ...labels],
+      dir,
+    );
+  const amtoolBin = () => tools().amtool;
+
+  it.each(Object.keys(configs))("%s passes amtool check-config", (name) => {
+    const { amtool } = tools();
+    withTempDir((dir) => {
+      writeFileSync(join(dir, name), configs[name as keyof typeof configs]);
+      const result = run(amtool, ["check-config", name], dir);
+      expect(result.output).toContain("SUCCESS");
+      expect(result.status, result.output).toBe(0);
+    });
+  });
+
+  it.each([
+    ["critical", "page"],
+    ["warning", "ticket"],
+    ["info", "log-only"],
+  ])("routes severity=%s to %s in both configs (amtool config routes test)", (severity, receiver) => {
+    const { amtool } = tools();
+    withTempDir((dir) => {
+      for (const [name, yaml] of Object.entries(configs)) {
+        writeFileSync(join(dir, name), yaml);
+        const routed = run(
+          amtool,
+          [
+            "config",
+            "routes",
+            "test",
+            `--config.file=${name}`,
+            `--verify.receivers=${receiver}`,
+            "alertname=ParleyHighErrorRate",
+            `severity=${severity}`,
+          ],
+          dir,
+        );
+        expect(routed.status, routed.output).toBe(0);
+        // And the check can fail: any other receiver is rejected.
+        const wrong = run(
+          amtool,
+          [
+            "config",
+            "routes",
+            "test",
+            `--config.file=${name}`,
+            "--verify.receivers=nobody",
+            `severity=${severity}`,
+          ],
+          dir,
+        );
+        expect(wrong.status).not.toBe(0);
+      }
+    });
+  });
+
+  it("routes an alert without a severity to tickets", () => {
+    const { amtool } = tools();
+    withTempDir((dir) => {
+      writeFileSync(join(dir, "am.yaml"), configs["alertmanager.yaml"]);
+      const result = run(
+        amtool,
+        [
+          "config",
+          "routes",
+          "test",
+          "--config.file=am.yaml",
+          `--verify.receivers=${receiverFor.warning}`,
+          "alertname=X",
+        ],
+        dir,
+      );
+      expect(result.status, result.output).toBe(0);
+    });
+  });
+
+  it("inhibits a warning while the critical alert of the same name fires, and info while anything worse fires, in the same namespace", () => {
+    const config = parse(rendered.alertmanagerYaml) as {
+      inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>;
+    };
+    expect(config.inhibit_rules).toEqual([
+      {
+        source_matchers: ['severity="critical"'],
+        target_matchers: ['severity="warning"'],
+        equal: ["alertname", "namespace"],
+      },
+      {
+        source_matchers: ['severity=~"critical|warning"'],
+        target_matchers: ['severity="info"'],
+        equal: ["namespace"],
+      },
+    ]);
+  });
+
+  it("sends the Watchdog to the dead man's switch only, every minute, in both configs", () => {
+    withTempDir((dir) => {
+      for (const [name, yaml] of Object.entries(configs)) {
+        writeFileSync(join(dir, name), yaml);
+        const labels = ["alertname=Watchdog", "severity=none"];
+        const routed = routesTest(dir, name, deadMansSwitchReceiver, labels);
+        expect(routed.status, routed.output).toBe(0);
+        expect(routesTest(dir, name, receiverFor.warning, labels).status).not.toBe(0);
+        // Even with a severity label it is never paged or ticketed.
+        const paged = routesTest(dir, name, deadMansSwitchReceiver, [
+          "alertname=Watchdog",
+          "severity=critical",
+        ]);
+        expect(paged.status, paged.output).toBe(0);
+      }
+    });
+    const config = parse(rendered.alertmanagerYaml) as {
+      route: { routes: Array<Record<string, unknown>> };
+      receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }>;
+    };
+    expect(config.route.routes[0]).toMatchObject({
+      receiver: deadMansSwitchReceiver,
+      repeat_interval: heartbeatInterval,
+      group_interval: heartbeatInterval,
+    });
+    const deadMan = config.receivers.find((receiver) => receiver.name === deadMansSwitchReceiver);
+    expect(deadMan?.webhook_configs).toEqual([
+      { url_file: alertmanagerSecretFiles.deadMansSwitchUrl, send_resolved: false },
+    ]);
+  });
+
+  it("groups pages by namespace only (one page per outage), tickets by alert name", () => {
+    const config = parse(rendered.alertmanagerYaml) as {
+      route: { group_by: string[]; routes: Array<{ receiver: string; group_by?: string[] }> };
+    };
+    const page = config.route.routes.find((route) => route.receiver === receiverFor.critical);
+    expect(page?.group_by).toEqual(["namespace"]);
+    const ticket = config.route.routes.find((route) => route.receiver === receiverFor.warning);
+    expect(ticket?.group_by ?? config.route.group_by).toContain("alertname");
+  });
+
+  it("reads receiver secrets from mounted files and commits none", () => {
+    const config = parse(rendered.alertmanagerYaml) as { receivers: Array<Record<string, unknown>> };
+    const integrations = config.receivers.flatMap((receiver) =>
+      Object.entries(receiver)
+        .filter(([key]) => key.endsWith("_configs"))
+        .flatMap(([, value]) => value as Array<Record<string, unknown>>),
+    );
+    expect(integrations.length).toBeGreaterThan(0);
+    const secretKeys = ["routing_key", "service_key", "api_url", "url", "api_key", "auth_password", "token"];
+    for (const integration of integrations) {
+      for (const key of secretKeys) expect(integration).not.toHaveProperty(key);
+      const files = Object.entries(integration).filter(([key]) => key.endsWith("_file"));
+      expect(files.length).toBe(1);
+      expect(Object.values(alertmanagerSecretFiles)).toContain(files[0]![1]);
+    }
+    const local = parse(rendered.alertmanagerLocalYaml) as { receivers: Array<Record<string, unknown>> };
+    for (const receiver of local.receivers) expect(Object.keys(receiver)).toEqual(["name"]);
+  });
+});
