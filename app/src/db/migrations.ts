@@ -148,4 +148,15 @@ ALTER TABLE idempotency_keys ADD COLUMN claim uuid;
 ALTER TABLE idempotency_keys ADD COLUMN claimed_at timestamptz NOT NULL DEFAULT ${now};
 `,
   },
+  {
+    version: 6,
+    name: "active users of an organization from one index",
+    sql: `
+-- The analytics totals count an organization's distinct users with a message in the window: with
+-- last_message_at alone that read every tenant's recent conversations and filtered; this reads only the
+-- organization's, from the index (user_id included, so no table access).
+CREATE INDEX conversations_organization_last_message_idx
+  ON conversations (organization_id, last_message_at) INCLUDE (user_id);
+`,
+  },
 ];
