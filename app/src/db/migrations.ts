@@ -183,4 +183,15 @@ REVOKE ALL ON FUNCTION public.parley_create_message_partition(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.parley_refresh_analytics() FROM PUBLIC;
 `,
   },
+  {
+    version: 6,
+    name: "active users of an organization from one index",
+    sql: `
+-- The analytics totals count an organization's distinct users with a message in the window: with
+-- last_message_at alone that read every tenant's recent conversations and filtered; this reads only the
+-- organization's, from the index (user_id included, so no table access).
+CREATE INDEX conversations_organization_last_message_idx
+  ON conversations (organization_id, last_message_at) INCLUDE (user_id);
+`,
+  },
 ];

@@ -24,7 +24,7 @@ import type { AppConfig } from "../config";
 import type { Chatbot } from "../data/chatbots";
 import type { ConversationStore } from "../data/conversations";
 import type { Exchange, IdempotencyRecord, MessageStore } from "../data/messages";
-import { type Cursor, encodeCursor, pageOf } from "../http/cursor";
+import { type Cursor, pageOf } from "../http/cursor";
 import { HttpError, notFound } from "../http/errors";
 import type { ChatbotService } from "./chatbots";
 import { keys } from "./keys";
@@ -69,20 +69,29 @@ export class ChatService {
     },
   ) {}
 
-  /** One page of history, newest first; null when the conversation is not the organization's. */
-  page(organizationId: string, conversationId: string, cursor: Cursor | undefined, limit: number) {
+  /**
+   * One page of history, newest first; null when the conversation is not the organization's. Only
+   * the newest page (the one every client opens) is cached: each deeper page has a cursor of its own,
+   * so caching them would store one copy of the history per cursor (hundreds of pages of a long
+   * conversation) for pages that are rarely read twice. Deeper pages read the database directly,
+   * from the primary while the conversation is pinned (read-your-writes).
+   */
+  async page(organizationId: string, conversationId: string, cursor: Cursor | undefined, limit: number) {
     const { cache, messages, ttl } = this.deps;
+    // A conversation created a moment ago may not be on the replica yet either.
+    const pins = [keys.conversationPin(conversationId), keys.organizationPin(organizationId)];
+    const load = async (fromPrimary: boolean) => {
+      const rows = await messages.page(organizationId, conversationId, cursor, limit, fromPrimary);
+      return rows && pageOf(rows, limit);
+    };
+    if (cursor) return load(await cache.pinned(pins));
     return cache.read({
       cache: "messages",
       key: keys.messages(organizationId, conversationId),
-      field: `${cursor ? encodeCursor(cursor) : "first"}:${limit}`,
+      field: `first:${limit}`,
       ttlSeconds: ttl.messages,
-      // A conversation created a moment ago may not be on the replica yet either.
-      pins: [keys.conversationPin(conversationId), keys.organizationPin(organizationId)],
-      load: async (fromPrimary) => {
-        const rows = await messages.page(organizationId, conversationId, cursor, limit, fromPrimary);
-        return rows && pageOf(rows, limit);
-      },
+      pins,
+      load,
       cacheable: (page) => page !== null,
     });
   }
