@@ -22,6 +22,7 @@ import {
   removeStateDir,
   startPlatform,
 } from "../../scripts/platform";
+import { buildApp } from "../build";
 import { hashPassword } from "../src/auth/password";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
@@ -29,7 +30,7 @@ import { seedDemo } from "../src/seed";
 import { checkBudgets, loadBudgets } from "./budgets";
 import { writeCapacity } from "./capacity";
 import { measureKnowledgeCpu } from "./knowledge";
-import { type LoadResult, streams, wrk } from "./load";
+import { streams, wrk } from "./load";
 import {
   type BenchReport,
   type CapacityStep,
@@ -235,6 +236,8 @@ async function main(): Promise<void> {
       [demo.organizationId, emails, hash],
     );
 
+    // The container's build, so the figures are the bundle's (no TypeScript loader in the process).
+    const mainJs = await buildApp(root, join(stateDir, "build"));
     const ports = await freePortList(5);
     const [appPort, streamPort, capacityPort, expressPort, barePort] = ports as [
       number,
@@ -250,9 +253,7 @@ async function main(): Promise<void> {
         ...(options.cpuProf
           ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`]
           : []),
-        "--import",
-        "tsx",
-        join(root, "app", "src", "main.ts"),
+        mainJs,
       ];
       const [file, args] = pinToCpu
         ? ["taskset", ["-c", pinToCpu, process.execPath, ...nodeArgs]]
@@ -418,7 +419,7 @@ async function main(): Promise<void> {
 
     process.stdout.write(`  ${streamCount} event streams opened over 1 s … `);
     sampler.window();
-    const sse: LoadResult = await streams({
+    const { firstFailure, ...sse } = await streams({
       requests: streamConversations.map((conversation, index) => ({
         url: `${streamBase}/api/conversations/${conversation}/messages`,
         headers: { authorization: `Bearer ${tokens[index % userCount]}` },
@@ -436,7 +437,9 @@ async function main(): Promise<void> {
       peakAppRssMB: sampler.window(),
       cacheHitRatio: null,
     });
-    console.log(`p95 ${sse.p95Ms.toFixed(0)} ms, ${sse.errors} errors`);
+    console.log(
+      `p95 ${sse.p95Ms.toFixed(0)} ms, ${sse.errors} errors${firstFailure ? ` (first: ${firstFailure})` : ""}`,
+    );
 
     process.stdout.write(`  Redis memory of ${cursorCount} distinct cursor pages … `);
     await redis.connect();

@@ -111,7 +111,8 @@ export interface StreamOptions {
 /** What one stream did: its duration from its own start, and whether it ended with `done`. */
 interface StreamOutcome {
   ms: number;
-  ok: boolean;
+  /** Why it failed; undefined when it ended with `done`. */
+  failure?: string;
 }
 
 function openStream(
@@ -121,7 +122,7 @@ function openStream(
 ): Promise<StreamOutcome> {
   const begin = performance.now();
   return new Promise((resolve) => {
-    const finish = (ok: boolean) => resolve({ ms: performance.now() - begin, ok });
+    const finish = (failure?: string) => resolve({ ms: performance.now() - begin, failure });
     const call = request(
       target.url,
       {
@@ -137,19 +138,23 @@ function openStream(
           tail = (tail + chunk).slice(-4096);
         });
         response.once("end", () =>
-          finish(response.statusCode === 200 && /event: done\n/.test(tail) && !/event: error\n/.test(tail)),
+          finish(
+            response.statusCode === 200 && /event: done\n/.test(tail) && !/event: error\n/.test(tail)
+              ? undefined
+              : `${response.statusCode}: ${tail.slice(0, 200)}`,
+          ),
         );
-        response.once("error", () => finish(false));
+        response.once("error", (error) => finish(error.message));
       },
     );
     call.once("timeout", () => call.destroy(new Error("stream timed out")));
-    call.once("error", () => finish(false));
+    call.once("error", (error) => finish(error.message));
     call.end(target.body);
   });
 }
 
 /** Opens every stream over `openOverMs`, waits for all, and reports their durations. */
-export async function streams(options: StreamOptions): Promise<LoadResult> {
+export async function streams(options: StreamOptions): Promise<LoadResult & { firstFailure?: string }> {
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   const started = performance.now();
   const gapMs = options.openOverMs / Math.max(1, options.requests.length);
@@ -166,7 +171,8 @@ export async function streams(options: StreamOptions): Promise<LoadResult> {
   const latencies = outcomes.map((o) => o.ms).sort((a, b) => a - b);
   return {
     requests: outcomes.length,
-    errors: outcomes.filter((o) => !o.ok).length,
+    errors: outcomes.filter((o) => o.failure !== undefined).length,
+    firstFailure: outcomes.find((o) => o.failure !== undefined)?.failure,
     requestsPerSecond: outcomes.length / elapsedSeconds,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
