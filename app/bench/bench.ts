@@ -105,6 +105,14 @@ function rssMB(pid: number): number | null {
   }
 }
 
+/** CPU time (ms, user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Samples the app processes' RSS every 100 ms: the peak since the last `window()` and overall. */
 function rssSampler(pids: () => number[]) {
   let windowPeak = 0;
@@ -393,13 +401,19 @@ async function main(): Promise<void> {
 
     const results: ScenarioResult[] = [];
     const isApp = (url: string) => url.startsWith(base);
-    for (const scenario of scenarios) {
+    // BENCH_SCENARIOS=healthz,cachedChatbot runs only those (and the baselines), for profiling.
+    const only = process.env.BENCH_SCENARIOS?.split(",").map((key) => key.trim());
+    for (const scenario of scenarios.filter(
+      (s) => !only || only.includes(s.key) || s.key === "expressHello" || s.key === "bareHttp",
+    )) {
       process.stdout.write(`  ${scenario.name} … `);
       // A short unrecorded run first, so the JIT and the caches are warm.
       await wrk({ url: scenario.url, script: scenario.script, connections, durationMs: 1_000 });
       const before = isApp(scenario.url) ? await cacheCounts(`${base}/metrics`) : undefined;
       sampler.window();
+      const cpuBefore = cpuMs(app.pid);
       const result = await wrk({ url: scenario.url, script: scenario.script, connections, durationMs });
+      const appCpu = cpuMs(app.pid) - cpuBefore;
       const peak = sampler.window();
       const after = before ? await cacheCounts(`${base}/metrics`) : undefined;
       const lookups = before && after ? after.total - before.total : 0;
@@ -410,6 +424,7 @@ async function main(): Promise<void> {
         ...result,
         ratio: 0,
         peakAppRssMB: isApp(scenario.url) ? peak : null,
+        appCpuMsPerRequest: isApp(scenario.url) && result.requests > 0 ? appCpu / result.requests : null,
         cacheHitRatio: before && after && lookups > 0 ? (after.hit - before.hit) / lookups : null,
       });
       console.log(
@@ -435,6 +450,7 @@ async function main(): Promise<void> {
       ...sse,
       ratio: 0,
       peakAppRssMB: sampler.window(),
+      appCpuMsPerRequest: null,
       cacheHitRatio: null,
     });
     console.log(

@@ -16,6 +16,12 @@ export function writeCapacity(
   capacity: NonNullable<BenchReport["capacity"]>,
   file = measuredCapacityFile,
 ): string {
+  if (!(capacity.requestsPerSecondPerCore > 0)) {
+    const first = capacity.steps[0];
+    throw new Error(
+      `capacity not written: no step kept p95 within ${capacity.sloP95Ms} ms with zero errors (at ${first?.connections} connection(s): p95 ${first?.p95Ms.toFixed(1)} ms, ${first?.errors} errors); is the machine busy?`,
+    );
+  }
   const measured: MeasuredCapacity = measuredCapacitySchema.parse({
     requestsPerSecondPerCore: Math.floor(capacity.requestsPerSecondPerCore),
     sloP95Ms: capacity.sloP95Ms,
