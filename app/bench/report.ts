@@ -38,6 +38,8 @@ export interface CapacityStep {
   requestsPerSecond: number;
   p95Ms: number;
   errors: number;
+  /** CPU the pinned app process spent per request during the step (ms). */
+  cpuMsPerRequest: number;
 }
 
 export interface BenchReport {
@@ -55,7 +57,14 @@ export interface BenchReport {
   cursorCount: number;
   /** Hot-query p95 (ms) per query, when measured (app/bench/queries.ts). */
   hotQueryP95Ms?: Record<string, number>;
-  capacity?: { requestsPerSecondPerCore: number; sloP95Ms: number; steps: CapacityStep[] };
+  capacity?: {
+    /** The service rate of one core: 1000 / the pinned process's CPU ms per request. */
+    requestsPerSecondPerCore: number;
+    /** The highest step req/s whose p95 met the objective with zero errors. */
+    withinSloRequestsPerSecond: number;
+    sloP95Ms: number;
+    steps: CapacityStep[];
+  };
 }
 
 const fixed = (value: number | null, digits: number) => (value === null ? "-" : value.toFixed(digits));
@@ -70,6 +79,7 @@ export function renderTable(report: BenchReport): string {
     "p95 ms",
     "p99 ms",
     "errors",
+    "CPU ms/req",
     "RSS MB",
     "cache hit",
   ];
@@ -107,7 +117,7 @@ export function renderTable(report: BenchReport): string {
       )
       .join("; ");
     lines.push(
-      `capacity (mixed, app pinned to one core): ${report.capacity.requestsPerSecondPerCore.toFixed(0)} req/s per core within p95 ≤ ${report.capacity.sloP95Ms} ms [${steps}]`,
+      `capacity (mixed, app pinned to one core): service rate ${report.capacity.requestsPerSecondPerCore.toFixed(0)} req/s per core (from CPU per request); highest step within p95 ≤ ${report.capacity.sloP95Ms} ms: ${report.capacity.withinSloRequestsPerSecond.toFixed(0)} req/s [${steps}]`,
     );
   }
   return lines.join("\n");
