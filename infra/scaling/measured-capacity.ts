@@ -1,7 +1,8 @@
 /**
  * The per-core capacity `npm run bench -- --write-capacity` measured (measured-capacity.json, next to
- * this file): what one app process sustains on one CPU core within the API's p95 latency objective,
- * and the run it came from. The scaling model (capacity.ts) derives a pod's service rate from it.
+ * this file): the service rate of one app process on one CPU core under the mixed user, with the
+ * method and the run it came from (app/bench/capacity.ts). The scaling model (capacity.ts) derives a
+ * pod's service rate from it, and the rate within the p95 objective from that.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,8 +12,10 @@ export const measuredCapacityFile = join(__dirname, "measured-capacity.json");
 
 export const measuredCapacitySchema = z
   .object({
-    /** Highest req/s of the mixed user with p95 within `sloP95Ms` and no errors, one core. */
+    /** Service rate of one core for the mixed user: 1000 / the app's CPU ms per request. */
     requestsPerSecondPerCore: z.number().positive(),
+    /** Highest observed req/s of a step whose p95 met `sloP95Ms` with no errors (on that machine). */
+    withinSloRequestsPerSecond: z.number().min(0),
     sloP95Ms: z.number().positive(),
     method: z.string().min(1),
     date: z.iso.datetime(),
@@ -24,6 +27,7 @@ export const measuredCapacitySchema = z
         requestsPerSecond: z.number().min(0),
         p95Ms: z.number().min(0),
         errors: z.number().int().min(0),
+        cpuMsPerRequest: z.number().min(0),
       }),
     ),
   })
