@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { buildWeb } from "../web/build";
 
-export async function buildApp(root = join(__dirname, "..")): Promise<string> {
-  const outDir = join(root, "dist", "app");
+export async function buildApp(
+  root = join(__dirname, ".."),
+  outDir = join(root, "dist", "app"),
+): Promise<string> {
   rmSync(outDir, { recursive: true, force: true });
   await build({
     entryPoints: [join(root, "app", "src", "main.ts")],

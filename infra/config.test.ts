@@ -113,6 +113,27 @@ describe("parseStackConfig", () => {
     ]);
   });
 
+  it("sets the app's rate limits from the stack config, with the app's defaults", () => {
+    expect(parseStackConfig(prodFile(), "prod").appRateLimits).toEqual({
+      ipPerMinute: 1200,
+      userPerMinute: 600,
+      loginPerMinute: 10,
+    });
+    const tuned = parseStackConfig(
+      {
+        ...prodFile(),
+        "parley:appRateLimitIpPerMinute": "5000",
+        "parley:appRateLimitUserPerMinute": 2000,
+        "parley:appRateLimitLoginPerMinute": "20",
+      },
+      "prod",
+    );
+    expect(tuned.appRateLimits).toEqual({ ipPerMinute: 5000, userPerMinute: 2000, loginPerMinute: 20 });
+    expect(issuesOf({ ...prodFile(), "parley:appRateLimitUserPerMinute": "0" }, "prod")).toEqual([
+      'parley:appRateLimitUserPerMinute = "0" is not allowed: expected an integer from 1 to 1000000 (API requests per minute per signed-in user)',
+    ]);
+  });
+
   it("names the key, the value and what is allowed for a bad value", () => {
     expect(issuesOf({ ...prodFile(), "parley:vpcCidr": "10.0.0.0/8" }, "prod")).toEqual([
       'parley:vpcCidr = "10.0.0.0/8" is not allowed: expected an IPv4 CIDR with a /16 to /18 prefix (room for VPC-CNI pod IPs), e.g. 10.40.0.0/16',

@@ -82,6 +82,8 @@ export interface StackConfig {
   /** Cloudflare rate limits per client IP. */
   apiRateLimitPerMinute: number;
   loginRateLimitPerMinute: number;
+  /** The app's own rate limits, counted in Redis across all pods (RATE_LIMIT_IP/USER/LOGIN_PER_MINUTE). */
+  appRateLimits: { ipPerMinute: number; userPerMinute: number; loginPerMinute: number };
   /** The app's LOG_LEVEL. */
   logLevel: LogLevel;
   /** The app's AI_PROVIDER; `openai` needs `openai.apiKey`. */
@@ -317,6 +319,23 @@ const settings = {
     allowed: "an integer from 1 to 1000 (login attempts per minute per client IP)",
     default: () => 10,
   },
+  // The app's limits, counted in Redis across all pods (app/src/http/rate-limit.ts); same bounds and
+  // defaults as the app's own config (app/src/config.ts).
+  "parley:appRateLimitIpPerMinute": {
+    schema: integer(1, 1_000_000),
+    allowed: "an integer from 1 to 1000000 (API requests per minute per client IP, counted by the app)",
+    default: () => 1200,
+  },
+  "parley:appRateLimitUserPerMinute": {
+    schema: integer(1, 1_000_000),
+    allowed: "an integer from 1 to 1000000 (API requests per minute per signed-in user)",
+    default: () => 600,
+  },
+  "parley:appRateLimitLoginPerMinute": {
+    schema: integer(1, 1_000_000),
+    allowed: "an integer from 1 to 1000000 (login attempts per minute per client IP, counted by the app)",
+    default: () => 10,
+  },
   "parley:logLevel": {
     schema: z.enum(logLevels),
     allowed: `one of ${logLevels.join(", ")}`,
@@ -541,6 +560,11 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     logRetentionDays: values["parley:logRetentionDays"] as number,
     apiRateLimitPerMinute: values["parley:apiRateLimitPerMinute"] as number,
     loginRateLimitPerMinute: values["parley:loginRateLimitPerMinute"] as number,
+    appRateLimits: {
+      ipPerMinute: values["parley:appRateLimitIpPerMinute"] as number,
+      userPerMinute: values["parley:appRateLimitUserPerMinute"] as number,
+      loginPerMinute: values["parley:appRateLimitLoginPerMinute"] as number,
+    },
     logLevel: values["parley:logLevel"] as LogLevel,
     aiProvider: values["parley:aiProvider"] as AiProvider,
     openai: {

@@ -91,6 +91,7 @@ function declareApp(deps: AppDependencies): Workload {
     image: deps.image,
     app: {
       logLevel: config.logLevel,
+      rateLimits: config.appRateLimits,
       aiProvider: config.aiProvider,
       openai:
         config.aiProvider === "openai" && config.openai.apiKey

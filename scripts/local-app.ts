@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { pino } from "pino";
-import { loadConfig } from "../app/src/config";
+import { type AppConfig, loadConfig } from "../app/src/config";
 import { migrate } from "../app/src/db/migrate";
 import { createLogger } from "../app/src/logger";
 import { type ParleyHandle, startParley } from "../app/src/main";
@@ -41,6 +41,27 @@ function localJwtSecret(stateDir: string): string {
   return readFileSync(file, "utf8").trim();
 }
 
+/**
+ * The app's config on the local platform: the caller's environment as the container would get it
+ * (RATE_LIMIT_IP/USER/LOGIN_PER_MINUTE, AI_SIMULATED_LATENCY_MS, LOG_LEVEL, … so the local platform
+ * can be load-tested), with the platform's connections.
+ */
+export function localAppConfig(
+  env: NodeJS.ProcessEnv,
+  local: { port: number; databaseUrl: string; replicaUrl: string; redisUrl: string; jwtSecret: string },
+): AppConfig {
+  return loadConfig({
+    ...env,
+    PORT: String(local.port),
+    DATABASE_URL: local.databaseUrl,
+    DATABASE_REPLICA_URL: local.replicaUrl,
+    REDIS_URL: local.redisUrl,
+    JWT_SECRET: env.JWT_SECRET ?? local.jwtSecret,
+    // Nothing balances load in front of the local app: Ctrl-C need not wait for a long drain.
+    SHUTDOWN_GRACE_MS: env.SHUTDOWN_GRACE_MS ?? "2000",
+  });
+}
+
 export interface LocalApp {
   app: ParleyHandle;
   demo: DemoTenant;
@@ -57,15 +78,12 @@ export async function startLocalApp(
     await ensureDatabase(platform.postgresPrimary.url);
     await migrate(databaseUrl);
   });
-  const config = loadConfig({
-    ...process.env,
-    PORT: String(options.port),
-    DATABASE_URL: databaseUrl,
-    DATABASE_REPLICA_URL: withDatabase(platform.postgresReplica.url),
-    REDIS_URL: platform.redis.url,
-    JWT_SECRET: process.env.JWT_SECRET ?? localJwtSecret(platform.stateDir),
-    // Nothing balances load in front of the local app: Ctrl-C need not wait for a long drain.
-    SHUTDOWN_GRACE_MS: process.env.SHUTDOWN_GRACE_MS ?? "2000",
+  const config = localAppConfig(process.env, {
+    port: options.port,
+    databaseUrl,
+    replicaUrl: withDatabase(platform.postgresReplica.url),
+    redisUrl: platform.redis.url,
+    jwtSecret: process.env.JWT_SECRET ?? localJwtSecret(platform.stateDir),
   });
   const demo = await step("demo tenant seeded", () => seedDemo(config));
   await step("replica caught up with the schema and demo data", () =>

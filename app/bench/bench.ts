@@ -1,24 +1,58 @@
 /**
- * `npm run bench`: the app (./serve.ts, its own process, rate limits raised) on an ephemeral local
- * platform, loaded by ./load.ts, next to a bare Node `http` server measured in the same run. Absolute
- * numbers drift between runs and machines, so each scenario is also reported as a ratio of that
- * baseline. Options: BENCH_DURATION_MS (default 5000), BENCH_CONNECTIONS (default 50).
+ * `npm run bench [-- --json <file>] [--svg <file>] [--check] [--write-capacity] [--cpu-prof <dir>]`:
+ * the app on an ephemeral local platform, loaded over loopback by wrk (and a Node client for event
+ * streams), next to an Express 5 hello (the baseline every ratio is to) and a bare Node `http` server
+ * measured in the same run. `--check` compares the run with ./budgets.json (`npm run bench:check`),
+ * `--write-capacity` also measures one app process pinned to one core and writes
+ * infra/scaling/measured-capacity.json. Bounded: BENCH_DURATION_MS per scenario (default 5000),
+ * BENCH_CONNECTIONS (default 50), BENCH_USERS (default 500), BENCH_SSE_STREAMS (default 1000).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
-import { freePortList, freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, type as osType, release, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import Redis from "ioredis";
+import pg from "pg";
+import { latencyTarget } from "../../alerts/slo";
+import {
+  ensureBinaries,
+  freePortList,
+  freePorts,
+  removeStateDir,
+  startPlatform,
+} from "../../scripts/platform";
+import { buildApp } from "../build";
+import { hashPassword } from "../src/auth/password";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { seedDemo } from "../src/seed";
-import { type LoadResult, load } from "./load";
+import { checkBudgets, loadBudgets } from "./budgets";
+import { writeCapacity } from "./capacity";
+import { measureKnowledgeCpu } from "./knowledge";
+import { streams, wrk } from "./load";
+import {
+  type BenchReport,
+  type CapacityStep,
+  renderSvg,
+  renderTable,
+  type ScenarioKey,
+  type ScenarioResult,
+} from "./report";
+import { cyclingRequests, mixedUser } from "./scripts";
 
 const root = join(__dirname, "..", "..");
-const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5_000);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const positiveInt = (name: string, fallback: number) => {
+  const raw = process.env[name];
+  const value = Number(raw ?? fallback);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}=${raw} is not a positive integer`);
+  return value;
+};
 const jwtSecret = "bench-secret-0123456789abcdef0123456789";
+const benchPassword = "bench-password-0123456789";
 
 async function waitForOk(url: string, child: ChildProcess): Promise<void> {
-  for (let attempt = 0; attempt < 150; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
     if (
       await fetch(url).then(
@@ -42,11 +76,146 @@ async function json<T>(url: string, init: RequestInit): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** Runs `task` over `items`, `width` at a time. */
+async function pool<T, R>(
+  items: T[],
+  width: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Resident set size of a process (MB, 10^6 bytes) from /proc, or null once it is gone. */
+function rssMB(pid: number): number | null {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? (Number(match[1]) * 1024) / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time (ms, user + system) a process has used, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Samples the app processes' RSS every 100 ms: the peak since the last `window()` and overall. */
+function rssSampler(pids: () => number[]) {
+  let windowPeak = 0;
+  let overall = 0;
+  const sample = () => {
+    for (const pid of pids()) {
+      const mb = rssMB(pid) ?? 0;
+      windowPeak = Math.max(windowPeak, mb);
+      overall = Math.max(overall, mb);
+    }
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    window(): number {
+      sample();
+      const peak = windowPeak;
+      windowPeak = 0;
+      return peak;
+    },
+    overall: () => (sample(), overall),
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** parley_cache_requests_total summed by result. */
+async function cacheCounts(metricsUrl: string): Promise<{ hit: number; total: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  let hit = 0;
+  let total = 0;
+  for (const match of text.matchAll(/^parley_cache_requests_total\{([^}]*)\} ([\d.e+]+)$/gm)) {
+    const value = Number(match[2]);
+    total += value;
+    if (/result="hit"/.test(match[1]!)) hit += value;
+  }
+  return { hit, total };
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
+  return `${cpu} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${osType()} ${release()}, Node ${process.version}`;
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: root,
+      encoding: "utf8",
+    }).trim();
+    return dirty ? `${head}+uncommitted` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+interface Options {
+  json?: string;
+  svg?: string;
+  check: boolean;
+  writeCapacity: boolean;
+  cpuProf?: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: "string" },
+      svg: { type: "string" },
+      check: { type: "boolean", default: false },
+      "write-capacity": { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return {
+    json: values.json,
+    svg: values.svg,
+    check: values.check ?? false,
+    writeCapacity: values["write-capacity"] ?? false,
+    cpuProf: values["cpu-prof"],
+  };
+}
+
 async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const budgets = loadBudgets();
+  const durationMs = positiveInt("BENCH_DURATION_MS", 5_000);
+  const connections = positiveInt("BENCH_CONNECTIONS", budgets.mixed.connections);
+  const userCount = positiveInt("BENCH_USERS", 500);
+  const streamCount = positiveInt("BENCH_SSE_STREAMS", budgets.sse.streams);
+  ensureBinaries(["wrk"], (line) => console.log(line));
+
   const stateDir = join(root, ".state", `bench-${process.pid}`);
   const children: ChildProcess[] = [];
   console.log("Starting the platform:");
   const platform = await startPlatform({ stateDir, ports: await freePorts(), ephemeral: true });
+  const redis = new Redis(platform.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const apps: ChildProcess[] = [];
+  const sampler = rssSampler(() =>
+    apps.flatMap((app) => (app.exitCode === null && app.pid ? [app.pid] : [])),
+  );
   try {
     const env = {
       PATH: process.env.PATH,
@@ -54,88 +223,343 @@ async function main(): Promise<void> {
       DATABASE_REPLICA_URL: platform.postgresReplica.url,
       REDIS_URL: platform.redis.url,
       JWT_SECRET: jwtSecret,
-      LOG_LEVEL: "warn",
-      DB_POOL_MAX: "20",
-      DB_REPLICA_POOL_MAX: "20",
+      // Every request comes from 127.0.0.1: the per-address and login limits would only measure
+      // themselves. The per-user limit stays at its default: the load is spread over many users.
+      RATE_LIMIT_IP_PER_MINUTE: "1000000",
+      RATE_LIMIT_LOGIN_PER_MINUTE: "1000000",
     };
     await migrate(env.DATABASE_URL);
     const demo = await seedDemo(loadConfig(env));
-    const [appPort, basePort] = await freePortList(2);
-    const tsx = join(root, "node_modules", ".bin", "tsx");
-    const app = spawn(tsx, [join(__dirname, "serve.ts")], {
-      env: { ...env, PORT: String(appPort) },
-      stdio: "inherit",
-    });
+    const db = new pg.Client({ connectionString: env.DATABASE_URL });
+    await db.connect();
+    // The bench's traffic must not run into the organization's monthly AI token budget.
+    await db.query("UPDATE organizations SET monthly_token_budget = 1000000000000 WHERE id = $1", [
+      demo.organizationId,
+    ]);
+    const hash = await hashPassword(benchPassword);
+    const emails = Array.from({ length: userCount }, (_, index) => `bench-${index}@parley.local`);
+    await db.query(
+      `INSERT INTO users (organization_id, email, name, password_hash)
+       SELECT $1, email, 'Bench User', $3 FROM unnest($2::text[]) AS email ON CONFLICT DO NOTHING`,
+      [demo.organizationId, emails, hash],
+    );
+
+    // The container's build, so the figures are the bundle's (no TypeScript loader in the process).
+    const mainJs = await buildApp(root, join(stateDir, "build"));
+    const ports = await freePortList(5);
+    const [appPort, streamPort, capacityPort, expressPort, barePort] = ports as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const logDir = join(stateDir, "logs");
+    mkdirSync(logDir, { recursive: true });
+    const startApp = (name: string, port: number, extraEnv: Record<string, string>, pinToCpu?: string) => {
+      const nodeArgs = [
+        ...(options.cpuProf
+          ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProf}`, `--cpu-prof-name=${name}.cpuprofile`]
+          : []),
+        mainJs,
+      ];
+      const [file, args] = pinToCpu
+        ? ["taskset", ["-c", pinToCpu, process.execPath, ...nodeArgs]]
+        : [process.execPath, nodeArgs];
+      const out = openSync(join(logDir, `${name}.log`), "a");
+      const child = spawn(file, args, {
+        cwd: root,
+        env: { ...env, ...extraEnv, PORT: String(port) },
+        stdio: ["ignore", out, out],
+      });
+      closeSync(out);
+      children.push(child);
+      apps.push(child);
+      return child;
+    };
+    const app = startApp("app", appPort, {});
+    const streamApp = startApp("streams", streamPort, { AI_SIMULATED_LATENCY_MS: "1000" });
+    const express = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("express")().get("/", (q, s) => { s.send("ok"); }).listen(${expressPort}, "127.0.0.1")`,
+      ],
+      { cwd: root, stdio: "inherit" },
+    );
     const bare = spawn(
       process.execPath,
-      ["-e", `require("http").createServer((q, s) => s.end("ok")).listen(${basePort}, "127.0.0.1")`],
+      ["-e", `require("http").createServer((q, s) => s.end("ok")).listen(${barePort}, "127.0.0.1")`],
       { stdio: "inherit" },
     );
-    children.push(app, bare);
+    children.push(express, bare);
     const base = `http://127.0.0.1:${appPort}`;
-    await Promise.all([waitForOk(`${base}/readyz`, app), waitForOk(`http://127.0.0.1:${basePort}/`, bare)]);
+    const streamBase = `http://127.0.0.1:${streamPort}`;
+    await Promise.all([
+      waitForOk(`${base}/readyz`, app),
+      waitForOk(`${streamBase}/readyz`, streamApp),
+      waitForOk(`http://127.0.0.1:${expressPort}/`, express),
+      waitForOk(`http://127.0.0.1:${barePort}/`, bare),
+    ]);
 
-    const { access_token: token } = await json<{ access_token: string }>(`${base}/api/auth/login`, {
-      method: "POST",
-      body: JSON.stringify({ email: demo.email, password: demo.password }),
+    console.log(`Logging in ${userCount} users once each, creating their conversations…`);
+    const tokens = await pool(emails, 8, async (email) => {
+      const { access_token } = await json<{ access_token: string }>(`${base}/api/auth/login`, {
+        method: "POST",
+        body: JSON.stringify({ email, password: benchPassword }),
+      });
+      return access_token;
     });
-    const auth = { authorization: `Bearer ${token}` };
-    const conversation = await json<{ id: string }>(`${base}/api/chatbots/${demo.chatbotId}/conversations`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify({ title: "bench" }),
-    });
+    const conversationOf = (url: string, token: string, title: string) =>
+      json<{ id: string }>(`${url}/api/chatbots/${demo.chatbotId}/conversations`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify({ title }),
+      }).then((c) => c.id);
+    const userConversations = await pool(tokens, 16, (token, index) =>
+      conversationOf(base, token, `bench ${index}`),
+    );
+    const streamConversations = await pool(
+      Array.from({ length: streamCount }, (_, index) => index),
+      16,
+      (index) => conversationOf(streamBase, tokens[index % userCount]!, `stream ${index}`),
+    );
+    const demoToken = tokens[0]!;
+    const auth = { authorization: `Bearer ${demoToken}` };
+    const pageConversation = userConversations[0]!;
     for (let index = 0; index < 30; index++)
-      await json(`${base}/api/conversations/${conversation.id}/messages`, {
+      await json(`${base}/api/conversations/${pageConversation}/messages`, {
         method: "POST",
         headers: auth,
         body: JSON.stringify({ content: `What are your opening hours? (${index})` }),
       });
+    // One conversation with enough history for `cursorCount` distinct one-message pages.
+    const cursorCount = 500;
+    const cursorConversation = await conversationOf(base, demoToken, "cursors");
+    await db.query(
+      `INSERT INTO messages (conversation_id, organization_id, role, content, created_at)
+       SELECT $1, $2, CASE WHEN n % 2 = 0 THEN 'user' ELSE 'assistant' END,
+              'Bench history message number ' || n || ' with some ordinary length of text in it.',
+              now() - n * interval '1 second'
+       FROM generate_series(1, $3::int) AS n`,
+      [cursorConversation, demo.organizationId, cursorCount + 10],
+    );
+    await db.end();
+
+    console.log("Measuring the knowledge provider's CPU (while the read-your-writes window passes)…");
+    const knowledge = await measureKnowledgeCpu();
     // Let the read-your-writes window pass so reads use the replica and the cache.
     await new Promise((resolve) => setTimeout(resolve, 9_000));
 
-    const scenarios: Array<[string, Parameters<typeof load>[0]]> = [
-      ["bare node http (baseline)", { url: `http://127.0.0.1:${basePort}/` }],
-      ["GET /healthz", { url: `${base}/healthz` }],
-      ["GET /api/chatbots/:id (cached)", { url: `${base}/api/chatbots/${demo.chatbotId}`, headers: auth }],
-      [
-        "GET /api/conversations/:id/messages (cached page)",
-        { url: `${base}/api/conversations/${conversation.id}/messages?limit=20`, headers: auth },
-      ],
-      ["GET /api/conversations (replica)", { url: `${base}/api/conversations?limit=20`, headers: auth }],
-    ].map(([name, options]) => [
-      name as string,
-      { connections, durationMs, ...(options as object) } as never,
-    ]);
+    const cycling = (path: string, method = "GET", body?: (n: string) => string) =>
+      cyclingRequests({ tokens, path, method, body, conversations: userConversations });
+    const scenarios: Array<{
+      key: ScenarioKey;
+      name: string;
+      url: string;
+      script?: string;
+      metricsUrl?: string;
+    }> = [
+      { key: "bareHttp", name: "bare node http (context)", url: `http://127.0.0.1:${barePort}/` },
+      { key: "expressHello", name: "Express 5 hello (baseline)", url: `http://127.0.0.1:${expressPort}/` },
+      { key: "healthz", name: "GET /healthz", url: `${base}/healthz` },
+      {
+        key: "cachedChatbot",
+        name: "GET /api/chatbots/:id (cached)",
+        url: base,
+        script: cycling(`/api/chatbots/${demo.chatbotId}`),
+      },
+      {
+        key: "cachedMessages",
+        name: "GET /api/conversations/:id/messages (cached page)",
+        url: base,
+        script: cycling(`/api/conversations/${pageConversation}/messages?limit=20`),
+      },
+      {
+        key: "replicaRead",
+        name: "GET /api/conversations (uncached, replica)",
+        url: base,
+        script: cycling("/api/conversations?limit=20"),
+      },
+      {
+        key: "postMessage",
+        name: "POST message (built-in provider)",
+        url: base,
+        script: cycling(
+          "/api/conversations/{conversation}/messages",
+          "POST",
+          (n) => `Which plans do you offer? (${n})`,
+        ),
+      },
+      {
+        key: "mixed",
+        name: "mixed user (chatbots 3 : message 2 : analytics 1)",
+        url: base,
+        script: mixedUser({ tokens, conversations: userConversations }),
+      },
+    ];
 
-    const results: Array<[string, LoadResult]> = [];
-    for (const [name, options] of scenarios) {
-      results.push([name, await load(options)]);
-      process.stdout.write(".");
-    }
-    console.log("\n");
-    const baseline = results[0]![1].requestsPerSecond;
-    console.log(`${connections} connections, ${durationMs / 1000}s per scenario, same machine as the load`);
-    console.log("scenario | req/s | × baseline | p50 ms | p95 ms | p99 ms | errors");
-    for (const [name, result] of results)
+    const results: ScenarioResult[] = [];
+    const isApp = (url: string) => url.startsWith(base);
+    // BENCH_SCENARIOS=healthz,cachedChatbot runs only those (and the baselines), for profiling.
+    const only = process.env.BENCH_SCENARIOS?.split(",").map((key) => key.trim());
+    for (const scenario of scenarios.filter(
+      (s) => !only || only.includes(s.key) || s.key === "expressHello" || s.key === "bareHttp",
+    )) {
+      process.stdout.write(`  ${scenario.name} … `);
+      // A short unrecorded run first, so the JIT and the caches are warm.
+      await wrk({ url: scenario.url, script: scenario.script, connections, durationMs: 1_000 });
+      const before = isApp(scenario.url) ? await cacheCounts(`${base}/metrics`) : undefined;
+      sampler.window();
+      const cpuBefore = cpuMs(app.pid);
+      const result = await wrk({ url: scenario.url, script: scenario.script, connections, durationMs });
+      const appCpu = cpuMs(app.pid) - cpuBefore;
+      const peak = sampler.window();
+      const after = before ? await cacheCounts(`${base}/metrics`) : undefined;
+      const lookups = before && after ? after.total - before.total : 0;
+      results.push({
+        key: scenario.key,
+        name: scenario.name,
+        connections,
+        ...result,
+        ratio: 0,
+        peakAppRssMB: isApp(scenario.url) ? peak : null,
+        appCpuMsPerRequest: isApp(scenario.url) && result.requests > 0 ? appCpu / result.requests : null,
+        cacheHitRatio: before && after && lookups > 0 ? (after.hit - before.hit) / lookups : null,
+      });
       console.log(
-        [
-          name,
-          result.requestsPerSecond.toFixed(0),
-          (result.requestsPerSecond / baseline).toFixed(3),
-          result.p50Ms.toFixed(2),
-          result.p95Ms.toFixed(2),
-          result.p99Ms.toFixed(2),
-          result.errors,
-        ].join(" | "),
+        `${result.requestsPerSecond.toFixed(0)} req/s, p95 ${result.p95Ms.toFixed(2)} ms, ${result.errors} errors`,
       );
-    if (results.some(([, result]) => result.errors > 0)) process.exitCode = 1;
+    }
+
+    process.stdout.write(`  ${streamCount} event streams opened over 1 s … `);
+    sampler.window();
+    const { firstFailure, ...sse } = await streams({
+      requests: streamConversations.map((conversation, index) => ({
+        url: `${streamBase}/api/conversations/${conversation}/messages`,
+        headers: { authorization: `Bearer ${tokens[index % userCount]}` },
+        body: JSON.stringify({ content: `Stream ${index}: how do I reset my password?` }),
+      })),
+      openOverMs: 1_000,
+      timeoutMs: 30_000,
+    });
+    results.push({
+      key: "sse",
+      name: `${streamCount} SSE replies (1 s model latency), duration from own start`,
+      connections: streamCount,
+      ...sse,
+      ratio: 0,
+      peakAppRssMB: sampler.window(),
+      appCpuMsPerRequest: null,
+      cacheHitRatio: null,
+    });
+    console.log(
+      `p95 ${sse.p95Ms.toFixed(0)} ms, ${sse.errors} errors${firstFailure ? ` (first: ${firstFailure})` : ""}`,
+    );
+
+    process.stdout.write(`  Redis memory of ${cursorCount} distinct cursor pages … `);
+    await redis.connect();
+    const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+    const memoryBefore = await usedMemory();
+    let cursor: string | null = null;
+    for (let page = 0; page < cursorCount; page++) {
+      const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+      const body: { next_cursor: string | null } = await json(
+        `${base}/api/conversations/${cursorConversation}/messages?limit=1${query}`,
+        { headers: auth },
+      );
+      cursor = body.next_cursor;
+      if (!cursor) throw new Error(`the cursor conversation ran out of pages after ${page + 1}`);
+    }
+    const cursorRedisMB = Math.max(0, (await usedMemory()) - memoryBefore) / 1e6;
+    console.log(`${cursorRedisMB.toFixed(2)} MB`);
+
+    let capacity: BenchReport["capacity"];
+    if (options.writeCapacity) {
+      console.log("Capacity: one app process pinned to CPU 0, the mixed user at rising connections:");
+      const pinned = startApp("capacity", capacityPort, {}, "0");
+      await waitForOk(`http://127.0.0.1:${capacityPort}/readyz`, pinned);
+      const steps: Array<CapacityStep & { requests: number }> = [];
+      const script = mixedUser({ tokens, conversations: userConversations });
+      const url = `http://127.0.0.1:${capacityPort}`;
+      await wrk({ url, script, connections: 4, durationMs: 1_000, cpus: "1", threads: 1 });
+      for (const stepConnections of [1, 2, 4, 8, 16, 32, 64]) {
+        const cpuBefore = cpuMs(pinned.pid);
+        const step = await wrk({
+          url,
+          script,
+          connections: stepConnections,
+          durationMs,
+          cpus: "1",
+          threads: 1,
+        });
+        const cpuMsPerRequest = step.requests > 0 ? (cpuMs(pinned.pid) - cpuBefore) / step.requests : 0;
+        steps.push({ connections: stepConnections, ...step, cpuMsPerRequest });
+        console.log(
+          `  ${stepConnections} connections: ${step.requestsPerSecond.toFixed(0)} req/s, p95 ${step.p95Ms.toFixed(1)} ms, ${step.errors} errors, ${cpuMsPerRequest.toFixed(3)} ms CPU per request`,
+        );
+      }
+      const within = steps.filter((s) => s.p95Ms <= latencyTarget.thresholdSeconds * 1000 && s.errors === 0);
+      // The service rate is a rate at saturation: take the CPU per request of the busiest step,
+      // where the process's fixed per-second work (timers, probes of the replica) weighs least.
+      const busiest = steps.reduce((best, s) => (s.requestsPerSecond > best.requestsPerSecond ? s : best));
+      capacity = {
+        requestsPerSecondPerCore: busiest.cpuMsPerRequest > 0 ? 1000 / busiest.cpuMsPerRequest : 0,
+        withinSloRequestsPerSecond: Math.max(0, ...within.map((s) => s.requestsPerSecond)),
+        sloP95Ms: latencyTarget.thresholdSeconds * 1000,
+        steps: steps.map(({ connections: c, requestsPerSecond, p95Ms, errors, cpuMsPerRequest }) => ({
+          connections: c,
+          requestsPerSecond,
+          p95Ms,
+          errors,
+          cpuMsPerRequest,
+        })),
+      };
+    }
+
+    const baseline = results.find((r) => r.key === "expressHello")!.requestsPerSecond;
+    for (const result of results) result.ratio = result.requestsPerSecond / baseline;
+    const report: BenchReport = {
+      date: new Date().toISOString(),
+      commit: commit(),
+      machine: machine(),
+      durationMs,
+      scenarios: results,
+      peakAppRssMB: sampler.overall(),
+      knowledgeCpuMsPerMessage: knowledge.cpuMsPerMessage,
+      knowledgeBaseBytes: knowledge.knowledgeBaseBytes,
+      cursorRedisMB,
+      cursorCount,
+      capacity,
+    };
+    console.log(
+      `\n${connections} connections, ${durationMs / 1000} s per scenario, loopback, load generator on the same machine\n`,
+    );
+    console.log(renderTable(report));
+    for (const [file, text] of [
+      [options.json, `${JSON.stringify(report, null, 2)}\n`],
+      [options.svg, renderSvg(report)],
+    ] as const) {
+      if (!file) continue;
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      console.log(`wrote ${file}`);
+    }
+    if (capacity) console.log(`wrote ${writeCapacity(report, capacity)}`);
+    if (options.check) {
+      const failures = checkBudgets(report, budgets);
+      for (const failure of failures) console.error(`OVER BUDGET ${failure}`);
+      console.log(failures.length === 0 ? "\nAll budgets met (app/bench/budgets.json)." : "");
+      if (failures.length > 0) process.exitCode = 1;
+    }
   } finally {
+    sampler.stop();
+    redis.disconnect();
     await Promise.all(
       children.map(
         (child) =>
           new Promise((resolve) => {
-            if (child.exitCode !== null) return resolve(undefined);
+            if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
             child.once("exit", resolve);
             child.kill("SIGTERM");
           }),

@@ -1,12 +1,17 @@
 /**
- * A small closed-loop HTTP load generator: `connections` keep-alive connections each send the next
- * request as soon as the previous answer arrives, for `durationMs`. Reports throughput and latency
- * percentiles; any non-2xx answer counts as an error.
+ * The bench's load generators: wrk (Debian's `wrk`, a C event loop far faster than any JS client, so
+ * the baseline is not capped by the client) for throughput scenarios, and a small Node client for
+ * server-sent event streams, whose duration from each stream's own start wrk cannot time.
  */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface LoadResult {
   requests: number;
+  /** Non-2xx answers plus socket errors (connect, read, write, timeout). */
   errors: number;
   requestsPerSecond: number;
   p50Ms: number;
@@ -14,13 +19,16 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-export interface LoadOptions {
+export interface WrkOptions {
   url: string;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
   connections: number;
   durationMs: number;
+  /** wrk threads; two keep the generator off a single core without taking both. */
+  threads?: number;
+  /** Lua defining `request()` (and optionally `init`), run in every wrk thread. */
+  script?: string;
+  /** Pin wrk to these CPUs (`taskset -c`), e.g. to keep it off the core the app is pinned to. */
+  cpus?: string;
 }
 
 export function percentile(sortedMs: number[], fraction: number): number {
@@ -28,44 +36,144 @@ export function percentile(sortedMs: number[], fraction: number): number {
   return sortedMs[Math.min(sortedMs.length - 1, Math.ceil(fraction * sortedMs.length) - 1)]!;
 }
 
-function once(agent: Agent, options: LoadOptions): Promise<boolean> {
+/**
+ * wrk counts statuses above 399 as errors; `response()` counts every non-2xx instead, but defining it
+ * makes wrk parse each body, so it is only added where redirects could occur (never here): 3xx are
+ * not expected from these routes and would show as a low throughput, not hide.
+ */
+const reportLua = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("\\nBENCH_JSON {\\"requests\\":%d,\\"durationUs\\":%d,\\"socketErrors\\":%d,\\"statusErrors\\":%d,\\"p50\\":%d,\\"p95\\":%d,\\"p99\\":%d}\\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+`;
+
+/** Runs wrk once, bounded by its own duration plus a margin. */
+export async function wrk(options: WrkOptions): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), "parley-wrk-"));
+  const scriptFile = join(dir, "script.lua");
+  writeFileSync(scriptFile, `${options.script ?? ""}\n${reportLua}`);
+  const seconds = Math.max(1, Math.round(options.durationMs / 1000));
+  const args = [
+    `-t${options.threads ?? 2}`,
+    `-c${options.connections}`,
+    `-d${seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    scriptFile,
+    options.url,
+  ];
+  const [file, argv] = options.cpus ? ["taskset", ["-c", options.cpus, "wrk", ...args]] : ["wrk", args];
+  try {
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk) => (stdout += chunk));
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const timer = setTimeout(() => child.kill("SIGKILL"), options.durationMs + 30_000);
+      child.once("error", reject);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`wrk exited with ${code}: ${(stderr || stdout).trim().split("\n")[0]}`));
+      });
+    });
+    const line = output.split("\n").find((l) => l.startsWith("BENCH_JSON "));
+    if (!line) throw new Error(`wrk printed no summary: ${output.trim().split("\n")[0]}`);
+    const raw = JSON.parse(line.slice("BENCH_JSON ".length)) as Record<string, number>;
+    const elapsedSeconds = raw.durationUs! / 1e6;
+    return {
+      requests: raw.requests!,
+      errors: raw.socketErrors! + raw.statusErrors!,
+      requestsPerSecond: raw.requests! / elapsedSeconds,
+      p50Ms: raw.p50! / 1000,
+      p95Ms: raw.p95! / 1000,
+      p99Ms: raw.p99! / 1000,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface StreamOptions {
+  /** One POST per entry, each opening its own event stream. */
+  requests: Array<{ url: string; headers: Record<string, string>; body: string }>;
+  /** The openings are spread evenly over this window. */
+  openOverMs: number;
+  /** A stream not finished by then is an error. */
+  timeoutMs: number;
+}
+
+/** What one stream did: its duration from its own start, and whether it ended with `done`. */
+interface StreamOutcome {
+  ms: number;
+  /** Why it failed; undefined when it ended with `done`. */
+  failure?: string;
+}
+
+function openStream(
+  agent: Agent,
+  target: StreamOptions["requests"][number],
+  timeoutMs: number,
+): Promise<StreamOutcome> {
+  const begin = performance.now();
   return new Promise((resolve) => {
+    const finish = (failure?: string) => resolve({ ms: performance.now() - begin, failure });
     const call = request(
-      options.url,
-      { method: options.method ?? "GET", headers: options.headers, agent },
+      target.url,
+      {
+        method: "POST",
+        agent,
+        timeout: timeoutMs,
+        headers: { ...target.headers, accept: "text/event-stream", "content-type": "application/json" },
+      },
       (response) => {
-        response.resume();
-        response.once("end", () => resolve((response.statusCode ?? 500) < 300));
-        response.once("error", () => resolve(false));
+        let tail = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          tail = (tail + chunk).slice(-4096);
+        });
+        response.once("end", () =>
+          finish(
+            response.statusCode === 200 && /event: done\n/.test(tail) && !/event: error\n/.test(tail)
+              ? undefined
+              : `${response.statusCode}: ${tail.slice(0, 200)}`,
+          ),
+        );
+        response.once("error", (error) => finish(error.message));
       },
     );
-    call.once("error", () => resolve(false));
-    call.end(options.body);
+    call.once("timeout", () => call.destroy(new Error("stream timed out")));
+    call.once("error", (error) => finish(error.message));
+    call.end(target.body);
   });
 }
 
-export async function load(options: LoadOptions): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = performance.now() + options.durationMs;
+/** Opens every stream over `openOverMs`, waits for all, and reports their durations. */
+export async function streams(options: StreamOptions): Promise<LoadResult & { firstFailure?: string }> {
+  const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   const started = performance.now();
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const begin = performance.now();
-      const ok = await once(agent, options);
-      latencies.push(performance.now() - begin);
-      if (!ok) errors += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: options.connections }, worker));
+  const gapMs = options.openOverMs / Math.max(1, options.requests.length);
+  const pending: Array<Promise<StreamOutcome>> = [];
+  for (const [index, target] of options.requests.entries()) {
+    const due = started + index * gapMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(openStream(agent, target, options.timeoutMs));
+  }
+  const outcomes = await Promise.all(pending);
   const elapsedSeconds = (performance.now() - started) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
+  const latencies = outcomes.map((o) => o.ms).sort((a, b) => a - b);
   return {
-    requests: latencies.length,
-    errors,
-    requestsPerSecond: latencies.length / elapsedSeconds,
+    requests: outcomes.length,
+    errors: outcomes.filter((o) => o.failure !== undefined).length,
+    firstFailure: outcomes.find((o) => o.failure !== undefined)?.failure,
+    requestsPerSecond: outcomes.length / elapsedSeconds,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
     p99Ms: percentile(latencies, 0.99),

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { measuredCapacity, podServiceRate } from "./capacity";
 import { costScales, estimateMonthlyCost } from "./cost";
 import { type ScalingPolicy, type StackName, scalingPolicyFor, stackNames } from "./policy";
 import { renderChart } from "./simulator/chart";
@@ -121,6 +122,12 @@ function costTable(policy: ScalingPolicy): string {
   return `${table(header, rows)}\nOn-demand list prices, ${estimates[0].region}, as of ${estimates[0].pricesAsOf} (infra/scaling/pricing.ts).`;
 }
 
+/** Where the per-pod capacity comes from: the measured figure and its run. */
+export function capacityLine(policy: ScalingPolicy): string {
+  const m = measuredCapacity;
+  return `Per-pod capacity: ${number(m.requestsPerSecondPerCore)} req/s per core, measured (infra/scaling/measured-capacity.json: ${m.date}, commit ${m.commit.slice(0, 12)}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, HPA target ${policy.hpa.targetRequestsPerSecondPerPod} req/s per pod`;
+}
+
 export function run(options: Options): { output: string; pass: boolean } {
   const policy = scalingPolicyFor(options.stack);
   mkdirSync(options.outDir, { recursive: true });
@@ -135,6 +142,7 @@ export function run(options: Options): { output: string; pass: boolean } {
   const { objectives } = policy;
   const lines = [
     `Scaling simulation — stack ${options.stack}: ${policy.pods.minReplicas}–${policy.pods.maxReplicas} replicas; objectives p95 ≤ ${objectives.p95LatencyMs} ms, scale up ≤ ${objectives.scaleUpSeconds} s, scale down ≤ ${objectives.scaleDownSeconds} s`,
+    capacityLine(policy),
     "",
     summaryTable(runs),
     "",

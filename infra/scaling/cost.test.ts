@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { hpaTargetRatePerPod } from "./capacity";
 import { estimateMonthlyCost } from "./cost";
 import { scalingPolicyFor } from "./policy";
 import { priceTableFor } from "./pricing";
@@ -38,7 +39,9 @@ describe("estimateMonthlyCost", () => {
     const [min, typical, max] = (["min", "typical", "max"] as const).map((scale) =>
       estimateMonthlyCost(prod, scale),
     );
-    expect([min.replicas, typical.replicas, max.replicas]).toEqual([3, 7, 80]);
+    // Typical: the seed plans' 1000 users at the HPA target, from the measured per-pod capacity.
+    const typicalReplicas = Math.ceil(prod.objectives.peakConcurrentUsers / hpaTargetRatePerPod(prod));
+    expect([min.replicas, typical.replicas, max.replicas]).toEqual([3, typicalReplicas, 80]);
     expect(min.totalMonthlyUsd).toBeLessThanOrEqual(typical.totalMonthlyUsd);
     expect(typical.totalMonthlyUsd).toBeLessThan(max.totalMonthlyUsd);
   });

@@ -3,6 +3,7 @@
  * Kubernetes and AWS resources are derived from it (see the rest of infra/scaling/); nothing else
  * writes these numbers by hand.
  */
+import { requestsPerSecondPerCore } from "./capacity";
 
 export const stackNames = ["prod", "dev"] as const;
 export type StackName = (typeof stackNames)[number];
@@ -94,6 +95,15 @@ export interface ScalingPolicy {
   objectives: ScalingObjectives;
 }
 
+/**
+ * The HPA's request-rate target: this share of a pod's measured rate at its CPU request (capacity.ts,
+ * from measured-capacity.json), so the request rate leads CPU slightly, and still scales when
+ * requests are I/O-bound rather than CPU-bound.
+ */
+export const requestRateTargetShare = 0.55;
+export const requestRateTarget = (cpuRequestMillicores: number) =>
+  Math.floor((cpuRequestMillicores / 1000) * requestsPerSecondPerCore * requestRateTargetShare);
+
 /** The seed plans' objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
 const objectives: ScalingObjectives = {
   peakConcurrentUsers: 1000,
@@ -107,7 +117,8 @@ const prod: ScalingPolicy = {
   availabilityZones: 3,
   pods: {
     minReplicas: 3,
-    // The 12-month growth plan peaks at 10,000 users (~10,000 req/s): ~67 pods at the HPA target.
+    // The 12-month growth plan peaks at 10,000 users (~10,000 req/s): `npm run scaling -- --stack prod
+    // --scenario growth` shows the pods it needs at the measured capacity.
     maxReplicas: 80,
     cpuRequestMillicores: 500,
     cpuLimitMillicores: 1000,
@@ -118,9 +129,7 @@ const prod: ScalingPolicy = {
   hpa: {
     targetCpuUtilizationPercent: 60,
     targetMemoryUtilizationPercent: 80,
-    // ~55% of a pod's modelled capacity (275 req/s at its CPU request, see capacity.ts): the request
-    // rate leads CPU slightly, and still scales when requests are I/O-bound rather than CPU-bound.
-    targetRequestsPerSecondPerPod: 150,
+    targetRequestsPerSecondPerPod: requestRateTarget(500),
     scaleUp: {
       stabilizationWindowSeconds: 0,
       selectPolicy: "Max",
@@ -175,7 +184,7 @@ const dev: ScalingPolicy = {
   hpa: {
     targetCpuUtilizationPercent: 70,
     targetMemoryUtilizationPercent: 80,
-    targetRequestsPerSecondPerPod: 75,
+    targetRequestsPerSecondPerPod: requestRateTarget(250),
     scaleUp: {
       stabilizationWindowSeconds: 0,
       selectPolicy: "Max",

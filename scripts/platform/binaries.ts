@@ -1,5 +1,5 @@
 /**
- * Finds the server binaries the local platform runs (and the browser its page tests drive), installing
+ * Finds the server binaries the local platform runs (the browser its page tests drive, wrk for the bench), installing
  * the Debian/Ubuntu packages that provide them when they are missing and this process may (root, or
  * passwordless sudo).
  */
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "./command";
 
-export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager" | "chromium";
+export type ServiceName = "postgres" | "redis" | "prometheus" | "alertmanager" | "chromium" | "wrk";
 
 export interface Binaries {
   /** Folder holding initdb, postgres, pg_basebackup. */
@@ -21,6 +21,8 @@ export interface Binaries {
   amtool: string;
   /** Debian's Chromium, driven by the browser tests of the chat page. */
   chromium: string;
+  /** Debian's wrk, the load generator of `npm run bench`. */
+  wrk: string;
 }
 
 const aptPackage: Record<ServiceName, string> = {
@@ -29,6 +31,7 @@ const aptPackage: Record<ServiceName, string> = {
   prometheus: "prometheus",
   alertmanager: "prometheus-alertmanager",
   chromium: "chromium",
+  wrk: "wrk",
 };
 
 export class MissingBinariesError extends Error {}
@@ -60,6 +63,7 @@ function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<B
     alertmanager: onPath("prometheus-alertmanager") ?? onPath("alertmanager"),
     amtool: onPath("amtool"),
     chromium: onPath("chromium"),
+    wrk: onPath("wrk"),
   };
   return {
     binaries,
@@ -68,6 +72,7 @@ function locate(): Partial<Record<ServiceName, boolean>> & { binaries: Partial<B
     prometheus: Boolean(binaries.prometheus && binaries.promtool),
     alertmanager: Boolean(binaries.alertmanager && binaries.amtool),
     chromium: Boolean(binaries.chromium),
+    wrk: Boolean(binaries.wrk),
   };
 }
 

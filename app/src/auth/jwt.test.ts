@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { signToken, verifyToken } from "./jwt";
+import { signToken, tokenVerifier, verifyToken } from "./jwt";
 
 const secret = "s".repeat(32);
 const user = "0b6c2d8e-5d6a-4f3e-9c1b-2a7e8f9d0c11";
@@ -80,5 +80,38 @@ describe("HS256 tokens", () => {
       await expect(verifyToken(signed({ ...claims, iat: now, exp: now + 60 }), secret, ttl)).rejects.toThrow(
         /token names no valid user and organization|token is missing claims/,
       );
+  });
+
+  it("tokenVerifier remembers accepted tokens yet accepts and refuses at exactly the same moments as verifyToken", async () => {
+    const outcome = (promise: Promise<unknown>) =>
+      promise.then(
+        (claims) => ({ claims }),
+        (error: Error) => ({ error: error.message }),
+      );
+    const tokens = [
+      await signToken({ sub: user, org }, secret, 60, 1000),
+      // Signed by a key holder with an exp further out than the lifetime: refused once too old.
+      signed({ sub: user, org, iat: 1000, exp: 5000 }),
+    ];
+    for (const token of tokens) {
+      const verify = tokenVerifier(secret, ttl.ttlSeconds);
+      for (let now = 990; now <= 1080; now++)
+        expect(await outcome(verify(token, now)), `t=${now}`).toEqual(
+          await outcome(verifyToken(token, secret, { ...ttl, nowSeconds: now })),
+        );
+    }
+  });
+
+  it("tokenVerifier never remembers a refused token", async () => {
+    const verify = tokenVerifier(secret, 60);
+    const token = await signToken({ sub: user, org }, secret, 60);
+    const [header, , signature] = token.split(".");
+    const forged = `${header}.${b64({ sub: user, org: user, iat: 0, exp: 9_999_999_999 })}.${signature}`;
+    await expect(verify(forged)).rejects.toThrow("bad token signature");
+    await expect(verify(forged)).rejects.toThrow("bad token signature");
+    const other = tokenVerifier("t".repeat(32), 60);
+    await expect(other(token)).rejects.toThrow("bad token signature");
+    await expect(other(token)).rejects.toThrow("bad token signature");
+    expect((await verify(token)).sub).toBe(user);
   });
 });

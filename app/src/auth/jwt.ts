@@ -76,3 +76,28 @@ export async function verifyToken(
     throw new TokenError("token names no valid user and organization");
   return { sub: sub.toLowerCase(), org: org.toLowerCase(), iat: iat as number, exp: exp as number };
 }
+
+/**
+ * verifyToken for one secret and lifetime, remembering the claims of the last `size` tokens it
+ * accepted: the HMAC check through WebCrypto is an async job on every authenticated request, the
+ * largest single cost of a cached read in the bench's profile (docs/performance.md). A remembered
+ * token is checked again for `exp` and age at each use, so it is refused exactly when verifyToken
+ * would refuse it; a token that failed is never remembered.
+ */
+export function tokenVerifier(secret: string, ttlSeconds: number, size = 10_000) {
+  const accepted = new Map<string, TokenClaims>();
+  return async (token: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<TokenClaims> => {
+    const known = accepted.get(token);
+    if (
+      known &&
+      known.exp + clockToleranceSeconds > nowSeconds &&
+      nowSeconds - known.iat - clockToleranceSeconds <= ttlSeconds + clockToleranceSeconds
+    )
+      return known;
+    accepted.delete(token);
+    const claims = await verifyToken(token, secret, { ttlSeconds, nowSeconds });
+    if (accepted.size >= size) accepted.delete(accepted.keys().next().value!);
+    accepted.set(token, claims);
+    return claims;
+  };
+}

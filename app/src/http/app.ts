@@ -1,6 +1,6 @@
 /**
- * The Express application: security headers, compression (never on event streams), request context
- * and metrics, JSON bodies with a size limit, rate limits, auth, the API routes, the static chat page.
+ * The Express application: request context and metrics, probes, security headers, compression (never
+ * on event streams), JSON bodies with a size limit, rate limits, auth, the API routes, the chat page.
  */
 import compression from "compression";
 import express, { type Express, type Request, type Response } from "express";
@@ -60,6 +60,12 @@ export function createApp(deps: AppDependencies): Express {
     if (deps.draining()) response.setHeader("Connection", "close");
     next();
   });
+  // Probes and /metrics answer before security headers and compression: they are the most frequent
+  // requests (every kubelet probe, every scrape), small JSON or Prometheus text needing neither.
+  // Still after the request context, so they keep their request id, log line and metrics.
+  const probes = express.Router();
+  operationsRoutes(probes, deps);
+  app.use(probes);
   app.use(helmet());
   app.use(
     compression({
@@ -69,7 +75,6 @@ export function createApp(deps: AppDependencies): Express {
   );
 
   const router = express.Router();
-  operationsRoutes(router, deps);
   // API responses are per caller (a token in the request): no shared or browser cache may keep them.
   // The Cloudflare cache rules (infra/components/edge.ts) bypass /api/ as well.
   router.use("/api", (_request, response, next) => {

@@ -1,9 +1,10 @@
 /** Bearer-token authentication for /api routes (except auth). */
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import { TokenError, verifyToken } from "../auth/jwt";
+import { TokenError, tokenVerifier } from "../auth/jwt";
 import { HttpError } from "./errors";
 
 export function requireAuth(secret: string, ttlSeconds: number): RequestHandler {
+  const verify = tokenVerifier(secret, ttlSeconds);
   return async (request: Request, response: Response, next: NextFunction) => {
     const header = request.get("authorization") ?? "";
     const match = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header.trim());
@@ -12,7 +13,7 @@ export function requireAuth(secret: string, ttlSeconds: number): RequestHandler 
       throw new HttpError(401, "unauthorized", "missing or malformed Authorization: Bearer <token> header");
     }
     try {
-      const claims = await verifyToken(match[1]!, secret, { ttlSeconds });
+      const claims = await verify(match[1]!);
       request.auth = { userId: claims.sub, organizationId: claims.org };
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;

@@ -58,6 +58,8 @@ export function trustedProxyCidrs(loadBalancerSubnetCidrs: string[]): string {
 
 export interface AppSettings {
   logLevel: string;
+  /** The app's Redis rate limits, shared by all pods. */
+  rateLimits: { ipPerMinute: number; userPerMinute: number; loginPerMinute: number };
   aiProvider: AiProvider;
   openai?: { baseUrl: string; model: string; apiKey: pulumi.Input<string> };
   /** Shown by parley_build_info. */
@@ -213,6 +215,9 @@ export class Workload extends pulumi.ComponentResource {
         .map((key) => fromSecret(key)),
       ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
       plain("LOG_LEVEL", args.app.logLevel),
+      plain("RATE_LIMIT_IP_PER_MINUTE", String(args.app.rateLimits.ipPerMinute)),
+      plain("RATE_LIMIT_USER_PER_MINUTE", String(args.app.rateLimits.userPerMinute)),
+      plain("RATE_LIMIT_LOGIN_PER_MINUTE", String(args.app.rateLimits.loginPerMinute)),
       plain("SHUTDOWN_GRACE_MS", String(shutdownGraceSeconds * 1000)),
       plain("HTTP_KEEP_ALIVE_TIMEOUT_MS", String(appKeepAliveTimeoutSeconds * 1000)),
       plain("AI_PROVIDER", args.app.aiProvider),

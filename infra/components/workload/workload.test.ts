@@ -34,6 +34,9 @@ const appEnvironmentNames = [
   "DB_POOL_MAX",
   "DB_REPLICA_POOL_MAX",
   "LOG_LEVEL",
+  "RATE_LIMIT_IP_PER_MINUTE",
+  "RATE_LIMIT_USER_PER_MINUTE",
+  "RATE_LIMIT_LOGIN_PER_MINUTE",
   "SHUTDOWN_GRACE_MS",
   "HTTP_KEEP_ALIVE_TIMEOUT_MS",
   "HTTP_HEADERS_TIMEOUT_MS",
@@ -70,6 +73,7 @@ function workloadArgs(stack: StackName, provider: k8s.Provider, openai: boolean)
     image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley:sha-abc1234",
     app: {
       logLevel: "info",
+      rateLimits: { ipPerMinute: 2400, userPerMinute: 900, loginPerMinute: 12 },
       aiProvider: openai ? "openai" : "knowledge",
       openai: openai
         ? { baseUrl: "https://api.openai.com/v1", model: "gpt-4o-mini", apiKey: fake.openaiApiKey }
@@ -212,6 +216,10 @@ describe.each(stackNames)("Workload (%s)", (stack) => {
     const value = (name: string) => env.find((variable) => variable.name === name);
     expect(value("DB_POOL_MAX")?.value).toBe(String(policy.database.poolMaxPerPod.primary));
     expect(value("DB_REPLICA_POOL_MAX")?.value).toBe(String(policy.database.poolMaxPerPod.replica));
+    // The app's rate limits from the stack config (parley:appRateLimit*PerMinute).
+    expect(value("RATE_LIMIT_IP_PER_MINUTE")?.value).toBe("2400");
+    expect(value("RATE_LIMIT_USER_PER_MINUTE")?.value).toBe("900");
+    expect(value("RATE_LIMIT_LOGIN_PER_MINUTE")?.value).toBe("12");
     // The Secret has no fixed name (a new one rolls the pods): the provider names it after the resource.
     const secret = appSecret(await run);
     expect(get(secret, "metadata.name")).toBeUndefined();

@@ -1,0 +1,78 @@
+/**
+ * wrk Lua scripts for the authenticated scenarios. Each request takes the next of many users (logged
+ * in once, before the load), so the per-user rate limit sees a realistic share of the traffic.
+ */
+
+/** A Lua long-bracket string literal (no escaping needed inside). */
+const lua = (text: string) => `[==[${text}]==]`;
+const luaList = (items: string[]) => `{${items.map(lua).join(",")}}`;
+
+interface Users {
+  tokens: string[];
+  /** One conversation per user, same order as `tokens`. */
+  conversations: string[];
+}
+
+/** Shared prelude: the users, and a per-thread counter so threads start at different users. */
+function prelude({ tokens, conversations }: Users): string {
+  return `
+local tokens = ${luaList(tokens)}
+local conversations = ${luaList(conversations)}
+local threads = 0
+setup = function(thread)
+  thread:set("thread_index", threads)
+  threads = threads + 1
+end
+local counter = 0
+init = function(args)
+  counter = (thread_index or 0) * 7919
+end
+local function call(method, path, user, body)
+  local headers = { ["Authorization"] = "Bearer " .. tokens[user] }
+  if body then headers["Content-Type"] = "application/json" end
+  return wrk.format(method, path, headers, body)
+end
+`;
+}
+
+/**
+ * Every request the same route, each from the next user. `{conversation}` in `path` becomes that
+ * user's conversation; `%d` in `body` a request counter (so no two messages are the same).
+ */
+export function cyclingRequests(
+  options: Users & { path: string; method?: string; body?: (counterPlaceholder: string) => string },
+): string {
+  const body = options.body ? lua(JSON.stringify({ content: options.body("%d") })) : "nil";
+  return `${prelude(options)}
+request = function()
+  counter = counter + 1
+  local user = (counter % #tokens) + 1
+  local path = string.gsub(${lua(options.path)}, "{conversation}", conversations[user])
+  local body = ${body}
+  if body then body = string.format(body, counter) end
+  return call(${lua(options.method ?? "GET")}, path, user, body)
+end
+`;
+}
+
+/**
+ * The seed plans' user: list chatbots, send a message, read analytics in 3 : 2 : 1. Users take turns
+ * (request n is user n mod users), each walking through that cycle.
+ */
+export function mixedUser(users: Users): string {
+  return `${prelude(users)}
+request = function()
+  counter = counter + 1
+  local user = (counter % #tokens) + 1
+  local step = math.floor(counter / #tokens) % 6
+  if step < 3 then
+    return call("GET", "/api/chatbots", user, nil)
+  elseif step < 5 then
+    local body = string.format('{"content":"What are your opening hours? (%d)"}', counter)
+    return call("POST", "/api/conversations/" .. conversations[user] .. "/messages", user, body)
+  else
+    return call("GET", "/api/analytics/dashboard", user, nil)
+  end
+end
+`;
+}
