@@ -3,7 +3,7 @@
  * symptom alerts named in DESIGN.md, and the always-firing Watchdog that proves alerting works end
  * to end. Plain data: ./render.ts turns it into a rule file.
  */
-import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../contracts/metrics";
 import { aiSpendRules } from "./ai-spend";
 import { runbookUrl } from "./runbook";
 import {

@@ -2,7 +2,7 @@
  * The service level objectives: the one module the SLO recording rules, the burn-rate alerts and the
  * SLO dashboard are generated from. Objectives come from DESIGN.md.
  */
-import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../contracts/metrics";
 
 /** The window every objective is measured over (and the error budget is spent in). */
 export const sloWindow = "30d";

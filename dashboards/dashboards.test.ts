@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { run, substituteGrafanaVariables, tools, withTempDir } from "../alerts/check";
 import { runbookBaseUrl } from "../alerts/runbook";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { scrapeJob } from "../contracts/metrics";
 import { renderDashboards } from ".";
 import { dashboardQueries, type GridPos, type PanelJson, panelsOf } from "./inspect";
 import { datasource, deployAnnotationExpr } from "./panels";

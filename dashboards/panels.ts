@@ -25,7 +25,7 @@ import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
 import { runbookBaseUrl } from "../alerts/runbook";
-import { metrics, scrapeJob } from "../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../contracts/metrics";
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template.
 export const datasource: DataSourceRef = { type: "prometheus", uid: "${datasource}" };

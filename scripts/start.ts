@@ -9,7 +9,7 @@
 import { join, resolve } from "node:path";
 import { observabilityFiles, writeObservability } from "../alerts/render";
 import { defaultPort } from "../app/src/config";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { scrapeJob } from "../contracts/metrics";
 import { type LocalApp, startLocalApp } from "./local-app";
 import {
   freePorts,

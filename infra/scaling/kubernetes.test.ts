@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
-import { hpaRequestRateMetric } from "../../app/src/telemetry/catalogue";
+import { hpaRequestRateMetric } from "../../contracts/metrics";
 import { dbPoolEnv } from "./database";
 import { containerResources, hpaSpec, pdbSpec } from "./kubernetes";
 import { scalingPolicyFor, stackNames } from "./policy";

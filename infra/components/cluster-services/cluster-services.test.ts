@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
+import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
 import {

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderObservability } from "../../../alerts/render";
-import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { scrapeJob } from "../../../contracts/metrics";
 import { field, ofType, runComponents, single } from "../../testing/component-harness";
 import { reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";

@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { scrapeJob } from "../../../contracts/metrics";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { naming } from "../../naming";
 import { dbPoolEnv } from "../../scaling/database";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
-import { hpaRequestRateMetric } from "../../../app/src/telemetry/catalogue";
+import { hpaRequestRateMetric } from "../../../contracts/metrics";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
