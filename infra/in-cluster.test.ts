@@ -13,20 +13,14 @@ import { forLocalAmtool } from "../alerts/check";
 import { renderObservability } from "../alerts/render";
 import { ensureBinaries } from "../scripts/platform/binaries";
 import { appNodePoolName } from "./components/cluster-services/karpenter";
+import { isSecret, type ProgramRun, type RegisteredResource, runProgram } from "./offline-runner/runner";
 import { dbPoolEnv } from "./scaling/database";
 import { karpenterNodePoolSpec } from "./scaling/karpenter";
 import { containerResources, hpaSpec, pdbSpec } from "./scaling/kubernetes";
 import { scalingPolicyFor, stackNames } from "./scaling/policy";
 import { field } from "./testing/component-harness";
-import {
-  isSecret,
-  type ProgramRun,
-  type RegisteredResource,
-  resourcesOfType,
-  reveal,
-  runProgram,
-} from "./testing/harness";
 import { registeredObjectsSchemaErrors } from "./testing/kubernetes-schemas";
+import { resourcesOfType, reveal } from "./testing/resources";
 
 const receiverConfig = {
   "parley:pagerdutyRoutingKey": "pd-routing-key-for-test",

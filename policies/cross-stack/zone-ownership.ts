@@ -15,8 +15,8 @@
  * runs it in `npm test`.
  */
 import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
+import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/offline-runner/runner";
 import type { StackName } from "../../infra/scaling/policy";
-import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/testing/harness";
 import { apiRateLimit, rulesHostScoped, scopedHost } from "../cloudflare/rulesets";
 import { minTlsVersion, sslStrict } from "../cloudflare/zone";
 import type { PackConfig } from "../offline";

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
+import { isSecret } from "../../offline-runner/runner";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
 import {
@@ -11,8 +12,8 @@ import {
   runComponents,
   single,
 } from "../../testing/component-harness";
-import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
+import { plaintextStrings, reveal } from "../../testing/resources";
 import { grafanaDashboardLabel } from "../observability/grafana";
 import { secretDirectory } from "./alertmanager-secrets";
 import { charts } from "./charts";

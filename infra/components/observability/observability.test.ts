@@ -4,8 +4,8 @@ import { parse } from "yaml";
 import { renderObservability } from "../../../alerts/render";
 import { scrapeJob } from "../../../contracts/metrics";
 import { field, ofType, runComponents, single } from "../../testing/component-harness";
-import { reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
+import { reveal } from "../../testing/resources";
 import { grafanaDashboardLabel } from "./grafana";
 import { Observability } from "./index";
 

@@ -2,6 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { hpaRequestRateMetric } from "../../../contracts/metrics";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
+import { mockHash } from "../../offline-runner/mock-outputs";
+import { isSecret } from "../../offline-runner/runner";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
 import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
 import {
@@ -11,9 +13,8 @@ import {
   runComponents,
   single,
 } from "../../testing/component-harness";
-import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors } from "../../testing/kubernetes-schemas";
-import { mockHash } from "../../testing/mock-outputs";
+import { plaintextStrings, reveal } from "../../testing/resources";
 import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";
 import { Workload, type WorkloadArgs } from "./index";
