@@ -7,6 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { durationSeconds, sloWindow } from "../alerts/slo";
+import { type AiProviderName, aiProviders, type LogLevel, logLevels } from "../contracts/enums";
+import { type StackName, stackNames } from "../contracts/stacks";
 import {
   allowedEdgeRateLimits,
   type EdgeRateLimitKind,
@@ -14,15 +16,11 @@ import {
   type ZonePlan,
   zonePlans,
 } from "./components/edge-plan";
-import { type StackName, scalingPolicyFor, stackNames } from "./scaling/policy";
+import { scalingPolicyFor } from "./scaling/policy";
 
 export const configNamespace = "parley";
 
 export type NatGatewayMode = "perAz" | "single";
-
-export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof logLevels)[number];
-export type AiProvider = "knowledge" | "openai";
 
 /** Secrets of the production Alertmanager receivers (alerts/alertmanager.ts reads them from files). */
 export interface AlertReceiverSecrets {
@@ -93,7 +91,7 @@ export interface StackConfig {
   /** The app's LOG_LEVEL. */
   logLevel: LogLevel;
   /** The app's AI_PROVIDER; `openai` needs `openai.apiKey`. */
-  aiProvider: AiProvider;
+  aiProvider: AiProviderName;
   openai: { baseUrl: string; model: string; apiKey?: pulumi.Output<string> };
   /** How long Prometheus keeps samples (Prometheus duration, e.g. `30d`) and the size of its volume. */
   prometheusRetention: string;
@@ -331,7 +329,7 @@ const settings = {
     default: () => "info",
   },
   "parley:aiProvider": {
-    schema: z.enum(["knowledge", "openai"]),
+    schema: z.enum(aiProviders),
     allowed: '"knowledge" (built in, no network) or "openai" (an OpenAI-compatible API)',
     default: () => "knowledge",
   },
@@ -550,7 +548,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     apiRateLimitPerMinute: values["parley:apiRateLimitPerMinute"] as number,
     loginRateLimitPerMinute: values["parley:loginRateLimitPerMinute"] as number,
     logLevel: values["parley:logLevel"] as LogLevel,
-    aiProvider: values["parley:aiProvider"] as AiProvider,
+    aiProvider: values["parley:aiProvider"] as AiProviderName,
     openai: {
       baseUrl: values["parley:openaiBaseUrl"] as string,
       model: values["parley:openaiModel"] as string,

@@ -17,7 +17,8 @@ import { isSecret, type ProgramRun, type RegisteredResource, runProgram } from "
 import { dbPoolEnv } from "./scaling/database";
 import { karpenterNodePoolSpec } from "./scaling/karpenter";
 import { containerResources, hpaSpec, pdbSpec } from "./scaling/kubernetes";
-import { scalingPolicyFor, stackNames } from "./scaling/policy";
+import { scalingPolicyFor } from "./scaling/policy";
+import { stackNames } from "../contracts/stacks";
 import { field } from "./testing/component-harness";
 import { registeredObjectsSchemaErrors } from "./testing/kubernetes-schemas";
 import { resourcesOfType, reveal } from "./testing/resources";

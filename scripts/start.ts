@@ -8,7 +8,7 @@
  */
 import { join, resolve } from "node:path";
 import { observabilityFiles, writeObservability } from "../alerts/render";
-import { defaultPort } from "../app/src/config";
+import { defaultPort } from "../contracts/environment";
 import { scrapeJob } from "../contracts/metrics";
 import { type LocalApp, startLocalApp } from "./local-app";
 import {

@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import { parseDocument } from "yaml";
 import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
-import { type StackName, stackNames } from "../../infra/scaling/policy";
+import { type StackName, stackNames } from "../../contracts/stacks";
 
 export const imageTagKey = "parley:imageTag";
 export const imageDigestKey = "parley:imageDigest";

@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
+import type { StackName } from "../../contracts/stacks";
 import { monitoringNamespace, monitoringReleaseName } from "./cluster-services/monitoring";
 import { ServiceIdentity } from "./service-identity";
 

@@ -25,7 +25,7 @@ import {
   cloudflareIpv6Ranges,
 } from "../data/cloudflare-ips";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
+import type { StackName } from "../../contracts/stacks";
 import {
   type EdgeRateLimitKind,
   planCapabilities,

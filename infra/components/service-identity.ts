@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
+import type { StackName } from "../../contracts/stacks";
 
 export interface ServiceIdentityArgs {
   stack: StackName;

@@ -5,7 +5,8 @@ import {
   type ScalingContext,
   subnetIpCapacity,
 } from "./invariants";
-import { type ScalingPolicy, scalingPolicyFor, stackNames } from "./policy";
+import { type ScalingPolicy, scalingPolicyFor } from "./policy";
+import { stackNames } from "../../contracts/stacks";
 
 /** A /16 VPC whose private quarter per AZ (/18) holds nodes and pods, as the network plans it. */
 const context: ScalingContext = {

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { architectureOf } from "./instances";
 import { karpenterNodePoolSpec } from "./karpenter";
-import { scalingPolicyFor, stackNames } from "./policy";
+import { scalingPolicyFor } from "./policy";
+import { stackNames } from "../../contracts/stacks";
 
 // The repository's own copy of the upstream CRD, so the test runs from any checkout location.
 const crdPath = join(

@@ -3,9 +3,7 @@
  * Kubernetes and AWS resources are derived from it (see the rest of infra/scaling/); nothing else
  * writes these numbers by hand.
  */
-
-export const stackNames = ["prod", "dev"] as const;
-export type StackName = (typeof stackNames)[number];
+import type { StackName } from "../../contracts/stacks";
 
 /** One rule of an HPA scaling behaviour (autoscaling/v2 HPAScalingPolicy). */
 export interface HpaScalingRule {

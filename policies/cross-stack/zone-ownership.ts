@@ -16,7 +16,7 @@
  */
 import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
 import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/offline-runner/runner";
-import type { StackName } from "../../infra/scaling/policy";
+import type { StackName } from "../../contracts/stacks";
 import { apiRateLimit, rulesHostScoped, scopedHost } from "../cloudflare/rulesets";
 import { minTlsVersion, sslStrict } from "../cloudflare/zone";
 import type { PackConfig } from "../offline";

@@ -8,7 +8,8 @@ import { type RegisteredResource, readStackConfigFile, runProgram } from "../../
 import { type CostEstimate, type CostScale, costScales, estimateMonthlyCost } from "../../infra/scaling/cost";
 import { rdsMaxConnections } from "../../infra/scaling/database";
 import { nodesForPods } from "../../infra/scaling/nodes";
-import { type ScalingPolicy, type StackName, scalingPolicyFor } from "../../infra/scaling/policy";
+import { type ScalingPolicy, scalingPolicyFor } from "../../infra/scaling/policy";
+import { type StackName } from "../../contracts/stacks";
 import { evaluatePolicies, type PolicyViolation, policyResources } from "../offline";
 import { packArgs } from "../pack";
 import { defaultAppName, deployedScalingPolicy } from "../stack/scaling";

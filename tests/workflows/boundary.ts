@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { cidrContains } from "../../infra/config";
-import { stackNames } from "../../infra/scaling/policy";
+import { stackNames } from "../../contracts/stacks";
 import { verifiedReleases } from "./action-releases";
 import { baseGatePath, policyPackPath, pulumiOperations, runsForPullRequests } from "./gates";
 import {

@@ -4,7 +4,8 @@ import { parse } from "yaml";
 import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
 import { isSecret } from "../../offline-runner/runner";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
-import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
+import { scalingPolicyFor } from "../../scaling/policy";
+import { type StackName, stackNames } from "../../../contracts/stacks";
 import {
   type ComponentRegistration,
   field,

@@ -7,7 +7,7 @@
  */
 import { stringify } from "yaml";
 import { projectName } from "../../naming";
-import type { StackName } from "../../scaling/policy";
+import type { StackName } from "../../../contracts/stacks";
 
 export interface SecretKeyRef {
   name: string;

@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { naming } from "../../naming";
-import type { StackName } from "../../scaling/policy";
+import type { StackName } from "../../../contracts/stacks";
 import { grafanaDashboardLabel } from "./grafana";
 import { type AppScrapeTarget, serviceMonitorSpec } from "./service-monitor";
 

@@ -6,6 +6,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { AiProviderName } from "../../../contracts/enums";
+import { type EnvironmentVariable, envVar } from "../../../contracts/environment";
 import { scrapeJob } from "../../../contracts/metrics";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { naming } from "../../naming";
@@ -35,11 +37,6 @@ export const appServiceAccount = { namespace: "parley", name: "parley" } as cons
 /** The image's bundle migrates DATABASE_URL and exits when given `migrate` (app/src/main.ts). */
 export const migrationCommand = ["node", "dist/app/main.js", "migrate"];
 
-export type AiProvider = "knowledge" | "openai";
-
-/** The app reads the proxies whose forwarding headers it believes from this variable (comma-separated CIDRs). */
-export const trustedProxyCidrsEnv = "TRUSTED_PROXY_CIDRS";
-
 /**
  * The proxy chain in front of the pods: the ALB (its subnets) and Cloudflare's published ranges.
  * Nothing else, in particular no other private-range peer, may set the client address.
@@ -50,7 +47,7 @@ export function trustedProxyCidrs(loadBalancerSubnetCidrs: string[]): string {
 
 export interface AppSettings {
   logLevel: string;
-  aiProvider: AiProvider;
+  aiProvider: AiProviderName;
   openai?: { baseUrl: string; model: string; apiKey: pulumi.Input<string> };
   /** Shown by parley_build_info. */
   version: string;
@@ -147,13 +144,13 @@ export class Workload extends pulumi.ComponentResource {
           postgresUrl({ host: h, port, database: db, username, password }, "no-verify"),
         );
     const secretData: Record<string, pulumi.Input<string>> = {
-      DATABASE_URL: connection(database.primaryHost),
-      DATABASE_REPLICA_URL: connection(database.readerHost),
-      REDIS_URL: pulumi
+      [envVar.DATABASE_URL]: connection(database.primaryHost),
+      [envVar.DATABASE_REPLICA_URL]: connection(database.readerHost),
+      [envVar.REDIS_URL]: pulumi
         .all([args.cache.host, args.cache.port, args.cache.authToken])
         .apply(([host, port, authToken]) => redisUrl({ host, port, authToken })),
-      JWT_SECRET: jwtSecret.result,
-      ...(args.app.openai ? { OPENAI_API_KEY: args.app.openai.apiKey } : {}),
+      [envVar.JWT_SECRET]: jwtSecret.result,
+      ...(args.app.openai ? { [envVar.OPENAI_API_KEY]: args.app.openai.apiKey } : {}),
     };
     // No fixed name: a change of any value yields a new Secret name, which rolls the pods.
     const secret = new k8s.core.v1.Secret(
@@ -161,30 +158,34 @@ export class Workload extends pulumi.ComponentResource {
       { metadata: { namespace: ns, labels }, type: "Opaque", stringData: pulumi.secret(secretData) },
       child(),
     );
-    const fromSecret = (key: string) => ({
+    const fromSecret = (key: EnvironmentVariable) => ({
       name: key,
       valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
     });
-    const plain = (envName: string, value: pulumi.Input<string>) => ({ name: envName, value });
+    const plain = (envName: EnvironmentVariable, value: pulumi.Input<string>) => ({ name: envName, value });
 
+    const dbPool = dbPoolEnv(args.policy);
     const env = [
-      plain("PORT", String(appPort)),
-      plain("METRICS_PORT", String(metricsPort)),
-      ...["DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "JWT_SECRET"].map(fromSecret),
-      ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
-      plain("LOG_LEVEL", args.app.logLevel),
-      plain("SHUTDOWN_GRACE_MS", String(shutdownGraceSeconds * 1000)),
-      plain("AI_PROVIDER", args.app.aiProvider),
+      plain(envVar.PORT, String(appPort)),
+      plain(envVar.METRICS_PORT, String(metricsPort)),
+      ...(
+        [envVar.DATABASE_URL, envVar.DATABASE_REPLICA_URL, envVar.REDIS_URL, envVar.JWT_SECRET] as const
+      ).map(fromSecret),
+      plain(envVar.DB_POOL_MAX, dbPool[envVar.DB_POOL_MAX]),
+      plain(envVar.DB_REPLICA_POOL_MAX, dbPool[envVar.DB_REPLICA_POOL_MAX]),
+      plain(envVar.LOG_LEVEL, args.app.logLevel),
+      plain(envVar.SHUTDOWN_GRACE_MS, String(shutdownGraceSeconds * 1000)),
+      plain(envVar.AI_PROVIDER, args.app.aiProvider),
       ...(args.app.openai
         ? [
-            plain("OPENAI_BASE_URL", args.app.openai.baseUrl),
-            plain("OPENAI_MODEL", args.app.openai.model),
-            fromSecret("OPENAI_API_KEY"),
+            plain(envVar.OPENAI_BASE_URL, args.app.openai.baseUrl),
+            plain(envVar.OPENAI_MODEL, args.app.openai.model),
+            fromSecret(envVar.OPENAI_API_KEY),
           ]
         : []),
-      plain("APP_VERSION", args.app.version),
+      plain(envVar.APP_VERSION, args.app.version),
       plain(
-        trustedProxyCidrsEnv,
+        envVar.TRUSTED_PROXY_CIDRS,
         pulumi.output(args.network.loadBalancerSubnetCidrs).apply(trustedProxyCidrs),
       ),
     ];
@@ -211,7 +212,7 @@ export class Workload extends pulumi.ComponentResource {
                   name: "migrate",
                   image: args.image,
                   command: migrationCommand,
-                  env: [fromSecret("DATABASE_URL"), plain("LOG_LEVEL", args.app.logLevel)],
+                  env: [fromSecret(envVar.DATABASE_URL), plain(envVar.LOG_LEVEL, args.app.logLevel)],
                   securityContext: containerSecurityContext,
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                   resources: {

@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { defaultPort } from "../../../app/src/config";
+import { defaultPort } from "../../../contracts/environment";
 import { scrapeJob } from "../../../contracts/metrics";
 import { containerResources } from "../../scaling/kubernetes";
 import type { ScalingPolicy } from "../../scaling/policy";

@@ -1,11 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
+import { envVar } from "../../../contracts/environment";
 import { hpaRequestRateMetric } from "../../../contracts/metrics";
+import { type StackName, stackNames } from "../../../contracts/stacks";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { mockHash } from "../../offline-runner/mock-outputs";
 import { isSecret } from "../../offline-runner/runner";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
-import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
+import { scalingPolicyFor } from "../../scaling/policy";
 import {
   type ComponentRegistration,
   field,
@@ -19,28 +21,8 @@ import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";
 import { Workload, type WorkloadArgs } from "./index";
 
-/** Every environment variable the app reads (the fixed names of the project's rules). */
-const appEnvironmentNames = [
-  "PORT",
-  "DATABASE_URL",
-  "DATABASE_REPLICA_URL",
-  "REDIS_URL",
-  "JWT_SECRET",
-  "DB_POOL_MAX",
-  "DB_REPLICA_POOL_MAX",
-  "LOG_LEVEL",
-  "SHUTDOWN_GRACE_MS",
-  "AI_PROVIDER",
-  "OPENAI_BASE_URL",
-  "OPENAI_API_KEY",
-  "OPENAI_MODEL",
-  "AI_SIMULATED_LATENCY_MS",
-  "APP_VERSION",
-  "APP_COMMIT",
-  "TRUSTED_PROXY_CIDRS",
-  // The separate metrics port of the API contract (DESIGN.md's /metrics row).
-  "METRICS_PORT",
-];
+/** Every environment variable the app reads (contracts/environment.ts). */
+const appEnvironmentNames: string[] = Object.keys(envVar);
 
 const fake = {
   databasePassword: "fake/db:pass@word-1",
