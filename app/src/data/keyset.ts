@@ -3,7 +3,7 @@
  * `(created_at, id)` (all rows without a cursor), at most one more than the page so the caller knows
  * whether another page exists. Never OFFSET.
  */
-import type { Cursor } from "../http/cursor";
+import type { Cursor } from "../domain/cursor";
 
 /**
  * The condition, order and limit of one page; the cursor's `created_at` is placeholder `$first`,
