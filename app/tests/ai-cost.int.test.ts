@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { costUsd } from "../src/ai/prices";
 import { usageReport } from "../src/ai/usage-report";
 import { keys } from "../src/services/keys";
-import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "./fake-openai";
+import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "../bench/fake-openai";
 import {
   api,
   createConversation,
