@@ -1,7 +1,7 @@
 /**
  * The per-pod capacity and latency model the simulator, the invariants and the cost estimate share.
  *
- * Calibration: DESIGN.md's measured ceiling on this machine kind — Express 5 + one `pg` query ≈
+ * Calibration: the measured ceiling on the development machines — Express 5 + one `pg` query ≈
  * 11,000 req/s with wrk -t2 -c50 on a 2-core box, load generator on the same box. Counting both
  * cores for the server (conservative: wrk used part of them) gives 5,500 req/s per core. A real
  * Parley API request does about ten times that handler's work (JWT verification, zod validation,
@@ -11,7 +11,7 @@
  */
 import type { ScalingPolicy } from "./policy";
 
-/** Express 5 + one pg query, wrk -t2 -c50 on 2 cores (DESIGN.md, "Measured ceilings"). */
+/** Express 5 + one pg query, wrk -t2 -c50 on 2 cores (measured, keep-alive, load generator on the same box). */
 export const benchmarkRequestsPerSecond = 11_000;
 export const benchmarkCores = 2;
 /** Assumed CPU work of a real API request relative to the benchmark's handler. */
@@ -29,7 +29,7 @@ export const maxModelledLatencyMs = 30_000;
 export const baseMemoryMiB = 120;
 export const memoryMiBPerRequestPerSecond = 0.2;
 /**
- * One concurrent user is the seed plans' load-test virtual user: one API request, then about a
+ * One concurrent user is one load-test virtual user: one API request, then about a
  * second of think time — 1 req/s.
  */
 export const requestsPerSecondPerUser = 1;

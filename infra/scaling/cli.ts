@@ -7,9 +7,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { type StackName, stackNames } from "../../contracts/stacks";
 import { costScales, estimateMonthlyCost } from "./cost";
 import { type ScalingPolicy, scalingPolicyFor } from "./policy";
-import { type StackName, stackNames } from "../../contracts/stacks";
 import { renderChart } from "./simulator/chart";
 import { type RunSummary, summarize, type Verdict, verdict } from "./simulator/evaluate";
 import { type ScenarioName, scenario, scenarioNames } from "./simulator/scenarios";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { stackNames } from "../../contracts/stacks";
 import {
   assertScalingInvariants,
   checkScalingInvariants,
@@ -6,7 +7,6 @@ import {
   subnetIpCapacity,
 } from "./invariants";
 import { type ScalingPolicy, scalingPolicyFor } from "./policy";
-import { stackNames } from "../../contracts/stacks";
 
 /** A /16 VPC whose private quarter per AZ (/18) holds nodes and pods, as the network plans it. */
 const context: ScalingContext = {

@@ -3,10 +3,10 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { stackNames } from "../../contracts/stacks";
 import { architectureOf } from "./instances";
 import { karpenterNodePoolSpec } from "./karpenter";
 import { scalingPolicyFor } from "./policy";
-import { stackNames } from "../../contracts/stacks";
 
 // The repository's own copy of the upstream CRD, so the test runs from any checkout location.
 const crdPath = join(

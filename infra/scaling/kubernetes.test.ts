@@ -1,10 +1,10 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { hpaRequestRateMetric } from "../../contracts/metrics";
+import { stackNames } from "../../contracts/stacks";
 import { dbPoolEnv } from "./database";
 import { containerResources, hpaSpec, pdbSpec } from "./kubernetes";
 import { scalingPolicyFor } from "./policy";
-import { stackNames } from "../../contracts/stacks";
 
 async function validateWithUpstreamModel(module: string, kind: string, object: object): Promise<void> {
   const loaded = (await import(module)) as Record<string, new (data: object) => { validate(): void }>;

@@ -92,7 +92,7 @@ export interface ScalingPolicy {
   objectives: ScalingObjectives;
 }
 
-/** The seed plans' objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
+/** The service's scaling objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
 const objectives: ScalingObjectives = {
   peakConcurrentUsers: 1000,
   p95LatencyMs: 200,
