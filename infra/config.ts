@@ -17,7 +17,7 @@ import {
 } from "./components/edge-plan";
 import { scalingPolicyFor } from "./scaling/policy";
 
-export const configNamespace = "parley";
+const configNamespace = "parley";
 
 /** One NAT gateway per AZ (resilient) or a single one (cheap; dev only). */
 export type NatGatewayMode = SettingValues["parley:natGateways"];
@@ -156,7 +156,7 @@ export function cidrContains(outer: string, inner: string): boolean {
 }
 
 /** What the README's configuration table and the error messages say about a setting. */
-export type SettingDoc = {
+type SettingDoc = {
   /** The README's "meaning" column. */
   meaning: string;
   /** What is allowed, in words, for the error message. */
@@ -424,7 +424,7 @@ export function stackSettings(stack: StackName) {
 const karpenterAmiAlias = z.string().regex(/^al2023@(latest|v\d{8})$/);
 
 type Settings = ReturnType<typeof stackSettings>;
-export type SettingKey = keyof Settings;
+type SettingKey = keyof Settings;
 /** Every setting's value once parsed, defaults applied: the types come from the schemas. */
 type SettingValues = z.output<z.ZodObject<Settings>>;
 

@@ -91,7 +91,7 @@ export function readStackConfigFile(stack: string): { config: Record<string, str
 type ProgramMain = () => Promise<Record<string, unknown>>;
 
 /** Imports infra/index.ts afresh (under vitest the module registry is reset first). */
-export async function importProgram(): Promise<ProgramMain> {
+async function importProgram(): Promise<ProgramMain> {
   if (process.env.VITEST) {
     const { vi } = await import("vitest");
     vi.resetModules();
