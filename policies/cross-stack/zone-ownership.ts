@@ -14,9 +14,10 @@
  * `npm run check:stacks` runs it over the committed stacks (the pipeline calls it); its vitest file
  * runs it in `npm test`.
  */
+
+import type { StackName } from "../../contracts/stacks";
 import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
 import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/offline-runner/runner";
-import type { StackName } from "../../contracts/stacks";
 import { apiRateLimit, rulesHostScoped, scopedHost } from "../cloudflare/rulesets";
 import { minTlsVersion, sslStrict } from "../cloudflare/zone";
 import type { PackConfig } from "../offline";

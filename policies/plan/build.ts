@@ -4,12 +4,12 @@
  * monthly cost of what the resources declare.
  */
 
+import type { StackName } from "../../contracts/stacks";
 import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/offline-runner/runner";
 import { type CostEstimate, type CostScale, costScales, estimateMonthlyCost } from "../../infra/scaling/cost";
 import { rdsMaxConnections } from "../../infra/scaling/database";
 import { nodesForPods } from "../../infra/scaling/nodes";
 import { type ScalingPolicy, scalingPolicyFor } from "../../infra/scaling/policy";
-import { type StackName } from "../../contracts/stacks";
 import { evaluatePolicies, type PolicyViolation, policyResources } from "../offline";
 import { packArgs } from "../pack";
 import { defaultAppName, deployedScalingPolicy } from "../stack/scaling";

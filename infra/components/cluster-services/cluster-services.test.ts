@@ -2,10 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
+import { type StackName, stackNames } from "../../../contracts/stacks";
 import { isSecret } from "../../offline-runner/runner";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import { scalingPolicyFor } from "../../scaling/policy";
-import { type StackName, stackNames } from "../../../contracts/stacks";
 import {
   type ComponentRegistration,
   field,

@@ -7,10 +7,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { StackName } from "../../../contracts/stacks";
 import { naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import type { ScalingPolicy } from "../../scaling/policy";
-import type { StackName } from "../../../contracts/stacks";
 import { serviceMonitorSpec } from "../observability/service-monitor";
 import { postgresUrl } from "../workload/connection-urls";
 import { type SecretFile, secretDirectory } from "./alertmanager-secrets";
