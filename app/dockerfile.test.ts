@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { rdsCaBundlePath, rdsCaBundleUrl } from "./src/db/ca-bundle";
+import { rdsCaBundlePath, rdsCaBundleUrl } from "../contracts/database";
 
 const root = join(__dirname, "..");
 const dockerfile = readFileSync(join(__dirname, "Dockerfile"), "utf8");

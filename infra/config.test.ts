@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { cidrContains, parseStackConfig, StackConfigError } from "./config";
-import { readStackConfigFile, runProgram } from "./testing/harness";
+import { readStackConfigFile, runProgram } from "./offline-runner/runner";
 
 /** Prod's file plus the receiver secrets bootstrap types in (bootstrapSecretKeys). */
 const receivers = {

@@ -6,24 +6,22 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { aiProviders, logLevels } from "../contracts/enums";
+import { type StackName, stackNames } from "../contracts/stacks";
 import { type ReceiverSecretValues, receiverSecretStackKeys } from "../observability/alertmanager";
 import { durationSeconds, sloWindow } from "../observability/config/slo";
 import {
   allowedEdgeRateLimits,
   type EdgeRateLimitKind,
   edgeRateLimitKinds,
-  type ZonePlan,
   zonePlans,
 } from "./components/edge-plan";
-import { type StackName, scalingPolicyFor, stackNames } from "./scaling/policy";
+import { scalingPolicyFor } from "./scaling/policy";
 
-export const configNamespace = "parley";
+const configNamespace = "parley";
 
-export type NatGatewayMode = "perAz" | "single";
-
-export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof logLevels)[number];
-export type AiProvider = "knowledge" | "openai";
+/** One NAT gateway per AZ (resilient) or a single one (cheap; dev only). */
+export type NatGatewayMode = SettingValues["parley:natGateways"];
 
 /** Secrets of the production Alertmanager receivers (observability/alertmanager reads them from files). */
 export type AlertReceiverSecrets = ReceiverSecretValues<pulumi.Output<string>>;
@@ -39,8 +37,8 @@ export interface StackConfig {
   availabilityZones: number;
   vpcCidr: string;
   /** One NAT gateway per AZ (resilient) or a single one (cheap; dev only). */
-  natGateways: NatGatewayMode;
-  kubernetesVersion: string;
+  natGateways: SettingValues["parley:natGateways"];
+  kubernetesVersion: SettingValues["parley:kubernetesVersion"];
   /** CIDRs allowed to reach the EKS API's public endpoint. */
   clusterApiAllowedCidrs: string[];
   /** IAM principals granted cluster-admin through EKS access entries (include the one running `pulumi up`). */
@@ -55,7 +53,7 @@ export interface StackConfig {
   publicHost: string;
   cloudflareZoneId: string;
   /** The zone's Cloudflare plan: the edge declares only what it allows (infra/components/edge-plan.ts). */
-  cloudflareZonePlan: ZonePlan;
+  cloudflareZonePlan: SettingValues["parley:cloudflareZonePlan"];
   /** This stack declares the zone-wide singletons (settings, entry-point rulesets); one stack per zone. */
   cloudflareZoneOwner: boolean;
   /** Edge rate limits on this stack's host (owner only; what the plan allows by default). */
@@ -72,7 +70,7 @@ export interface StackConfig {
    * Whether this stack creates the account's `AWSServiceRoleForEC2Spot` (needed when the scaling
    * policy allows Spot). `existing` when the account already has it, e.g. a second stack in it.
    */
-  spotServiceLinkedRole: "create" | "existing";
+  spotServiceLinkedRole: SettingValues["parley:spotServiceLinkedRole"];
   /** Karpenter's AMI selector alias for the app's nodes: `al2023@v<YYYYMMDD>` (pinned) or `al2023@latest`. */
   karpenterAmiAlias: string;
   databaseName: string;
@@ -85,9 +83,9 @@ export interface StackConfig {
   /** The app's own rate limits, counted in Redis across all pods (RATE_LIMIT_IP/USER/LOGIN_PER_MINUTE). */
   appRateLimits: { ipPerMinute: number; userPerMinute: number; loginPerMinute: number };
   /** The app's LOG_LEVEL. */
-  logLevel: LogLevel;
+  logLevel: SettingValues["parley:logLevel"];
   /** The app's AI_PROVIDER; `openai` needs `openai.apiKey`. */
-  aiProvider: AiProvider;
+  aiProvider: SettingValues["parley:aiProvider"];
   openai: { baseUrl: string; model: string; apiKey?: pulumi.Output<string> };
   /** How long Prometheus keeps samples (Prometheus duration, e.g. `30d`) and the size of its volume. */
   prometheusRetention: string;
@@ -151,242 +149,294 @@ export function cidrContains(outer: string, inner: string): boolean {
   return innerFirst >= outerFirst && innerLast <= outerLast;
 }
 
+/** What the README's configuration table and the error messages say about a setting. */
+type SettingDoc = {
+  /** The README's "meaning" column. */
+  meaning: string;
+  /** What is allowed, in words, for the error message. */
+  allowed: string;
+  /** The README's "default" column when the per-stack defaults alone do not say it. */
+  defaultNote?: string;
+};
+
+/** Each setting's schema carries its doc in this registry (zod's typed metadata). */
+export const settingDocs = z.registry<SettingDoc>();
+
 /** An optional secret setting: a non-empty string. */
-function secretSetting(what: string): Setting {
+const secretSetting = (what: string, meaning: string) =>
+  z
+    .string()
+    .min(1)
+    .optional()
+    .register(settingDocs, { meaning, allowed: `${what}, non-empty (set it with --secret)` });
+
+/**
+ * Every setting of a stack: one zod schema per key, its default for that stack (`.default()`), or
+ * `.optional()` when unset is meaningful; a key with neither is required in that stack. The
+ * StackConfig types come from these schemas (`z.output`), and the README's table from their docs
+ * (`npm run docs:config`).
+ */
+export function stackSettings(stack: StackName) {
   return {
-    schema: z.string().min(1),
-    allowed: `${what}, non-empty (set it with --secret)`,
-    default: () => undefined,
+    "aws:region": z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/)
+      .register(settingDocs, {
+        meaning: "AWS region (also the provider's)",
+        allowed: "an AWS region name such as eu-west-1",
+        defaultNote: "required; a region the scaling price table covers (us-east-1)",
+      }),
+    "parley:availabilityZones": integer(2, 3)
+      .default(scalingPolicyFor(stack).availabilityZones)
+      .register(settingDocs, {
+        meaning: "AZs for subnets, nodes, replicas",
+        allowed:
+          "2 or 3 (the subnet plan splits the VPC into quarters: one private subnet per AZ, public and data subnets in the last)",
+        defaultNote: "the scaling policy's (3); 2–3, prod 3",
+      }),
+    "parley:vpcCidr": cidr
+      .refine((value) => {
+        const prefix = Number(value.split("/")[1]);
+        return prefix >= 16 && prefix <= 18;
+      })
+      .register(settingDocs, {
+        meaning: "VPC CIDR, /16–/18 (each AZ gets a quarter for nodes and pod IPs)",
+        allowed: "an IPv4 CIDR with a /16 to /18 prefix (room for VPC-CNI pod IPs), e.g. 10.40.0.0/16",
+      }),
+    "parley:natGateways": z.enum(["perAz", "single"]).default("perAz").register(settingDocs, {
+      meaning: "`perAz` or `single` (dev only)",
+      allowed: '"perAz" or "single"',
+    }),
+    "parley:kubernetesVersion": z.enum(["1.34", "1.35", "1.36"]).default("1.35").register(settingDocs, {
+      meaning: "EKS version: 1.34, 1.35, 1.36",
+      allowed: "an EKS version in standard support: 1.34, 1.35 or 1.36",
+    }),
+    "parley:clusterApiAllowedCidrs": list(cidr).register(settingDocs, {
+      meaning: "CIDRs allowed to the EKS public endpoint (no /0 in prod)",
+      allowed: 'a non-empty list of IPv4 CIDRs, e.g. ["203.0.113.0/24"]',
+    }),
+    "parley:clusterAdminPrincipalArns": list(iamPrincipalArn).register(settingDocs, {
+      meaning: "IAM role/user ARNs granted cluster-admin",
+      allowed:
+        'a non-empty list of IAM role or user ARNs, e.g. ["arn:aws:iam::123456789012:role/platform-admin"]',
+    }),
+    "parley:clusterViewerPrincipalArns": list(iamPrincipalArn).default([]).register(settingDocs, {
+      meaning: "ARNs with EKS view access, no Secrets (the PR preview roles)",
+      allowed:
+        'a non-empty list of IAM role or user ARNs (view access without Secrets), e.g. ["arn:aws:iam::123456789012:role/parley-prod-preview"]',
+      defaultNote: "none",
+    }),
+    "parley:clusterAuditorPrincipalArns": list(iamPrincipalArn).default([]).register(settingDocs, {
+      meaning: "ARNs with EKS view access incl. Secrets (the plan/drift roles)",
+      allowed:
+        'a non-empty list of IAM role or user ARNs (view access including Secrets), e.g. ["arn:aws:iam::123456789012:role/parley-prod-plan"]',
+      defaultNote: "none",
+    }),
+    "parley:pipelineEgressCidrs": list(cidr).default([]).register(settingDocs, {
+      meaning: "static egress CIDRs of the pipeline's runners; inside the API CIDRs",
+      allowed:
+        'a non-empty list of IPv4 CIDRs: the static egress addresses of the runner group the pipeline uses, e.g. ["203.0.113.16/29"]',
+      defaultNote: "none (the pipeline then cannot reach the cluster)",
+    }),
+    "parley:publicHost": z.string().regex(hostname).register(settingDocs, {
+      meaning: "public host served through Cloudflare",
+      allowed: "a lower-case DNS host name such as chat.example.com",
+    }),
+    "parley:cloudflareZoneId": z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .register(settingDocs, {
+        meaning: "Cloudflare zone id of that host",
+        allowed: "a Cloudflare zone id (32 lower-case hex characters)",
+      }),
+    // The Cloudflare zone both stacks share: its plan, and which one stack owns its zone-wide singletons.
+    "parley:cloudflareZonePlan": z
+      .enum(zonePlans)
+      .default("free")
+      .register(settingDocs, {
+        meaning: "the zone's Cloudflare plan; the edge declares only what it allows",
+        allowed: `the zone's Cloudflare plan: one of ${zonePlans.join(", ")}`,
+      }),
+    "parley:cloudflareZoneOwner": z
+      .preprocess((value) => (value === "true" ? true : value === "false" ? false : value), z.boolean())
+      .default(false)
+      .register(settingDocs, {
+        meaning: "this stack declares the zone-wide settings and rulesets (one stack per zone)",
+        allowed:
+          "true (this stack declares the zone's settings and rulesets; exactly one stack per zone) or false",
+      }),
+    "parley:edgeRateLimits": z
+      .preprocess(
+        (value) => {
+          try {
+            return typeof value === "string" ? JSON.parse(value) : value;
+          } catch {
+            return value;
+          }
+        },
+        z.array(z.enum(edgeRateLimitKinds)),
+      )
+      .optional()
+      .register(settingDocs, {
+        meaning: "edge rate limits on this stack's host (zone owner only)",
+        allowed: `a list of edge rate limits from ${JSON.stringify(edgeRateLimitKinds)}, e.g. ["api","login"] or []`,
+        defaultNote: "what the zone's plan allows (owner), else none",
+      }),
+    "parley:ecrRepositoryName": z
+      .string()
+      .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/)
+      .default(`parley-${stack}`)
+      .register(settingDocs, {
+        meaning: "ECR repository for the app",
+        allowed: "an ECR repository name (lower-case letters, digits, . _ - and /)",
+        defaultNote: "`parley-<stack>`",
+      }),
+    "parley:imageTag": z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/)
+      .optional()
+      .register(settingDocs, {
+        meaning: "app image tag deployed (not `latest` in prod; the pipeline commits it)",
+        allowed:
+          "a container image tag (letters, digits, _ . -, at most 128 characters); leave it unset until the first image is pushed",
+        defaultNote: "unset: platform stage of a first deploy, no app workload",
+      }),
+    "parley:spotServiceLinkedRole": z.enum(["create", "existing"]).default("create").register(settingDocs, {
+      meaning: "`create` the account's `AWSServiceRoleForEC2Spot` (Spot stacks), or `existing`",
+      allowed:
+        '"create" (this stack creates AWSServiceRoleForEC2Spot) or "existing" (the account already has it)',
+    }),
+    "parley:karpenterAmiAlias": (stack === "prod"
+      ? karpenterAmiAlias
+      : karpenterAmiAlias.default("al2023@latest")
+    ).register(settingDocs, {
+      meaning: "AMI of Karpenter's nodes: `al2023@v<YYYYMMDD>` (pinned) or `@latest`",
+      allowed:
+        'an AL2023 alias: "al2023@v<YYYYMMDD>" (a released EKS AMI version) or "al2023@latest" (not in prod)',
+      defaultNote: "`al2023@latest`; required and pinned in prod",
+    }),
+    "parley:imageDigest": z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/)
+      .optional()
+      .register(settingDocs, {
+        meaning: "that image's `sha256:` digest; the workload runs `…:<tag>@<digest>`",
+        allowed:
+          "an image digest: sha256: and 64 lower-case hex characters (the pipeline records it on release)",
+        defaultNote: "none (the pipeline commits it and deploys only with it)",
+      }),
+    "parley:databaseName": z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/)
+      .default("parley")
+      .register(settingDocs, {
+        meaning: "PostgreSQL database name",
+        allowed: "a PostgreSQL database name (lower-case letter first, then letters, digits or _)",
+      }),
+    "parley:dbBackupRetentionDays": integer(7, 35)
+      .default(7)
+      .register(settingDocs, { meaning: "RDS backups, 7–35 days", allowed: "an integer from 7 to 35" }),
+    "parley:logRetentionDays": z
+      .preprocess(
+        (value) => (typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value),
+        z.number().refine((value) => logRetentionValues.includes(value)),
+      )
+      .default(30)
+      .register(settingDocs, {
+        meaning: "CloudWatch retention (flow logs, EKS, Redis slow log)",
+        allowed: `one of CloudWatch's retention periods: ${logRetentionValues.join(", ")}`,
+      }),
+    "parley:apiRateLimitPerMinute": integer(10, 100_000).default(600).register(settingDocs, {
+      meaning: "Cloudflare limit per client IP on `/api/`",
+      allowed: "an integer from 10 to 100000 (requests per minute per client IP)",
+    }),
+    "parley:loginRateLimitPerMinute": integer(1, 1000).default(10).register(settingDocs, {
+      meaning: "stricter limit on `POST /api/auth/login`",
+      allowed: "an integer from 1 to 1000 (login attempts per minute per client IP)",
+    }),
+    // The app's limits, counted in Redis across all pods (app/src/http/rate-limit.ts); same bounds and
+    // defaults as the app's own environment (contracts/environment.ts).
+    "parley:appRateLimitIpPerMinute": integer(1, 1_000_000).default(1200).register(settingDocs, {
+      meaning:
+        "the app's RATE_LIMIT_IP_PER_MINUTE: API requests per minute per client IP, counted by the app",
+      allowed: "an integer from 1 to 1000000",
+    }),
+    "parley:appRateLimitUserPerMinute": integer(1, 1_000_000).default(600).register(settingDocs, {
+      meaning: "the app's RATE_LIMIT_USER_PER_MINUTE: API requests per minute per signed-in user",
+      allowed: "an integer from 1 to 1000000",
+    }),
+    "parley:appRateLimitLoginPerMinute": integer(1, 1_000_000).default(10).register(settingDocs, {
+      meaning:
+        "the app's RATE_LIMIT_LOGIN_PER_MINUTE: login attempts per minute per client IP, counted by the app",
+      allowed: "an integer from 1 to 1000000",
+    }),
+    "parley:logLevel": z
+      .enum(logLevels)
+      .default("info")
+      .register(settingDocs, { meaning: "the app's LOG_LEVEL", allowed: `one of ${logLevels.join(", ")}` }),
+    "parley:aiProvider": z.enum(aiProviders).default("knowledge").register(settingDocs, {
+      meaning: "the app's AI_PROVIDER; `openai` needs `parley:openaiApiKey`",
+      allowed: '"knowledge" (built in, no network) or "openai" (an OpenAI-compatible API)',
+    }),
+    "parley:openaiBaseUrl": z
+      .string()
+      .regex(/^https:\/\/[^\s/]+(\/\S*)?$/)
+      .default("https://api.openai.com/v1")
+      .register(settingDocs, {
+        meaning: "OpenAI-compatible API the app calls",
+        allowed: "an https:// URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1",
+      }),
+    "parley:openaiModel": z.string().min(1).default("gpt-4o-mini").register(settingDocs, {
+      meaning: "model name the app asks for",
+      allowed: "a model name, e.g. gpt-4o-mini",
+    }),
+    // Secrets (`pulumi config set --secret`): only ever emptiness is reported, never the value.
+    "parley:openaiApiKey": secretSetting("the OpenAI API key", "OpenAI API key (secret)"),
+    "parley:pagerdutyRoutingKey": secretSetting(
+      "the PagerDuty Events v2 routing key of the paging service",
+      "PagerDuty Events v2 routing key of the paging service (secret; required in prod)",
+    ),
+    "parley:slackTicketsWebhookUrl": secretSetting(
+      "the Slack incoming-webhook URL of the tickets channel",
+      "Slack incoming-webhook URL of the tickets channel (secret; required in prod)",
+    ),
+    "parley:deadMansSwitchUrl": secretSetting(
+      "the URL of the dead man's switch the always-firing Watchdog is sent to (it pages when the heartbeat stops)",
+      "URL the always-firing Watchdog is sent to; it pages when the heartbeat stops (secret; required in prod)",
+    ),
+    "parley:prometheusRetention": z
+      .string()
+      .regex(/^[1-9]\d*[dw]$/)
+      // The 30-day SLI and error budget are computed from recorded series: a shorter retention
+      // silently turns them into shorter-window figures.
+      .refine((value) => retentionDays(value) >= durationSeconds(sloWindow) / 86_400)
+      .default(sloWindow)
+      .register(settingDocs, {
+        meaning: "how long Prometheus keeps samples; covers the SLO window",
+        allowed: `a Prometheus retention in days or weeks covering the ${sloWindow} SLO window, e.g. 30d or 5w`,
+      }),
+    "parley:prometheusStorageGiB": integer(10, 4096)
+      .default(stack === "prod" ? 200 : 20)
+      .register(settingDocs, {
+        meaning: "size of the Prometheus volume, GiB",
+        allowed: "an integer from 10 to 4096 (GiB of the Prometheus volume)",
+      }),
+    "parley:aiMonthlyBudgetUsd": integer(1, 10_000_000)
+      // prod: the projected AI spend at 10k users ($25k of a $26k bill).
+      .default(stack === "prod" ? 25_000 : 500)
+      .register(settingDocs, {
+        meaning: "AI spend budget of the whole service, USD/month (spend alert)",
+        allowed: "an integer from 1 to 10000000 (US dollars of AI spend per month, whole service)",
+      }),
   };
 }
 
-interface Setting {
-  schema: z.ZodType;
-  /** What is allowed, in words, for the error message. */
-  allowed: string;
-  /** The value when the key is unset (a function of the stack); no default means the key is required. */
-  default?: (stack: StackName) => unknown;
-  /** Stacks where the key must be set even though it has a default elsewhere. */
-  requiredIn?: readonly StackName[];
-}
+const karpenterAmiAlias = z.string().regex(/^al2023@(latest|v\d{8})$/);
 
-const settings = {
-  "aws:region": {
-    schema: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/),
-    allowed: "an AWS region name such as eu-west-1",
-  },
-  "parley:availabilityZones": {
-    schema: integer(2, 3),
-    allowed:
-      "2 or 3 (the subnet plan splits the VPC into quarters: one private subnet per AZ, public and data subnets in the last)",
-    default: (stack) => scalingPolicyFor(stack).availabilityZones,
-  },
-  "parley:vpcCidr": {
-    schema: cidr.refine((value) => {
-      const prefix = Number(value.split("/")[1]);
-      return prefix >= 16 && prefix <= 18;
-    }),
-    allowed: "an IPv4 CIDR with a /16 to /18 prefix (room for VPC-CNI pod IPs), e.g. 10.40.0.0/16",
-  },
-  "parley:natGateways": {
-    schema: z.enum(["perAz", "single"]),
-    allowed: '"perAz" or "single"',
-    default: () => "perAz",
-  },
-  "parley:kubernetesVersion": {
-    schema: z.enum(["1.34", "1.35", "1.36"]),
-    allowed: "an EKS version in standard support: 1.34, 1.35 or 1.36",
-    default: () => "1.35",
-  },
-  "parley:clusterApiAllowedCidrs": {
-    schema: list(cidr),
-    allowed: 'a non-empty list of IPv4 CIDRs, e.g. ["203.0.113.0/24"]',
-  },
-  "parley:clusterAdminPrincipalArns": {
-    schema: list(iamPrincipalArn),
-    allowed:
-      'a non-empty list of IAM role or user ARNs, e.g. ["arn:aws:iam::123456789012:role/platform-admin"]',
-  },
-  "parley:clusterViewerPrincipalArns": {
-    schema: list(iamPrincipalArn),
-    allowed:
-      'a non-empty list of IAM role or user ARNs (view access without Secrets), e.g. ["arn:aws:iam::123456789012:role/parley-prod-preview"]',
-    default: () => [],
-  },
-  "parley:clusterAuditorPrincipalArns": {
-    schema: list(iamPrincipalArn),
-    allowed:
-      'a non-empty list of IAM role or user ARNs (view access including Secrets), e.g. ["arn:aws:iam::123456789012:role/parley-prod-plan"]',
-    default: () => [],
-  },
-  "parley:pipelineEgressCidrs": {
-    schema: list(cidr),
-    allowed:
-      'a non-empty list of IPv4 CIDRs: the static egress addresses of the runner group the pipeline uses, e.g. ["203.0.113.16/29"]',
-    default: () => [],
-  },
-  "parley:publicHost": {
-    schema: z.string().regex(hostname),
-    allowed: "a lower-case DNS host name such as chat.example.com",
-  },
-  "parley:cloudflareZoneId": {
-    schema: z.string().regex(/^[0-9a-f]{32}$/),
-    allowed: "a Cloudflare zone id (32 lower-case hex characters)",
-  },
-  // The Cloudflare zone both stacks share: its plan, and which one stack owns its zone-wide singletons.
-  "parley:cloudflareZonePlan": {
-    schema: z.enum(zonePlans),
-    allowed: `the zone's Cloudflare plan: one of ${zonePlans.join(", ")}`,
-    default: () => "free",
-  },
-  "parley:cloudflareZoneOwner": {
-    schema: z.preprocess(
-      (value) => (value === "true" ? true : value === "false" ? false : value),
-      z.boolean(),
-    ),
-    allowed:
-      "true (this stack declares the zone's settings and rulesets; exactly one stack per zone) or false",
-    default: () => false,
-  },
-  "parley:edgeRateLimits": {
-    schema: z.preprocess(
-      (value) => {
-        try {
-          return typeof value === "string" ? JSON.parse(value) : value;
-        } catch {
-          return value;
-        }
-      },
-      z.array(z.enum(edgeRateLimitKinds)),
-    ),
-    allowed: `a list of edge rate limits from ${JSON.stringify(edgeRateLimitKinds)}, e.g. ["api","login"] or []`,
-    default: () => undefined,
-  },
-  "parley:ecrRepositoryName": {
-    schema: z.string().regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/),
-    allowed: "an ECR repository name (lower-case letters, digits, . _ - and /)",
-    default: (stack) => `parley-${stack}`,
-  },
-  "parley:imageTag": {
-    schema: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
-    allowed:
-      "a container image tag (letters, digits, _ . -, at most 128 characters); leave it unset until the first image is pushed",
-    default: () => undefined,
-  },
-  "parley:spotServiceLinkedRole": {
-    schema: z.enum(["create", "existing"]),
-    allowed:
-      '"create" (this stack creates AWSServiceRoleForEC2Spot) or "existing" (the account already has it)',
-    default: () => "create",
-  },
-  "parley:karpenterAmiAlias": {
-    schema: z.string().regex(/^al2023@(latest|v\d{8})$/),
-    allowed:
-      'an AL2023 alias: "al2023@v<YYYYMMDD>" (a released EKS AMI version) or "al2023@latest" (not in prod)',
-    default: () => "al2023@latest",
-    requiredIn: ["prod"],
-  },
-  "parley:imageDigest": {
-    schema: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-    allowed: "an image digest: sha256: and 64 lower-case hex characters (the pipeline records it on release)",
-    default: () => undefined,
-  },
-  "parley:databaseName": {
-    schema: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-    allowed: "a PostgreSQL database name (lower-case letter first, then letters, digits or _)",
-    default: () => "parley",
-  },
-  "parley:dbBackupRetentionDays": {
-    schema: integer(7, 35),
-    allowed: "an integer from 7 to 35",
-    default: () => 7,
-  },
-  "parley:logRetentionDays": {
-    schema: z.preprocess(
-      (value) => (typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value),
-      z.number().refine((value) => logRetentionValues.includes(value)),
-    ),
-    allowed: `one of CloudWatch's retention periods: ${logRetentionValues.join(", ")}`,
-    default: () => 30,
-  },
-  "parley:apiRateLimitPerMinute": {
-    schema: integer(10, 100_000),
-    allowed: "an integer from 10 to 100000 (requests per minute per client IP)",
-    default: () => 600,
-  },
-  "parley:loginRateLimitPerMinute": {
-    schema: integer(1, 1000),
-    allowed: "an integer from 1 to 1000 (login attempts per minute per client IP)",
-    default: () => 10,
-  },
-  // The app's limits, counted in Redis across all pods (app/src/http/rate-limit.ts); same bounds and
-  // defaults as the app's own config (app/src/config.ts).
-  "parley:appRateLimitIpPerMinute": {
-    schema: integer(1, 1_000_000),
-    allowed: "an integer from 1 to 1000000 (API requests per minute per client IP, counted by the app)",
-    default: () => 1200,
-  },
-  "parley:appRateLimitUserPerMinute": {
-    schema: integer(1, 1_000_000),
-    allowed: "an integer from 1 to 1000000 (API requests per minute per signed-in user)",
-    default: () => 600,
-  },
-  "parley:appRateLimitLoginPerMinute": {
-    schema: integer(1, 1_000_000),
-    allowed: "an integer from 1 to 1000000 (login attempts per minute per client IP, counted by the app)",
-    default: () => 10,
-  },
-  "parley:logLevel": {
-    schema: z.enum(logLevels),
-    allowed: `one of ${logLevels.join(", ")}`,
-    default: () => "info",
-  },
-  "parley:aiProvider": {
-    schema: z.enum(["knowledge", "openai"]),
-    allowed: '"knowledge" (built in, no network) or "openai" (an OpenAI-compatible API)',
-    default: () => "knowledge",
-  },
-  "parley:openaiBaseUrl": {
-    schema: z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/),
-    allowed: "an https:// URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1",
-    default: () => "https://api.openai.com/v1",
-  },
-  "parley:openaiModel": {
-    schema: z.string().min(1),
-    allowed: "a model name, e.g. gpt-4o-mini",
-    default: () => "gpt-4o-mini",
-  },
-  // Secrets (`pulumi config set --secret`): only ever emptiness is reported, never the value.
-  "parley:openaiApiKey": secretSetting("the OpenAI API key"),
-  "parley:pagerdutyRoutingKey": secretSetting("the PagerDuty Events v2 routing key of the paging service"),
-  "parley:slackTicketsWebhookUrl": secretSetting("the Slack incoming-webhook URL of the tickets channel"),
-  "parley:deadMansSwitchUrl": secretSetting(
-    "the URL of the dead man's switch the always-firing Watchdog is sent to (it pages when the heartbeat stops)",
-  ),
-  "parley:prometheusRetention": {
-    // The 30-day SLI and error budget are computed from recorded series: a shorter retention
-    // silently turns them into shorter-window figures.
-    schema: z
-      .string()
-      .regex(/^[1-9]\d*[dw]$/)
-      .refine((value) => retentionDays(value) >= durationSeconds(sloWindow) / 86_400),
-    allowed: `a Prometheus retention in days or weeks covering the ${sloWindow} SLO window, e.g. 30d or 5w`,
-    default: () => sloWindow,
-  },
-  "parley:prometheusStorageGiB": {
-    schema: integer(10, 4096),
-    allowed: "an integer from 10 to 4096 (GiB of the Prometheus volume)",
-    default: (stack) => (stack === "prod" ? 200 : 20),
-  },
-  "parley:aiMonthlyBudgetUsd": {
-    schema: integer(1, 10_000_000),
-    allowed: "an integer from 1 to 10000000 (US dollars of AI spend per month, whole service)",
-    // prod: the plans' projected AI spend at 10k users ($25k of a $26k bill).
-    default: (stack) => (stack === "prod" ? 25_000 : 500),
-  },
-} satisfies Record<string, Setting>;
-
-type SettingKey = keyof typeof settings;
+type Settings = ReturnType<typeof stackSettings>;
+type SettingKey = keyof Settings;
+/** Every setting's value once parsed, defaults applied: the types come from the schemas. */
+type SettingValues = z.output<z.ZodObject<Settings>>;
 
 /**
  * Secrets a stack needs that are typed in at bootstrap (`pulumi config set --secret`), so a fresh
@@ -493,12 +543,13 @@ function edgeChecks(config: StackConfig): string[] {
  * them: strings, or already-parsed values) for a stack. Throws a StackConfigError listing every problem.
  */
 export function parseStackConfig(raw: Record<string, unknown>, stack: string): StackConfig {
-  if (!(stackNames as readonly string[]).includes(stack)) {
+  const stackName = stackNames.find((name) => name === stack);
+  if (stackName === undefined) {
     throw new StackConfigError([
       `stack ${describe(stack)} is not supported: expected one of ${stackNames.join(", ")} (Pulumi.<stack>.yaml)`,
     ]);
   }
-  const stackName = stack as StackName;
+  const settings = stackSettings(stackName);
   const issues: string[] = [];
   const known = Object.keys(settings);
   for (const key of Object.keys(raw)) {
@@ -507,74 +558,75 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
     }
   }
 
-  const values: Partial<Record<SettingKey, unknown>> = {};
-  for (const [key, setting] of Object.entries(settings) as Array<[SettingKey, Setting]>) {
-    const given = raw[key];
-    if (given === undefined) {
-      if (setting.default && !setting.requiredIn?.includes(stackName)) {
-        values[key] = setting.default(stackName);
-      } else {
-        issues.push(
-          `${key} is required${setting.default ? ` in ${stackName}` : ""}: expected ${setting.allowed}`,
+  const parsed = z.object(settings).safeParse(raw);
+  if (!parsed.success) {
+    const invalid = new Set(parsed.error.issues.map((issue) => String(issue.path[0])));
+    for (const [key, schema] of Object.entries(settings)) {
+      if (!invalid.has(key)) continue;
+      const allowed = settingDocs.get(schema)?.allowed;
+      const given = raw[key];
+      if (given === undefined) {
+        // Required here although another stack has a default (e.g. a pinned AMI in prod only).
+        const elsewhere = stackNames.some((other) =>
+          Object.entries(stackSettings(other)).some(
+            ([otherKey, otherSchema]) => otherKey === key && otherSchema.safeParse(undefined).success,
+          ),
         );
+        issues.push(`${key} is required${elsewhere ? ` in ${stackName}` : ""}: expected ${allowed}`);
+      } else {
+        issues.push(`${key} = ${describe(given)} is not allowed: expected ${allowed}`);
       }
-      continue;
-    }
-    const result = setting.schema.safeParse(given);
-    if (result.success) {
-      values[key] = result.data;
-    } else {
-      issues.push(`${key} = ${describe(given)} is not allowed: expected ${setting.allowed}`);
     }
   }
-  if (issues.length > 0) throw new StackConfigError(issues);
+  if (issues.length > 0 || !parsed.success) throw new StackConfigError(issues);
+  const values: SettingValues = parsed.data;
 
   const config: StackConfig = {
     stack: stackName,
-    region: values["aws:region"] as string,
-    availabilityZones: values["parley:availabilityZones"] as number,
-    vpcCidr: values["parley:vpcCidr"] as string,
-    natGateways: values["parley:natGateways"] as NatGatewayMode,
-    kubernetesVersion: values["parley:kubernetesVersion"] as string,
-    clusterApiAllowedCidrs: values["parley:clusterApiAllowedCidrs"] as string[],
-    clusterAdminPrincipalArns: values["parley:clusterAdminPrincipalArns"] as string[],
-    clusterViewerPrincipalArns: values["parley:clusterViewerPrincipalArns"] as string[],
-    clusterAuditorPrincipalArns: values["parley:clusterAuditorPrincipalArns"] as string[],
-    pipelineEgressCidrs: values["parley:pipelineEgressCidrs"] as string[],
-    publicHost: values["parley:publicHost"] as string,
-    cloudflareZoneId: values["parley:cloudflareZoneId"] as string,
-    cloudflareZonePlan: values["parley:cloudflareZonePlan"] as ZonePlan,
-    cloudflareZoneOwner: values["parley:cloudflareZoneOwner"] as boolean,
+    region: values["aws:region"],
+    availabilityZones: values["parley:availabilityZones"],
+    vpcCidr: values["parley:vpcCidr"],
+    natGateways: values["parley:natGateways"],
+    kubernetesVersion: values["parley:kubernetesVersion"],
+    clusterApiAllowedCidrs: values["parley:clusterApiAllowedCidrs"],
+    clusterAdminPrincipalArns: values["parley:clusterAdminPrincipalArns"],
+    clusterViewerPrincipalArns: values["parley:clusterViewerPrincipalArns"],
+    clusterAuditorPrincipalArns: values["parley:clusterAuditorPrincipalArns"],
+    pipelineEgressCidrs: values["parley:pipelineEgressCidrs"],
+    publicHost: values["parley:publicHost"],
+    cloudflareZoneId: values["parley:cloudflareZoneId"],
+    cloudflareZonePlan: values["parley:cloudflareZonePlan"],
+    cloudflareZoneOwner: values["parley:cloudflareZoneOwner"],
     edgeRateLimits:
-      (values["parley:edgeRateLimits"] as EdgeRateLimitKind[] | undefined) ??
+      values["parley:edgeRateLimits"] ??
       (values["parley:cloudflareZoneOwner"]
-        ? allowedEdgeRateLimits(values["parley:cloudflareZonePlan"] as ZonePlan)
+        ? allowedEdgeRateLimits(values["parley:cloudflareZonePlan"])
         : []),
-    ecrRepositoryName: values["parley:ecrRepositoryName"] as string,
-    ...(values["parley:imageTag"] === undefined ? {} : { imageTag: values["parley:imageTag"] as string }),
-    imageDigest: values["parley:imageDigest"] as string | undefined,
-    karpenterAmiAlias: values["parley:karpenterAmiAlias"] as string,
-    spotServiceLinkedRole: values["parley:spotServiceLinkedRole"] as "create" | "existing",
-    databaseName: values["parley:databaseName"] as string,
-    dbBackupRetentionDays: values["parley:dbBackupRetentionDays"] as number,
-    logRetentionDays: values["parley:logRetentionDays"] as number,
-    apiRateLimitPerMinute: values["parley:apiRateLimitPerMinute"] as number,
-    loginRateLimitPerMinute: values["parley:loginRateLimitPerMinute"] as number,
+    ecrRepositoryName: values["parley:ecrRepositoryName"],
+    ...(values["parley:imageTag"] === undefined ? {} : { imageTag: values["parley:imageTag"] }),
+    imageDigest: values["parley:imageDigest"],
+    karpenterAmiAlias: values["parley:karpenterAmiAlias"],
+    spotServiceLinkedRole: values["parley:spotServiceLinkedRole"],
+    databaseName: values["parley:databaseName"],
+    dbBackupRetentionDays: values["parley:dbBackupRetentionDays"],
+    logRetentionDays: values["parley:logRetentionDays"],
+    apiRateLimitPerMinute: values["parley:apiRateLimitPerMinute"],
+    loginRateLimitPerMinute: values["parley:loginRateLimitPerMinute"],
     appRateLimits: {
-      ipPerMinute: values["parley:appRateLimitIpPerMinute"] as number,
-      userPerMinute: values["parley:appRateLimitUserPerMinute"] as number,
-      loginPerMinute: values["parley:appRateLimitLoginPerMinute"] as number,
+      ipPerMinute: values["parley:appRateLimitIpPerMinute"],
+      userPerMinute: values["parley:appRateLimitUserPerMinute"],
+      loginPerMinute: values["parley:appRateLimitLoginPerMinute"],
     },
-    logLevel: values["parley:logLevel"] as LogLevel,
-    aiProvider: values["parley:aiProvider"] as AiProvider,
+    logLevel: values["parley:logLevel"],
+    aiProvider: values["parley:aiProvider"],
     openai: {
-      baseUrl: values["parley:openaiBaseUrl"] as string,
-      model: values["parley:openaiModel"] as string,
+      baseUrl: values["parley:openaiBaseUrl"],
+      model: values["parley:openaiModel"],
       apiKey: secretValue(values["parley:openaiApiKey"]),
     },
-    prometheusRetention: values["parley:prometheusRetention"] as string,
-    prometheusStorageGiB: values["parley:prometheusStorageGiB"] as number,
-    aiMonthlyBudgetUsd: values["parley:aiMonthlyBudgetUsd"] as number,
+    prometheusRetention: values["parley:prometheusRetention"],
+    prometheusStorageGiB: values["parley:prometheusStorageGiB"],
+    aiMonthlyBudgetUsd: values["parley:aiMonthlyBudgetUsd"],
   };
   const pagerdutyRoutingKey = secretValue(values["parley:pagerdutyRoutingKey"]);
   const slackTicketsWebhookUrl = secretValue(values["parley:slackTicketsWebhookUrl"]);
@@ -599,8 +651,8 @@ function retentionDays(retention: string): number {
 }
 
 /** A secret setting's value as a Pulumi secret (undefined when unset). */
-function secretValue(value: unknown): pulumi.Output<string> | undefined {
-  return typeof value === "string" ? pulumi.secret(value) : undefined;
+function secretValue(value: string | undefined): pulumi.Output<string> | undefined {
+  return value === undefined ? undefined : pulumi.secret(value);
 }
 
 /** The running stack's config, read from Pulumi's config and validated. */

@@ -10,13 +10,8 @@ import { packArgs } from "../policies/pack";
 import { loadPackConfig } from "../policies/support/packConfig";
 import { crdSources } from "./components/cluster-services/crds";
 import { spotServiceName } from "./components/karpenter-aws";
-import {
-  type ProgramRun,
-  type RegisteredResource,
-  resourceByUrn,
-  resourcesOfType,
-  runProgram,
-} from "./testing/harness";
+import { type ProgramRun, type RegisteredResource, runProgram } from "./offline-runner/runner";
+import { resourceByUrn, resourcesOfType } from "./testing/resources";
 
 const emptyAccount = { ecrImages: [] as string[], preview: true };
 

@@ -8,25 +8,20 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { stackNames } from "../contracts/stacks";
 import { alertmanagerSecretFiles } from "../observability/alertmanager";
 import { renderObservability } from "../observability/render";
 import { ensureBinaries } from "../scripts/platform/binaries";
 import { forLocalAmtool } from "../tests/support/observability-tools";
 import { appNodePoolName } from "./components/cluster-services/karpenter";
+import { isSecret, type ProgramRun, type RegisteredResource, runProgram } from "./offline-runner/runner";
 import { dbPoolEnv } from "./scaling/database";
 import { karpenterNodePoolSpec } from "./scaling/karpenter";
 import { containerResources, hpaSpec, pdbSpec } from "./scaling/kubernetes";
-import { scalingPolicyFor, stackNames } from "./scaling/policy";
+import { scalingPolicyFor } from "./scaling/policy";
 import { field } from "./testing/component-harness";
-import {
-  isSecret,
-  type ProgramRun,
-  type RegisteredResource,
-  resourcesOfType,
-  reveal,
-  runProgram,
-} from "./testing/harness";
 import { registeredObjectsSchemaErrors } from "./testing/kubernetes-schemas";
+import { resourcesOfType, reveal } from "./testing/resources";
 
 const receiverConfig = {
   "parley:pagerdutyRoutingKey": "pd-routing-key-for-test",

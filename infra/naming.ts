@@ -3,7 +3,7 @@
  * from here, so names are predictable (`parley-<stack>-<part>...`) and every taggable resource
  * carries the same four tags.
  */
-import type { StackName } from "./scaling/policy";
+import type { StackName } from "../contracts/stacks";
 
 export const projectName = "parley";
 

@@ -11,7 +11,6 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { type ParleyHandle, startParley } from "../app/src/main";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
 import {
   api,
   createChatbot,
@@ -21,6 +20,7 @@ import {
   type Tenant,
   testConfig,
 } from "../app/tests/harness";
+import { scrapeJob } from "../contracts/metrics";
 import {
   freePort,
   queryPrometheus,

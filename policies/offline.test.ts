@@ -1,7 +1,7 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { stackNames } from "../infra/scaling/policy";
+import { stackNames } from "../contracts/stacks";
 import { requiredTags } from "./aws/tags";
 import { checkPackConfig, evaluatePolicies, resolvePolicySettings, runPolicyGate } from "./offline";
 import { packArgs } from "./pack";

@@ -21,7 +21,7 @@ import {
 } from "@pulumi/policy";
 import type { Resource } from "@pulumi/pulumi";
 import Ajv from "ajv";
-import type { RegisteredResource } from "../infra/testing/harness";
+import type { RegisteredResource } from "../infra/offline-runner/runner";
 import { toPolicyProps } from "./support/values";
 
 /** A resource as the program registered it under mocks (provider is `<provider urn>::<provider id>`). */

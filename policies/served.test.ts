@@ -23,7 +23,7 @@ import {
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RegisteredResource, repositoryRoot, runProgram } from "../infra/testing/harness";
+import { type RegisteredResource, repositoryRoot, runProgram } from "../infra/offline-runner/runner";
 import { type PackConfig, type PolicyViolation, resolvePolicySettings, runPolicyGate } from "./offline";
 import { packArgs, packName } from "./pack";
 import { loadPackConfig } from "./support/packConfig";

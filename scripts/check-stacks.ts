@@ -3,7 +3,7 @@
  * host scoping; policies/cross-stack/zone-ownership.ts). Exit 0 when they can share their zones, 1
  * with one line per problem otherwise.
  */
-import { stackNames } from "../infra/scaling/policy";
+import { stackNames } from "../contracts/stacks";
 import { crossStackIssues, loadStackPlan } from "../policies/cross-stack/zone-ownership";
 
 async function main(): Promise<number> {

@@ -5,7 +5,7 @@
  * violated, 1 when one is (or the program fails), 2 on a usage error.
  */
 import { writeFileSync } from "node:fs";
-import { type StackName, stackNames } from "../infra/scaling/policy";
+import { type StackName, stackNames } from "../contracts/stacks";
 import { buildPlan, mandatoryViolations } from "../policies/plan/build";
 import { headline, planDocument, renderPlan } from "../policies/plan/render";
 

@@ -7,8 +7,8 @@
  * instead of the fixed local ones (used by the test of this command); PORT moves the app (default 3000).
  */
 import { join, resolve } from "node:path";
-import { defaultPort } from "../app/src/config";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { defaultPort } from "../contracts/environment";
+import { scrapeJob } from "../contracts/metrics";
 import { observabilityFiles, writeObservability } from "../observability/render";
 import { type LocalApp, startLocalApp } from "./local-app";
 import {

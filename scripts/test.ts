@@ -1,11 +1,13 @@
 /**
- * `npm test`: the formatter/linter, the type checker, then every vitest project (unit, infra under
- * Pulumi mocks, integration against real servers). Ends with one plain line: `N passed, N failed`.
+ * `npm test`: the formatter/linter, the type checker, the import-direction rules (dependency-cruiser,
+ * docs/architecture.md), then every vitest project (unit, infra under Pulumi mocks, integration
+ * against real servers). Ends with one plain line: `N passed, N failed`.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rulesFile, sourceFolders } from "./dependency-rules";
 
 interface Counts {
   passed: number;
@@ -29,6 +31,16 @@ const tally = (ok: boolean) => {
 
 tally(check("lint and format (biome)", "npx", ["biome", "ci", "."]));
 tally(check("typecheck (tsc)", "npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]));
+tally(
+  check("import direction (dependency-cruiser)", "npx", [
+    "depcruise",
+    "--config",
+    rulesFile,
+    "--output-type",
+    "err",
+    ...sourceFolders.filter((folder) => existsSync(folder)),
+  ]),
+);
 
 const summaryDir = mkdtempSync(join(tmpdir(), "parley-test-"));
 const summaryFile = join(summaryDir, "summary.json");

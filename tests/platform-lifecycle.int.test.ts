@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { scrapeJob } from "../app/src/telemetry/catalogue";
+import { scrapeJob } from "../contracts/metrics";
 import { externalDataOf, freePorts, removeStateDir, startPlatform } from "../scripts/platform";
 import { isAlive } from "../scripts/platform/process";
 import { queryPrometheus } from "../scripts/platform/prometheus";

@@ -5,8 +5,8 @@
  */
 import { basename } from "node:path";
 import { parseDocument } from "yaml";
+import { type StackName, stackNames } from "../../contracts/stacks";
 import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
-import { type StackName, stackNames } from "../../infra/scaling/policy";
 
 export const imageTagKey = "parley:imageTag";
 export const imageDigestKey = "parley:imageDigest";

@@ -18,7 +18,7 @@ import fixture from "../src/ai/fixtures/paraphrases.json";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { startParley } from "../src/main";
-import { startFakeOpenAi } from "../tests/fake-openai";
+import { startFakeOpenAi } from "./fake-openai";
 
 const root = join(__dirname, "..", "..");
 const conversations = 60;

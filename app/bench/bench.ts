@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import pg from "pg";
-import { latencyTarget } from "../../alerts/slo";
+import { latencyTarget } from "../../observability/config/slo";
 import {
   ensureBinaries,
   freePortList,

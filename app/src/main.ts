@@ -34,9 +34,6 @@ import { ConversationService } from "./services/conversations";
 import { trackActiveConversations } from "./telemetry/active-conversations";
 import { createMetrics } from "./telemetry/metrics";
 
-export type { AppConfig } from "./config";
-export { loadConfig } from "./config";
-
 export interface ParleyHandle {
   url: string;
   port: number;

@@ -10,10 +10,10 @@ import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "../bench/fake-openai";
 import { costUsd } from "../src/ai/prices";
 import { usageReport } from "../src/ai/usage-report";
 import { keys } from "../src/services/keys";
-import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "./fake-openai";
 import {
   api,
   createConversation,

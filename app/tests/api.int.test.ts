@@ -3,9 +3,9 @@ import { Writable } from "node:stream";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metrics as catalogue } from "../../contracts/metrics";
 import { signToken } from "../src/auth/jwt";
 import { startParley } from "../src/main";
-import { metrics as catalogue } from "../src/telemetry/catalogue";
 import {
   api,
   createChatbot,

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { encodeCursor } from "../src/http/cursor";
+import { encodeCursor } from "../src/domain/cursor";
 import { keys } from "../src/services/keys";
 import {
   api,

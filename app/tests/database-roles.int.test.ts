@@ -9,10 +9,11 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes, randomUUID } from "nod
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseRoles } from "../../contracts/database";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
 import { migrate } from "../src/db/migrate";
 import { partitionsFor } from "../src/db/partitions";
-import { databaseRoles, type RoleSettings, roleSettingsFrom } from "../src/db/roles";
+import { type RoleSettings, roleSettingsFrom } from "../src/db/roles";
 import { startParley } from "../src/main";
 import { api, createChatbot, createConversation, registerTenant, testConfig } from "./harness";
 

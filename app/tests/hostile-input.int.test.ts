@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeCursor } from "../src/http/cursor";
+import { encodeCursor } from "../src/domain/cursor";
 import {
   type ApiResponse,
   api,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { isSecret, type ProgramRun, runProgram } from "../offline-runner/runner";
 import { scalingPolicyFor } from "../scaling/policy";
-import { isSecret, type ProgramRun, resourceNamed, resourcesOfType, runProgram } from "../testing/harness";
+import { resourceNamed, resourcesOfType } from "../testing/resources";
 import { cacheNodeZones } from "./cache";
 
 let prod: ProgramRun;

@@ -7,8 +7,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
-import type { CachePolicy, StackName } from "../scaling/policy";
+import type { CachePolicy } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
 import { rotatingKmsKey } from "./rotating-key";
 

@@ -1,15 +1,8 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { isSecret, type ProgramRun, runProgram } from "../offline-runner/runner";
 import { scalingPolicyFor } from "../scaling/policy";
-import {
-  isSecret,
-  type ProgramRun,
-  resourceByUrn,
-  resourceNamed,
-  resourcesOfType,
-  reveal,
-  runProgram,
-} from "../testing/harness";
+import { resourceByUrn, resourceNamed, resourcesOfType, reveal } from "../testing/resources";
 import { amiTypeFor } from "./cluster";
 import { loadKarpenterTemplate, resolveIntrinsics } from "./karpenter-aws";
 import { loadBalancerControllerPolicyPath } from "./load-balancer-controller-aws";

@@ -6,9 +6,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
 import { architectureOf } from "../scaling/instances";
-import type { NodePolicy, StackName } from "../scaling/policy";
+import type { NodePolicy } from "../scaling/policy";
 import { karpenterDiscoveryTags } from "./karpenter-aws";
 import { rotatingKmsKey } from "./rotating-key";
 import { ServiceIdentity } from "./service-identity";

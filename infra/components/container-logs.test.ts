@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ProgramRun, resourceByUrn, resourcesOfType, runProgram } from "../testing/harness";
+import { type ProgramRun, runProgram } from "../offline-runner/runner";
+import { resourceByUrn, resourcesOfType } from "../testing/resources";
 import { cloudwatchAgent, grafanaDatasourceLabel, grafanaIdentity } from "./container-logs";
 
 let dev: ProgramRun;

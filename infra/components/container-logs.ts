@@ -9,8 +9,8 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
 import { monitoringNamespace, monitoringReleaseName } from "./cluster-services/monitoring";
 import { ServiceIdentity } from "./service-identity";
 

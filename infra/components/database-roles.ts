@@ -8,9 +8,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { databaseRoles } from "../../app/src/db/roles";
+import { databaseRoles } from "../../contracts/database";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
 
 export interface DatabaseRolesArgs {
   stack: StackName;

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { isSecret, type ProgramRun, runProgram } from "../offline-runner/runner";
 import { rdsInstanceClassMemoryGiB } from "../scaling/database";
 import { scalingPolicyFor } from "../scaling/policy";
-import { isSecret, type ProgramRun, resourceNamed, resourcesOfType, runProgram } from "../testing/harness";
+import { resourceNamed, resourcesOfType } from "../testing/resources";
 import { replicaZones } from "./database";
 import { connectionBudget, postgresParameters } from "./database-tuning";
 

@@ -11,8 +11,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
-import type { ScalingPolicy, StackName } from "../scaling/policy";
+import type { ScalingPolicy } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
 import { postgresParameters } from "./database-tuning";
 import { rotatingKmsKey } from "./rotating-key";

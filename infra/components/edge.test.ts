@@ -4,15 +4,9 @@ import {
   cloudflareIpv4Ranges,
   cloudflareIpv6Ranges,
 } from "../data/cloudflare-ips";
+import { type ProgramRun, type RegisteredResource, runProgram } from "../offline-runner/runner";
 import { runComponents } from "../testing/component-harness";
-import {
-  type ProgramRun,
-  type RegisteredResource,
-  resourceNamed,
-  resourcesOfType,
-  reveal,
-  runProgram,
-} from "../testing/harness";
+import { resourceNamed, resourcesOfType, reveal } from "../testing/resources";
 import { cacheRules, ipRangeDrift, managedWafRules, PublicDnsRecord, rateLimitRules } from "./edge";
 import {
   cloudflareManagedRulesetId,

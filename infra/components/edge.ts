@@ -19,13 +19,13 @@ import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import type { StackName } from "../../contracts/stacks";
 import {
   cloudflareIpRangesRecordedOn,
   cloudflareIpv4Ranges,
   cloudflareIpv6Ranges,
 } from "../data/cloudflare-ips";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
 import {
   type EdgeRateLimitKind,
   planCapabilities,

@@ -10,8 +10,8 @@ import path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml, type ScalarTag } from "yaml";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
 import { ServiceIdentity } from "./service-identity";
 
 /** The tag Karpenter selects subnets and security groups by (EC2NodeClass selector terms). */

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackName } from "../scaling/policy";
+import type { StackName } from "../../contracts/stacks";
 import { ServiceIdentity } from "./service-identity";
 
 export const loadBalancerControllerPolicyPath = path.join(

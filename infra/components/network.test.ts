@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ProgramRun, resourceNamed, resourcesOfType, runProgram } from "../testing/harness";
+import { type ProgramRun, runProgram } from "../offline-runner/runner";
+import { resourceNamed, resourcesOfType } from "../testing/resources";
 
 let prod: ProgramRun;
 let dev: ProgramRun;

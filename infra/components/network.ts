@@ -5,9 +5,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackName } from "../../contracts/stacks";
 import type { NatGatewayMode } from "../config";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
 import { karpenterDiscoveryTags } from "./karpenter-aws";
 import { planSubnets, type SubnetPlan } from "./subnet-plan";
 

@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackName } from "../../contracts/stacks";
 import { naming } from "../naming";
-import type { StackName } from "../scaling/policy";
 
 export interface ServiceIdentityArgs {
   stack: StackName;

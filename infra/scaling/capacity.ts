@@ -28,7 +28,7 @@ export const maxModelledLatencyMs = 30_000;
 export const baseMemoryMiB = 120;
 export const memoryMiBPerRequestPerSecond = 0.2;
 /**
- * One concurrent user is the seed plans' load-test virtual user: one API request, then about a
+ * One concurrent user is one load-test virtual user: one API request, then about a
  * second of think time — 1 req/s.
  */
 export const requestsPerSecondPerUser = 1;

@@ -7,9 +7,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { type StackName, stackNames } from "../../contracts/stacks";
 import { measuredCapacity, podServiceRate } from "./capacity";
 import { costScales, estimateMonthlyCost } from "./cost";
-import { type ScalingPolicy, type StackName, scalingPolicyFor, stackNames } from "./policy";
+import { type ScalingPolicy, scalingPolicyFor } from "./policy";
 import { renderChart } from "./simulator/chart";
 import { type RunSummary, summarize, type Verdict, verdict } from "./simulator/evaluate";
 import { type ScenarioName, scenario, scenarioNames } from "./simulator/scenarios";

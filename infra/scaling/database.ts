@@ -2,6 +2,7 @@
  * Database numbers derived from the policy: the app's pool sizes and the RDS PostgreSQL default
  * `max_connections` of an instance class.
  */
+import { envVar } from "../../contracts/environment";
 import type { ScalingPolicy } from "./policy";
 
 /**
@@ -70,7 +71,12 @@ export function rdsMaxConnections(instanceClass: string): number {
 }
 
 /** The app's pool sizes as environment variables (DB_POOL_MAX, DB_REPLICA_POOL_MAX). */
-export function dbPoolEnv(policy: ScalingPolicy): { DB_POOL_MAX: string; DB_REPLICA_POOL_MAX: string } {
+export function dbPoolEnv(
+  policy: ScalingPolicy,
+): Record<typeof envVar.DB_POOL_MAX | typeof envVar.DB_REPLICA_POOL_MAX, string> {
   const { poolMaxPerPod } = policy.database;
-  return { DB_POOL_MAX: String(poolMaxPerPod.primary), DB_REPLICA_POOL_MAX: String(poolMaxPerPod.replica) };
+  return {
+    [envVar.DB_POOL_MAX]: String(poolMaxPerPod.primary),
+    [envVar.DB_REPLICA_POOL_MAX]: String(poolMaxPerPod.replica),
+  };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { stackNames } from "../../contracts/stacks";
 import { hpaTargetRatePerPod } from "./capacity";
 import {
   assertScalingInvariants,
@@ -6,7 +7,7 @@ import {
   type ScalingContext,
   subnetIpCapacity,
 } from "./invariants";
-import { type ScalingPolicy, scalingPolicyFor, stackNames } from "./policy";
+import { type ScalingPolicy, scalingPolicyFor } from "./policy";
 
 /** A /16 VPC whose private quarter per AZ (/18) holds nodes and pods, as the network plans it. */
 const context: ScalingContext = {

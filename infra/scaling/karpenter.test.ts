@@ -3,9 +3,10 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { stackNames } from "../../contracts/stacks";
 import { architectureOf } from "./instances";
 import { karpenterNodePoolSpec } from "./karpenter";
-import { scalingPolicyFor, stackNames } from "./policy";
+import { scalingPolicyFor } from "./policy";
 
 // The repository's own copy of the upstream CRD, so the test runs from any checkout location.
 const crdPath = join(

@@ -1,9 +1,10 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
-import { hpaRequestRateMetric } from "../../app/src/telemetry/catalogue";
+import { hpaRequestRateMetric } from "../../contracts/metrics";
+import { stackNames } from "../../contracts/stacks";
 import { dbPoolEnv } from "./database";
 import { containerResources, hpaSpec, pdbSpec } from "./kubernetes";
-import { scalingPolicyFor, stackNames } from "./policy";
+import { scalingPolicyFor } from "./policy";
 
 async function validateWithUpstreamModel(module: string, kind: string, object: object): Promise<void> {
   const loaded = (await import(module)) as Record<string, new (data: object) => { validate(): void }>;

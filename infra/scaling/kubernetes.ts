@@ -2,7 +2,7 @@
  * Kubernetes objects derived from the scaling policy: container resources, the HPA and the PDB.
  * Plain objects shaped like the Kubernetes API (assignable to @pulumi/kubernetes' input types).
  */
-import { hpaRequestRateMetric } from "../../app/src/telemetry/catalogue";
+import { hpaRequestRateMetric } from "../../contracts/metrics";
 import type { HpaScalingRules, ScalingPolicy } from "./policy";
 
 export interface ContainerResources {

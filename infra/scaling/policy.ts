@@ -3,10 +3,8 @@
  * Kubernetes and AWS resources are derived from it (see the rest of infra/scaling/); nothing else
  * writes these numbers by hand.
  */
+import type { StackName } from "../../contracts/stacks";
 import { requestsPerSecondPerCore } from "./capacity";
-
-export const stackNames = ["prod", "dev"] as const;
-export type StackName = (typeof stackNames)[number];
 
 /** One rule of an HPA scaling behaviour (autoscaling/v2 HPAScalingPolicy). */
 export interface HpaScalingRule {
@@ -104,7 +102,7 @@ export const requestRateTargetShare = 0.55;
 export const requestRateTarget = (cpuRequestMillicores: number) =>
   Math.floor((cpuRequestMillicores / 1000) * requestsPerSecondPerCore * requestRateTargetShare);
 
-/** The seed plans' objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
+/** The service's scaling objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
 const objectives: ScalingObjectives = {
   peakConcurrentUsers: 1000,
   p95LatencyMs: 200,

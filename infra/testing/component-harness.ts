@@ -1,10 +1,10 @@
 /**
  * Runs one or more ComponentResources under Pulumi mocks, outside the whole program, and returns what
- * they registered: for component tests with fake arguments (the whole stack runs through harness.ts).
+ * they registered: for component tests with fake arguments (the whole stack runs through infra/offline-runner/runner.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { reveal } from "./harness";
-import { mockResource } from "./mock-outputs";
+import { mockResource } from "../offline-runner/mock-outputs";
+import { reveal } from "./resources";
 
 /** Component tests fake AWS values in this region. */
 const context = { region: "eu-west-1" };
@@ -12,7 +12,7 @@ const context = { region: "eu-west-1" };
 export interface ComponentRegistration {
   type: string;
   name: string;
-  /** Inputs as registered: secrets keep their wrapper (see harness.ts `isSecret`/`reveal`). */
+  /** Inputs as registered: secrets keep their wrapper (see infra/testing/resources.ts `reveal`). */
   inputs: Record<string, unknown>;
 }
 

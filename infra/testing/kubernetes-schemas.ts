@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
-import { reveal } from "./harness";
+import { reveal } from "./resources";
 
 export interface KubernetesObject {
   apiVersion: string;

@@ -3,7 +3,7 @@
  * day's pace, above the stack's monthly AI budget (`parley:aiMonthlyBudgetUsd`, infra/config.ts).
  * The pace is a one-day rate so the daily cycle of traffic does not make every afternoon fire.
  */
-import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../../contracts/metrics";
 import { runbookUrl } from "../config/runbook";
 import type { AlertingRule, RuleGroup } from "../types";
 

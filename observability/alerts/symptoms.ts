@@ -3,7 +3,7 @@
  * saturated pools, replica lag, cache misses, open circuits, missing targets or replicas, resource
  * pressure, the data stores' exporters and CloudWatch). Each is `measure condition`.
  */
-import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../../contracts/metrics";
 import {
   appContainer as container,
   appJob as job,

@@ -3,7 +3,7 @@
  * rate window, the severities and the receiver each one goes to, and the heartbeat alert. The
  * receivers' integrations and secrets are in observability/alertmanager.
  */
-import { scrapeJob } from "../../app/src/telemetry/catalogue";
+import { scrapeJob } from "../../contracts/metrics";
 
 /** Matcher of the app's own series: Prometheus scrapes it as job `parley`. */
 export const appJob = `job="${scrapeJob}"`;

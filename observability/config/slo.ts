@@ -2,7 +2,7 @@
  * The service level objectives: the one module the SLO recording rules, the burn-rate alerts and the
  * SLO dashboard are generated from.
  */
-import { metrics } from "../../app/src/telemetry/catalogue";
+import { metrics } from "../../contracts/metrics";
 import { appJob as job } from "./alerting";
 
 /** The window every objective is measured over (and the error budget is spent in). */

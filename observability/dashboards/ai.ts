@@ -1,5 +1,5 @@
 /** AI provider: reply latency, outcomes, tokens, spend and circuit breakers. */
-import { metrics } from "../../app/src/telemetry/catalogue";
+import { metrics } from "../../contracts/metrics";
 import { circuitStateText } from "./circuit";
 import { appSelector as app, type DashboardSpec, quantile, rateInterval } from "./panels";
 

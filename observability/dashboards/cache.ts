@@ -1,5 +1,5 @@
 /** Cache: the Redis response cache's hit ratio, errors and circuit. */
-import { metrics } from "../../app/src/telemetry/catalogue";
+import { metrics } from "../../contracts/metrics";
 import { circuitStateText } from "./circuit";
 import { appSelector as app, type DashboardSpec, rateInterval, shareOf } from "./panels";
 

@@ -1,5 +1,5 @@
 /** Display of `parley_circuit_state` values, shared by the cache and AI dashboards. */
-import { circuitStateValue } from "../../app/src/telemetry/catalogue";
+import { circuitStateValue } from "../../contracts/metrics";
 
 export const circuitStateText = {
   [String(circuitStateValue.closed)]: { text: "closed", color: "green" },

@@ -4,7 +4,7 @@ import Ajv from "ajv";
 import { createGenerator } from "ts-json-schema-generator";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { scrapeJob } from "../../app/src/telemetry/catalogue";
+import { scrapeJob } from "../../contracts/metrics";
 import {
   dashboardQueries,
   type GridPos,

@@ -1,5 +1,5 @@
 /** Database: connection pools, query latency and replica lag. */
-import { metrics } from "../../app/src/telemetry/catalogue";
+import { metrics } from "../../contracts/metrics";
 import { appSelector as app, type DashboardSpec, quantile, rateInterval } from "./panels";
 
 const pool = metrics.dbPoolConnections.name;

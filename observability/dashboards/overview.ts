@@ -1,6 +1,6 @@
 /** Service overview: rate, errors and duration (RED) per route, plus the process behind them. */
 
-import { metrics } from "../../app/src/telemetry/catalogue";
+import { metrics } from "../../contracts/metrics";
 import { nonStreamingRate } from "../config/slo";
 import { appSelector as app, type DashboardSpec, namespaceSelector, rateInterval, shareOf } from "./panels";
 

@@ -24,7 +24,7 @@ import {
 import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
 import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
-import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../../contracts/metrics";
 import { runbookBaseUrl } from "../config/runbook";
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template.

@@ -1,5 +1,5 @@
 /** Scaling: the HPA's replicas, pods and nodes (kube-state-metrics, cAdvisor) next to the load. */
-import { metrics, scrapeJob } from "../../app/src/telemetry/catalogue";
+import { metrics, scrapeJob } from "../../contracts/metrics";
 import { appSelector as app, type DashboardSpec, namespaceSelector as ns, rateInterval } from "./panels";
 
 const hpa = `${ns}, horizontalpodautoscaler="${scrapeJob}"`;

@@ -14,9 +14,10 @@
  * `npm run check:stacks` runs it over the committed stacks (the pipeline calls it); its vitest file
  * runs it in `npm test`.
  */
+
+import type { StackName } from "../../contracts/stacks";
 import { bootstrapSecretKeys, parseStackConfig, type StackConfig } from "../../infra/config";
-import type { StackName } from "../../infra/scaling/policy";
-import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/testing/harness";
+import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/offline-runner/runner";
 import { apiRateLimit, rulesHostScoped, scopedHost } from "../cloudflare/rulesets";
 import { minTlsVersion, sslStrict } from "../cloudflare/zone";
 import type { PackConfig } from "../offline";

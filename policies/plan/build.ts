@@ -1,13 +1,15 @@
 /**
- * The offline plan of a stack: the Pulumi program run in-process under mocks (infra/testing/harness),
+ * The offline plan of a stack: the Pulumi program run in-process under mocks (infra/offline-runner/runner.ts),
  * the policy pack run over its resources with the stack's pack config, and the scaling envelope and
  * monthly cost of what the resources declare.
  */
+
+import type { StackName } from "../../contracts/stacks";
+import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/offline-runner/runner";
 import { type CostEstimate, type CostScale, costScales, estimateMonthlyCost } from "../../infra/scaling/cost";
 import { rdsMaxConnections } from "../../infra/scaling/database";
 import { nodesForPods } from "../../infra/scaling/nodes";
-import { type ScalingPolicy, type StackName, scalingPolicyFor } from "../../infra/scaling/policy";
-import { type RegisteredResource, readStackConfigFile, runProgram } from "../../infra/testing/harness";
+import { type ScalingPolicy, scalingPolicyFor } from "../../infra/scaling/policy";
 import { evaluatePolicies, type PolicyViolation, policyResources } from "../offline";
 import { packArgs } from "../pack";
 import { defaultAppName, deployedScalingPolicy } from "../stack/scaling";

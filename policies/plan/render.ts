@@ -1,7 +1,7 @@
 /** The offline plan as text (for a terminal or a CI log) and as the JSON document `--json` writes. */
 import path from "node:path";
+import { repositoryRoot } from "../../infra/offline-runner/runner";
 import { costScales } from "../../infra/scaling/cost";
-import { repositoryRoot } from "../../infra/testing/harness";
 import type { PolicyViolation } from "../offline";
 import { redactSecrets } from "../support/values";
 import { mandatoryViolations, type Plan } from "./build";

@@ -5,11 +5,14 @@
  * RDS class and replicas, cache nodes), in the network the stack builds (its pod subnets).
  * A resource edited by hand away from the policy is therefore judged by what it would deploy.
  */
+
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { envVar } from "../../contracts/environment";
+import { type StackName, stackNames } from "../../contracts/stacks";
 import { checkScalingInvariants, type ScalingContext } from "../../infra/scaling/invariants";
-import { type ScalingPolicy, type StackName, scalingPolicyFor, stackNames } from "../../infra/scaling/policy";
+import { type ScalingPolicy, scalingPolicyFor } from "../../infra/scaling/policy";
 import { cpuMillicores, gibibytes, mebibytes } from "../support/quantities";
 
 export const nodePoolType = "kubernetes:karpenter.sh/v1:NodePool";
@@ -50,8 +53,8 @@ function withPods(policy: ScalingPolicy, resources: PolicyResource[], appName: s
     if (requests.memory !== undefined) pods.memoryRequestMiB = mebibytes(requests.memory);
     if (limits.memory !== undefined) pods.memoryLimitMiB = mebibytes(limits.memory);
     const env = new Map((app.env ?? []).map((e) => [e.name, e.value] as const));
-    const primaryPool = Number(env.get("DB_POOL_MAX"));
-    const replicaPool = Number(env.get("DB_REPLICA_POOL_MAX"));
+    const primaryPool = Number(env.get(envVar.DB_POOL_MAX));
+    const replicaPool = Number(env.get(envVar.DB_REPLICA_POOL_MAX));
     if (primaryPool > 0) policy.database.poolMaxPerPod.primary = primaryPool;
     if (replicaPool > 0) policy.database.poolMaxPerPod.replica = replicaPool;
   }

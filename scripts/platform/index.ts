@@ -24,7 +24,7 @@ export { externalDataOf, postgresUrl, waitForReplay } from "./postgres";
 export { queryPrometheus, startAlertmanager, startPrometheus, writeTargets } from "./prometheus";
 export { ping as pingRedis, startRedis } from "./redis";
 
-/** The suggested local ports from DESIGN.md (away from the standard ones a user may already run). */
+/** Local ports away from the standard ones (5432, 6379, 9090, 9093) a user may already run. */
 export const localPorts = {
   postgresPrimary: 55432,
   postgresReplica: 55433,

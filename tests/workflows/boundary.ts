@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { stackNames } from "../../contracts/stacks";
 import { cidrContains } from "../../infra/config";
-import { stackNames } from "../../infra/scaling/policy";
 import { verifiedReleases } from "./action-releases";
 import { baseGatePath, policyPackPath, pulumiOperations, runsForPullRequests } from "./gates";
 import {

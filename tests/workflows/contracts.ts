@@ -1,7 +1,7 @@
 /**
  * What each workflow must do, as checks returning one line per violation, like the gates.
  */
-import { stackNames } from "../../infra/scaling/policy";
+import { stackNames } from "../../contracts/stacks";
 import { pulumiOperations } from "./gates";
 import { commandOf, type Job, type Pipeline, upstreamJobs, type Workflow, workflowNamed } from "./pipeline";
 

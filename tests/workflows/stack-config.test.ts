@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { stackConfigOf, stackOfConfigFile, withImage } from "../../.github/scripts/stack-config";
-import { stackNames } from "../../infra/scaling/policy";
+import { stackNames } from "../../contracts/stacks";
 
 const run = promisify(execFile);
 const tsx = resolve("node_modules/.bin/tsx");

@@ -3,8 +3,8 @@
  * has been streamed), a circuit breaker, and the catalogue's AI metrics.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { circuitStateValue } from "../../../contracts/metrics";
 import { CircuitBreaker, CircuitOpenError } from "../cache/circuit-breaker";
-import { circuitStateValue } from "../telemetry/catalogue";
 import type { Metrics } from "../telemetry/metrics";
 import {
   type AiProvider,

@@ -5,7 +5,7 @@
  * query with a malformed id.
  */
 import { errors, jwtVerify, SignJWT } from "jose";
-import { isUuid } from "../http/cursor";
+import { isUuid } from "../domain/cursor";
 
 export interface TokenClaims {
   /** User id. */

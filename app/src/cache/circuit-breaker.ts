@@ -3,7 +3,7 @@
  * dependency (no per-request timeout) until `cooldownMs` has passed; then one probe is let through
  * (half-open): success closes it, failure opens it again.
  */
-import type { circuitStateValue } from "../telemetry/catalogue";
+import type { circuitStateValue } from "../../../contracts/metrics";
 
 export type CircuitState = keyof typeof circuitStateValue;
 

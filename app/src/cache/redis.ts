@@ -6,7 +6,7 @@
  */
 import Redis from "ioredis";
 import type { Logger } from "pino";
-import { circuitStateValue } from "../telemetry/catalogue";
+import { circuitStateValue } from "../../../contracts/metrics";
 import type { Metrics } from "../telemetry/metrics";
 import { CircuitBreaker } from "./circuit-breaker";
 

@@ -2,7 +2,7 @@
 import type { ChatbotAiSettings } from "../ai/chatbot-settings";
 import type { KnowledgeEntry } from "../ai/provider";
 import type { Database } from "../db/database";
-import type { Cursor } from "../http/cursor";
+import type { Cursor } from "../domain/cursor";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Chatbot {

@@ -1,6 +1,6 @@
 /** Conversations of an organization. */
 import type { Database } from "../db/database";
-import type { Cursor } from "../http/cursor";
+import type { Cursor } from "../domain/cursor";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Conversation {

@@ -4,7 +4,7 @@
  * whether another page exists. Never OFFSET. The redundant `created_at <=` bound lets PostgreSQL skip
  * the partitions of `messages` newer than the cursor (a row comparison does not prune).
  */
-import type { Cursor } from "../http/cursor";
+import type { Cursor } from "../domain/cursor";
 
 /**
  * The condition, order and limit of one page; the cursor's `created_at` is placeholder `$first`,

@@ -1,7 +1,7 @@
 /** Messages of a conversation, and the idempotent write of one exchange (user + assistant). */
 import type { ChatTurn } from "../ai/provider";
 import type { Database, Queryable } from "../db/database";
-import type { Cursor } from "../http/cursor";
+import type { Cursor } from "../domain/cursor";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Message {

@@ -1,6 +1,6 @@
 /**
  * The RDS CA bundle the image ships: AWS publishes one bundle with the root and intermediate
- * certificates of every Region at `rdsCaBundleUrl` (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+ * certificates of every Region at `rdsCaBundleUrl` in contracts/database.ts (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
  * UsingWithRDS.SSL.html, "Certificate bundles by AWS Region"). The image build downloads it and runs
  * this check (`node scripts/bootstrap.mjs app/src/db/ca-bundle.ts <file>`), so a truncated or HTML
  * download fails the build instead of every connection. Connection URLs name it with
@@ -8,10 +8,6 @@
  */
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-
-export const rdsCaBundleUrl = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
-/** Where the image keeps it (app/Dockerfile), readable by the app's user and copied by the exporter's init container. */
-export const rdsCaBundlePath = "/srv/parley/certs/rds-global-bundle.pem";
 
 const pemBlock = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g;
 

@@ -8,12 +8,7 @@
  * rds_superuser role").
  */
 import type pg from "pg";
-
-/** Role names, and the variables the migration step reads their passwords from. */
-export const databaseRoles = {
-  app: { name: "parley_app", passwordEnv: "DATABASE_APP_PASSWORD" },
-  exporter: { name: "parley_exporter", passwordEnv: "DATABASE_EXPORTER_PASSWORD" },
-} as const;
+import { databaseRoles } from "../../../contracts/database";
 
 export interface LoginRole {
   name: string;

@@ -1,9 +1,18 @@
-/** API errors: `{"error": {"code", "message"}}` with a 4xx/5xx status. */
+/**
+ * API errors: `{"error": {"code", "message"}}` with a 4xx/5xx status. The one place domain errors
+ * (app/src/domain/errors.ts), the cursor's and the data stores' become HTTP statuses.
+ */
 import type { ErrorRequestHandler, Request } from "express";
 import type { z } from "zod";
 import { BudgetExceededError } from "../ai/usage";
 import { DatabaseUnavailableError } from "../db/database";
-import { CursorError } from "./cursor";
+import { CursorError } from "../domain/cursor";
+import {
+  AssistantFailedError,
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+} from "../domain/errors";
 
 export class HttpError extends Error {
   override name = "HttpError";
@@ -27,8 +36,6 @@ export class HttpError extends Error {
  */
 const isDataException = (error: unknown) => /^22[0-9A-Z]{3}$/.test((error as { code?: string }).code ?? "");
 
-export const notFound = (what: string) => new HttpError(404, "not_found", `${what} not found`);
-
 /** "body.email: Invalid email address; query.limit: ..." — each problem names its field. */
 export function describeZodError(error: z.ZodError, where: string): string {
   return error.issues
@@ -47,9 +54,27 @@ export function parse<S extends z.ZodType>(
   return result.data;
 }
 
+/** Status and code of each way the assistant fails (app/src/domain/errors.ts). */
+const assistantFailures = {
+  unavailable: { status: 503, code: "ai_unavailable" },
+  timeout: { status: 504, code: "ai_timeout" },
+  failed: { status: 502, code: "ai_failed" },
+} as const;
+
 /** The HttpError an error maps to, or undefined for an unexpected one (a 500). */
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
+  if (error instanceof NotFoundError) return new HttpError(404, "not_found", error.message);
+  if (error instanceof IdempotencyKeyInProgressError)
+    return new HttpError(409, "idempotency_key_in_progress", error.message, {
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
+  if (error instanceof IdempotencyKeyReusedError)
+    return new HttpError(422, "idempotency_key_reused", error.message);
+  if (error instanceof AssistantFailedError) {
+    const { status, code } = assistantFailures[error.reason];
+    return new HttpError(status, code, error.message, { cause: error.cause });
+  }
   if (error instanceof BudgetExceededError)
     return new HttpError(429, "ai_budget_exceeded", error.message, {
       retryAfterSeconds: error.retryAfterSeconds,

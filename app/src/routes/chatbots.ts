@@ -1,7 +1,8 @@
 /** Chatbots and the conversations started with them. */
 import type { Request, RequestHandler, Router } from "express";
-import { decodeCursor, isUuid } from "../http/cursor";
-import { notFound, parse } from "../http/errors";
+import { decodeCursor, isUuid } from "../domain/cursor";
+import { NotFoundError } from "../domain/errors";
+import { parse } from "../http/errors";
 import { createChatbotBody, createConversationBody, pageQuery } from "../http/schemas";
 import type { ChatbotService } from "../services/chatbots";
 import type { ConversationService } from "../services/conversations";
@@ -15,7 +16,7 @@ export function pageRequest(request: Request) {
 /** The `:id` path parameter; anything but a UUID cannot exist, so it is a 404 like any other miss. */
 export function idParam(request: Request, what: string): string {
   const id = String(request.params.id);
-  if (!isUuid(id)) throw notFound(what);
+  if (!isUuid(id)) throw new NotFoundError(what);
   return id.toLowerCase();
 }
 
@@ -38,7 +39,7 @@ export function chatbotRoutes(
 
   router.get("/api/chatbots/:id", ...guard, async (request, response) => {
     const chatbot = await chatbots.get(request.auth!.organizationId, idParam(request, "chatbot"));
-    if (!chatbot) throw notFound("chatbot");
+    if (!chatbot) throw new NotFoundError("chatbot");
     response.json(chatbot);
   });
 
@@ -47,7 +48,7 @@ export function chatbotRoutes(
     const body = parse(createConversationBody, request.body, "body");
     const { organizationId, userId } = request.auth!;
     const conversation = await conversations.create(organizationId, chatbotId, userId, body.title ?? null);
-    if (!conversation) throw notFound("chatbot");
+    if (!conversation) throw new NotFoundError("chatbot");
     response.status(201).json(conversation);
   });
 }

@@ -2,7 +2,8 @@
 import type { Request, RequestHandler, Response, Router } from "express";
 import { streamPieces } from "../ai/provider";
 import type { Exchange } from "../data/messages";
-import { errorBody, notFound, parse } from "../http/errors";
+import { NotFoundError } from "../domain/errors";
+import { errorBody, parse } from "../http/errors";
 import { idempotencyKey, postMessageBody } from "../http/schemas";
 import type { ChatService } from "../services/chat";
 import type { ConversationService } from "../services/conversations";
@@ -58,7 +59,7 @@ export function conversationRoutes(
     const conversationId = idParam(request, "conversation");
     const { cursor, limit } = pageRequest(request);
     const page = await chat.page(request.auth!.organizationId, conversationId, cursor, limit);
-    if (!page) throw notFound("conversation");
+    if (!page) throw new NotFoundError("conversation");
     response.json(page);
   });
 

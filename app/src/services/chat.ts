@@ -24,8 +24,13 @@ import type { AppConfig } from "../config";
 import type { Chatbot } from "../data/chatbots";
 import type { ConversationStore } from "../data/conversations";
 import type { Exchange, IdempotencyRecord, MessageStore } from "../data/messages";
-import { type Cursor, pageOf } from "../http/cursor";
-import { HttpError, notFound } from "../http/errors";
+import { type Cursor, pageOf } from "../domain/cursor";
+import {
+  AssistantFailedError,
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  NotFoundError,
+} from "../domain/errors";
 import type { ChatbotService } from "./chatbots";
 import { keys } from "./keys";
 
@@ -45,12 +50,15 @@ export interface PostMessage {
 }
 
 /** A provider failure as the API reports it. */
-function providerFailure(error: unknown): HttpError {
+function providerFailure(error: unknown): AssistantFailedError {
   if (error instanceof CircuitOpenError)
-    return new HttpError(503, "ai_unavailable", "the assistant is unavailable right now; try again shortly");
+    return new AssistantFailedError(
+      "unavailable",
+      "the assistant is unavailable right now; try again shortly",
+    );
   if (error instanceof AiTimeoutError)
-    return new HttpError(504, "ai_timeout", error.message, { cause: error });
-  return new HttpError(502, "ai_failed", "the assistant failed to answer; try again", { cause: error });
+    return new AssistantFailedError("timeout", error.message, { cause: error });
+  return new AssistantFailedError("failed", "the assistant failed to answer; try again", { cause: error });
 }
 
 export class ChatService {
@@ -108,9 +116,9 @@ export class ChatService {
       if (earlier?.response) return this.replay(earlier, conversationId, requestHash);
     }
     const conversation = await conversations.get(organizationId, conversationId);
-    if (!conversation) throw notFound("conversation");
+    if (!conversation) throw new NotFoundError("conversation");
     const chatbot = await chatbots.get(organizationId, conversation.chatbot_id);
-    if (!chatbot) throw notFound("chatbot");
+    if (!chatbot) throw new NotFoundError("chatbot");
     const claim = randomUUID();
     if (key) {
       const replayed = await this.claimOrWait({ userId, key, conversationId, requestHash, claim });
@@ -133,8 +141,7 @@ export class ChatService {
     });
     if (!exchange) {
       const winner = key ? await messages.findIdempotent(userId, key) : null;
-      if (!winner?.response)
-        throw new HttpError(409, "idempotency_key_in_progress", keyInProgress, { retryAfterSeconds: 1 });
+      if (!winner?.response) throw new IdempotencyKeyInProgressError(keyInProgress);
       return this.replay(winner, conversationId, requestHash);
     }
     await cache.invalidate(
@@ -171,8 +178,7 @@ export class ChatService {
         )
           return this.replay(holder, input.conversationId, input.requestHash);
       }
-      if (Date.now() >= deadline)
-        throw new HttpError(409, "idempotency_key_in_progress", keyInProgress, { retryAfterSeconds: 1 });
+      if (Date.now() >= deadline) throw new IdempotencyKeyInProgressError(keyInProgress);
       await sleep(idempotency.pollMs);
     }
   }
@@ -180,19 +186,10 @@ export class ChatService {
   /** The stored exchange of a key, if the retry is the same request (422 otherwise). */
   private replay(record: IdempotencyRecord, conversationId: string, requestHash: string) {
     if (record.conversation_id !== conversationId)
-      throw new HttpError(
-        422,
-        "idempotency_key_reused",
-        "Idempotency-Key was already used for another conversation",
-      );
+      throw new IdempotencyKeyReusedError("Idempotency-Key was already used for another conversation");
     if (record.request_hash !== null && record.request_hash !== requestHash)
-      throw new HttpError(
-        422,
-        "idempotency_key_reused",
-        "Idempotency-Key was already used with a different body",
-      );
-    if (!record.response)
-      throw new HttpError(409, "idempotency_key_in_progress", keyInProgress, { retryAfterSeconds: 1 });
+      throw new IdempotencyKeyReusedError("Idempotency-Key was already used with a different body");
+    if (!record.response) throw new IdempotencyKeyInProgressError(keyInProgress);
     return { exchange: record.response, replayed: true };
   }
 

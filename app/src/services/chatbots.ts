@@ -2,7 +2,7 @@
 import type { Cache } from "../cache/cache";
 import type { AppConfig } from "../config";
 import type { Chatbot, ChatbotStore } from "../data/chatbots";
-import { type Cursor, pageOf } from "../http/cursor";
+import { type Cursor, pageOf } from "../domain/cursor";
 import { keys } from "./keys";
 
 export class ChatbotService {

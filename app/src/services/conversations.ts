@@ -1,7 +1,7 @@
 /** Conversations: created on the primary (pinning the organization's reads), listed newest first. */
 import type { Cache } from "../cache/cache";
 import type { Conversation, ConversationStore } from "../data/conversations";
-import { type Cursor, pageOf } from "../http/cursor";
+import { type Cursor, pageOf } from "../domain/cursor";
 import { keys } from "./keys";
 
 export class ConversationService {

@@ -3,7 +3,7 @@
  * prom-client's default process and Node.js metrics. One instance per running app.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { metrics as catalogue } from "./catalogue";
+import { metrics as catalogue } from "../../../contracts/metrics";
 
 const labels = <K extends keyof typeof catalogue>(key: K) => [...catalogue[key].labels] as string[];
 

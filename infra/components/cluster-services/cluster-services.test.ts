@@ -1,10 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
-import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
+import { rdsCaBundlePath } from "../../../contracts/database";
+import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
+import { type StackName, stackNames } from "../../../contracts/stacks";
+import { isSecret } from "../../offline-runner/runner";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
-import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
+import { scalingPolicyFor } from "../../scaling/policy";
 import {
   type ComponentRegistration,
   field,
@@ -12,8 +14,8 @@ import {
   runComponents,
   single,
 } from "../../testing/component-harness";
-import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
+import { plaintextStrings, reveal } from "../../testing/resources";
 import { grafanaDashboardLabel } from "../observability/grafana";
 import { secretDirectory } from "./alertmanager-secrets";
 import { charts } from "./charts";

@@ -6,8 +6,8 @@
  * (yet-another-cloudwatch-exporter), which reads CloudWatch with its Pod Identity role.
  */
 import { stringify } from "yaml";
+import type { StackName } from "../../../contracts/stacks";
 import { projectName } from "../../naming";
-import type { StackName } from "../../scaling/policy";
 
 export interface SecretKeyRef {
   name: string;

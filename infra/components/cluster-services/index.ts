@@ -7,11 +7,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
+import { rdsCaBundlePath } from "../../../contracts/database";
+import type { StackName } from "../../../contracts/stacks";
 import type { SecretFile } from "../../../observability/alertmanager/shipment";
 import { naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
-import type { ScalingPolicy, StackName } from "../../scaling/policy";
+import type { ScalingPolicy } from "../../scaling/policy";
 import { serviceMonitorSpec } from "../observability/service-monitor";
 import { postgresUrl } from "../workload/connection-urls";
 import { secretDirectory } from "./alertmanager-secrets";

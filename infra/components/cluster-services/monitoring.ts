@@ -3,7 +3,7 @@
  * prometheus-adapter, which turns the app's request counter into the per-pod custom metric the HPA
  * scales on.
  */
-import { hpaRequestRateMetric, metrics } from "../../../app/src/telemetry/catalogue";
+import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
 import { grafanaDashboardLabel } from "../observability/grafana";
 
 export const monitoringNamespace = "monitoring";

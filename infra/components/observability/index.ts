@@ -5,8 +5,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackName } from "../../../contracts/stacks";
 import { naming } from "../../naming";
-import type { StackName } from "../../scaling/policy";
 import { grafanaDashboardLabel } from "./grafana";
 import { type AppScrapeTarget, serviceMonitorSpec } from "./service-monitor";
 

@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { scrapeJob } from "../../../contracts/metrics";
 import { renderObservability } from "../../../observability/render";
 import { field, ofType, runComponents, single } from "../../testing/component-harness";
-import { reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
+import { reveal } from "../../testing/resources";
 import { grafanaDashboardLabel } from "./grafana";
 import { Observability } from "./index";
 

@@ -7,9 +7,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
-import { databaseRoles } from "../../../app/src/db/roles";
-import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { databaseRoles, rdsCaBundlePath } from "../../../contracts/database";
+import type { AiProviderName } from "../../../contracts/enums";
+import { type EnvironmentVariable, envVar } from "../../../contracts/environment";
+import { scrapeJob } from "../../../contracts/metrics";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
 import { naming } from "../../naming";
 import { dbPoolEnv } from "../../scaling/database";
@@ -43,11 +44,6 @@ export const appServiceAccount = { namespace: "parley", name: "parley" } as cons
 /** The image's bundle migrates DATABASE_URL and exits when given `migrate` (app/src/main.ts). */
 export const migrationCommand = ["node", "dist/app/main.js", "migrate"];
 
-export type AiProvider = "knowledge" | "openai";
-
-/** The app reads the proxies whose forwarding headers it believes from this variable (comma-separated CIDRs). */
-export const trustedProxyCidrsEnv = "TRUSTED_PROXY_CIDRS";
-
 /**
  * The proxy chain in front of the pods: the ALB (its subnets) and Cloudflare's published ranges.
  * Nothing else, in particular no other private-range peer, may set the client address.
@@ -60,7 +56,7 @@ export interface AppSettings {
   logLevel: string;
   /** The app's Redis rate limits, shared by all pods. */
   rateLimits: { ipPerMinute: number; userPerMinute: number; loginPerMinute: number };
-  aiProvider: AiProvider;
+  aiProvider: AiProviderName;
   openai?: { baseUrl: string; model: string; apiKey: pulumi.Input<string> };
   /** Shown by parley_build_info. */
   version: string;
@@ -167,19 +163,19 @@ export class Workload extends pulumi.ComponentResource {
           postgresUrl({ host: h, port, database: db, username, password }, rdsCaBundlePath),
         );
     const secretData: Record<string, pulumi.Input<string>> = {
-      DATABASE_URL: connection(database.primaryHost, database.app),
+      [envVar.DATABASE_URL]: connection(database.primaryHost, database.app),
       ...(database.replicaHosts.length > 0
         ? {
-            DATABASE_REPLICA_URLS: pulumi
+            [envVar.DATABASE_REPLICA_URLS]: pulumi
               .all(database.replicaHosts.map((host) => connection(host, database.app)))
               .apply((urls) => urls.join(",")),
           }
         : {}),
-      REDIS_URL: pulumi
+      [envVar.REDIS_URL]: pulumi
         .all([args.cache.host, args.cache.port, args.cache.authToken])
         .apply(([host, port, authToken]) => redisUrl({ host, port, authToken })),
-      JWT_SECRET: jwtSecret.result,
-      ...(args.app.openai ? { OPENAI_API_KEY: args.app.openai.apiKey } : {}),
+      [envVar.JWT_SECRET]: jwtSecret.result,
+      ...(args.app.openai ? { [envVar.OPENAI_API_KEY]: args.app.openai.apiKey } : {}),
     };
     // No fixed name: a change of any value yields a new Secret name, which rolls the pods.
     const secret = new k8s.core.v1.Secret(
@@ -187,7 +183,11 @@ export class Workload extends pulumi.ComponentResource {
       { metadata: { namespace: ns, labels }, type: "Opaque", stringData: pulumi.secret(secretData) },
       child(),
     );
-    const fromSecret = (key: string, from: k8s.core.v1.Secret = secret) => ({
+    type RolePasswordVariable = (typeof databaseRoles)[keyof typeof databaseRoles]["passwordEnv"];
+    const fromSecret = (
+      key: EnvironmentVariable | RolePasswordVariable,
+      from: k8s.core.v1.Secret = secret,
+    ) => ({
       name: key,
       valueFrom: { secretKeyRef: { name: from.metadata.name, key } },
     });
@@ -198,39 +198,41 @@ export class Workload extends pulumi.ComponentResource {
         metadata: { namespace: ns, labels: { ...labels, "app.kubernetes.io/component": "migrate" } },
         type: "Opaque",
         stringData: pulumi.secret({
-          DATABASE_URL: connection(database.primaryHost, database.master),
+          [envVar.DATABASE_URL]: connection(database.primaryHost, database.master),
           [databaseRoles.app.passwordEnv]: database.app.password,
           [databaseRoles.exporter.passwordEnv]: database.exporterPassword,
         }),
       },
       child(),
     );
-    const plain = (envName: string, value: pulumi.Input<string>) => ({ name: envName, value });
+    const plain = (envName: EnvironmentVariable, value: pulumi.Input<string>) => ({ name: envName, value });
 
+    const dbPool = dbPoolEnv(args.policy);
     const env = [
-      plain("PORT", String(appPort)),
-      plain("METRICS_PORT", String(metricsPort)),
-      ...["DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "JWT_SECRET"]
+      plain(envVar.PORT, String(appPort)),
+      plain(envVar.METRICS_PORT, String(metricsPort)),
+      ...([envVar.DATABASE_URL, envVar.DATABASE_REPLICA_URLS, envVar.REDIS_URL, envVar.JWT_SECRET] as const)
         .filter((key) => key in secretData)
         .map((key) => fromSecret(key)),
-      ...Object.entries(dbPoolEnv(args.policy)).map(([key, value]) => plain(key, value)),
-      plain("LOG_LEVEL", args.app.logLevel),
-      plain("RATE_LIMIT_IP_PER_MINUTE", String(args.app.rateLimits.ipPerMinute)),
-      plain("RATE_LIMIT_USER_PER_MINUTE", String(args.app.rateLimits.userPerMinute)),
-      plain("RATE_LIMIT_LOGIN_PER_MINUTE", String(args.app.rateLimits.loginPerMinute)),
-      plain("SHUTDOWN_GRACE_MS", String(shutdownGraceSeconds * 1000)),
-      plain("HTTP_KEEP_ALIVE_TIMEOUT_MS", String(appKeepAliveTimeoutSeconds * 1000)),
-      plain("AI_PROVIDER", args.app.aiProvider),
+      plain(envVar.DB_POOL_MAX, dbPool[envVar.DB_POOL_MAX]),
+      plain(envVar.DB_REPLICA_POOL_MAX, dbPool[envVar.DB_REPLICA_POOL_MAX]),
+      plain(envVar.LOG_LEVEL, args.app.logLevel),
+      plain(envVar.RATE_LIMIT_IP_PER_MINUTE, String(args.app.rateLimits.ipPerMinute)),
+      plain(envVar.RATE_LIMIT_USER_PER_MINUTE, String(args.app.rateLimits.userPerMinute)),
+      plain(envVar.RATE_LIMIT_LOGIN_PER_MINUTE, String(args.app.rateLimits.loginPerMinute)),
+      plain(envVar.SHUTDOWN_GRACE_MS, String(shutdownGraceSeconds * 1000)),
+      plain(envVar.HTTP_KEEP_ALIVE_TIMEOUT_MS, String(appKeepAliveTimeoutSeconds * 1000)),
+      plain(envVar.AI_PROVIDER, args.app.aiProvider),
       ...(args.app.openai
         ? [
-            plain("OPENAI_BASE_URL", args.app.openai.baseUrl),
-            plain("OPENAI_MODEL", args.app.openai.model),
-            fromSecret("OPENAI_API_KEY"),
+            plain(envVar.OPENAI_BASE_URL, args.app.openai.baseUrl),
+            plain(envVar.OPENAI_MODEL, args.app.openai.model),
+            fromSecret(envVar.OPENAI_API_KEY),
           ]
         : []),
-      plain("APP_VERSION", args.app.version),
+      plain(envVar.APP_VERSION, args.app.version),
       plain(
-        trustedProxyCidrsEnv,
+        envVar.TRUSTED_PROXY_CIDRS,
         pulumi.output(args.network.loadBalancerSubnetCidrs).apply(trustedProxyCidrs),
       ),
     ];
@@ -259,12 +261,14 @@ export class Workload extends pulumi.ComponentResource {
                   image: args.image,
                   command: migrationCommand,
                   env: [
-                    ...[
-                      "DATABASE_URL",
-                      databaseRoles.app.passwordEnv,
-                      databaseRoles.exporter.passwordEnv,
-                    ].map((key) => fromSecret(key, migrationSecret)),
-                    plain("LOG_LEVEL", args.app.logLevel),
+                    ...(
+                      [
+                        envVar.DATABASE_URL,
+                        databaseRoles.app.passwordEnv,
+                        databaseRoles.exporter.passwordEnv,
+                      ] as const
+                    ).map((key) => fromSecret(key, migrationSecret)),
+                    plain(envVar.LOG_LEVEL, args.app.logLevel),
                   ],
                   securityContext: containerSecurityContext,
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],

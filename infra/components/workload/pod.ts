@@ -4,8 +4,8 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { defaultPort } from "../../../app/src/config";
-import { scrapeJob } from "../../../app/src/telemetry/catalogue";
+import { defaultPort } from "../../../contracts/environment";
+import { scrapeJob } from "../../../contracts/metrics";
 import { containerResources } from "../../scaling/kubernetes";
 import type { ScalingPolicy } from "../../scaling/policy";
 import { preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";

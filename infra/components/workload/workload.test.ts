@@ -4,12 +4,16 @@ import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import { parse } from "pg-connection-string";
 import { describe, expect, it } from "vitest";
-import { rdsCaBundlePath } from "../../../app/src/db/ca-bundle";
 import { loadConfig } from "../../../app/src/config";
-import { hpaRequestRateMetric } from "../../../app/src/telemetry/catalogue";
+import { rdsCaBundlePath } from "../../../contracts/database";
+import { envVar } from "../../../contracts/environment";
+import { hpaRequestRateMetric } from "../../../contracts/metrics";
+import { type StackName, stackNames } from "../../../contracts/stacks";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
+import { mockHash } from "../../offline-runner/mock-outputs";
+import { isSecret } from "../../offline-runner/runner";
 import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
-import { type StackName, scalingPolicyFor, stackNames } from "../../scaling/policy";
+import { scalingPolicyFor } from "../../scaling/policy";
 import {
   type ComponentRegistration,
   field,
@@ -17,41 +21,14 @@ import {
   runComponents,
   single,
 } from "../../testing/component-harness";
-import { isSecret, plaintextStrings, reveal } from "../../testing/harness";
 import { registeredObjectsSchemaErrors } from "../../testing/kubernetes-schemas";
-import { mockHash } from "../../testing/mock-outputs";
+import { plaintextStrings, reveal } from "../../testing/resources";
 import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";
 import { Workload, type WorkloadArgs } from "./index";
 
-/** Every environment variable the app reads (the fixed names of the project's rules). */
-const appEnvironmentNames = [
-  "PORT",
-  "DATABASE_URL",
-  "DATABASE_REPLICA_URLS",
-  "REDIS_URL",
-  "JWT_SECRET",
-  "DB_POOL_MAX",
-  "DB_REPLICA_POOL_MAX",
-  "LOG_LEVEL",
-  "RATE_LIMIT_IP_PER_MINUTE",
-  "RATE_LIMIT_USER_PER_MINUTE",
-  "RATE_LIMIT_LOGIN_PER_MINUTE",
-  "SHUTDOWN_GRACE_MS",
-  "HTTP_KEEP_ALIVE_TIMEOUT_MS",
-  "HTTP_HEADERS_TIMEOUT_MS",
-  "HTTP_REQUEST_TIMEOUT_MS",
-  "AI_PROVIDER",
-  "OPENAI_BASE_URL",
-  "OPENAI_API_KEY",
-  "OPENAI_MODEL",
-  "AI_SIMULATED_LATENCY_MS",
-  "APP_VERSION",
-  "APP_COMMIT",
-  "TRUSTED_PROXY_CIDRS",
-  // The separate metrics port of the API contract (DESIGN.md's /metrics row).
-  "METRICS_PORT",
-];
+/** Every environment variable the app reads (contracts/environment.ts). */
+const appEnvironmentNames: string[] = Object.keys(envVar);
 
 const fake = {
   databasePassword: "fake/db:pass@word-1",

@@ -1,5 +1,5 @@
 /**
- * Load scenarios from the seed plans. Load is concurrent users over time; one user is a load-test
+ * The load scenarios the scaling policy must meet. Load is concurrent users over time; one user is a load-test
  * virtual user (see capacity.ts). Times are in seconds.
  */
 

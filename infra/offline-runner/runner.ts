@@ -1,6 +1,7 @@
 /**
- * Runs the Pulumi program in-process under mocks and returns every resource registration, so tests
- * and the offline plan can inspect what `pulumi up` would declare without a cloud or the Pulumi CLI.
+ * Runs the Pulumi program in-process under mocks and returns every resource registration, so the
+ * offline plan (`npm run plan`, policies/plan/) and the tests can inspect what `pulumi up` would declare
+ * without a cloud or the Pulumi CLI. Test-only queries over a run live in infra/testing/resources.ts.
  *
  * Under vitest each run re-imports the program fresh (the harness resets the module registry itself).
  * A plain `tsx` script (the plan CLI) imports it once; it can still run several stacks in one process,
@@ -52,25 +53,6 @@ export function isSecret(value: unknown): value is SecretValue {
   );
 }
 
-/** The value with every secret wrapper removed (for assertions on what a secret contains). */
-export function reveal(value: unknown): unknown {
-  if (isSecret(value)) return reveal(value.value);
-  if (Array.isArray(value)) return value.map(reveal);
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, reveal(inner)]));
-  }
-  return value;
-}
-
-/** Every string reachable in `value` outside secret wrappers: where a plaintext secret must never appear. */
-export function plaintextStrings(value: unknown): string[] {
-  if (isSecret(value)) return [];
-  if (typeof value === "string") return [value];
-  if (Array.isArray(value)) return value.flatMap(plaintextStrings);
-  if (typeof value === "object" && value !== null) return Object.values(value).flatMap(plaintextStrings);
-  return [];
-}
-
 /** Wire values as plain data: resource references become their URN; secrets keep their wrapper. */
 function normalize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalize);
@@ -109,7 +91,7 @@ export function readStackConfigFile(stack: string): { config: Record<string, str
 type ProgramMain = () => Promise<Record<string, unknown>>;
 
 /** Imports infra/index.ts afresh (under vitest the module registry is reset first). */
-export async function importProgram(): Promise<ProgramMain> {
+async function importProgram(): Promise<ProgramMain> {
   if (process.env.VITEST) {
     const { vi } = await import("vitest");
     vi.resetModules();
@@ -262,25 +244,4 @@ export async function runProgram(options: {
   await pulumi.runtime.disconnect();
   if (failure) throw failure;
   return { resources, stackOutputs, assumedSecrets: assumedSecrets.filter((key) => key in config) };
-}
-
-/** Convenience for tests: the registrations of one resource type. */
-export function resourcesOfType(run: ProgramRun, type: string): RegisteredResource[] {
-  return run.resources.filter((resource) => resource.type === type);
-}
-
-/** The registration of `type` whose name ends with `suffix`; throws unless exactly one matches. */
-export function resourceNamed(run: ProgramRun, type: string, suffix: string): RegisteredResource {
-  const matches = resourcesOfType(run, type).filter((resource) => resource.name.endsWith(suffix));
-  if (matches.length !== 1) {
-    throw new Error(
-      `expected one ${type} named *${suffix}, found ${matches.map((m) => m.name).join(", ") || "none"}`,
-    );
-  }
-  return matches[0];
-}
-
-/** The registration with this URN (e.g. one named in another's `dependencies` or `parent`). */
-export function resourceByUrn(run: ProgramRun, urn: string): RegisteredResource | undefined {
-  return run.resources.find((resource) => resource.urn === urn);
 }

@@ -5,8 +5,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { isSecret, repositoryRoot, resourceNamed, reveal, runProgram } from "./harness";
+import { resourceNamed, reveal } from "../testing/resources";
 import { mockCall, mockResource } from "./mock-outputs";
+import { isSecret, repositoryRoot, runProgram } from "./runner";
 
 describe("runProgram", () => {
   it("captures every registration with its parent and the stack outputs", async () => {
@@ -50,7 +51,7 @@ describe("runProgram", () => {
     writeFileSync(
       script,
       [
-        `import { runProgram } from ${JSON.stringify(path.join(repositoryRoot, "infra", "testing", "harness"))};`,
+        `import { runProgram } from ${JSON.stringify(path.join(repositoryRoot, "infra", "offline-runner", "runner"))};`,
         "(async () => {",
         "  for (const stack of ['prod', 'dev'] as const) {",
         "    const run = await runProgram({ stack });",

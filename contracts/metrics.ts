@@ -1,6 +1,6 @@
 /**
  * The metric catalogue: the single source of metric names and label names for the app, the alert
- * rules, the dashboards and the HPA's custom metric. Names are the contract in DESIGN.md.
+ * rules, the dashboards and the HPA's custom metric; each of them imports the names from here.
  */
 export const metrics = {
   httpRequests: {
