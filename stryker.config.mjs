@@ -45,4 +45,6 @@ export default {
   htmlReporter: { fileName: ".state/stryker/report.html" },
   jsonReporter: { fileName: ".state/stryker/report.json" },
   timeoutMS: 10_000,
+  // The first run of every test on one worker takes minutes on a shared machine.
+  dryRunTimeoutMinutes: 30,
 };

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { signToken, verifyToken } from "./jwt";
 
@@ -48,6 +49,26 @@ describe("HS256 tokens", () => {
     await expect(verifyToken(`${input}.${signature}`, secret, ttl)).rejects.toThrow(
       "unsupported token algorithm",
     );
+  });
+
+  it("signs access tokens with typ JWT and rejects a token of another or no type", async () => {
+    const token = await signToken({ sub: user, org }, secret, 60);
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: user, org, iat: now, exp: now + 60 };
+    // The check compares media types: "application/jwt" is the same type.
+    await expect(
+      verifyToken(signed(claims, { alg: "HS256", typ: "application/jwt" }), secret, ttl),
+    ).resolves.toMatchObject({ sub: user });
+    for (const header of [
+      { alg: "HS256", typ: "at+jwt" },
+      { alg: "HS256", typ: "refresh" },
+      { alg: "HS256" },
+    ]) {
+      await expect(verifyToken(signed(claims, header), secret, ttl)).rejects.toThrow(
+        "token is not an access token",
+      );
+    }
   });
 
   it("rejects malformed tokens and missing claims", async () => {
