@@ -18,6 +18,9 @@ export default {
     "!infra/scaling/**/*.test.ts",
     "!infra/scaling/cli.ts",
     "!infra/scaling/index.ts",
+    // The capacity simulation and its charts: each test simulates hours of traffic (minutes once
+    // instrumented), so they stay with the infra project.
+    "!infra/scaling/simulator/{simulate,evaluate,scenarios,chart}.ts",
     "{alerts,observability}/**/*.ts",
     "!{alerts,observability}/**/*.test.ts",
     // Runs promtool/amtool for the tests.
