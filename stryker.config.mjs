@@ -30,7 +30,7 @@ export default {
     "!app/src/auth/common-passwords.ts",
     "app/src/http/cursor.ts",
     "app/src/http/context.ts",
-    "app/src/http/rate-limit.ts",
+    "app/src/http/rate-limit-window.ts",
     "app/src/http/errors.ts",
     "app/src/cache/circuit-breaker.ts",
     "app/src/cache/single-flight.ts",
