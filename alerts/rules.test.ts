@@ -116,7 +116,7 @@ describe("Prometheus rules", () => {
 
   it("page on a 14.4× burn over 1h/5m or 6× over 6h/30m, ticket on 3× over 1d/2h or 1× over 3d/6h, of each SLO's budget", () => {
     const burnAlerts = alertingRules
-      .filter((rule) => rule.alert.endsWith("BudgetBurn"))
+      .filter((rule): rule is AlertingRule => rule.alert.endsWith("BudgetBurn"))
       .map((rule) => ({ alert: rule.alert, severity: rule.labels.severity, for: rule.for, expr: rule.expr }));
     // Budgets: availability 99.9 % (0.001), latency 99 % (0.01).
     const pair = (slo: string, long: string, short: string, threshold: string) =>
