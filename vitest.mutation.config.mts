@@ -33,5 +33,6 @@ export default defineConfig({
     // runs them); against a mutant, `promtool check rules` and the literal expectations decide.
     testNamePattern: /^(?!.*promtool unit test)/,
     testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });
