@@ -10,17 +10,26 @@ import {
   withTempDir,
   withTempDirAsync,
 } from "../tests/support/observability-tools";
-import {
-  alertmanagerSecretFiles,
-  deadMansSwitchReceiver,
-  heartbeatInterval,
-  receiverFor,
-} from "./alertmanager";
-import { watchdogAlert } from "./config/alerting";
-import { headingAnchor, runbookBaseUrl } from "./config/runbook";
-import { burnRateWindows, recordedWindows } from "./config/slo";
 import { renderObservability } from "./render";
 import type { AlertingRule, HeartbeatRule, RecordingRule } from "./types";
+
+// Expectations below are stated here, not read from the modules under test, so a change to those
+// modules that breaks the contract fails a test.
+const runbookBaseUrl = "https://github.com/parley/parley/blob/main/docs/runbook.md";
+const watchdogAlert = "Watchdog";
+const receivers = { critical: "page", warning: "ticket", info: "log-only", deadMan: "dead-mans-switch" };
+const secretFiles = [
+  "/etc/alertmanager/secrets/pagerduty-routing-key",
+  "/etc/alertmanager/secrets/slack-tickets-webhook-url",
+  "/etc/alertmanager/secrets/dead-mans-switch-url",
+];
+/** GitHub's anchor for a Markdown heading: lower case, spaces to dashes, other punctuation dropped. */
+const anchorOf = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\w\- ]/g, "")
+    .replaceAll(" ", "-");
 
 const rendered = renderObservability();
 const allRules = rendered.rules.groups.flatMap((group) => group.rules);
@@ -29,7 +38,7 @@ const recordingRules = allRules.filter((rule): rule is RecordingRule => "record"
 const testsDir = join(__dirname, "alerts", "tests");
 const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
 
-/** DESIGN.md's alert names, plus the absent-style, data-store and heartbeat alerts added since. */
+/** Every alert the service defines: SLO burn rates, symptoms, data stores, AI spend, the heartbeat. */
 const contractAlerts = [
   "ParleyAvailabilityBudgetBurn",
   "ParleyLatencyBudgetBurn",
@@ -112,10 +121,54 @@ describe("Prometheus rules", () => {
     }
   });
 
-  it("record the error ratio over every window a burn-rate alert reads", () => {
-    for (const window of burnRateWindows) {
-      expect(recordedWindows).toContain(window.long);
-      expect(recordedWindows).toContain(window.short);
+  it("page on a 14.4× burn over 1h/5m or 6× over 6h/30m, ticket on 3× over 1d/2h or 1× over 3d/6h, of each SLO's budget", () => {
+    const burnAlerts = alertingRules
+      .filter((rule): rule is AlertingRule => rule.alert.endsWith("BudgetBurn"))
+      .map((rule) => ({ alert: rule.alert, severity: rule.labels.severity, for: rule.for, expr: rule.expr }));
+    // Budgets: availability 99.9 % (0.001), latency 99 % (0.01).
+    const pair = (slo: string, long: string, short: string, threshold: string) =>
+      `(slo:error_ratio:rate${long}{slo="${slo}"} > ${threshold} and slo:error_ratio:rate${short}{slo="${slo}"} > ${threshold})`;
+    expect(burnAlerts).toEqual([
+      {
+        alert: "ParleyAvailabilityBudgetBurn",
+        severity: "critical",
+        for: "2m",
+        expr: `${pair("availability", "1h", "5m", "0.0144")}\nor\n${pair("availability", "6h", "30m", "0.006")}`,
+      },
+      {
+        alert: "ParleyAvailabilityBudgetBurn",
+        severity: "warning",
+        for: "15m",
+        expr: `${pair("availability", "1d", "2h", "0.003")}\nor\n${pair("availability", "3d", "6h", "0.001")}`,
+      },
+      {
+        alert: "ParleyLatencyBudgetBurn",
+        severity: "critical",
+        for: "2m",
+        expr: `${pair("latency", "1h", "5m", "0.144")}\nor\n${pair("latency", "6h", "30m", "0.06")}`,
+      },
+      {
+        alert: "ParleyLatencyBudgetBurn",
+        severity: "warning",
+        for: "15m",
+        expr: `${pair("latency", "1d", "2h", "0.03")}\nor\n${pair("latency", "3d", "6h", "0.01")}`,
+      },
+    ]);
+  });
+
+  it("record every error-ratio series an alert reads, over the 5m to 3d windows and the 30-day SLO window", () => {
+    const recorded = new Set(recordingRules.map((rule) => `${rule.record}{slo="${rule.labels?.slo}"}`));
+    const read = alertingRules.flatMap(
+      (rule) => rule.expr.match(/slo:error_ratio:rate\w+\{slo="\w+"\}/g) ?? [],
+    );
+    // The burn-rate pairs read all seven windows of both SLOs; ParleyHighErrorRate reads 5m again.
+    expect(new Set(read).size).toBe(14);
+    for (const series of read) expect(recorded, `${series} is read but never recorded`).toContain(series);
+    for (const slo of ["availability", "latency"]) {
+      const windows = recordingRules
+        .filter((rule) => rule.labels?.slo === slo && rule.record.startsWith("slo:error_ratio:rate"))
+        .map((rule) => rule.record.slice("slo:error_ratio:rate".length));
+      expect(windows).toEqual(["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]);
     }
   });
 
@@ -125,7 +178,7 @@ describe("Prometheus rules", () => {
       runbook
         .split(/^## /m)
         .slice(1)
-        .map((section) => [headingAnchor(section.split("\n")[0]!), section] as const),
+        .map((section) => [anchorOf(section.split("\n")[0]!), section] as const),
     );
     for (const rule of alertingRules) {
       // The Watchdog's `none` keeps it out of every severity route and inhibition.
@@ -218,7 +271,7 @@ describe("Alertmanager configuration", () => {
           "routes",
           "test",
           "--config.file=am.yaml",
-          `--verify.receivers=${receiverFor.warning}`,
+          `--verify.receivers=${receivers.warning}`,
           "alertname=X",
         ],
         dir,
@@ -250,14 +303,11 @@ describe("Alertmanager configuration", () => {
       for (const [name, yaml] of Object.entries(configs)) {
         writeFileSync(join(dir, name), yaml);
         const labels = ["alertname=Watchdog", "severity=none"];
-        const routed = routesTest(dir, name, deadMansSwitchReceiver, labels);
+        const routed = routesTest(dir, name, receivers.deadMan, labels);
         expect(routed.status, routed.output).toBe(0);
-        expect(routesTest(dir, name, receiverFor.warning, labels).status).not.toBe(0);
+        expect(routesTest(dir, name, receivers.warning, labels).status).not.toBe(0);
         // Even with a severity label it is never paged or ticketed.
-        const paged = routesTest(dir, name, deadMansSwitchReceiver, [
-          "alertname=Watchdog",
-          "severity=critical",
-        ]);
+        const paged = routesTest(dir, name, receivers.deadMan, ["alertname=Watchdog", "severity=critical"]);
         expect(paged.status, paged.output).toBe(0);
       }
     });
@@ -266,13 +316,13 @@ describe("Alertmanager configuration", () => {
       receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>> }>;
     };
     expect(config.route.routes[0]).toMatchObject({
-      receiver: deadMansSwitchReceiver,
-      repeat_interval: heartbeatInterval,
-      group_interval: heartbeatInterval,
+      receiver: receivers.deadMan,
+      repeat_interval: "1m",
+      group_interval: "1m",
     });
-    const deadMan = config.receivers.find((receiver) => receiver.name === deadMansSwitchReceiver);
+    const deadMan = config.receivers.find((receiver) => receiver.name === receivers.deadMan);
     expect(deadMan?.webhook_configs).toEqual([
-      { url_file: alertmanagerSecretFiles.deadMansSwitchUrl, send_resolved: false },
+      { url_file: "/etc/alertmanager/secrets/dead-mans-switch-url", send_resolved: false },
     ]);
   });
 
@@ -280,9 +330,9 @@ describe("Alertmanager configuration", () => {
     const config = parse(rendered.alertmanagerYaml) as {
       route: { group_by: string[]; routes: Array<{ receiver: string; group_by?: string[] }> };
     };
-    const page = config.route.routes.find((route) => route.receiver === receiverFor.critical);
+    const page = config.route.routes.find((route) => route.receiver === receivers.critical);
     expect(page?.group_by).toEqual(["namespace"]);
-    const ticket = config.route.routes.find((route) => route.receiver === receiverFor.warning);
+    const ticket = config.route.routes.find((route) => route.receiver === receivers.warning);
     expect(ticket?.group_by ?? config.route.group_by).toContain("alertname");
   });
 
@@ -299,7 +349,7 @@ describe("Alertmanager configuration", () => {
       for (const key of secretKeys) expect(integration).not.toHaveProperty(key);
       const files = Object.entries(integration).filter(([key]) => key.endsWith("_file"));
       expect(files.length).toBe(1);
-      expect(Object.values(alertmanagerSecretFiles)).toContain(files[0]![1]);
+      expect(secretFiles).toContain(files[0]![1]);
     }
     const local = parse(rendered.alertmanagerLocalYaml) as { receivers: Array<Record<string, unknown>> };
     for (const receiver of local.receivers) expect(Object.keys(receiver)).toEqual(["name"]);

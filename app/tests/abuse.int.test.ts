@@ -52,6 +52,23 @@ describe("login", () => {
     expect((await login(tenant.password)).status).toBe(200);
   });
 
+  it("counts RateLimit-Remaining down to 0 over the sign-up limit, then refuses with Retry-After", async () => {
+    const ip = "192.0.2.177";
+    const remaining: Array<string | null> = [];
+    for (let n = 0; n < 3; n++) {
+      const response = await register(`remaining-${n}-${randomUUID()}@example.com`, "a long passphrase", ip);
+      expect(response.status).toBe(201);
+      remaining.push(response.headers.get("ratelimit-remaining"));
+    }
+    expect(remaining).toEqual(["2", "1", "0"]);
+    const refused = await register(`remaining-x-${randomUUID()}@example.com`, "a long passphrase", ip);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("ratelimit-remaining")).toBe("0");
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(3500);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+  });
+
   it("answers token responses with Cache-Control: no-store", async () => {
     const email = `nostore-${randomUUID()}@example.com`;
     const registered = await register(email, "a long passphrase", "192.0.2.200");

@@ -10,7 +10,7 @@ import { Database } from "../src/db/database";
 import { Maintenance } from "../src/db/maintenance";
 import { migrate } from "../src/db/migrate";
 import { migrations } from "../src/db/migrations";
-import { partitionsFor } from "../src/db/partitions";
+import { ensureMessagePartitions, partitionsFor } from "../src/db/partitions";
 import { createMetrics } from "../src/telemetry/metrics";
 
 const log = pino({ level: "silent" });
@@ -86,6 +86,90 @@ describe("maintenance", () => {
       expect(populated.rows[0].ispopulated).toBe(true);
     } finally {
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
+
+describe("message partitions", () => {
+  const partitionBounds = async (pool: pg.Pool) =>
+    (
+      await pool.query<{ name: string; bound: string }>(
+        `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'messages'::regclass ORDER BY 1`,
+      )
+    ).rows;
+
+  it("creates last month's, this month's and three months ahead, once", async () => {
+    const own = await createTestDatabase("partitions");
+    const pool = new pg.Pool({ connectionString: own.primaryUrl, max: 2 });
+    try {
+      await migrate(own.primaryUrl);
+      const now = new Date("2030-01-15T12:00:00Z");
+      expect(await ensureMessagePartitions(pool, 3, now)).toEqual([
+        "messages_2029_12",
+        "messages_2030_01",
+        "messages_2030_02",
+        "messages_2030_03",
+        "messages_2030_04",
+      ]);
+      const created = (await partitionBounds(pool)).filter((p) => /_20(29|30)_/.test(p.name));
+      expect(created).toEqual([
+        {
+          name: "messages_2029_12",
+          bound: "FOR VALUES FROM ('2029-12-01 00:00:00+00') TO ('2030-01-01 00:00:00+00')",
+        },
+        {
+          name: "messages_2030_01",
+          bound: "FOR VALUES FROM ('2030-01-01 00:00:00+00') TO ('2030-02-01 00:00:00+00')",
+        },
+        {
+          name: "messages_2030_02",
+          bound: "FOR VALUES FROM ('2030-02-01 00:00:00+00') TO ('2030-03-01 00:00:00+00')",
+        },
+        {
+          name: "messages_2030_03",
+          bound: "FOR VALUES FROM ('2030-03-01 00:00:00+00') TO ('2030-04-01 00:00:00+00')",
+        },
+        {
+          name: "messages_2030_04",
+          bound: "FOR VALUES FROM ('2030-04-01 00:00:00+00') TO ('2030-05-01 00:00:00+00')",
+        },
+      ]);
+      // A month later only the new month ahead is missing.
+      expect(await ensureMessagePartitions(pool, 3, new Date("2030-02-03T00:00:00Z"))).toEqual([
+        "messages_2030_05",
+      ]);
+      expect(await ensureMessagePartitions(pool, 3, now)).toEqual([]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("the maintenance round creates a future month's partition that is missing", async () => {
+    const own = await createTestDatabase("partitions");
+    const pool = new pg.Pool({ connectionString: own.primaryUrl, max: 2 });
+    const db = new Database({
+      primaryUrl: own.primaryUrl,
+      replicaUrls: [own.replicaUrl],
+      primaryMax: 3,
+      replicaMax: 3,
+      maxLagSeconds: 5,
+      checkIntervalMs: 100,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+      log,
+    });
+    try {
+      await migrate(own.primaryUrl);
+      const today = new Date();
+      const ahead = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 3, 1));
+      const name = `messages_${ahead.getUTCFullYear()}_${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
+      await pool.query(`DROP TABLE ${name}`);
+      expect((await partitionBounds(pool)).map((p) => p.name)).not.toContain(name);
+      expect(await new Maintenance(db, 60_000, log).runOnce()).toBe(true);
+      expect((await partitionBounds(pool)).map((p) => p.name)).toContain(name);
+    } finally {
+      await Promise.all([pool.end(), db.close()]);
     }
   });
 });

@@ -109,6 +109,17 @@ describe("Database", () => {
     },
   );
 
+  // DeleteDBInstance: a read replica must be deleted with SkipFinalSnapshot and cannot name a
+  // FinalDBSnapshotIdentifier, so a replica that asked for one could never be destroyed or replaced.
+  it("deletes prod's replicas without a final snapshot, unlike the primary", () => {
+    expect(replicas(prod).length).toBeGreaterThan(0);
+    for (const replica of replicas(prod)) {
+      expect(replica.inputs.skipFinalSnapshot).toBe(true);
+      expect(replica.inputs).not.toHaveProperty("finalSnapshotIdentifier");
+      expect(replica.inputs.backupRetentionPeriod).toBe(0);
+    }
+  });
+
   it("puts every replica in a different AZ", () => {
     const zones = replicas(prod).map((replica) => replica.inputs.availabilityZone);
     expect(zones).toHaveLength(2);

@@ -51,6 +51,27 @@ describe("scaling invariants", () => {
     ]);
   });
 
+  it("pod-bounds: a memory request above its limit (the pod would be OOM-killed below its own request)", () => {
+    const found = violations(prodWith((p) => (p.pods.memoryRequestMiB = p.pods.memoryLimitMiB + 1)));
+    const limit = scalingPolicyFor("prod").pods.memoryLimitMiB;
+    expect(found.filter((v) => v.invariant === "pod-bounds").map((v) => v.message)).toEqual([
+      `memory request ${limit + 1}Mi exceeds its limit ${limit}Mi`,
+    ]);
+  });
+
+  it("pod-bounds: requests equal to their limits (Guaranteed QoS) and min = max replicas are fine; 0 replicas is not", () => {
+    const guaranteed = prodWith((p) => {
+      p.pods.memoryRequestMiB = p.pods.memoryLimitMiB;
+      p.pods.cpuRequestMillicores = p.pods.cpuLimitMillicores;
+      p.pods.minReplicas = p.pods.maxReplicas;
+    });
+    expect(violations(guaranteed).filter((v) => v.invariant === "pod-bounds")).toEqual([]);
+    const none = violations(prodWith((p) => (p.pods.minReplicas = 0)));
+    expect(none.filter((v) => v.invariant === "pod-bounds").map((v) => v.message)).toEqual([
+      "minReplicas 0 must be between 1 and maxReplicas 80",
+    ]);
+  });
+
   it("db-connection-budget: max pods × pool size + reserve must fit each instance's max_connections", () => {
     const found = violations(
       prodWith((p) => {

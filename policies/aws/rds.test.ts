@@ -65,6 +65,24 @@ describe("RDS policies", () => {
     ]);
   });
 
+  it("backups: exactly the minimum passes, one day less fails, unset counts as 0, replicas are exempt", async () => {
+    const withDays = (days: number | undefined) =>
+      planned(instance, mutate(rdsPrimary, "backupRetentionPeriod", days));
+    expect(await messages(rdsBackupRetention, [withDays(7)])).toEqual([]);
+    expect(await messages(rdsBackupRetention, [withDays(6)])).toEqual([
+      "backupRetentionPeriod is 6 days; at least 7 required.",
+    ]);
+    expect(await messages(rdsBackupRetention, [withDays(undefined)])).toEqual([
+      "backupRetentionPeriod is 0 days; at least 7 required.",
+    ]);
+    expect(await messages(rdsBackupRetention, [withDays(10)], { minimumDays: 10 })).toEqual([]);
+    expect(await messages(rdsBackupRetention, [withDays(9)], { minimumDays: 10 })).toEqual([
+      "backupRetentionPeriod is 9 days; at least 10 required.",
+    ]);
+    const replica = planned(instance, mutate(rdsReplica, "backupRetentionPeriod", 0));
+    expect(await messages(rdsBackupRetention, [replica])).toEqual([]);
+  });
+
   it("Performance Insights off", async () => {
     const r = planned(instance, mutate(rdsPrimary, "performanceInsightsEnabled", false));
     expect(await messages(rdsPerformanceInsights, [r])).toEqual(["performanceInsightsEnabled is not true."]);

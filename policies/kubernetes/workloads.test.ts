@@ -106,6 +106,27 @@ describe("Kubernetes workload policies", () => {
     ]);
   });
 
+  // A container's securityContext overrides its pod's where both set a field (Kubernetes, "Configure
+  // a Security Context for a Pod or Container"), so the container's own setting decides.
+  it("a container overriding its pod's runAsNonRoot with false", async () => {
+    const r = planned(deploymentType, mutate(deployment, `${container}.securityContext.runAsNonRoot`, false));
+    expect(await messages(nonRoot, [r])).toEqual([
+      'Container "app" may run as root: set runAsNonRoot: true and a non-zero uid.',
+    ]);
+  });
+
+  it("a container's own runAsNonRoot and uid stand in for the pod's", async () => {
+    let spec = mutate(deployment, "spec.template.spec.securityContext", { runAsUser: 0 });
+    spec = mutate(spec, `${container}.securityContext.runAsNonRoot`, true);
+    spec = mutate(spec, `${container}.securityContext.runAsUser`, 10001);
+    expect(await messages(nonRoot, [planned(deploymentType, spec)])).toEqual([]);
+    // Without the container's uid, the pod's uid 0 applies.
+    const rootUid = mutate(spec, `${container}.securityContext.runAsUser`, undefined);
+    expect(await messages(nonRoot, [planned(deploymentType, rootUid)])).toEqual([
+      'Container "app" may run as root: set runAsNonRoot: true and a non-zero uid.',
+    ]);
+  });
+
   it("a writable root filesystem", async () => {
     const r = planned(
       deploymentType,

@@ -106,6 +106,19 @@ describe("scaling-invariants", () => {
     );
   });
 
+  it("a memory request above its limit", async () => {
+    const stack = prodStack();
+    const limit = prod.pods.memoryLimitMiB;
+    stack.deployment = mutate(
+      stack.deployment,
+      "spec.template.spec.containers.0.resources.requests.memory",
+      `${limit + 64}Mi`,
+    );
+    expect(await check(stack)).toContain(
+      `[pod-bounds] memory request ${limit + 64}Mi exceeds its limit ${limit}Mi`,
+    );
+  });
+
   it("a NodePool too small for max replicas", async () => {
     const stack = prodStack();
     stack.nodePool = mutate(stack.nodePool, "spec.limits.cpu", "8");

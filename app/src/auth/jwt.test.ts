@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
+import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { signToken, tokenVerifier, verifyToken } from "./jwt";
+import { signToken, TokenError, tokenVerifier, verifyToken } from "./jwt";
 
 const secret = "s".repeat(32);
 const user = "0b6c2d8e-5d6a-4f3e-9c1b-2a7e8f9d0c11";
@@ -22,6 +23,31 @@ describe("HS256 tokens", () => {
       iat: 1000,
       exp: 1060,
     });
+  });
+
+  it("stamps tokens with the current time by default and refuses them as TokenErrors", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const claims = await verifyToken(await signToken({ sub: user, org }, secret, 60), secret, ttl);
+    expect(claims.iat).toBeGreaterThanOrEqual(before);
+    expect(claims.iat).toBeLessThanOrEqual(before + 5);
+    expect(claims.exp).toBe(claims.iat + 60);
+    const refused = await verifyToken("abc", secret, ttl).catch((error: Error) => error);
+    expect(refused).toBeInstanceOf(TokenError);
+    expect((refused as Error).name).toBe("TokenError");
+  });
+
+  it("accepts a token up to its lifetime plus 5 s of clock skew old, not older", async () => {
+    const now = 10_000;
+    const issuedAt = (age: number) =>
+      signed({ sub: user, org, iat: now - age, exp: now + 60 }, { alg: "HS256", typ: "JWT" });
+    await expect(
+      verifyToken(issuedAt(64), secret, { ttlSeconds: 60, nowSeconds: now }),
+    ).resolves.toMatchObject({
+      sub: user,
+    });
+    await expect(verifyToken(issuedAt(80), secret, { ttlSeconds: 60, nowSeconds: now })).rejects.toThrow(
+      TokenError,
+    );
   });
 
   it("rejects expired tokens", async () => {
@@ -48,6 +74,26 @@ describe("HS256 tokens", () => {
     await expect(verifyToken(`${input}.${signature}`, secret, ttl)).rejects.toThrow(
       "unsupported token algorithm",
     );
+  });
+
+  it("signs access tokens with typ JWT and rejects a token of another or no type", async () => {
+    const token = await signToken({ sub: user, org }, secret, 60);
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { sub: user, org, iat: now, exp: now + 60 };
+    // The check compares media types: "application/jwt" is the same type.
+    await expect(
+      verifyToken(signed(claims, { alg: "HS256", typ: "application/jwt" }), secret, ttl),
+    ).resolves.toMatchObject({ sub: user });
+    for (const header of [
+      { alg: "HS256", typ: "at+jwt" },
+      { alg: "HS256", typ: "refresh" },
+      { alg: "HS256" },
+    ]) {
+      await expect(verifyToken(signed(claims, header), secret, ttl)).rejects.toThrow(
+        "token is not an access token",
+      );
+    }
   });
 
   it("rejects malformed tokens and missing claims", async () => {

@@ -1,6 +1,7 @@
 /**
  * HS256 access tokens on `jose`: only HS256 is accepted (so `alg: none` and algorithm confusion are
- * rejected), `exp` and `nbf` are enforced, an `iat` in the future or older than the token lifetime is
+ * rejected), the header must say `typ: JWT` (another kind of token signed with the same key is not
+ * an access token), `exp` and `nbf` are enforced, an `iat` in the future or older than the token lifetime is
  * rejected, and `sub`/`org` must be UUIDs — a signed token naming anything else is a 401, never a
  * query with a malformed id.
  */
@@ -21,6 +22,7 @@ export class TokenError extends Error {
 }
 
 const algorithm = "HS256";
+const tokenType = "JWT";
 /** Clock skew allowed between pods for `exp`, `nbf` and `iat`. */
 const clockToleranceSeconds = 5;
 const key = (secret: string) => new TextEncoder().encode(secret);
@@ -32,7 +34,7 @@ export function signToken(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<string> {
   return new SignJWT({ org: claims.org })
-    .setProtectedHeader({ alg: algorithm, typ: "JWT" })
+    .setProtectedHeader({ alg: algorithm, typ: tokenType })
     .setSubject(claims.sub)
     .setIssuedAt(nowSeconds)
     .setExpirationTime(nowSeconds + ttlSeconds)
@@ -46,6 +48,7 @@ function reason(error: unknown): string {
     if (error.reason === "missing") return "token is missing claims";
     if (error.claim === "nbf") return "token not valid yet";
     if (error.claim === "iat") return "token issued in the future";
+    if (error.claim === "typ") return "token is not an access token";
     return "token is missing claims";
   }
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported)
@@ -63,6 +66,7 @@ export async function verifyToken(
   try {
     ({ payload } = await jwtVerify(token, key(secret), {
       algorithms: [algorithm],
+      typ: tokenType,
       requiredClaims: ["sub", "org", "iat", "exp"],
       maxTokenAge: ttlSeconds + clockToleranceSeconds,
       clockTolerance: clockToleranceSeconds,

@@ -21,4 +21,24 @@ describe("password policy", () => {
     expect(passwordProblem("correct horse battery", email)).toBeUndefined();
     expect(passwordProblem("n0t-in-any-list", email)).toBeUndefined();
   });
+
+  it("each rule on its own, with the exact message, and near misses accepted", () => {
+    expect(passwordProblem("aaaaaaaaaa", email)).toBe("repeats a single character; choose another");
+    // A run whose characters are astral-plane code points is still one repeated character.
+    expect(passwordProblem("😀😀😀😀😀😀😀😀", email)).toBe("repeats a single character; choose another");
+    expect(passwordProblem("aaaaaaaaab", email)).toBeUndefined();
+    expect(passwordProblem("mnopqrstu", email)).toBe("is a run of consecutive characters; choose another");
+    expect(passwordProblem("MNOPQRSTU", email)).toBe("is a run of consecutive characters; choose another");
+    expect(passwordProblem("utsrqponm", email)).toBe("is a run of consecutive characters; choose another");
+    expect(passwordProblem("mnopqrstv", email)).toBeUndefined();
+    expect(passwordProblem("ada.lovelace", email)).toBe("must not be your email address");
+    expect(passwordProblem("ADA.LOVELACE@EXAMPLE.COM", ` ${email.toUpperCase()} `)).toBe(
+      "must not be your email address",
+    );
+    expect(passwordProblem("ada.lovelace@", email)).toBeUndefined();
+    expect(passwordProblem("example.com!", email)).toBeUndefined();
+    expect(passwordProblem("password", email)).toBe(
+      "is one of the most commonly used passwords; choose another",
+    );
+  });
 });

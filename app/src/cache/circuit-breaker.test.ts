@@ -59,4 +59,65 @@ describe("CircuitBreaker", () => {
     instance.failure();
     expect(instance.state).toBe("closed");
   });
+
+  it("lets every call through while closed and counts the outcome of run()", async () => {
+    const { instance, states } = breaker();
+    expect(instance.allow()).toBe(true);
+    expect(instance.allow()).toBe(true);
+    expect(await instance.run("redis", async () => 42)).toBe(42);
+    await expect(
+      instance.run("redis", async () => {
+        throw new Error("down");
+      }),
+    ).rejects.toThrow("down");
+    // One failure after the success: still closed; a second consecutive one opens it.
+    expect(instance.state).toBe("closed");
+    await expect(instance.run("redis", () => Promise.reject(new Error("down")))).rejects.toThrow("down");
+    expect(instance.state).toBe("open");
+    await expect(instance.run("redis", async () => 1)).rejects.toThrow("redis is unavailable (circuit open)");
+    expect(states).toEqual(["open"]);
+  });
+
+  it("a successful run() clears earlier failures; a probe through run() closes the circuit", async () => {
+    const { instance, advance } = breaker();
+    instance.failure();
+    await instance.run("redis", async () => "ok");
+    instance.failure();
+    expect(instance.state).toBe("closed");
+    instance.open();
+    advance(1000);
+    expect(await instance.run("redis", async () => "probe")).toBe("probe");
+    expect(instance.state).toBe("closed");
+    expect(instance.allow()).toBe(true);
+  });
+
+  it("reports each state change once, and names the error after the dependency", () => {
+    const { instance, states } = breaker();
+    instance.success();
+    instance.open();
+    instance.open();
+    expect(states).toEqual(["open"]);
+    const error = new CircuitOpenError("the AI provider");
+    expect(error.name).toBe("CircuitOpenError");
+    expect(error.dependency).toBe("the AI provider");
+    expect(error.message).toBe("the AI provider is unavailable (circuit open)");
+  });
+
+  it("works without a state listener", () => {
+    const quiet = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 10, now: () => 0 });
+    quiet.failure();
+    expect(quiet.state).toBe("open");
+  });
+
+  it("half-open after a failed probe waits a full cool-down again", () => {
+    const { instance, advance } = breaker();
+    instance.open();
+    advance(1000);
+    expect(instance.allow()).toBe(true);
+    instance.failure();
+    advance(999);
+    expect(instance.allow()).toBe(false);
+    advance(1);
+    expect(instance.allow()).toBe(true);
+  });
 });

@@ -1,73 +1,169 @@
-import type { Request, Response } from "express";
-import { describe, expect, it } from "vitest";
-import {
-  AssistantFailedError,
-  IdempotencyKeyInProgressError,
-  IdempotencyKeyReusedError,
-  NotFoundError,
-} from "../domain/errors";
-import { errorHandler } from "./errors";
+/** Domain and framework errors mapped to HTTP in one place, checked through a real Express app. */
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { BudgetExceededError } from "../ai/usage";
+import { DatabaseUnavailableError } from "../db/database";
+import { CursorError } from "../domain/cursor";
+import { errorBody, errorHandler, HttpError, notFound, parse } from "./errors";
 
-/** What the error handler sends for `error`: status, Retry-After and body, plus what it logged. */
-function handled(error: unknown) {
-  const sent: { status?: number; headers: Record<string, string>; body?: unknown; logged: unknown[] } = {
-    headers: {},
-    logged: [],
+const unexpected: unknown[] = [];
+let base: string;
+let close: () => void;
+/** The error the next request to /throw raises. */
+let next: unknown;
+
+beforeAll(async () => {
+  const app = express();
+  app.use(express.json({ limit: "100b" }));
+  app.get("/throw", () => {
+    throw next;
+  });
+  app.post("/echo", (request, response) => {
+    response.json(request.body);
+  });
+  app.use(errorHandler((error) => unexpected.push(error)));
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = () => server.close();
+});
+afterAll(() => close?.());
+
+async function raise(error: unknown) {
+  next = error;
+  unexpected.length = 0;
+  const response = await fetch(`${base}/throw`);
+  return {
+    status: response.status,
+    retryAfter: response.headers.get("retry-after"),
+    body: await response.json(),
   };
-  const response = {
-    headersSent: false,
-    setHeader(name: string, value: string) {
-      sent.headers[name] = value;
-      return this;
-    },
-    status(code: number) {
-      sent.status = code;
-      return this;
-    },
-    json(body: unknown) {
-      sent.body = body;
-      return this;
-    },
-  } as unknown as Response;
-  errorHandler((unexpected) => sent.logged.push(unexpected))(error, {} as Request, response, () => {});
-  return sent;
 }
 
-describe("domain errors map to HTTP in one place", () => {
-  it("a missing resource is a 404 naming it", () => {
-    const sent = handled(new NotFoundError("chatbot"));
-    expect(sent.status).toBe(404);
-    expect(sent.body).toEqual({ error: { code: "not_found", message: "chatbot not found" } });
+describe("error mapping", () => {
+  it("an HttpError keeps its status, code, message and Retry-After", async () => {
+    expect(await raise(new HttpError(429, "rate_limited", "slow down", { retryAfterSeconds: 7 }))).toEqual({
+      status: 429,
+      retryAfter: "7",
+      body: { error: { code: "rate_limited", message: "slow down" } },
+    });
+    expect(await raise(notFound("chatbot"))).toEqual({
+      status: 404,
+      retryAfter: null,
+      body: { error: { code: "not_found", message: "chatbot not found" } },
+    });
+    expect(unexpected).toEqual([]);
   });
 
-  it("a key still in progress is a 409 with Retry-After: 1", () => {
-    const sent = handled(new IdempotencyKeyInProgressError("busy"));
-    expect(sent.status).toBe(409);
-    expect(sent.headers["Retry-After"]).toBe("1");
-    expect(sent.body).toEqual({ error: { code: "idempotency_key_in_progress", message: "busy" } });
+  it("an AI budget exhausted is a 429 until the budget renews", async () => {
+    const now = new Date("2026-03-31T23:59:00Z");
+    const result = await raise(new BudgetExceededError(1000, 1000, now));
+    expect(result.status).toBe(429);
+    expect(result.retryAfter).toBe("60");
+    expect(result.body.error.code).toBe("ai_budget_exceeded");
+    expect(result.body.error.message).toContain("renews on 2026-04-01");
   });
 
-  it("a reused key is a 422", () => {
-    const sent = handled(new IdempotencyKeyReusedError("used"));
-    expect(sent.status).toBe(422);
-    expect(sent.body).toEqual({ error: { code: "idempotency_key_reused", message: "used" } });
+  it("a bad cursor is a 400 naming the query parameter", async () => {
+    expect((await raise(new CursorError("cursor is not one this API returned"))).body).toEqual({
+      error: { code: "invalid_cursor", message: "query.cursor: cursor is not one this API returned" },
+    });
   });
 
-  it.each([
-    ["unavailable", 503, "ai_unavailable"],
-    ["timeout", 504, "ai_timeout"],
-    ["failed", 502, "ai_failed"],
-  ] as const)("an assistant that is %s is a %i %s, logged with its cause", (reason, status, code) => {
-    const cause = new Error("provider said no");
-    const sent = handled(new AssistantFailedError(reason, "no answer", { cause }));
-    expect(sent.status).toBe(status);
-    expect(sent.body).toEqual({ error: { code, message: "no answer" } });
-    expect(sent.logged).toEqual([cause]);
+  it("the database down is a 503 with Retry-After, not reported as unexpected", async () => {
+    const result = await raise(new DatabaseUnavailableError("primary down"));
+    expect(result).toEqual({
+      status: 503,
+      retryAfter: "2",
+      body: {
+        error: { code: "database_unavailable", message: "the database is unavailable; retry shortly" },
+      },
+    });
+    expect(unexpected).toEqual([]);
   });
 
-  it("anything else is a 500 that says only 'internal error'", () => {
-    const sent = handled(new Error("secret detail"));
-    expect(sent.status).toBe(500);
-    expect(sent.body).toEqual({ error: { code: "internal", message: "internal error" } });
+  it("a PostgreSQL data exception (SQLSTATE class 22) is the client's 400; other SQLSTATEs are 500s", async () => {
+    for (const code of ["22021", "22P05", "22008", "22P02"]) {
+      const result = await raise(Object.assign(new Error("bad value"), { code }));
+      expect(result.status, code).toBe(400);
+      expect(result.body.error.code).toBe("invalid_input");
+    }
+    for (const code of ["23505", "22", "122021", "2202", "XX000"]) {
+      const result = await raise(Object.assign(new Error("db"), { code }));
+      expect(result.status, code).toBe(500);
+      expect(result.body).toEqual({ error: { code: "internal", message: "internal error" } });
+      expect(unexpected).toHaveLength(1);
+    }
+  });
+
+  it("an unexpected error is a 500 saying only 'internal error', and is reported", async () => {
+    const error = new Error("secret detail");
+    expect(await raise(error)).toEqual({
+      status: 500,
+      retryAfter: null,
+      body: { error: { code: "internal", message: "internal error" } },
+    });
+    expect(unexpected).toEqual([error]);
+    // A 5xx HttpError without Retry-After is a failure too; its cause is what gets reported.
+    const cause = new Error("root cause");
+    await raise(new HttpError(502, "bad_gateway", "upstream failed", { cause }));
+    expect(unexpected).toEqual([cause]);
+    const plain = new HttpError(500, "boom", "boom");
+    await raise(plain);
+    expect(unexpected).toEqual([plain]);
+  });
+
+  it("body-parser errors: too large is 413, malformed JSON is 400, other 4xx keep their status", async () => {
+    const post = (body: string) =>
+      fetch(`${base}/echo`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const large = await post(JSON.stringify({ text: "x".repeat(200) }));
+    expect(large.status).toBe(413);
+    expect(await large.json()).toEqual({
+      error: { code: "payload_too_large", message: "request body is too large" },
+    });
+    const malformed = await post("{not json");
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).error).toEqual({
+      code: "invalid_json",
+      message: "request body is not valid JSON",
+    });
+    expect((await raise(Object.assign(new Error("gone"), { status: 410 }))).body).toEqual({
+      error: { code: "bad_request", message: "gone" },
+    });
+    expect((await raise(Object.assign(new Error("teapot"), { status: 499 }))).status).toBe(499);
+    expect((await raise(Object.assign(new Error("odd"), { status: 500 }))).status).toBe(500);
+    expect((await raise(Object.assign(new Error("odd"), { status: 399 }))).status).toBe(500);
+  });
+
+  it("errorBody hides unexpected errors", () => {
+    expect(errorBody(new Error("x"))).toEqual({ error: { code: "internal", message: "internal error" } });
+  });
+});
+
+describe("parse", () => {
+  const schema = z.object({ email: z.email(), limit: z.number().int().max(100) });
+
+  it("returns the parsed value", () => {
+    expect(parse(schema, { email: "a@example.com", limit: 5 }, "body")).toEqual({
+      email: "a@example.com",
+      limit: 5,
+    });
+  });
+
+  it("throws a 400 naming every field that failed, with where it came from", () => {
+    let caught: unknown;
+    try {
+      parse(schema, { email: "nope", limit: 500 }, "query");
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(HttpError);
+    const error = caught as HttpError;
+    expect(error.status).toBe(400);
+    expect(error.code).toBe("validation_failed");
+    expect(error.name).toBe("HttpError");
+    expect(error.message).toMatch(/^query\.email: .+; query\.limit: .+$/);
   });
 });

@@ -10,8 +10,7 @@ import type { AppConfig } from "../config";
 import type { Metrics } from "../telemetry/metrics";
 import { clientIp } from "./context";
 import { HttpError } from "./errors";
-
-export type LimiterName = "ip" | "user" | "login" | "register";
+import { type LimiterName, limitOutcome } from "./rate-limit-window";
 
 export interface Limit {
   limit: number;
@@ -42,28 +41,19 @@ export class RateLimiter {
       for (const { limiter } of checks) this.metrics.rateLimitFailOpen.inc({ limiter });
       return;
     }
-    let retryAfterSeconds = 0;
-    let remaining = Number.POSITIVE_INFINITY;
-    let rejectedBy: LimiterName | undefined;
-    checks.forEach(({ limiter }, index) => {
-      const count = replies[index * 2]!;
-      const ttlMs = replies[index * 2 + 1]!;
-      const { limit } = this.limits[limiter];
-      remaining = Math.min(remaining, Math.max(0, limit - count));
-      if (count > limit) {
-        rejectedBy ??= limiter;
-        retryAfterSeconds = Math.max(retryAfterSeconds, Math.ceil(ttlMs / 1000));
-      }
-    });
+    const { remaining, retryAfterSeconds, rejectedBy } = limitOutcome(
+      checks.map(({ limiter }, index) => ({
+        limiter,
+        limit: this.limits[limiter].limit,
+        count: replies[index * 2]!,
+        ttlMs: replies[index * 2 + 1]!,
+      })),
+    );
     response.setHeader("RateLimit-Remaining", String(remaining));
     if (rejectedBy) {
       this.metrics.rateLimited.inc({ limiter: rejectedBy });
-      response.setHeader("Retry-After", String(Math.max(1, retryAfterSeconds)));
-      throw new HttpError(
-        429,
-        "rate_limited",
-        `too many requests; retry in ${Math.max(1, retryAfterSeconds)} s`,
-      );
+      response.setHeader("Retry-After", String(retryAfterSeconds));
+      throw new HttpError(429, "rate_limited", `too many requests; retry in ${retryAfterSeconds} s`);
     }
   }
 

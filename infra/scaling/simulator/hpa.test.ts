@@ -169,6 +169,33 @@ describe("HPA configurable scaling behavior", () => {
     expect(run(defaultBehavior, 1, 30, 4)).toEqual([5, 10, 20, 30]);
   });
 
+  it("a Percent scale-up policy rounds the allowed replicas up (calculateScaleUpLimitWithScalingRules uses math.Ceil)", () => {
+    // 3 pods + 50% = 4.5 → 5 allowed in the period; rounding down would allow only 4.
+    const behavior: HpaBehavior = {
+      scaleUp: {
+        stabilizationWindowSeconds: 0,
+        selectPolicy: "Max",
+        policies: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+      },
+      scaleDown: defaultBehavior.scaleDown,
+    };
+    expect(run(behavior, 3, 20, 1)).toEqual([5]);
+    // 5 + 50% = 7.5 → 8 a minute later (events older than the period no longer count).
+    const hpa = new HpaController({ minReplicas: 1, maxReplicas: 100, behavior });
+    expect(hpa.reconcile(0, 3, [20])).toBe(5);
+    expect(hpa.reconcile(15, 5, [20])).toBe(5);
+    expect(hpa.reconcile(75, 5, [20])).toBe(8);
+  });
+
+  it("a Percent scale-down policy rounds the replicas kept down (math.Trunc of the period start × (1 − percent))", () => {
+    // 9 pods − 50% = 4.5 → 4 kept.
+    const behavior = withScaleDown({
+      stabilizationWindowSeconds: 0,
+      policies: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+    });
+    expect(run(behavior, 9, 1, 1)).toEqual([4]);
+  });
+
   it("default behavior: scale down to the highest recommendation of the last 300 s, then all at once", () => {
     const hpa = new HpaController({ minReplicas: 1, maxReplicas: 100, behavior: defaultBehavior });
     let current = hpa.reconcile(0, 10, [10]);

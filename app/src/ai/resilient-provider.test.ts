@@ -1,0 +1,89 @@
+/**
+ * Retries of the AI call: a retryable failure before any token is retried with backoff; once a
+ * token has reached the client a retry would repeat or contradict it, so the failure is final.
+ */
+import { describe, expect, it } from "vitest";
+import { createMetrics } from "../telemetry/metrics";
+import {
+  type AiProvider,
+  type Completion,
+  type CompletionRequest,
+  type GenerateOptions,
+  RetryableProviderError,
+} from "./provider";
+import { ResilientProvider } from "./resilient-provider";
+
+const request: CompletionRequest = { systemPrompt: "s", knowledge: [], history: [], userMessage: "hi" };
+const reply: Completion = { text: "hello there", promptTokens: 3, completionTokens: 2 };
+
+/** A provider that plays one scripted attempt per call: tokens to stream, then a reply or an error. */
+function scripted(attempts: Array<{ tokens?: string[]; fail?: Error }>) {
+  let calls = 0;
+  const provider: AiProvider = {
+    name: "scripted",
+    model: "m",
+    routable: false,
+    usesHistory: false,
+    async generate(_request, { onToken }: GenerateOptions) {
+      const attempt = attempts[calls++] ?? {};
+      for (const token of attempt.tokens ?? []) onToken?.(token);
+      if (attempt.fail) throw attempt.fail;
+      return reply;
+    },
+  };
+  return { provider, calls: () => calls };
+}
+
+const resilient = (inner: AiProvider) =>
+  new ResilientProvider(inner, {
+    timeoutMs: 5000,
+    maxRetries: 2,
+    backoffMs: 1,
+    metrics: createMetrics({ version: "t", commit: "t" }),
+  });
+
+describe("ResilientProvider retries", () => {
+  it("retries a retryable failure that came before any token", async () => {
+    const { provider, calls } = scripted([
+      { fail: new RetryableProviderError("503") },
+      { tokens: ["hello "] },
+    ]);
+    const tokens: string[] = [];
+    const completion = await resilient(provider).generate(request, {
+      signal: new AbortController().signal,
+      onToken: (text) => tokens.push(text),
+    });
+    expect(completion).toEqual(reply);
+    expect(calls()).toBe(2);
+    expect(tokens).toEqual(["hello "]);
+  });
+
+  it("does not retry once a token has been streamed: the client already has it", async () => {
+    const { provider, calls } = scripted([
+      { tokens: ["hel"], fail: new RetryableProviderError("connection reset") },
+      { tokens: ["hello there"] },
+    ]);
+    const tokens: string[] = [];
+    await expect(
+      resilient(provider).generate(request, {
+        signal: new AbortController().signal,
+        onToken: (text) => tokens.push(text),
+      }),
+    ).rejects.toThrow("connection reset");
+    expect(calls()).toBe(1);
+    expect(tokens).toEqual(["hel"]);
+  });
+
+  it("gives up after maxRetries retries, and never retries a final error", async () => {
+    const failing = scripted(Array.from({ length: 5 }, () => ({ fail: new RetryableProviderError("503") })));
+    await expect(
+      resilient(failing.provider).generate(request, { signal: new AbortController().signal }),
+    ).rejects.toThrow("503");
+    expect(failing.calls()).toBe(3);
+    const final = scripted([{ fail: new Error("400 bad request") }, {}]);
+    await expect(
+      resilient(final.provider).generate(request, { signal: new AbortController().signal }),
+    ).rejects.toThrow("400 bad request");
+    expect(final.calls()).toBe(1);
+  });
+});

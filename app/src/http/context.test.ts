@@ -1,0 +1,158 @@
+/**
+ * Client address and request context on a real Express app listening on loopback: the peer address
+ * is chosen with the request's local address (127.0.0.1 is a configured proxy, 127.0.0.2 is not).
+ */
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { createMetrics } from "../telemetry/metrics";
+import { clientIp, requestContext } from "./context";
+
+const servers: Array<{ close(): void }> = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+async function serve(app: express.Express): Promise<number> {
+  const server = app.listen(0, "127.0.0.1");
+  servers.push(server);
+  await new Promise((resolve) => server.once("listening", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+  from = "127.0.0.1",
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path, headers, localAddress: from }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        body += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function clientIpApp(trustedProxies: string[]): Promise<number> {
+  const app = express();
+  app.set("trust proxy", trustedProxies);
+  app.get("/ip", (request, response) => {
+    response.send(clientIp(request));
+  });
+  return serve(app);
+}
+
+describe("clientIp", () => {
+  it("believes CF-Connecting-IP from a configured proxy", async () => {
+    const port = await clientIpApp(["127.0.0.1"]);
+    expect((await get(port, "/ip", { "cf-connecting-ip": "203.0.113.7" })).body).toBe("203.0.113.7");
+    expect((await get(port, "/ip", { "cf-connecting-ip": " 203.0.113.8 " })).body).toBe("203.0.113.8");
+  });
+
+  it("ignores CF-Connecting-IP and X-Forwarded-For from a peer that is not a configured proxy", async () => {
+    const port = await clientIpApp(["127.0.0.1"]);
+    const headers = { "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "198.51.100.9" };
+    expect((await get(port, "/ip", headers, "127.0.0.2")).body).toBe("127.0.0.2");
+  });
+
+  it("ignores CF-Connecting-IP when a forwarded hop is not a configured proxy, naming that hop", async () => {
+    const port = await clientIpApp(["127.0.0.1", "10.0.0.0/8"]);
+    const spoofed = { "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "10.1.2.3, 198.51.100.9" };
+    expect((await get(port, "/ip", spoofed)).body).toBe("198.51.100.9");
+    // Every forwarded hop a configured proxy: the request came through the chain, so CF names the client.
+    const chained = { "cf-connecting-ip": "203.0.113.7", "x-forwarded-for": "10.1.2.3, 10.4.5.6" };
+    expect((await get(port, "/ip", chained)).body).toBe("203.0.113.7");
+  });
+
+  it("ignores a CF-Connecting-IP that is not an address", async () => {
+    const port = await clientIpApp(["127.0.0.1"]);
+    const headers = { "cf-connecting-ip": "not-an-address", "x-forwarded-for": "198.51.100.9" };
+    expect((await get(port, "/ip", headers)).body).toBe("198.51.100.9");
+    expect((await get(port, "/ip", { "cf-connecting-ip": "" })).body).toBe("127.0.0.1");
+  });
+});
+
+describe("requestContext", () => {
+  async function contextApp() {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const metrics = createMetrics({ version: "t", commit: "t" });
+    const app = express();
+    app.use(requestContext(log, metrics));
+    app.get("/api/items/:id", (request, response) => {
+      response.json({ id: request.id });
+    });
+    app.get("/down", (_request, response) => {
+      response.locals.expectedFailure = true;
+      response.status(503).end();
+    });
+    app.get("/boom", (_request, response) => {
+      response.status(500).end();
+    });
+    app.use((_request, response) => {
+      response.locals.routeLabel = "static";
+      response.status(404).end();
+    });
+    return { port: await serve(app), lines, metrics };
+  }
+
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it("keeps a sane X-Request-Id and replaces any other with a UUID", async () => {
+    const { port } = await contextApp();
+    const kept = await get(port, "/api/items/1", { "x-request-id": "abc-123.x:y_z" });
+    expect(kept.headers["x-request-id"]).toBe("abc-123.x:y_z");
+    expect(JSON.parse(kept.body)).toEqual({ id: "abc-123.x:y_z" });
+    for (const bad of ["has space", "x".repeat(129), "semi;colon"]) {
+      const replaced = await get(port, "/api/items/1", { "x-request-id": bad });
+      expect(replaced.headers["x-request-id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-/);
+    }
+    expect(
+      (await get(port, "/api/items/1", { "x-request-id": "x".repeat(128) })).headers["x-request-id"],
+    ).toBe("x".repeat(128));
+    expect((await get(port, "/api/items/1")).headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("counts and logs each request under its route template, never the raw path", async () => {
+    const { port, lines, metrics } = await contextApp();
+    await get(port, "/api/items/42", { "x-request-id": "req-1" });
+    await get(port, "/nowhere");
+    await settle();
+    const counted = await metrics.registry.getSingleMetricAsString("parley_http_requests_total");
+    expect(counted).toContain('method="GET",route="/api/items/:id",status_code="200"} 1');
+    expect(counted).toContain('method="GET",route="static",status_code="404"} 1');
+    const durations = await metrics.registry.getSingleMetricAsString("parley_http_request_duration_seconds");
+    expect(durations).toMatch(/_count\{method="GET",route="\/api\/items\/:id",status_code="200"\} 1/);
+    const line = lines.find((entry) => entry.req_id === "req-1");
+    expect(line).toMatchObject({
+      msg: "request",
+      level: 30,
+      method: "GET",
+      route: "/api/items/:id",
+      status: 200,
+      completed: true,
+    });
+    expect(line?.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("logs an unexpected 5xx as an error, an expected one (a dependency down) at info", async () => {
+    const { port, lines } = await contextApp();
+    await get(port, "/boom", { "x-request-id": "boom" });
+    await get(port, "/down", { "x-request-id": "down" });
+    await get(port, "/api/items/1", { "x-request-id": "fine" });
+    await settle();
+    const byId = (id: string) => lines.find((entry) => entry.req_id === id);
+    expect(byId("boom")).toMatchObject({ level: 50, msg: "request failed", status: 500 });
+    expect(byId("down")).toMatchObject({ level: 30, msg: "request", status: 503 });
+    expect(byId("fine")).toMatchObject({ level: 30, msg: "request" });
+  });
+});
