@@ -24,7 +24,13 @@ export interface RegisteredResource {
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
   dependencies: string[];
+  /** The `aliases` option as registered: old URNs, or specs the engine completes from this resource. */
+  aliases?: RegisteredAlias[];
 }
+
+export type RegisteredAlias =
+  | { urn: string }
+  | { name?: string; type?: string; stack?: string; project?: string; parentUrn?: string; noParent: boolean };
 
 export interface ProgramRun {
   resources: RegisteredResource[];
@@ -129,6 +135,35 @@ interface MonitorRequest {
   getAdditionalsecretoutputsList(): string[];
   getUrn(): string;
   getOutputs(): Struct;
+  getAliasesList(): AliasMessage[];
+}
+interface AliasMessage {
+  getUrn(): string;
+  getSpec():
+    | {
+        getName(): string;
+        getType(): string;
+        getStack(): string;
+        getProject(): string;
+        getParenturn(): string;
+        getNoparent(): boolean;
+      }
+    | undefined;
+}
+
+/** An alias as plain data; empty fields of a spec are the ones the engine fills in. */
+function aliasOf(message: AliasMessage): RegisteredAlias {
+  const spec = message.getSpec();
+  if (!spec) return { urn: message.getUrn() };
+  const optional = (key: string, value: string) => (value ? { [key]: value } : {});
+  return {
+    ...optional("name", spec.getName()),
+    ...optional("type", spec.getType()),
+    ...optional("stack", spec.getStack()),
+    ...optional("project", spec.getProject()),
+    ...optional("parentUrn", spec.getParenturn()),
+    noParent: spec.getNoparent(),
+  };
 }
 interface MonitorResponse {
   getUrn(): string;
@@ -235,6 +270,7 @@ export async function runProgram(options: {
           inputs: structToPlain(request.getObject()),
           outputs: { ...(normalize(outputs) as Record<string, unknown>), id: response.getId() || undefined },
           dependencies: request.getDependenciesList(),
+          aliases: request.getAliasesList().map(aliasOf),
         });
       }
       callback(error, response);
