@@ -32,8 +32,9 @@ import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";
 import { alertReceiverKeys, loadStackConfig, type StackConfig } from "./config";
 import { resourceName } from "./naming";
+import { stackProfile } from "./profile";
 import { assertScalingInvariants } from "./scaling/invariants";
-import { type ScalingPolicy, scalingPolicyFor } from "./scaling/policy";
+import type { ScalingPolicy } from "./scaling/policy";
 
 /**
  * The configured image, pinned by digest; it must exist before anything runs it (a migration Job or
@@ -138,7 +139,8 @@ function declareApp(deps: AppDependencies): Workload {
 async function main() {
   const config = loadStackConfig();
   const { stack } = config;
-  const policy = scalingPolicyFor(stack);
+  const profile = stackProfile(config);
+  const policy = profile.scaling;
   const clusterName = resourceName(stack);
   // Before any resource is declared: a missing image stops the update instead of leaving a Job waiting.
   const image = config.imageTag
@@ -162,7 +164,7 @@ async function main() {
     availabilityZones: config.availabilityZones,
     natGateways: config.natGateways,
     clusterName,
-    logRetentionDays: config.logRetentionDays,
+    logRetentionDays: profile.logRetentionDays,
   });
 
   const cluster = new Cluster(resourceName(stack, "cluster"), {
@@ -175,7 +177,8 @@ async function main() {
     adminPrincipalArns: config.clusterAdminPrincipalArns,
     viewerPrincipalArns: config.clusterViewerPrincipalArns,
     auditorPrincipalArns: config.clusterAuditorPrincipalArns,
-    logRetentionDays: config.logRetentionDays,
+    logRetentionDays: profile.logRetentionDays,
+    protection: profile.protection,
     systemNodes: policy.nodes.system,
     ecrRepositoryName: config.ecrRepositoryName,
   });
@@ -208,7 +211,8 @@ async function main() {
     availabilityZoneNames: network.availabilityZoneNames,
     clientSecurityGroupId: cluster.clusterSecurityGroupId,
     databaseName: config.databaseName,
-    backupRetentionDays: config.dbBackupRetentionDays,
+    profile: profile.database,
+    protection: profile.protection,
     policy,
   });
 
@@ -219,7 +223,9 @@ async function main() {
     availabilityZoneNames: network.availabilityZoneNames,
     clientSecurityGroupId: cluster.clusterSecurityGroupId,
     policy: policy.cache,
-    logRetentionDays: config.logRetentionDays,
+    profile: profile.cache,
+    protection: profile.protection,
+    logRetentionDays: profile.logRetentionDays,
   });
 
   new ServiceIdentity(resourceName(stack, "app-identity"), {
@@ -292,8 +298,7 @@ async function main() {
       discoveryTags: karpenterAws.discoveryTags,
     },
     monitoring: {
-      retention: config.prometheusRetention,
-      storageGiB: config.prometheusStorageGiB,
+      ...profile.monitoring,
       alertmanagerConfig: alertmanager.config,
       alertmanagerSecretFiles: alertmanager.secretFiles,
     },
@@ -312,7 +317,7 @@ async function main() {
     clusterName,
     kubernetesVersion: config.kubernetesVersion,
     region: config.region,
-    logRetentionDays: config.logRetentionDays,
+    logRetentionDays: profile.logRetentionDays,
     provider: kubernetes,
     monitoringNamespace: clusterServices.monitoringNamespace,
     dependsOn: cluster.ready,

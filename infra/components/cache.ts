@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { naming } from "../naming";
+import type { CacheProfile, DataProtection } from "../profile";
 import type { CachePolicy, StackName } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
 import { rotatingKmsKey } from "./rotating-key";
@@ -25,6 +26,9 @@ export interface CacheArgs {
   clientSecurityGroupId: pulumi.Input<string>;
   /** Node type and replicas, from the scaling policy. */
   policy: CachePolicy;
+  /** Snapshots and windows (infra/profile.ts). */
+  profile: CacheProfile;
+  protection: DataProtection;
   logRetentionDays: number;
 }
 
@@ -48,7 +52,7 @@ export class Cache extends pulumi.ComponentResource {
     super("parley:infra:Cache", name, {}, opts);
     const n = naming(args.stack, "cache");
     const parent = { parent: this };
-    const prod = args.stack === "prod";
+    const { profile, protection } = args;
     if (args.policy.replicas < 1) {
       throw new Error(
         `the scaling policy's cache.replicas is ${args.policy.replicas}: Multi-AZ with automatic failover needs at least 1 replica`,
@@ -126,12 +130,12 @@ export class Cache extends pulumi.ComponentResource {
         kmsKeyId: key.arn,
         transitEncryptionEnabled: true,
         authToken: this.authToken,
-        snapshotRetentionLimit: prod ? 7 : 1,
-        snapshotWindow: "03:00-04:00",
-        maintenanceWindow: "sun:05:00-sun:06:00",
-        finalSnapshotIdentifier: prod ? n.name("final") : undefined,
+        snapshotRetentionLimit: profile.snapshotRetentionDays,
+        snapshotWindow: profile.snapshotWindow,
+        maintenanceWindow: profile.maintenanceWindow,
+        finalSnapshotIdentifier: protection.finalSnapshot ? n.name("final") : undefined,
         autoMinorVersionUpgrade: true,
-        applyImmediately: !prod,
+        applyImmediately: protection.applyImmediately,
         logDeliveryConfigurations: [
           {
             destination: slowLog.name,
@@ -152,7 +156,7 @@ export class Cache extends pulumi.ComponentResource {
       {
         description: "Parley Redis AUTH token",
         kmsKeyId: key.arn,
-        recoveryWindowInDays: prod ? 30 : 0,
+        recoveryWindowInDays: protection.secretRecoveryWindowDays,
         tags: n.tags(),
       },
       parent,

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { naming } from "../naming";
+import type { DataProtection } from "../profile";
 import { architectureOf } from "../scaling/instances";
 import type { NodePolicy, StackName } from "../scaling/policy";
 import { karpenterDiscoveryTags } from "./karpenter-aws";
@@ -26,6 +27,8 @@ export interface ClusterArgs {
   viewerPrincipalArns?: string[];
   auditorPrincipalArns?: string[];
   logRetentionDays: number;
+  /** Deletion protection of the cluster; whether a destroy also deletes the ECR repository's images. */
+  protection: DataProtection;
   /** The system node group's size and instance type (from the scaling policy). */
   systemNodes: NodePolicy["system"];
   ecrRepositoryName: string;
@@ -105,7 +108,6 @@ export class Cluster extends pulumi.ComponentResource {
     super("parley:infra:Cluster", name, {}, opts);
     const n = naming(args.stack, "cluster");
     const parent = { parent: this };
-    const prod = args.stack === "prod";
 
     const secretsKey = rotatingKmsKey(
       n,
@@ -171,7 +173,7 @@ export class Cluster extends pulumi.ComponentResource {
         // The add-ons below are EKS-managed; don't also install the self-managed defaults.
         bootstrapSelfManagedAddons: false,
         upgradePolicy: { supportType: "STANDARD" },
-        deletionProtection: prod,
+        deletionProtection: args.protection.deletionProtection,
         tags: n.tags(karpenterDiscoveryTags(args.clusterName)),
       },
       { parent: this, dependsOn: [logGroup, clusterPolicy] },
@@ -294,7 +296,7 @@ export class Cluster extends pulumi.ComponentResource {
         imageTagMutability: "IMMUTABLE",
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "AES256" }],
-        forceDelete: !prod,
+        forceDelete: args.protection.forceDestroyContents,
         tags: n.tags(),
       },
       parent,

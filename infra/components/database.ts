@@ -1,5 +1,5 @@
 /**
- * RDS PostgreSQL 16: a Multi-AZ primary (prod) and the scaling policy's number of read replicas,
+ * RDS PostgreSQL 16: a primary (Multi-AZ where the stack's profile asks for it) and the scaling policy's number of read replicas,
  * each in its own AZ, behind one private DNS name for readers; tuned parameter group, encrypted
  * storage with autoscaling, Performance Insights, enhanced monitoring, backups, and a security group
  * that admits only the cluster.
@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { naming } from "../naming";
+import type { DatabaseProfile, DataProtection } from "../profile";
 import type { ScalingPolicy, StackName } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
 import { postgresParameters } from "./database-tuning";
@@ -30,7 +31,9 @@ export interface DatabaseArgs {
   /** The only security group admitted (the cluster's). */
   clientSecurityGroupId: pulumi.Input<string>;
   databaseName: string;
-  backupRetentionDays: number;
+  /** Multi-AZ, monitoring, backups and windows (infra/profile.ts). */
+  profile: DatabaseProfile;
+  protection: DataProtection;
   /** Instance class, replica count, storage and the connection budget come from the scaling policy. */
   policy: ScalingPolicy;
 }
@@ -65,7 +68,7 @@ export class Database extends pulumi.ComponentResource {
     super("parley:infra:Database", name, {}, opts);
     const n = naming(args.stack, "database");
     const parent = { parent: this };
-    const prod = args.stack === "prod";
+    const { profile, protection } = args;
     const { database } = args.policy;
     this.databaseName = args.databaseName;
 
@@ -152,14 +155,14 @@ export class Database extends pulumi.ComponentResource {
       performanceInsightsEnabled: true,
       performanceInsightsKmsKeyId: key.arn,
       performanceInsightsRetentionPeriod: 7,
-      monitoringInterval: prod ? 15 : 60,
+      monitoringInterval: profile.monitoringIntervalSeconds,
       monitoringRoleArn: monitoringRole.arn,
       autoMinorVersionUpgrade: true,
       caCertIdentifier: "rds-ca-rsa2048-g1",
       enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
       copyTagsToSnapshot: true,
-      deletionProtection: prod,
-      applyImmediately: !prod,
+      deletionProtection: protection.deletionProtection,
+      applyImmediately: protection.applyImmediately,
     };
 
     // A fixed final-snapshot name fails the second replace or destroy ("DBSnapshotAlreadyExists"):
@@ -186,21 +189,21 @@ export class Database extends pulumi.ComponentResource {
         ...common,
         engine: "postgres",
         engineVersion: postgresMajorVersion,
-        multiAz: prod,
+        multiAz: profile.multiAz,
         dbName: args.databaseName,
         username: masterUsername,
         password: this.password,
         port: postgresPort,
         dbSubnetGroupName: subnetGroup.name,
         allocatedStorage: database.allocatedStorageGiB,
-        backupRetentionPeriod: args.backupRetentionDays,
-        backupWindow: "02:00-03:00",
-        maintenanceWindow: "sun:03:30-sun:04:30",
-        skipFinalSnapshot: !prod,
-        finalSnapshotIdentifier: prod
+        backupRetentionPeriod: profile.backupRetentionDays,
+        backupWindow: profile.backupWindow,
+        maintenanceWindow: profile.maintenanceWindow,
+        skipFinalSnapshot: !protection.finalSnapshot,
+        finalSnapshotIdentifier: protection.finalSnapshot
           ? pulumi.interpolate`${n.name("final")}-${finalSnapshotSuffix.hex}`
           : undefined,
-        deleteAutomatedBackups: !prod,
+        deleteAutomatedBackups: !protection.finalSnapshot,
         tags: n.tags({ role: "primary" }),
       },
       { parent: this, dependsOn: [monitoringPolicy] },
@@ -234,7 +237,7 @@ export class Database extends pulumi.ComponentResource {
         name: `db.${args.stack}.parley.internal`,
         comment: "Private names of Parley's database endpoints",
         vpcs: [{ vpcId: args.vpcId }],
-        forceDestroy: !prod,
+        forceDestroy: protection.forceDestroyContents,
         tags: n.tags(),
       },
       parent,
@@ -263,7 +266,7 @@ export class Database extends pulumi.ComponentResource {
       {
         description: "Parley PostgreSQL master credentials",
         kmsKeyId: key.arn,
-        recoveryWindowInDays: prod ? 30 : 0,
+        recoveryWindowInDays: protection.secretRecoveryWindowDays,
         tags: n.tags(),
       },
       parent,

@@ -54,6 +54,8 @@ export interface ClusterServicesArgs {
     discoveryTags: pulumi.Input<Record<string, string>>;
   };
   monitoring: MonitoringSizing & {
+    /** Two Prometheus and two Alertmanager replicas in different zones (infra/profile.ts). */
+    highlyAvailable: boolean;
     /** The rendered Alertmanager configuration (alerts/render.ts), parsed. */
     alertmanagerConfig: Record<string, unknown>;
     /** The files the config reads receivers' secrets from, with their values. */
@@ -254,7 +256,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       kubePrometheusStackValues({
         retention: args.monitoring.retention,
         storageGiB: args.monitoring.storageGiB,
-        highlyAvailable: args.stack === "prod",
+        highlyAvailable: args.monitoring.highlyAvailable,
         storageClassName,
         alertmanagerConfig: args.monitoring.alertmanagerConfig,
         alertmanagerSecretMount: receiverFiles && {
