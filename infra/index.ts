@@ -23,7 +23,7 @@ import { ContainerLogs } from "./components/container-logs";
 import { Database } from "./components/database";
 import { Edge, PublicDnsRecord, verifyCloudflareIpRanges } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
-import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
+import { loadBalancerControllerPolicy } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
 import { Observability } from "./components/observability";
 import { alertmanagerShipment } from "./components/observability/alertmanager";
@@ -195,13 +195,13 @@ async function main() {
       policy.nodes.karpenter.capacityTypes.includes("spot") && config.spotServiceLinkedRole === "create",
   });
 
-  const loadBalancerControllerAws = new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {
+  const loadBalancerControllerIdentity = new ServiceIdentity(resourceName(stack, "lb-controller"), {
     stack,
+    identity: "lb-controller",
     clusterName: cluster.clusterName,
-    controller: {
-      namespace: controllerServiceAccounts.awsLoadBalancerController.namespace,
-      serviceAccount: controllerServiceAccounts.awsLoadBalancerController.name,
-    },
+    namespace: controllerServiceAccounts.awsLoadBalancerController.namespace,
+    serviceAccount: controllerServiceAccounts.awsLoadBalancerController.name,
+    policies: { policy: loadBalancerControllerPolicy() },
   });
 
   const database = new Database(resourceName(stack, "database"), {
@@ -272,7 +272,7 @@ async function main() {
     // like a real one (pulumi/pulumi-kubernetes#2213), so the read-only preview and plan roles could
     // not preview. The plan and the up use the same mode, so `pulumi up --plan` matches its preview.
     { kubeconfig: cluster.kubeconfig, enableServerSideApply: false },
-    { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerAws] },
+    { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerIdentity] },
   );
   const rendered = renderObservability({ aiMonthlyBudgetUsd: config.aiMonthlyBudgetUsd });
   const alertmanager = alertmanagerShipment(rendered, config.alertReceivers);

@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
 import type { CacheProfile, DataProtection } from "../profile";
 import type { CachePolicy, StackName } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
@@ -49,8 +49,8 @@ export class Cache extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
 
   constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Cache", name, {}, opts);
-    const n = naming(args.stack, "cache");
+    super(componentType("Cache"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "cache");
     const parent = { parent: this };
     const { profile, protection } = args;
     if (args.policy.replicas < 1) {

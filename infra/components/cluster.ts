@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { naming } from "../naming";
+import { componentNaming, componentType, type Naming } from "../naming";
 import type { DataProtection } from "../profile";
 import { architectureOf } from "../scaling/instances";
 import type { NodePolicy, StackName } from "../scaling/policy";
@@ -105,8 +105,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Cluster", name, {}, opts);
-    const n = naming(args.stack, "cluster");
+    super(componentType("Cluster"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "cluster");
     const parent = { parent: this };
 
     const secretsKey = rotatingKmsKey(
@@ -349,7 +349,7 @@ export class Cluster extends pulumi.ComponentResource {
   }
 
   private createSystemNodeGroup(
-    n: ReturnType<typeof naming>,
+    n: Naming,
     args: ClusterArgs,
     cluster: aws.eks.Cluster,
     dependsOn: pulumi.Resource[],

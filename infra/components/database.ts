@@ -11,7 +11,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
 import type { DatabaseProfile, DataProtection } from "../profile";
 import type { ScalingPolicy, StackName } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
@@ -65,8 +65,8 @@ export class Database extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Database", name, {}, opts);
-    const n = naming(args.stack, "database");
+    super(componentType("Database"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "database");
     const parent = { parent: this };
     const { profile, protection } = args;
     const { database } = args.policy;

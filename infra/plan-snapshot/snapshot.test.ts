@@ -12,13 +12,37 @@ import { type RegisteredAlias, type RegisteredResource, runProgram } from "../te
 import { comparePlans, readSnapshot, snapshotOf } from "./snapshot";
 
 describe.each(stackNames)("the %s plan", (stack) => {
+  let run: ReturnType<typeof runProgram> | undefined;
+  const program = () => {
+    run ??= runProgram({ stack });
+    return run;
+  };
+
   it("matches the committed snapshot: same inputs, and an alias for every changed URN", async () => {
-    const { resources } = await runProgram({ stack });
+    const { resources } = await program();
     const problems = comparePlans(readSnapshot(stack), snapshotOf(stack, resources));
     expect(
       problems,
       `${problems.join("\n")}\n(if the change is meant to alter the plan: npm run plan:snapshot, then review the diff)`,
     ).toEqual([]);
+  });
+
+  it("follows the component convention: one type-token prefix, children named `<component name>-…`", async () => {
+    const { resources } = await program();
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const components = resources.filter((r) => !r.custom && r.type !== "pulumi:pulumi:Stack");
+    expect(components.length).toBeGreaterThan(10);
+    expect(components.map((c) => c.type).filter((type) => !type.startsWith("parley:infra:"))).toEqual([]);
+    const misnamed = resources.flatMap((r) => {
+      const parent = r.parent ? byUrn.get(r.parent) : undefined;
+      return parent &&
+        !parent.custom &&
+        parent.type !== "pulumi:pulumi:Stack" &&
+        !r.name.startsWith(`${parent.name}-`)
+        ? [`${r.type} ${r.name} (in ${parent.name})`]
+        : [];
+    });
+    expect(misnamed).toEqual([]);
   });
 });
 

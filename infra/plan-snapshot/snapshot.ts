@@ -8,8 +8,9 @@
  * The engine's rules are reproduced here because the mock monitor's URNs differ from the engine's
  * (mocks prefix only the parent's own type, the engine the parent's whole type chain) and because
  * with alias specs the engine, not the SDK, resolves aliases, including those a child inherits from
- * a renamed parent (the SDK's `allAliases`/`inheritedChildAlias` in @pulumi/pulumi/resource.js
- * implement the same rules for engines without alias specs).
+ * a renamed or retyped parent (pulumi.com/docs/iac/concepts/resources/options/aliases/; the SDK's
+ * `allAliases`/`inheritedChildAlias` in @pulumi/pulumi/resource.js implement the same rules for
+ * engines without alias specs).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";

@@ -12,6 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import { parse as parseYaml } from "yaml";
 import { bootstrapSecretKeys } from "../config";
+import { resourceName } from "../naming";
+import type { StackName } from "../scaling/policy";
 import { InvokeFailure, type MockContext, mockCall, mockResource } from "./mock-outputs";
 
 export interface RegisteredResource {
@@ -33,6 +35,7 @@ export type RegisteredAlias =
   | { name?: string; type?: string; stack?: string; project?: string; parentUrn?: string; noParent: boolean };
 
 export interface ProgramRun {
+  stack: StackName;
   resources: RegisteredResource[];
   stackOutputs: Record<string, unknown>;
   /** Bootstrap secrets (infra/config.ts) the stack file lacks, given placeholder values for this run. */
@@ -188,7 +191,7 @@ interface MockMonitorLike {
  * (full keys, e.g. `parley:vpcCidr`). Rejects with the program's error if it fails.
  */
 export async function runProgram(options: {
-  stack: "prod" | "dev";
+  stack: StackName;
   config?: Record<string, string>;
   /** Answers to provider function calls by token, instead of the mock's (e.g. a changed IP list). */
   calls?: Record<string, Record<string, unknown>>;
@@ -214,10 +217,14 @@ export async function runProgram(options: {
     ...(options.ecrImages ? { ecrImages: options.ecrImages } : {}),
   };
 
+  // The engine moves a resource renamed with a name alias to its new URN and keeps its id and outputs:
+  // the mock answers it as it answered the old name (type::name → former name).
+  const formerNames = new Map<string, string>();
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => mockResource(args, context),
+      newResource: (args) =>
+        mockResource({ ...args, name: formerNames.get(`${args.type}::${args.name}`) ?? args.name }, context),
       call: (args) => options.calls?.[args.token] ?? mockCall(args, context),
     },
     "parley",
@@ -245,8 +252,11 @@ export async function runProgram(options: {
       callback(null, failed);
     });
 
-  monitor.registerResource = (request, callback) =>
-    registerResource(request, (error, response) => {
+  monitor.registerResource = (request, callback) => {
+    const aliases = request.getAliasesList().map(aliasOf);
+    const formerName = aliases.flatMap((alias) => ("name" in alias && alias.name ? [alias.name] : []))[0];
+    if (formerName) formerNames.set(`${request.getType()}::${request.getName()}`, formerName);
+    return registerResource(request, (error, response) => {
       if (response) {
         // The engine, not the SDK, marks `additionalSecretOutputs` as secrets: do the same here.
         const secretOutputs = request.getAdditionalsecretoutputsList();
@@ -270,11 +280,12 @@ export async function runProgram(options: {
           inputs: structToPlain(request.getObject()),
           outputs: { ...(normalize(outputs) as Record<string, unknown>), id: response.getId() || undefined },
           dependencies: request.getDependenciesList(),
-          aliases: request.getAliasesList().map(aliasOf),
+          aliases,
         });
       }
       callback(error, response);
     });
+  };
 
   monitor.registerResourceOutputs = (request, callback) => {
     if (request.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
@@ -297,7 +308,12 @@ export async function runProgram(options: {
   }
   await pulumi.runtime.disconnect();
   if (failure) throw failure;
-  return { resources, stackOutputs, assumedSecrets: assumedSecrets.filter((key) => key in config) };
+  return {
+    stack: options.stack,
+    resources,
+    stackOutputs,
+    assumedSecrets: assumedSecrets.filter((key) => key in config),
+  };
 }
 
 /** Convenience for tests: the registrations of one resource type. */
@@ -305,15 +321,21 @@ export function resourcesOfType(run: ProgramRun, type: string): RegisteredResour
   return run.resources.filter((resource) => resource.type === type);
 }
 
-/** The registration of `type` whose name ends with `suffix`; throws unless exactly one matches. */
-export function resourceNamed(run: ProgramRun, type: string, suffix: string): RegisteredResource {
-  const matches = resourcesOfType(run, type).filter((resource) => resource.name.endsWith(suffix));
+/**
+ * The registration of `type` with the logical name `parley-<stack>-<parts...>` (infra/naming.ts: the
+ * component's name, then the child's parts), e.g. `resourceNamed(run, "aws:ec2/vpc:Vpc", "network",
+ * "vpc")`; throws unless exactly one matches, naming those of the type that exist.
+ */
+export function resourceNamed(run: ProgramRun, type: string, ...parts: string[]): RegisteredResource {
+  const name = resourceName(run.stack, ...parts);
+  const ofType = resourcesOfType(run, type);
+  const matches = ofType.filter((resource) => resource.name === name);
   if (matches.length !== 1) {
     throw new Error(
-      `expected one ${type} named *${suffix}, found ${matches.map((m) => m.name).join(", ") || "none"}`,
+      `expected one ${type} named ${name}, found ${matches.length} (of the type: ${ofType.map((r) => r.name).join(", ") || "none"})`,
     );
   }
-  return matches[0];
+  return matches[0]!;
 }
 
 /** The registration with this URN (e.g. one named in another's `dependencies` or `parent`). */

@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { naming } from "../../naming";
+import { componentNaming, componentType, naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import type { ScalingPolicy, StackName } from "../../scaling/policy";
 import { serviceMonitorSpec } from "../observability/service-monitor";
@@ -86,8 +86,14 @@ export class ClusterServices extends pulumi.ComponentResource {
   readonly access = monitoringAccess();
 
   constructor(name: string, args: ClusterServicesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:cluster:ClusterServices", name, {}, opts);
-    const names = naming(args.stack, "cluster-services");
+    // Its type token was "parley:cluster:ClusterServices": the alias keeps the deployed component and its children.
+    super(
+      componentType("ClusterServices"),
+      name,
+      {},
+      { ...opts, aliases: [{ type: "parley:cluster:ClusterServices" }, ...(opts?.aliases ?? [])] },
+    );
+    const names = componentNaming(name, args.stack, "cluster-services");
     const provider = args.provider;
     const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
       parent: this,
