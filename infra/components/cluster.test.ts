@@ -272,7 +272,7 @@ describe("Karpenter's AWS side", () => {
       policy.name.startsWith("parley-prod-karpenter-controller-"),
     );
     expect(
-      policies.map((policy) => policy.name.replace("parley-prod-identity-karpenter-", "")).sort(),
+      policies.map((policy) => policy.name.replace("parley-prod-karpenter-controller-", "")).sort(),
     ).toEqual([
       "eks-integration-policy",
       "iam-integration-policy",
