@@ -57,7 +57,7 @@ describe.each(["dev", "prod"] as const)("first deploy of %s from an empty accoun
     expect(types).toContain("aws:rds/instance:Instance");
     // Nothing that would pull an image nobody pushed, and no public record pointing at no origin.
     for (const absent of [
-      "parley:workload:Workload",
+      "parley:infra:Workload",
       "kubernetes:batch/v1:Job",
       "kubernetes:apps/v1:Deployment",
       "kubernetes:networking.k8s.io/v1:Ingress",

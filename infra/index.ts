@@ -25,7 +25,7 @@ import { Database } from "./components/database";
 import { DatabaseRoles } from "./components/database-roles";
 import { Edge, PublicDnsRecord, verifyCloudflareIpRanges } from "./components/edge";
 import { KarpenterAws } from "./components/karpenter-aws";
-import { LoadBalancerControllerAws } from "./components/load-balancer-controller-aws";
+import { loadBalancerControllerPolicy } from "./components/load-balancer-controller-aws";
 import { Network } from "./components/network";
 import { Observability } from "./components/observability";
 import { ServiceIdentity, secretReaderPolicy } from "./components/service-identity";
@@ -33,8 +33,9 @@ import { planSubnets } from "./components/subnet-plan";
 import { appServiceAccount, Workload } from "./components/workload";
 import { alertReceiverKeys, loadStackConfig, type StackConfig } from "./config";
 import { resourceName } from "./naming";
+import { stackProfile } from "./profile";
 import { assertScalingInvariants } from "./scaling/invariants";
-import { type ScalingPolicy, scalingPolicyFor } from "./scaling/policy";
+import type { ScalingPolicy } from "./scaling/policy";
 
 /**
  * The configured image, pinned by digest; it must exist before anything runs it (a migration Job or
@@ -142,7 +143,8 @@ function declareApp(deps: AppDependencies): Workload {
 async function main() {
   const config = loadStackConfig();
   const { stack } = config;
-  const policy = scalingPolicyFor(stack);
+  const profile = stackProfile(config);
+  const policy = profile.scaling;
   const clusterName = resourceName(stack);
   // Before any resource is declared: a missing image stops the update instead of leaving a Job waiting.
   const image = config.imageTag
@@ -166,7 +168,7 @@ async function main() {
     availabilityZones: config.availabilityZones,
     natGateways: config.natGateways,
     clusterName,
-    logRetentionDays: config.logRetentionDays,
+    logRetentionDays: profile.logRetentionDays,
   });
 
   const cluster = new Cluster(resourceName(stack, "cluster"), {
@@ -179,7 +181,8 @@ async function main() {
     adminPrincipalArns: config.clusterAdminPrincipalArns,
     viewerPrincipalArns: config.clusterViewerPrincipalArns,
     auditorPrincipalArns: config.clusterAuditorPrincipalArns,
-    logRetentionDays: config.logRetentionDays,
+    logRetentionDays: profile.logRetentionDays,
+    protection: profile.protection,
     systemNodes: policy.nodes.system,
     ecrRepositoryName: config.ecrRepositoryName,
   });
@@ -196,13 +199,13 @@ async function main() {
       policy.nodes.karpenter.capacityTypes.includes("spot") && config.spotServiceLinkedRole === "create",
   });
 
-  const loadBalancerControllerAws = new LoadBalancerControllerAws(resourceName(stack, "lb-controller"), {
+  const loadBalancerControllerIdentity = new ServiceIdentity(resourceName(stack, "lb-controller"), {
     stack,
+    identity: "lb-controller",
     clusterName: cluster.clusterName,
-    controller: {
-      namespace: controllerServiceAccounts.awsLoadBalancerController.namespace,
-      serviceAccount: controllerServiceAccounts.awsLoadBalancerController.name,
-    },
+    namespace: controllerServiceAccounts.awsLoadBalancerController.namespace,
+    serviceAccount: controllerServiceAccounts.awsLoadBalancerController.name,
+    policies: { policy: loadBalancerControllerPolicy() },
   });
 
   const database = new Database(resourceName(stack, "database"), {
@@ -212,7 +215,8 @@ async function main() {
     availabilityZoneNames: network.availabilityZoneNames,
     clientSecurityGroupId: cluster.clusterSecurityGroupId,
     databaseName: config.databaseName,
-    backupRetentionDays: config.dbBackupRetentionDays,
+    profile: profile.database,
+    protection: profile.protection,
     policy,
   });
 
@@ -231,7 +235,9 @@ async function main() {
     availabilityZoneNames: network.availabilityZoneNames,
     clientSecurityGroupId: cluster.clusterSecurityGroupId,
     policy: policy.cache,
-    logRetentionDays: config.logRetentionDays,
+    profile: profile.cache,
+    protection: profile.protection,
+    logRetentionDays: profile.logRetentionDays,
   });
 
   new ServiceIdentity(resourceName(stack, "app-identity"), {
@@ -278,7 +284,7 @@ async function main() {
     // like a real one (pulumi/pulumi-kubernetes#2213), so the read-only preview and plan roles could
     // not preview. The plan and the up use the same mode, so `pulumi up --plan` matches its preview.
     { kubeconfig: cluster.kubeconfig, enableServerSideApply: false },
-    { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerAws] },
+    { dependsOn: [...cluster.ready, karpenterAws, loadBalancerControllerIdentity] },
   );
   const rendered = renderObservability({ aiMonthlyBudgetUsd: config.aiMonthlyBudgetUsd });
   const alertmanager = alertmanagerShipment(rendered, config.alertReceivers);
@@ -304,8 +310,7 @@ async function main() {
       discoveryTags: karpenterAws.discoveryTags,
     },
     monitoring: {
-      retention: config.prometheusRetention,
-      storageGiB: config.prometheusStorageGiB,
+      ...profile.monitoring,
       alertmanagerConfig: alertmanager.config,
       alertmanagerSecretFiles: alertmanager.secretFiles,
     },
@@ -328,7 +333,7 @@ async function main() {
     clusterName,
     kubernetesVersion: config.kubernetesVersion,
     region: config.region,
-    logRetentionDays: config.logRetentionDays,
+    logRetentionDays: profile.logRetentionDays,
     provider: kubernetes,
     monitoringNamespace: clusterServices.monitoringNamespace,
     dependsOn: cluster.ready,

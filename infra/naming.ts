@@ -18,15 +18,22 @@ export interface CommonTags {
 
 const namePart = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
-/** `parley-<stack>-<parts...>`; parts are lower-case words joined by hyphens. */
-export function resourceName(stack: StackName, ...parts: string[]): string {
+function checked(parts: string[]): string[] {
   for (const part of parts) {
     if (!namePart.test(part)) {
       throw new Error(`resource name part "${part}" must be lower-case letters, digits and single hyphens`);
     }
   }
-  return [projectName, stack, ...parts].join("-");
+  return parts;
 }
+
+/** `parley-<stack>-<parts...>`; parts are lower-case words joined by hyphens. */
+export function resourceName(stack: StackName, ...parts: string[]): string {
+  return [projectName, stack, ...checked(parts)].join("-");
+}
+
+/** The type token of a Parley component: every component shares the one prefix `parley:infra:`. */
+export const componentType = (kind: string) => `${projectName}:infra:${kind}`;
 
 /** The common tags of a component's resources, plus any resource-specific ones. */
 export function commonTags(
@@ -51,6 +58,19 @@ export function naming(stack: StackName, component: string): Naming {
     stack,
     component,
     name: (...parts) => resourceName(stack, component, ...parts),
+    tags: (extra) => commonTags(stack, component, extra),
+  };
+}
+
+/**
+ * What a ComponentResource uses for its children: names `<its name>-<parts...>` (the program names
+ * components `parley-<stack>-<component>`), tags naming the stack and `component`.
+ */
+export function componentNaming(name: string, stack: StackName, component: string): Naming {
+  return {
+    stack,
+    component,
+    name: (...parts) => [name, ...checked(parts)].join("-"),
     tags: (extra) => commonTags(stack, component, extra),
   };
 }

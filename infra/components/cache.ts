@@ -8,7 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
+import type { CacheProfile, DataProtection } from "../profile";
 import type { CachePolicy } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
 import { rotatingKmsKey } from "./rotating-key";
@@ -26,6 +27,9 @@ export interface CacheArgs {
   clientSecurityGroupId: pulumi.Input<string>;
   /** Node type and replicas, from the scaling policy. */
   policy: CachePolicy;
+  /** Snapshots and windows (infra/profile.ts). */
+  profile: CacheProfile;
+  protection: DataProtection;
   logRetentionDays: number;
 }
 
@@ -46,10 +50,10 @@ export class Cache extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
 
   constructor(name: string, args: CacheArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Cache", name, {}, opts);
-    const n = naming(args.stack, "cache");
+    super(componentType("Cache"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "cache");
     const parent = { parent: this };
-    const prod = args.stack === "prod";
+    const { profile, protection } = args;
     if (args.policy.replicas < 1) {
       throw new Error(
         `the scaling policy's cache.replicas is ${args.policy.replicas}: Multi-AZ with automatic failover needs at least 1 replica`,
@@ -127,12 +131,12 @@ export class Cache extends pulumi.ComponentResource {
         kmsKeyId: key.arn,
         transitEncryptionEnabled: true,
         authToken: this.authToken,
-        snapshotRetentionLimit: prod ? 7 : 1,
-        snapshotWindow: "03:00-04:00",
-        maintenanceWindow: "sun:05:00-sun:06:00",
-        finalSnapshotIdentifier: prod ? n.name("final") : undefined,
+        snapshotRetentionLimit: profile.snapshotRetentionDays,
+        snapshotWindow: profile.snapshotWindow,
+        maintenanceWindow: profile.maintenanceWindow,
+        finalSnapshotIdentifier: protection.finalSnapshot ? n.name("final") : undefined,
         autoMinorVersionUpgrade: true,
-        applyImmediately: !prod,
+        applyImmediately: protection.applyImmediately,
         logDeliveryConfigurations: [
           {
             destination: slowLog.name,
@@ -153,7 +157,7 @@ export class Cache extends pulumi.ComponentResource {
       {
         description: "Parley Redis AUTH token",
         kmsKeyId: key.arn,
-        recoveryWindowInDays: prod ? 30 : 0,
+        recoveryWindowInDays: protection.secretRecoveryWindowDays,
         tags: n.tags(),
       },
       parent,

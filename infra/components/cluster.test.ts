@@ -15,8 +15,10 @@ beforeAll(async () => {
 });
 
 const eks = (run: ProgramRun) => resourceNamed(run, "aws:eks/cluster:Cluster", "cluster-eks");
-const addon = (run: ProgramRun, name: string) => resourceNamed(run, "aws:eks/addon:Addon", `addon-${name}`);
-const nodeGroup = (run: ProgramRun) => resourceNamed(run, "aws:eks/nodeGroup:NodeGroup", "system-nodes");
+const addon = (run: ProgramRun, name: string) =>
+  resourceNamed(run, "aws:eks/addon:Addon", "cluster-addon", name);
+const nodeGroup = (run: ProgramRun) =>
+  resourceNamed(run, "aws:eks/nodeGroup:NodeGroup", "cluster-system-nodes");
 
 describe("Cluster", () => {
   it("uses API authentication, KMS envelope encryption of Secrets and every control-plane log", () => {
@@ -47,7 +49,7 @@ describe("Cluster", () => {
   });
 
   it("tags the cluster security group, which every node gets, for Karpenter's discovery", () => {
-    const tag = resourceNamed(prod, "aws:ec2/tag:Tag", "sg-discovery-tag");
+    const tag = resourceNamed(prod, "aws:ec2/tag:Tag", "cluster-sg-discovery-tag");
     expect(tag.inputs).toEqual({
       resourceId: (eks(prod).outputs.vpcConfig as { clusterSecurityGroupId: string }).clusterSecurityGroupId,
       key: "karpenter.sh/discovery",
@@ -62,7 +64,8 @@ describe("Cluster", () => {
       type: "STANDARD",
     });
     expect(
-      resourceNamed(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "admin-0-policy").inputs,
+      resourceNamed(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "cluster-admin-0-policy")
+        .inputs,
     ).toMatchObject({
       policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
       accessScope: { type: "cluster" },
@@ -75,14 +78,14 @@ describe("Cluster", () => {
     expect(
       resourceNamed(prod, "aws:eks/accessEntry:AccessEntry", "cluster-viewer-0").inputs.principalArn,
     ).toBe("arn:aws:iam::123456789012:role/parley-prod-preview");
-    expect(policyOf("viewer-0-policy")).toMatchObject({
+    expect(policyOf("cluster-viewer-0-policy")).toMatchObject({
       policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
       accessScope: { type: "cluster" },
     });
     expect(
       resourceNamed(prod, "aws:eks/accessEntry:AccessEntry", "cluster-auditor-0").inputs.principalArn,
     ).toBe("arn:aws:iam::123456789012:role/parley-prod-plan");
-    expect(policyOf("auditor-0-policy").policyArn).toBe(
+    expect(policyOf("cluster-auditor-0-policy").policyArn).toBe(
       "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy",
     );
   });
@@ -99,7 +102,7 @@ describe("Cluster", () => {
   });
 
   it("launches system nodes with IMDSv2 only and a hop limit of 1", () => {
-    const template = resourceNamed(prod, "aws:ec2/launchTemplate:LaunchTemplate", "system-nodes-lt");
+    const template = resourceNamed(prod, "aws:ec2/launchTemplate:LaunchTemplate", "cluster-system-nodes-lt");
     expect(template.inputs.metadataOptions).toMatchObject({
       httpTokens: "required",
       httpPutResponseHopLimit: 1,
@@ -162,7 +165,11 @@ describe("Cluster", () => {
   it("makes the Kubernetes provider wait for admin access, the nodes and the add-ons that need them", () => {
     const [provider] = resourcesOfType(prod, "pulumi:providers:kubernetes");
     for (const ready of [
-      resourceNamed(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "admin-0-policy"),
+      resourceNamed(
+        prod,
+        "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        "cluster-admin-0-policy",
+      ),
       nodeGroup(prod),
       addon(prod, "coredns"),
       addon(prod, "aws-ebs-csi-driver"),
@@ -224,7 +231,8 @@ describe("Karpenter's AWS side", () => {
     expect(targets).toHaveLength(rules.length);
     for (const target of targets) expect(target.inputs.arn).toBe(queue.outputs.arn);
     const queuePolicy = JSON.parse(
-      resourceNamed(prod, "aws:sqs/queuePolicy:QueuePolicy", "queue-policy").inputs.policy as string,
+      resourceNamed(prod, "aws:sqs/queuePolicy:QueuePolicy", "karpenter-karpenter-interruption-queue-policy")
+        .inputs.policy as string,
     );
     expect(queuePolicy.Statement[0]).toMatchObject({
       Action: "sqs:SendMessage",
@@ -254,10 +262,10 @@ describe("Karpenter's AWS side", () => {
 
   it("grants the controller upstream's policies, fully resolved for this cluster", () => {
     const policies = resourcesOfType(prod, "aws:iam/policy:Policy").filter((policy) =>
-      policy.name.startsWith("parley-prod-identity-karpenter-"),
+      policy.name.startsWith("parley-prod-karpenter-controller-"),
     );
     expect(
-      policies.map((policy) => policy.name.replace("parley-prod-identity-karpenter-", "")).sort(),
+      policies.map((policy) => policy.name.replace("parley-prod-karpenter-controller-", "")).sort(),
     ).toEqual([
       "eks-integration-policy",
       "iam-integration-policy",
@@ -318,7 +326,7 @@ describe("Pod Identity", () => {
   });
 
   it("gives the load balancer controller upstream's IAM policy unchanged", () => {
-    const policy = resourceNamed(prod, "aws:iam/policy:Policy", "identity-lb-controller-policy");
+    const policy = resourceNamed(prod, "aws:iam/policy:Policy", "lb-controller-policy");
     expect(JSON.parse(policy.inputs.policy as string)).toEqual(
       JSON.parse(readFileSync(loadBalancerControllerPolicyPath, "utf8")),
     );
@@ -326,7 +334,7 @@ describe("Pod Identity", () => {
 
   it("lets the app read only its own credentials secrets", () => {
     const policy = JSON.parse(
-      resourceNamed(prod, "aws:iam/policy:Policy", "identity-app-read-credentials").inputs.policy as string,
+      resourceNamed(prod, "aws:iam/policy:Policy", "app-identity-read-credentials").inputs.policy as string,
     );
     const secrets = resourcesOfType(prod, "aws:secretsmanager/secret:Secret").map(
       (secret) => secret.outputs.arn,

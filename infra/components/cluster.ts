@@ -7,7 +7,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType, type Naming } from "../naming";
+import type { DataProtection } from "../profile";
 import { architectureOf } from "../scaling/instances";
 import type { NodePolicy } from "../scaling/policy";
 import { karpenterDiscoveryTags } from "./karpenter-aws";
@@ -27,6 +28,8 @@ export interface ClusterArgs {
   viewerPrincipalArns?: string[];
   auditorPrincipalArns?: string[];
   logRetentionDays: number;
+  /** Deletion protection of the cluster; whether a destroy also deletes the ECR repository's images. */
+  protection: DataProtection;
   /** The system node group's size and instance type (from the scaling policy). */
   systemNodes: NodePolicy["system"];
   ecrRepositoryName: string;
@@ -103,10 +106,9 @@ export class Cluster extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Cluster", name, {}, opts);
-    const n = naming(args.stack, "cluster");
+    super(componentType("Cluster"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "cluster");
     const parent = { parent: this };
-    const prod = args.stack === "prod";
 
     const secretsKey = rotatingKmsKey(
       n,
@@ -172,7 +174,7 @@ export class Cluster extends pulumi.ComponentResource {
         // The add-ons below are EKS-managed; don't also install the self-managed defaults.
         bootstrapSelfManagedAddons: false,
         upgradePolicy: { supportType: "STANDARD" },
-        deletionProtection: prod,
+        deletionProtection: args.protection.deletionProtection,
         tags: n.tags(karpenterDiscoveryTags(args.clusterName)),
       },
       { parent: this, dependsOn: [logGroup, clusterPolicy] },
@@ -295,7 +297,7 @@ export class Cluster extends pulumi.ComponentResource {
         imageTagMutability: "IMMUTABLE",
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "AES256" }],
-        forceDelete: !prod,
+        forceDelete: args.protection.forceDestroyContents,
         tags: n.tags(),
       },
       parent,
@@ -348,7 +350,7 @@ export class Cluster extends pulumi.ComponentResource {
   }
 
   private createSystemNodeGroup(
-    n: ReturnType<typeof naming>,
+    n: Naming,
     args: ClusterArgs,
     cluster: aws.eks.Cluster,
     dependsOn: pulumi.Resource[],

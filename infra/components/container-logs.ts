@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
 import { monitoringNamespace, monitoringReleaseName } from "./cluster-services/monitoring";
 import { ServiceIdentity } from "./service-identity";
 
@@ -49,8 +49,8 @@ export class ContainerLogs extends pulumi.ComponentResource {
   readonly logGroupNames: string[];
 
   constructor(name: string, args: ContainerLogsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:ContainerLogs", name, {}, opts);
-    const n = naming(args.stack, "container-logs");
+    super(componentType("ContainerLogs"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "container-logs");
     const parent = { parent: this };
 
     const groups = containerLogGroupKinds.map(

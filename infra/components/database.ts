@@ -1,5 +1,5 @@
 /**
- * RDS PostgreSQL 16: a Multi-AZ primary (prod) and the scaling policy's number of read replicas,
+ * RDS PostgreSQL 16: a primary (Multi-AZ where the stack's profile asks for it) and the scaling policy's number of read replicas,
  * each in its own AZ, behind one private DNS name for readers; tuned parameter group, encrypted
  * storage with autoscaling, Performance Insights, enhanced monitoring, backups, and a security group
  * that admits only the cluster.
@@ -12,7 +12,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
+import type { DatabaseProfile, DataProtection } from "../profile";
 import type { ScalingPolicy } from "../scaling/policy";
 import { clusterOnlySecurityGroup } from "./data-store-access";
 import { postgresParameters } from "./database-tuning";
@@ -31,7 +32,9 @@ export interface DatabaseArgs {
   /** The only security group admitted (the cluster's). */
   clientSecurityGroupId: pulumi.Input<string>;
   databaseName: string;
-  backupRetentionDays: number;
+  /** Multi-AZ, monitoring, backups and windows (infra/profile.ts). */
+  profile: DatabaseProfile;
+  protection: DataProtection;
   /** Instance class, replica count, storage and the connection budget come from the scaling policy. */
   policy: ScalingPolicy;
 }
@@ -63,10 +66,10 @@ export class Database extends pulumi.ComponentResource {
   readonly kmsKeyArn: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Database", name, {}, opts);
-    const n = naming(args.stack, "database");
+    super(componentType("Database"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "database");
     const parent = { parent: this };
-    const prod = args.stack === "prod";
+    const { profile, protection } = args;
     const { database } = args.policy;
     this.databaseName = args.databaseName;
 
@@ -153,14 +156,14 @@ export class Database extends pulumi.ComponentResource {
       performanceInsightsEnabled: true,
       performanceInsightsKmsKeyId: key.arn,
       performanceInsightsRetentionPeriod: 7,
-      monitoringInterval: prod ? 15 : 60,
+      monitoringInterval: profile.monitoringIntervalSeconds,
       monitoringRoleArn: monitoringRole.arn,
       autoMinorVersionUpgrade: true,
       caCertIdentifier: "rds-ca-rsa2048-g1",
       enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
       copyTagsToSnapshot: true,
-      deletionProtection: prod,
-      applyImmediately: !prod,
+      deletionProtection: protection.deletionProtection,
+      applyImmediately: protection.applyImmediately,
     };
 
     // A fixed final-snapshot name fails the second replace or destroy ("DBSnapshotAlreadyExists"):
@@ -187,21 +190,21 @@ export class Database extends pulumi.ComponentResource {
         ...common,
         engine: "postgres",
         engineVersion: postgresMajorVersion,
-        multiAz: prod,
+        multiAz: profile.multiAz,
         dbName: args.databaseName,
         username: masterUsername,
         password: this.password,
         port: postgresPort,
         dbSubnetGroupName: subnetGroup.name,
         allocatedStorage: database.allocatedStorageGiB,
-        backupRetentionPeriod: args.backupRetentionDays,
-        backupWindow: "02:00-03:00",
-        maintenanceWindow: "sun:03:30-sun:04:30",
-        skipFinalSnapshot: !prod,
-        finalSnapshotIdentifier: prod
+        backupRetentionPeriod: profile.backupRetentionDays,
+        backupWindow: profile.backupWindow,
+        maintenanceWindow: profile.maintenanceWindow,
+        skipFinalSnapshot: !protection.finalSnapshot,
+        finalSnapshotIdentifier: protection.finalSnapshot
           ? pulumi.interpolate`${n.name("final")}-${finalSnapshotSuffix.hex}`
           : undefined,
-        deleteAutomatedBackups: !prod,
+        deleteAutomatedBackups: !protection.finalSnapshot,
         tags: n.tags({ role: "primary" }),
       },
       { parent: this, dependsOn: [monitoringPolicy] },
@@ -235,7 +238,7 @@ export class Database extends pulumi.ComponentResource {
         name: `db.${args.stack}.parley.internal`,
         comment: "Private names of Parley's database endpoints",
         vpcs: [{ vpcId: args.vpcId }],
-        forceDestroy: !prod,
+        forceDestroy: protection.forceDestroyContents,
         tags: n.tags(),
       },
       parent,
@@ -264,7 +267,7 @@ export class Database extends pulumi.ComponentResource {
       {
         description: "Parley PostgreSQL master credentials",
         kmsKeyId: key.arn,
-        recoveryWindowInDays: prod ? 30 : 0,
+        recoveryWindowInDays: protection.secretRecoveryWindowDays,
         tags: n.tags(),
       },
       parent,

@@ -59,7 +59,7 @@ describe("Edge", () => {
   it("issues an ACM certificate for the public host, validated through a DNS-only Cloudflare record", () => {
     const certificate = resourceNamed(prod, "aws:acm/certificate:Certificate", "edge-certificate");
     expect(certificate.inputs).toMatchObject({ domainName: prodHost, validationMethod: "DNS" });
-    const record = resourceNamed(prod, "cloudflare:index/dnsRecord:DnsRecord", "certificate-validation");
+    const record = resourceNamed(prod, "cloudflare:index/dnsRecord:DnsRecord", "edge-certificate-validation");
     const option = (certificate.outputs.domainValidationOptions as Array<Record<string, string>>)[0];
     expect(record.inputs).toMatchObject({
       zoneId,
@@ -71,7 +71,7 @@ describe("Edge", () => {
     const validation = resourceNamed(
       prod,
       "aws:acm/certificateValidation:CertificateValidation",
-      "certificate-validated",
+      "edge-certificate-validated",
     );
     expect(validation.inputs.certificateArn).toBe(certificate.outputs.arn);
   });
@@ -95,7 +95,7 @@ describe("Edge", () => {
     const hostname = (ingress.outputs.status as { loadBalancer: { ingress: Array<{ hostname: string }> } })
       .loadBalancer.ingress[0].hostname;
     expect(
-      resourceNamed(prod, "cloudflare:index/dnsRecord:DnsRecord", "edge-public-host").inputs,
+      resourceNamed(prod, "cloudflare:index/dnsRecord:DnsRecord", "public-dns-record").inputs,
     ).toMatchObject({ zoneId, name: prodHost, type: "CNAME", content: hostname, proxied: true });
   });
 
@@ -122,7 +122,7 @@ describe("Edge: one owner of the zone's singletons (one entry-point ruleset per 
     expect(resourcesOfType(dev, types.zoneSetting)).toEqual([]);
     expect(resourcesOfType(dev, types.ruleset)).toEqual([]);
     // What belongs to its own host it still declares.
-    expect(resourceNamed(dev, "cloudflare:index/dnsRecord:DnsRecord", "edge-public-host").inputs.name).toBe(
+    expect(resourceNamed(dev, "cloudflare:index/dnsRecord:DnsRecord", "public-dns-record").inputs.name).toBe(
       devHost,
     );
     expect(resourcesOfType(dev, types.aop)).toHaveLength(1);
@@ -246,8 +246,8 @@ describe("Edge: cache rules", () => {
 
 describe("Edge: only this zone's proxied traffic reaches the origin (per-hostname authenticated origin pulls)", () => {
   const byUrn = (run: ProgramRun, urn: unknown) => run.resources.find((r) => r.urn === urn);
-  const ofName = (run: ProgramRun, type: string, suffix: string): RegisteredResource =>
-    resourceNamed(run, type, suffix);
+  const ofName = (run: ProgramRun, type: string, part: string): RegisteredResource =>
+    resourceNamed(run, type, "edge", part);
 
   it.each([
     ["prod", prodHost],

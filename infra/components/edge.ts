@@ -25,7 +25,7 @@ import {
   cloudflareIpv4Ranges,
   cloudflareIpv6Ranges,
 } from "../data/cloudflare-ips";
-import { naming } from "../naming";
+import { componentNaming, componentType, type Naming, resourceName } from "../naming";
 import {
   type EdgeRateLimitKind,
   planCapabilities,
@@ -214,8 +214,8 @@ export class Edge extends pulumi.ComponentResource {
   readonly originTrustStoreArn: pulumi.Output<string>;
 
   constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Edge", name, {}, opts);
-    const n = naming(args.stack, "edge");
+    super(componentType("Edge"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "edge");
     const parent = { parent: this };
     this.publicUrl = `https://${args.publicHost}`;
 
@@ -302,9 +302,9 @@ export class Edge extends pulumi.ComponentResource {
     );
     this.loadBalancerSecurityGroupId = loadBalancerSg.id;
 
-    this.originTrustStoreArn = this.authenticatedOriginPulls(args);
+    this.originTrustStoreArn = this.authenticatedOriginPulls(args, n);
 
-    if (args.zoneOwner) this.zoneSingletons(args);
+    if (args.zoneOwner) this.zoneSingletons(args, n);
 
     this.registerOutputs({
       publicUrl: this.publicUrl,
@@ -321,8 +321,7 @@ export class Edge extends pulumi.ComponentResource {
    * zone's proxied traffic to this host (developers.cloudflare.com/ssl/origin-configuration/
    * authenticated-origin-pull/). Per-hostname associations are not zone-wide, so each stack owns its own.
    */
-  private authenticatedOriginPulls(args: EdgeArgs): pulumi.Output<string> {
-    const n = naming(args.stack, "edge");
+  private authenticatedOriginPulls(args: EdgeArgs, n: Naming): pulumi.Output<string> {
     const parent = { parent: this };
     const subject = (commonName: string) => ({ commonName, organization: "Parley" });
 
@@ -421,8 +420,7 @@ export class Edge extends pulumi.ComponentResource {
   }
 
   /** The zone-wide singletons: declared by the one stack that owns the zone. */
-  private zoneSingletons(args: EdgeArgs): void {
-    const n = naming(args.stack, "edge");
+  private zoneSingletons(args: EdgeArgs, n: Naming): void {
     const parent = { parent: this };
     for (const [settingId, value] of Object.entries(zoneSettings)) {
       new cloudflare.ZoneSetting(
@@ -492,10 +490,10 @@ export class PublicDnsRecord extends pulumi.ComponentResource {
   readonly hostname: string;
 
   constructor(name: string, args: PublicDnsRecordArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:PublicDnsRecord", name, {}, opts);
-    const n = naming(args.stack, "edge");
+    super(componentType("PublicDnsRecord"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "edge");
     new cloudflare.DnsRecord(
-      n.name("public-host"),
+      n.name("record"),
       {
         zoneId: args.cloudflareZoneId,
         name: args.publicHost,
@@ -506,7 +504,8 @@ export class PublicDnsRecord extends pulumi.ComponentResource {
         ttl: 1,
         comment: "Parley public host via Cloudflare to the ingress load balancer (managed by Pulumi)",
       },
-      { parent: this },
+      // Its name was the edge's `parley-<stack>-edge-public-host`: the alias keeps the deployed record.
+      { parent: this, aliases: [{ name: resourceName(args.stack, "edge", "public-host") }] },
     );
     this.hostname = args.publicHost;
     this.registerOutputs({ hostname: this.hostname });

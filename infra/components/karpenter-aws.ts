@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml, type ScalarTag } from "yaml";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
 import { ServiceIdentity } from "./service-identity";
 
 /** The tag Karpenter selects subnets and security groups by (EC2NodeClass selector terms). */
@@ -106,8 +106,8 @@ export class KarpenterAws extends pulumi.ComponentResource {
   readonly discoveryTags: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: KarpenterAwsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:KarpenterAws", name, {}, opts);
-    const n = naming(args.stack, "karpenter");
+    super(componentType("KarpenterAws"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "karpenter");
     const parent = { parent: this };
     const template = loadKarpenterTemplate();
     const account = aws.getCallerIdentityOutput({}, parent).accountId;

@@ -86,12 +86,12 @@ describe("Network", () => {
   });
 
   it("keeps the data subnets without a route out of the VPC", () => {
-    const dataTable = resourceNamed(prod, "aws:ec2/routeTable:RouteTable", "data-rt");
+    const dataTable = resourceNamed(prod, "aws:ec2/routeTable:RouteTable", "network-data-rt");
     expect(dataTable.inputs.routes ?? []).toEqual([]);
   });
 
   it("logs every flow to CloudWatch with the configured retention", () => {
-    const flowLog = resourceNamed(prod, "aws:ec2/flowLog:FlowLog", "flow-log");
+    const flowLog = resourceNamed(prod, "aws:ec2/flowLog:FlowLog", "network-flow-log");
     const logGroup = resourceNamed(prod, "aws:cloudwatch/logGroup:LogGroup", "network-flow-logs");
     const vpc = resourceNamed(prod, "aws:ec2/vpc:Vpc", "network-vpc");
     expect(flowLog.inputs).toMatchObject({
@@ -104,7 +104,11 @@ describe("Network", () => {
   });
 
   it("strips the default security group of its rules", () => {
-    const defaultSg = resourceNamed(prod, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg");
+    const defaultSg = resourceNamed(
+      prod,
+      "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+      "network-default-sg",
+    );
     expect(defaultSg.inputs.ingress ?? []).toEqual([]);
     expect(defaultSg.inputs.egress ?? []).toEqual([]);
   });

@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackName } from "../../contracts/stacks";
 import type { NatGatewayMode } from "../config";
-import { naming } from "../naming";
+import { componentNaming, componentType, type Naming } from "../naming";
 import { karpenterDiscoveryTags } from "./karpenter-aws";
 import { planSubnets, type SubnetPlan } from "./subnet-plan";
 
@@ -33,8 +33,8 @@ export class Network extends pulumi.ComponentResource {
   readonly subnetCidrs: SubnetPlan;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:Network", name, {}, opts);
-    const n = naming(args.stack, "network");
+    super(componentType("Network"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "network");
     const parent = { parent: this };
     const plan = planSubnets(args.vpcCidr, args.availabilityZones);
     this.subnetCidrs = plan;
@@ -198,7 +198,7 @@ export class Network extends pulumi.ComponentResource {
   }
 
   /** Every accepted and rejected flow, to CloudWatch Logs. */
-  private createFlowLogs(n: ReturnType<typeof naming>, vpc: aws.ec2.Vpc, retentionInDays: number): void {
+  private createFlowLogs(n: Naming, vpc: aws.ec2.Vpc, retentionInDays: number): void {
     const parent = { parent: this };
     const logGroup = new aws.cloudwatch.LogGroup(
       n.name("flow-logs"),

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType, naming } from "../naming";
 
 export interface ServiceIdentityArgs {
   stack: StackName;
@@ -37,9 +37,17 @@ export class ServiceIdentity extends pulumi.ComponentResource {
   readonly roleName: pulumi.Output<string>;
 
   constructor(name: string, args: ServiceIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:infra:ServiceIdentity", name, {}, opts);
-    const n = naming(args.stack, `identity-${args.identity}`);
-    const parent = { parent: this };
+    super(componentType("ServiceIdentity"), name, {}, opts);
+    const n = componentNaming(name, args.stack, `identity-${args.identity}`);
+    // Children were named `parley-<stack>-identity-<identity>-...`: with the old name as an alias the
+    // engine updates each in place, keeping its auto-named role and policies
+    // (pulumi.com/docs/iac/concepts/resources/options/aliases/).
+    const former = naming(args.stack, `identity-${args.identity}`);
+    const child = (parts: string[], extra: pulumi.CustomResourceOptions = {}) => ({
+      parent: this,
+      ...(former.name(...parts) === n.name(...parts) ? {} : { aliases: [{ name: former.name(...parts) }] }),
+      ...extra,
+    });
 
     const role = new aws.iam.Role(
       n.name("role"),
@@ -48,16 +56,20 @@ export class ServiceIdentity extends pulumi.ComponentResource {
         description: `Pod Identity role of ${args.namespace}/${args.serviceAccount}`,
         tags: n.tags(),
       },
-      parent,
+      child(["role"]),
     );
     const attachments: pulumi.Resource[] = [];
     for (const [policyName, document] of Object.entries(args.policies ?? {})) {
-      const policy = new aws.iam.Policy(n.name(policyName), { policy: document, tags: n.tags() }, parent);
+      const policy = new aws.iam.Policy(
+        n.name(policyName),
+        { policy: document, tags: n.tags() },
+        child([policyName]),
+      );
       attachments.push(
         new aws.iam.RolePolicyAttachment(
           n.name(policyName, "attachment"),
           { role: role.name, policyArn: policy.arn },
-          parent,
+          child([policyName, "attachment"]),
         ),
       );
     }
@@ -66,7 +78,7 @@ export class ServiceIdentity extends pulumi.ComponentResource {
         new aws.iam.RolePolicyAttachment(
           n.name("managed", String(index)),
           { role: role.name, policyArn },
-          parent,
+          child(["managed", String(index)]),
         ),
       );
     });
@@ -79,7 +91,7 @@ export class ServiceIdentity extends pulumi.ComponentResource {
         roleArn: role.arn,
         tags: n.tags(),
       },
-      { parent: this, dependsOn: attachments },
+      child(["association"], { dependsOn: attachments }),
     );
 
     this.roleArn = role.arn;

@@ -120,21 +120,21 @@ describe("mock outputs", () => {
 describe("preview mode (what `pulumi preview` sees on a first deploy)", () => {
   it("leaves every value the cloud computes unknown, and whatever derives from it", async () => {
     const run = await runProgram({ stack: "prod", preview: true });
-    const eks = resourceNamed(run, "aws:eks/cluster:Cluster", "-eks");
+    const eks = resourceNamed(run, "aws:eks/cluster:Cluster", "cluster-eks");
     expect(eks.outputs.endpoint).toBe(unknownValue);
     expect(eks.outputs.name).toBe("parley-prod");
-    const primary = resourceNamed(run, "aws:rds/instance:Instance", "-primary");
+    const primary = resourceNamed(run, "aws:rds/instance:Instance", "database-primary");
     expect(primary.outputs.address).toBe(unknownValue);
     // The kubeconfig needs the endpoint: the Kubernetes provider is configured with an unknown.
     const provider = run.resources.find((r) => r.type === "pulumi:providers:kubernetes");
     expect(JSON.stringify(provider?.inputs.kubeconfig)).toContain(unknownValue);
     // What the program passes in stays known; Kubernetes names its objects during preview already.
-    const deployment = resourceNamed(run, "kubernetes:apps/v1:Deployment", "-deployment");
+    const deployment = resourceNamed(run, "kubernetes:apps/v1:Deployment", "workload-deployment");
     expect(deployment.inputs.metadata).toMatchObject({ name: "parley", namespace: "parley" });
     expect(JSON.stringify(deployment.inputs)).toMatch(
       /"image":"123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/parley-prod:0\.1\.0@sha256:[0-9a-f]{64}"/,
     );
-    const ingress = resourceNamed(run, "kubernetes:networking.k8s.io/v1:Ingress", "-ingress");
+    const ingress = resourceNamed(run, "kubernetes:networking.k8s.io/v1:Ingress", "workload-ingress");
     expect(ingress.outputs.status).toBe(unknownValue);
   });
 

@@ -12,6 +12,7 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as providerProto from "@pulumi/pulumi/proto/provider_pb";
 import { parse as parseYaml } from "yaml";
+import type { StackName } from "../../contracts/stacks";
 import { bootstrapSecretKeys } from "../config";
 import { InvokeFailure, type MockContext, mockCall, mockResource } from "./mock-outputs";
 
@@ -25,9 +26,16 @@ export interface RegisteredResource {
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
   dependencies: string[];
+  /** The `aliases` option as registered: old URNs, or specs the engine completes from this resource. */
+  aliases?: RegisteredAlias[];
 }
 
+export type RegisteredAlias =
+  | { urn: string }
+  | { name?: string; type?: string; stack?: string; project?: string; parentUrn?: string; noParent: boolean };
+
 export interface ProgramRun {
+  stack: StackName;
   resources: RegisteredResource[];
   stackOutputs: Record<string, unknown>;
   /** Bootstrap secrets (infra/config.ts) the stack file lacks, given placeholder values for this run. */
@@ -111,6 +119,35 @@ interface MonitorRequest {
   getAdditionalsecretoutputsList(): string[];
   getUrn(): string;
   getOutputs(): Struct;
+  getAliasesList(): AliasMessage[];
+}
+interface AliasMessage {
+  getUrn(): string;
+  getSpec():
+    | {
+        getName(): string;
+        getType(): string;
+        getStack(): string;
+        getProject(): string;
+        getParenturn(): string;
+        getNoparent(): boolean;
+      }
+    | undefined;
+}
+
+/** An alias as plain data; empty fields of a spec are the ones the engine fills in. */
+function aliasOf(message: AliasMessage): RegisteredAlias {
+  const spec = message.getSpec();
+  if (!spec) return { urn: message.getUrn() };
+  const optional = (key: string, value: string) => (value ? { [key]: value } : {});
+  return {
+    ...optional("name", spec.getName()),
+    ...optional("type", spec.getType()),
+    ...optional("stack", spec.getStack()),
+    ...optional("project", spec.getProject()),
+    ...optional("parentUrn", spec.getParenturn()),
+    noParent: spec.getNoparent(),
+  };
 }
 interface MonitorResponse {
   getUrn(): string;
@@ -135,7 +172,7 @@ interface MockMonitorLike {
  * (full keys, e.g. `parley:vpcCidr`). Rejects with the program's error if it fails.
  */
 export async function runProgram(options: {
-  stack: "prod" | "dev";
+  stack: StackName;
   config?: Record<string, string>;
   /** Answers to provider function calls by token, instead of the mock's (e.g. a changed IP list). */
   calls?: Record<string, Record<string, unknown>>;
@@ -161,10 +198,14 @@ export async function runProgram(options: {
     ...(options.ecrImages ? { ecrImages: options.ecrImages } : {}),
   };
 
+  // The engine moves a resource renamed with a name alias to its new URN and keeps its id and outputs:
+  // the mock answers it as it answered the old name (type::name → former name).
+  const formerNames = new Map<string, string>();
   pulumi.runtime.setAllConfig(config, secretKeys);
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => mockResource(args, context),
+      newResource: (args) =>
+        mockResource({ ...args, name: formerNames.get(`${args.type}::${args.name}`) ?? args.name }, context),
       call: (args) => options.calls?.[args.token] ?? mockCall(args, context),
     },
     "parley",
@@ -192,8 +233,11 @@ export async function runProgram(options: {
       callback(null, failed);
     });
 
-  monitor.registerResource = (request, callback) =>
-    registerResource(request, (error, response) => {
+  monitor.registerResource = (request, callback) => {
+    const aliases = request.getAliasesList().map(aliasOf);
+    const formerName = aliases.flatMap((alias) => ("name" in alias && alias.name ? [alias.name] : []))[0];
+    if (formerName) formerNames.set(`${request.getType()}::${request.getName()}`, formerName);
+    return registerResource(request, (error, response) => {
       if (response) {
         // The engine, not the SDK, marks `additionalSecretOutputs` as secrets: do the same here.
         const secretOutputs = request.getAdditionalsecretoutputsList();
@@ -217,10 +261,12 @@ export async function runProgram(options: {
           inputs: structToPlain(request.getObject()),
           outputs: { ...(normalize(outputs) as Record<string, unknown>), id: response.getId() || undefined },
           dependencies: request.getDependenciesList(),
+          aliases,
         });
       }
       callback(error, response);
     });
+  };
 
   monitor.registerResourceOutputs = (request, callback) => {
     if (request.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
@@ -243,5 +289,10 @@ export async function runProgram(options: {
   }
   await pulumi.runtime.disconnect();
   if (failure) throw failure;
-  return { resources, stackOutputs, assumedSecrets: assumedSecrets.filter((key) => key in config) };
+  return {
+    stack: options.stack,
+    resources,
+    stackOutputs,
+    assumedSecrets: assumedSecrets.filter((key) => key in config),
+  };
 }

@@ -2,6 +2,8 @@
  * Test-only queries over a run of the offline runner (infra/offline-runner/runner.ts): resources by
  * type and name, and secret-aware views of registered values.
  */
+
+import { resourceName } from "../naming";
 import { isSecret, type ProgramRun, type RegisteredResource } from "../offline-runner/runner";
 
 /** The value with every secret wrapper removed (for assertions on what a secret contains). */
@@ -28,15 +30,21 @@ export function resourcesOfType(run: ProgramRun, type: string): RegisteredResour
   return run.resources.filter((resource) => resource.type === type);
 }
 
-/** The registration of `type` whose name ends with `suffix`; throws unless exactly one matches. */
-export function resourceNamed(run: ProgramRun, type: string, suffix: string): RegisteredResource {
-  const matches = resourcesOfType(run, type).filter((resource) => resource.name.endsWith(suffix));
+/**
+ * The registration of `type` with the logical name `parley-<stack>-<parts...>` (infra/naming.ts: the
+ * component's name, then the child's parts), e.g. `resourceNamed(run, "aws:ec2/vpc:Vpc", "network",
+ * "vpc")`; throws unless exactly one matches, naming those of the type that exist.
+ */
+export function resourceNamed(run: ProgramRun, type: string, ...parts: string[]): RegisteredResource {
+  const name = resourceName(run.stack, ...parts);
+  const ofType = resourcesOfType(run, type);
+  const matches = ofType.filter((resource) => resource.name === name);
   if (matches.length !== 1) {
     throw new Error(
-      `expected one ${type} named *${suffix}, found ${matches.map((m) => m.name).join(", ") || "none"}`,
+      `expected one ${type} named ${name}, found ${matches.length} (of the type: ${ofType.map((r) => r.name).join(", ") || "none"})`,
     );
   }
-  return matches[0];
+  return matches[0]!;
 }
 
 /** The registration with this URN (e.g. one named in another's `dependencies` or `parent`). */

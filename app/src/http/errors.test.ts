@@ -6,7 +6,8 @@ import { z } from "zod";
 import { BudgetExceededError } from "../ai/usage";
 import { DatabaseUnavailableError } from "../db/database";
 import { CursorError } from "../domain/cursor";
-import { errorBody, errorHandler, HttpError, notFound, parse } from "./errors";
+import { NotFoundError } from "../domain/errors";
+import { errorBody, errorHandler, HttpError, parse } from "./errors";
 
 const unexpected: unknown[] = [];
 let base: string;
@@ -49,7 +50,7 @@ describe("error mapping", () => {
       retryAfter: "7",
       body: { error: { code: "rate_limited", message: "slow down" } },
     });
-    expect(await raise(notFound("chatbot"))).toEqual({
+    expect(await raise(new NotFoundError("chatbot"))).toEqual({
       status: 404,
       retryAfter: null,
       body: { error: { code: "not_found", message: "chatbot not found" } },

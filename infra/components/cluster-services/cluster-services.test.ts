@@ -57,6 +57,7 @@ function clusterServicesArgs(stack: StackName, provider: k8s.Provider): ClusterS
     monitoring: {
       retention: "15d",
       storageGiB: 100,
+      highlyAvailable: stack === "prod",
       alertmanagerConfig,
       alertmanagerSecretFiles: [
         { path: "/etc/alertmanager/secrets/pagerduty-routing-key", value: fake.pagerdutyKey },

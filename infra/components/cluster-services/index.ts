@@ -10,7 +10,7 @@ import * as random from "@pulumi/random";
 import { rdsCaBundlePath } from "../../../contracts/database";
 import type { StackName } from "../../../contracts/stacks";
 import type { SecretFile } from "../../../observability/alertmanager/shipment";
-import { naming } from "../../naming";
+import { componentNaming, componentType, naming } from "../../naming";
 import { karpenterNodePoolSpec } from "../../scaling/karpenter";
 import type { ScalingPolicy } from "../../scaling/policy";
 import { serviceMonitorSpec } from "../observability/service-monitor";
@@ -58,6 +58,8 @@ export interface ClusterServicesArgs {
     discoveryTags: pulumi.Input<Record<string, string>>;
   };
   monitoring: MonitoringSizing & {
+    /** Two Prometheus and two Alertmanager replicas in different zones (infra/profile.ts). */
+    highlyAvailable: boolean;
     /** The rendered Alertmanager configuration (observability/render.ts), parsed. */
     alertmanagerConfig: Record<string, unknown>;
     /** The files the config reads receivers' secrets from, with their values. */
@@ -93,8 +95,14 @@ export class ClusterServices extends pulumi.ComponentResource {
   readonly access = monitoringAccess();
 
   constructor(name: string, args: ClusterServicesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:cluster:ClusterServices", name, {}, opts);
-    const names = naming(args.stack, "cluster-services");
+    // Its type token was "parley:cluster:ClusterServices": the alias keeps the deployed component and its children.
+    super(
+      componentType("ClusterServices"),
+      name,
+      {},
+      { ...opts, aliases: [{ type: "parley:cluster:ClusterServices" }, ...(opts?.aliases ?? [])] },
+    );
+    const names = componentNaming(name, args.stack, "cluster-services");
     const provider = args.provider;
     const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
       parent: this,
@@ -263,7 +271,7 @@ export class ClusterServices extends pulumi.ComponentResource {
       kubePrometheusStackValues({
         retention: args.monitoring.retention,
         storageGiB: args.monitoring.storageGiB,
-        highlyAvailable: args.stack === "prod",
+        highlyAvailable: args.monitoring.highlyAvailable,
         storageClassName,
         alertmanagerConfig: args.monitoring.alertmanagerConfig,
         alertmanagerSecretMount: receiverFiles && {

@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackName } from "../../../contracts/stacks";
-import { naming } from "../../naming";
+import { componentNaming, componentType } from "../../naming";
 import { grafanaDashboardLabel } from "./grafana";
 import { type AppScrapeTarget, serviceMonitorSpec } from "./service-monitor";
 
@@ -32,8 +32,14 @@ export class Observability extends pulumi.ComponentResource {
   readonly dashboardConfigMaps: pulumi.Output<string>[];
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:observability:Observability", name, {}, opts);
-    const names = naming(args.stack, "observability");
+    // Its type token was "parley:observability:Observability": the alias keeps the deployed component and its children.
+    super(
+      componentType("Observability"),
+      name,
+      {},
+      { ...opts, aliases: [{ type: "parley:observability:Observability" }, ...(opts?.aliases ?? [])] },
+    );
+    const names = componentNaming(name, args.stack, "observability");
     const child: pulumi.CustomResourceOptions = {
       parent: this,
       provider: args.provider,

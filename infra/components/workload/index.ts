@@ -12,7 +12,7 @@ import type { AiProviderName } from "../../../contracts/enums";
 import { type EnvironmentVariable, envVar } from "../../../contracts/environment";
 import { scrapeJob } from "../../../contracts/metrics";
 import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
-import { naming } from "../../naming";
+import { componentNaming, componentType } from "../../naming";
 import { dbPoolEnv } from "../../scaling/database";
 import { hpaSpec, pdbSpec } from "../../scaling/kubernetes";
 import type { ScalingPolicy } from "../../scaling/policy";
@@ -112,8 +112,14 @@ export class Workload extends pulumi.ComponentResource {
   readonly readiness: pulumi.Resource[];
 
   constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:workload:Workload", name, {}, opts);
-    const names = naming(args.policy.stack, "workload");
+    // Its type token was "parley:workload:Workload": the alias keeps the deployed component and its children.
+    super(
+      componentType("Workload"),
+      name,
+      {},
+      { ...opts, aliases: [{ type: "parley:workload:Workload" }, ...(opts?.aliases ?? [])] },
+    );
+    const names = componentNaming(name, args.policy.stack, "workload");
     const child = (extra?: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions => ({
       parent: this,
       provider: args.provider,
