@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { databaseRoles } from "../../contracts/database";
 import type { StackName } from "../../contracts/stacks";
-import { naming } from "../naming";
+import { componentNaming, componentType } from "../naming";
 
 export interface DatabaseRolesArgs {
   stack: StackName;
@@ -33,8 +33,8 @@ export class DatabaseRoles extends pulumi.ComponentResource {
   readonly exporter: RoleCredentials;
 
   constructor(name: string, args: DatabaseRolesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("parley:database:DatabaseRoles", name, {}, opts);
-    const n = naming(args.stack, "database-roles");
+    super(componentType("DatabaseRoles"), name, {}, opts);
+    const n = componentNaming(name, args.stack, "database-roles");
     const prod = args.stack === "prod";
     const parent = { parent: this };
 
