@@ -362,8 +362,8 @@ export function stackSettings(stack: StackName) {
       allowed: "an integer from 1 to 1000000",
     }),
     "parley:appRateLimitUserPerMinute": integer(1, 1_000_000).default(600).register(settingDocs, {
-      meaning: "the app's RATE_LIMIT_USER_PER_MINUTE: API requests per minute per signed-in user",
-      allowed: "an integer from 1 to 1000000",
+      meaning: "the app's RATE_LIMIT_USER_PER_MINUTE, counted in Redis across all pods",
+      allowed: "an integer from 1 to 1000000 (API requests per minute per signed-in user)",
     }),
     "parley:appRateLimitLoginPerMinute": integer(1, 1_000_000).default(10).register(settingDocs, {
       meaning:

@@ -199,7 +199,7 @@ describe.each(stackNames)("the %s stack in the cluster", (stack) => {
       DATABASE_EXPORTER_PASSWORD: exporter.value.password,
     });
     const appReader = one(run(), "aws:iam/policy:Policy", (policy) =>
-      /identity-app-read-credentials$/.test(policy.name),
+      /app-identity-read-credentials$/.test(policy.name),
     );
     const readable = JSON.stringify(input(appReader, "policy"));
     expect(readable).toContain(String(output(app.secret, "arn")));

@@ -226,6 +226,7 @@ async function main() {
     primaryHost: database.primaryEndpoint,
     port: database.port,
     databaseName: database.databaseName,
+    protection: profile.protection,
   });
 
   const cache = new Cache(resourceName(stack, "cache"), {

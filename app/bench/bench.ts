@@ -4,7 +4,7 @@
  * streams), next to an Express 5 hello (the baseline every ratio is to) and a bare Node `http` server
  * measured in the same run. `--check` compares the run with ./budgets.json (`npm run bench:check`),
  * `--write-capacity` also measures one app process pinned to one core and writes
- * infra/scaling/measured-capacity.json. Bounded: BENCH_DURATION_MS per scenario (default 5000),
+ * infra/scaling/capacity-measurement.json. Bounded: BENCH_DURATION_MS per scenario (default 5000),
  * BENCH_CONNECTIONS (default 50), BENCH_USERS (default 500), BENCH_SSE_STREAMS (default 1000).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";

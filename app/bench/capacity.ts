@@ -1,4 +1,4 @@
-/** Writes what the bench measured per core to infra/scaling/measured-capacity.json. */
+/** Writes what the bench measured per core to infra/scaling/capacity-measurement.json. */
 import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import {

@@ -45,8 +45,12 @@ export interface QuerySample {
   idempotencyKey: string;
 }
 
-/** Statements that are not plannable queries: transaction control, locks, DDL, REFRESH. */
-const notPlannable = /^\s*(BEGIN|COMMIT|ROLLBACK|CREATE|REFRESH|SELECT pg_(try_)?advisory)/i;
+/**
+ * Statements that are not plannable queries: transaction control, locks, DDL, REFRESH, and the
+ * maintenance functions that run DDL as their owner (migration 5).
+ */
+const notPlannable =
+  /^\s*(BEGIN|COMMIT|ROLLBACK|CREATE|REFRESH|SELECT pg_(try_)?advisory|SELECT public\.parley_)/i;
 
 /** A stand-in for Database that records every statement and answers with one empty-ish row. */
 function recorder() {
@@ -69,6 +73,8 @@ function recorder() {
   let current = "";
   const client = {
     query: async (sql: string, params?: unknown[]) => record(current, sql, params),
+    on: () => client,
+    off: () => client,
     release: () => undefined,
   };
   const database = {

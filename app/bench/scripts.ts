@@ -56,7 +56,7 @@ end
 }
 
 /**
- * The seed plans' user: list chatbots, send a message, read analytics in 3 : 2 : 1. Users take turns
+ * The mixed user: list chatbots, send a message, read analytics in 3 : 2 : 1. Users take turns
  * (request n is user n mod users), each walking through that cycle.
  */
 export function mixedUser(users: Users): string {

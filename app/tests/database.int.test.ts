@@ -103,42 +103,30 @@ describe("message partitions", () => {
   it("creates last month's, this month's and three months ahead, once", async () => {
     const own = await createTestDatabase("partitions");
     const pool = new pg.Pool({ connectionString: own.primaryUrl, max: 2 });
+    // A year from today: past the partitions the migration made, within the two years ahead that
+    // parley_create_message_partition accepts (migration 5).
+    const today = new Date();
+    const year = today.getUTCFullYear() + 1;
+    const month = today.getUTCMonth();
+    const monthStart = (offset: number) => new Date(Date.UTC(year, month + offset, 1));
+    const iso = (date: Date) => date.toISOString().slice(0, 10);
+    const nameOf = (offset: number) => {
+      const first = monthStart(offset);
+      return `messages_${first.getUTCFullYear()}_${String(first.getUTCMonth() + 1).padStart(2, "0")}`;
+    };
+    const boundOf = (offset: number) =>
+      `FOR VALUES FROM ('${iso(monthStart(offset))} 00:00:00+00') TO ('${iso(monthStart(offset + 1))} 00:00:00+00')`;
     try {
       await migrate(own.primaryUrl);
-      const now = new Date("2030-01-15T12:00:00Z");
-      expect(await ensureMessagePartitions(pool, 3, now)).toEqual([
-        "messages_2029_12",
-        "messages_2030_01",
-        "messages_2030_02",
-        "messages_2030_03",
-        "messages_2030_04",
-      ]);
-      const created = (await partitionBounds(pool)).filter((p) => /_20(29|30)_/.test(p.name));
-      expect(created).toEqual([
-        {
-          name: "messages_2029_12",
-          bound: "FOR VALUES FROM ('2029-12-01 00:00:00+00') TO ('2030-01-01 00:00:00+00')",
-        },
-        {
-          name: "messages_2030_01",
-          bound: "FOR VALUES FROM ('2030-01-01 00:00:00+00') TO ('2030-02-01 00:00:00+00')",
-        },
-        {
-          name: "messages_2030_02",
-          bound: "FOR VALUES FROM ('2030-02-01 00:00:00+00') TO ('2030-03-01 00:00:00+00')",
-        },
-        {
-          name: "messages_2030_03",
-          bound: "FOR VALUES FROM ('2030-03-01 00:00:00+00') TO ('2030-04-01 00:00:00+00')",
-        },
-        {
-          name: "messages_2030_04",
-          bound: "FOR VALUES FROM ('2030-04-01 00:00:00+00') TO ('2030-05-01 00:00:00+00')",
-        },
-      ]);
+      const now = new Date(Date.UTC(year, month, 15, 12));
+      const offsets = [-1, 0, 1, 2, 3];
+      expect(await ensureMessagePartitions(pool, 3, now)).toEqual(offsets.map(nameOf));
+      const names = new Set(offsets.map(nameOf));
+      const created = (await partitionBounds(pool)).filter((p) => names.has(p.name));
+      expect(created).toEqual(offsets.map((offset) => ({ name: nameOf(offset), bound: boundOf(offset) })));
       // A month later only the new month ahead is missing.
-      expect(await ensureMessagePartitions(pool, 3, new Date("2030-02-03T00:00:00Z"))).toEqual([
-        "messages_2030_05",
+      expect(await ensureMessagePartitions(pool, 3, new Date(Date.UTC(year, month + 1, 3)))).toEqual([
+        nameOf(4),
       ]);
       expect(await ensureMessagePartitions(pool, 3, now)).toEqual([]);
     } finally {

@@ -336,9 +336,11 @@ describe("Pod Identity", () => {
     const policy = JSON.parse(
       resourceNamed(prod, "aws:iam/policy:Policy", "app-identity-read-credentials").inputs.policy as string,
     );
-    const secrets = resourcesOfType(prod, "aws:secretsmanager/secret:Secret").map(
-      (secret) => secret.outputs.arn,
-    );
+    // Its own: the app role's credentials and the Redis token; not the master's nor the exporter's.
+    const secrets = [
+      resourceNamed(prod, "aws:secretsmanager/secret:Secret", "database-roles", "app"),
+      resourceNamed(prod, "aws:secretsmanager/secret:Secret", "cache", "auth-token-secret"),
+    ].map((secret) => secret.outputs.arn);
     expect(policy.Statement[0].Resource.sort()).toEqual(secrets.sort());
     expect(policy.Statement[0].Action).toEqual([
       "secretsmanager:GetSecretValue",

@@ -11,6 +11,7 @@ import * as random from "@pulumi/random";
 import { databaseRoles } from "../../contracts/database";
 import type { StackName } from "../../contracts/stacks";
 import { componentNaming, componentType } from "../naming";
+import type { DataProtection } from "../profile";
 
 export interface DatabaseRolesArgs {
   stack: StackName;
@@ -19,6 +20,8 @@ export interface DatabaseRolesArgs {
   primaryHost: pulumi.Input<string>;
   port: pulumi.Input<number>;
   databaseName: pulumi.Input<string>;
+  /** How the secrets are protected from a mistaken destroy (infra/profile.ts). */
+  protection: DataProtection;
 }
 
 export interface RoleCredentials {
@@ -35,7 +38,6 @@ export class DatabaseRoles extends pulumi.ComponentResource {
   constructor(name: string, args: DatabaseRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super(componentType("DatabaseRoles"), name, {}, opts);
     const n = componentNaming(name, args.stack, "database-roles");
-    const prod = args.stack === "prod";
     const parent = { parent: this };
 
     const role = (key: keyof typeof databaseRoles, description: string): RoleCredentials => {
@@ -51,7 +53,7 @@ export class DatabaseRoles extends pulumi.ComponentResource {
         {
           description,
           kmsKeyId: args.kmsKeyArn,
-          recoveryWindowInDays: prod ? 30 : 0,
+          recoveryWindowInDays: args.protection.secretRecoveryWindowDays,
           tags: n.tags({ role: key }),
         },
         parent,

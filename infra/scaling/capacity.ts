@@ -3,7 +3,7 @@
  *
  * Calibration: measured, not assumed. `npm run bench -- --write-capacity` pins one app process to one
  * CPU core, drives the mixed user (list chatbots, send a message, read analytics) at rising
- * connection counts, and records in measured-capacity.json the core's service rate (1000 / the CPU ms
+ * connection counts, and records in capacity-measurement.json the core's service rate (1000 / the CPU ms
  * the process spent per request) with the steps' req/s and p95, the method, and the date, commit and
  * machine of the run. A pod serves at its CPU *request* (Karpenter packs nodes by requests, so
  * bursting to the limit is not counted on): its service rate is that per-core figure times its
@@ -12,7 +12,7 @@
 import { readMeasuredCapacity } from "./measured-capacity";
 import type { ScalingPolicy } from "./policy";
 
-/** The run the per-core figure comes from (infra/scaling/measured-capacity.json). */
+/** The run the per-core figure comes from (infra/scaling/capacity-measurement.json). */
 export const measuredCapacity = readMeasuredCapacity();
 /** Mixed-user req/s one app process sustains on one core within the p95 objective. */
 export const requestsPerSecondPerCore = measuredCapacity.requestsPerSecondPerCore;

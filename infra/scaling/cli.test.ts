@@ -52,7 +52,7 @@ describe("npm run scaling", () => {
     const perCore = measured.requestsPerSecondPerCore.toLocaleString("en-US");
     const prod = scalingPolicyFor("prod");
     expect(output).toContain(
-      `Per-pod capacity: ${perCore} req/s per core, measured (infra/scaling/measured-capacity.json: ${measured.date}, commit ${measured.commit.slice(0, 12)}, ${measured.machine}) → ${(measured.requestsPerSecondPerCore / 2).toLocaleString("en-US", { maximumFractionDigits: 0 })} req/s per pod at 500m, HPA target ${prod.hpa.targetRequestsPerSecondPerPod} req/s per pod`,
+      `Per-pod capacity: ${perCore} req/s per core, measured (infra/scaling/capacity-measurement.json: ${measured.date}, commit ${measured.commit.slice(0, 12)}, ${measured.machine}) → ${(measured.requestsPerSecondPerCore / 2).toLocaleString("en-US", { maximumFractionDigits: 0 })} req/s per pod at 500m, HPA target ${prod.hpa.targetRequestsPerSecondPerPod} req/s per pod`,
     );
     const svg = readFileSync(join(outDir, "prod-spike.svg"), "utf8");
     expect(svg.startsWith("<svg ")).toBe(true);

@@ -126,7 +126,7 @@ function costTable(policy: ScalingPolicy): string {
 /** Where the per-pod capacity comes from: the measured figure and its run. */
 export function capacityLine(policy: ScalingPolicy): string {
   const m = measuredCapacity;
-  return `Per-pod capacity: ${number(m.requestsPerSecondPerCore)} req/s per core, measured (infra/scaling/measured-capacity.json: ${m.date}, commit ${m.commit.slice(0, 12)}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, HPA target ${policy.hpa.targetRequestsPerSecondPerPod} req/s per pod`;
+  return `Per-pod capacity: ${number(m.requestsPerSecondPerCore)} req/s per core, measured (infra/scaling/capacity-measurement.json: ${m.date}, commit ${m.commit.slice(0, 12)}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, HPA target ${policy.hpa.targetRequestsPerSecondPerPod} req/s per pod`;
 }
 
 export function run(options: Options): { output: string; pass: boolean } {

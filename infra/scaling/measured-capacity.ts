@@ -1,5 +1,5 @@
 /**
- * The per-core capacity `npm run bench -- --write-capacity` measured (measured-capacity.json, next to
+ * The per-core capacity `npm run bench -- --write-capacity` measured (capacity-measurement.json, next to
  * this file): the service rate of one app process on one CPU core under the mixed user, with the
  * method and the run it came from (app/bench/capacity.ts). The scaling model (capacity.ts) derives a
  * pod's service rate from it, and the rate within the p95 objective from that.
@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 
-export const measuredCapacityFile = join(__dirname, "measured-capacity.json");
+// Not "measured-capacity.json": under the policy-pack runner, require("./measured-capacity") tries
+// ".json" before ".ts" and would load the data instead of this module.
+export const measuredCapacityFile = join(__dirname, "capacity-measurement.json");
 
 export const measuredCapacitySchema = z
   .object({

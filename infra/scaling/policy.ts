@@ -95,7 +95,7 @@ export interface ScalingPolicy {
 
 /**
  * The HPA's request-rate target: this share of a pod's measured rate at its CPU request (capacity.ts,
- * from measured-capacity.json), so the request rate leads CPU slightly, and still scales when
+ * from capacity-measurement.json), so the request rate leads CPU slightly, and still scales when
  * requests are I/O-bound rather than CPU-bound.
  */
 export const requestRateTargetShare = 0.55;

@@ -78,7 +78,7 @@ export function sloDashboard(): DashboardSpec {
           {
             kind: "timeseries",
             title: `p${latencyTarget.quantile * 100} duration vs the ${latencyTarget.thresholdSeconds} s target`,
-            description: `p${latencyTarget.quantile * 100} of non-streaming API requests; the target (from the seed plans) is under ${latencyTarget.thresholdSeconds} s.`,
+            description: `p${latencyTarget.quantile * 100} of non-streaming API requests; the objective is under ${latencyTarget.thresholdSeconds} s.`,
             unit: "s",
             width: 24,
             redAbove: latencyTarget.thresholdSeconds,

@@ -250,6 +250,12 @@ export class Database {
           } as pg.QueryConfig),
       };
       let broken: unknown;
+      // A checked-out client has no pool listener: a server that ends the connection between two
+      // queries (a restart, a failover) would emit an unhandled 'error' and stop the process.
+      const onError = (error: unknown) => {
+        broken = error;
+      };
+      client.on("error", onError);
       try {
         await queryable.query("BEGIN");
         const result = await work(queryable);
@@ -263,6 +269,7 @@ export class Database {
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       } finally {
+        client.off("error", onError);
         // A connection that timed out or broke is discarded, never handed to the next request.
         client.release(broken === undefined ? undefined : true);
       }

@@ -43,8 +43,15 @@ export class Maintenance {
 
   private async round(): Promise<boolean> {
     let client: pg.PoolClient | undefined;
+    let broken: unknown;
+    // Checked out, the client has no pool listener: the server ending the connection between two
+    // statements would otherwise be an unhandled 'error' that stops the process.
+    const onError = (error: unknown) => {
+      broken = error;
+    };
     try {
       client = await this.database.primary.connect();
+      client.on("error", onError);
       const locked = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
         maintenanceLock,
       ]);
@@ -63,7 +70,8 @@ export class Maintenance {
       this.log.warn({ err: error }, "database maintenance round failed");
       return false;
     } finally {
-      client?.release();
+      client?.off("error", onError);
+      client?.release(broken === undefined ? undefined : true);
     }
   }
 }

@@ -35,7 +35,7 @@ function prodWith(change: (policy: ScalingPolicy) => void): ScalingPolicy {
 }
 
 describe("capacity model calibration", () => {
-  it("derives a pod's rate and the HPA target from the per-core capacity in measured-capacity.json", () => {
+  it("derives a pod's rate and the HPA target from the per-core capacity in capacity-measurement.json", () => {
     const measured = readMeasuredCapacity();
     expect(requestsPerSecondPerCore).toBe(measured.requestsPerSecondPerCore);
     for (const stack of stackNames) {
