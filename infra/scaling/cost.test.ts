@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { hpaTargetRatePerPod } from "./capacity";
 import { estimateMonthlyCost } from "./cost";
 import { scalingPolicyFor } from "./policy";
 import { priceTableFor } from "./pricing";

@@ -176,7 +176,7 @@ describe("scaling invariants", () => {
     expect(found).toHaveLength(1);
     expect(found[0].invariant).toBe("reaches-peak-in-time");
     expect(found[0].message).toMatch(
-      /^a spike of 1000 users \(1000 req\/s\) reaches the \d+ pods it needs after \d+ s, over the 120 s scale-up objective$/,
+      /^a spike of 1000 users \(1000 req\/s\) reaches the 4 pods it needs after \d+ s, over the 120 s scale-up objective$/,
     );
   });
 
