@@ -28,7 +28,7 @@ export default {
     "app/src/auth/**/*.ts",
     "!app/src/auth/**/*.test.ts",
     "!app/src/auth/common-passwords.ts",
-    "app/src/http/cursor.ts",
+    "app/src/domain/cursor.ts",
     "app/src/http/context.ts",
     "app/src/http/rate-limit-window.ts",
     "app/src/http/errors.ts",

@@ -42,7 +42,7 @@ describe("Kubernetes objects derived from the policy", () => {
         type: "Pods",
         pods: {
           metric: { name: hpaRequestRateMetric },
-          target: { type: "AverageValue", averageValue: String(prod.hpa.targetRequestsPerSecondPerPod) },
+          target: { type: "AverageValue", averageValue: "150" },
         },
       },
     ]);

@@ -1,8 +1,9 @@
 /**
  * The per-core capacity `npm run bench -- --write-capacity` measured (capacity-measurement.json, next to
  * this file): the service rate of one app process on one CPU core under the mixed user, with the
- * method and the run it came from (app/bench/capacity.ts). The scaling model (capacity.ts) derives a
- * pod's service rate from it, and the rate within the p95 objective from that.
+ * method and the run it came from (app/bench/capacity.ts). `npm run scaling` shows it next to the
+ * capacity the scaling model assumes (capacity.ts), whose simulator scenarios are sized for that
+ * assumption.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -4,7 +4,6 @@
  * writes these numbers by hand.
  */
 import type { StackName } from "../../contracts/stacks";
-import { requestsPerSecondPerCore } from "./capacity";
 
 /** One rule of an HPA scaling behaviour (autoscaling/v2 HPAScalingPolicy). */
 export interface HpaScalingRule {
@@ -93,15 +92,6 @@ export interface ScalingPolicy {
   objectives: ScalingObjectives;
 }
 
-/**
- * The HPA's request-rate target: this share of a pod's measured rate at its CPU request (capacity.ts,
- * from capacity-measurement.json), so the request rate leads CPU slightly, and still scales when
- * requests are I/O-bound rather than CPU-bound.
- */
-export const requestRateTargetShare = 0.55;
-export const requestRateTarget = (cpuRequestMillicores: number) =>
-  Math.floor((cpuRequestMillicores / 1000) * requestsPerSecondPerCore * requestRateTargetShare);
-
 /** The service's scaling objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
 const objectives: ScalingObjectives = {
   peakConcurrentUsers: 1000,
@@ -115,8 +105,7 @@ const prod: ScalingPolicy = {
   availabilityZones: 3,
   pods: {
     minReplicas: 3,
-    // The 12-month growth plan peaks at 10,000 users (~10,000 req/s): `npm run scaling -- --stack prod
-    // --scenario growth` shows the pods it needs at the measured capacity.
+    // The 12-month growth plan peaks at 10,000 users (~10,000 req/s): ~67 pods at the HPA target.
     maxReplicas: 80,
     cpuRequestMillicores: 500,
     cpuLimitMillicores: 1000,
@@ -127,7 +116,9 @@ const prod: ScalingPolicy = {
   hpa: {
     targetCpuUtilizationPercent: 60,
     targetMemoryUtilizationPercent: 80,
-    targetRequestsPerSecondPerPod: requestRateTarget(500),
+    // ~55% of a pod's modelled capacity (275 req/s at its CPU request, see capacity.ts): the request
+    // rate leads CPU slightly, and still scales when requests are I/O-bound rather than CPU-bound.
+    targetRequestsPerSecondPerPod: 150,
     scaleUp: {
       stabilizationWindowSeconds: 0,
       selectPolicy: "Max",
@@ -182,7 +173,7 @@ const dev: ScalingPolicy = {
   hpa: {
     targetCpuUtilizationPercent: 70,
     targetMemoryUtilizationPercent: 80,
-    targetRequestsPerSecondPerPod: requestRateTarget(250),
+    targetRequestsPerSecondPerPod: 75,
     scaleUp: {
       stabilizationWindowSeconds: 0,
       selectPolicy: "Max",

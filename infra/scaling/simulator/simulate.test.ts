@@ -1,10 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stackNames } from "../../../contracts/stacks";
-import { hpaTargetRatePerPod, podServiceRate, requestsPerSecondPerCore, sloRatePerPod } from "../capacity";
-import { readMeasuredCapacity } from "../measured-capacity";
+import { podServiceRate, requestsPerSecondPerCore, sloRatePerPod } from "../capacity";
 import { nodesForPods } from "../nodes";
 import { type ScalingPolicy, scalingPolicyFor } from "../policy";
 import { summarize, verdict } from "./evaluate";
@@ -35,33 +30,10 @@ function prodWith(change: (policy: ScalingPolicy) => void): ScalingPolicy {
 }
 
 describe("capacity model calibration", () => {
-  it("derives a pod's rate and the HPA target from the per-core capacity in capacity-measurement.json", () => {
-    const measured = readMeasuredCapacity();
-    expect(requestsPerSecondPerCore).toBe(measured.requestsPerSecondPerCore);
-    for (const stack of stackNames) {
-      const policy = scalingPolicyFor(stack);
-      const cores = policy.pods.cpuRequestMillicores / 1000;
-      expect(podServiceRate(policy)).toBe(cores * measured.requestsPerSecondPerCore);
-      // M/M/1: the rate whose p95 (floor + ln 20 / headroom) meets the objective.
-      expect(sloRatePerPod(policy)).toBeCloseTo(
-        cores * measured.requestsPerSecondPerCore -
-          Math.log(20) / ((policy.objectives.p95LatencyMs - 25) / 1000),
-        6,
-      );
-      expect(policy.hpa.targetRequestsPerSecondPerPod).toBe(
-        Math.floor(cores * measured.requestsPerSecondPerCore * 0.55),
-      );
-    }
-  });
-
-  it("refuses a missing or malformed capacity file, naming it and the problem", () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-capacity-"));
-    expect(() => readMeasuredCapacity(join(dir, "absent.json"))).toThrow(
-      /absent\.json: ENOENT.*npm run bench -- --write-capacity/,
-    );
-    const file = join(dir, "bad.json");
-    writeFileSync(file, JSON.stringify({ ...readMeasuredCapacity(), requestsPerSecondPerCore: -1 }));
-    expect(() => readMeasuredCapacity(file)).toThrow(/bad\.json: requestsPerSecondPerCore: /);
+  it("derives a pod's rate from the measured Express 5 + pg ceiling (11k req/s on 2 cores) and a 10× work multiple", () => {
+    expect(requestsPerSecondPerCore).toBe(550);
+    expect(podServiceRate(scalingPolicyFor("prod"))).toBe(275);
+    expect(sloRatePerPod(scalingPolicyFor("prod"))).toBeCloseTo(257.9, 1);
   });
 });
 
@@ -115,13 +87,8 @@ describe("weak policies are reported as failing, with the reason", () => {
       "spike",
     );
     expect(outcome.pass).toBe(false);
-    const target = Math.round(hpaTargetRatePerPod(scalingPolicyFor("prod")));
-    expect(outcome.reasons).toContainEqual(
-      expect.stringMatching(
-        new RegExp(
-          `^prod/spike: 1000 req/s needs \\d+ (replicas at the HPA target \\(${target} req/s per pod\\), but maxReplicas is 4: the HPA would be pinned at its maximum|ready pods for p95 ≤ 200 ms, but maxReplicas is 4)$`,
-        ),
-      ),
+    expect(outcome.reasons).toContain(
+      "prod/spike: 1000 req/s needs 7 replicas at the HPA target (150 req/s per pod), but maxReplicas is 4: the HPA would be pinned at its maximum",
     );
   });
 
