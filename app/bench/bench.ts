@@ -132,7 +132,10 @@ function rssSampler(pids: () => number[]) {
       windowPeak = 0;
       return peak;
     },
-    overall: () => (sample(), overall),
+    overall(): number {
+      sample();
+      return overall;
+    },
     stop: () => clearInterval(timer),
   };
 }

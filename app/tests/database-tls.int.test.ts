@@ -24,7 +24,6 @@ import { createMetrics } from "../src/telemetry/metrics";
 
 let dir: string;
 let server: PostgresServer;
-let serverFiles: string;
 
 function openssl(args: string[]): void {
   const run = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
@@ -92,19 +91,24 @@ const admin = () => new pg.Client({ connectionString: server.url });
 
 /** Serves certificate `name` (ssl on) and waits until a TLS handshake sees it. */
 async function serveCertificate(name: string): Promise<void> {
-  const cert = join(serverFiles, "server.crt");
-  const key = join(serverFiles, "server.key");
-  copyFileSync(join(dir, `${name}.pem`), cert);
-  copyFileSync(join(dir, `${name}.key`), key);
-  chmodSync(key, 0o600);
-  // PostgreSQL refuses a key file that is not its OS user's with mode 0600 (as root, it runs as `postgres`).
-  if (process.getuid?.() === 0) {
-    const id = (flag: string) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout);
-    for (const file of [cert, key]) chownSync(file, id("-u"), id("-g"));
-  }
   const client = admin();
   await client.connect();
   try {
+    // Into the server's data directory: from a checkout the `postgres` OS user cannot enter (a
+    // root-only /root/...), the platform keeps that directory elsewhere, and the server could not
+    // read files here.
+    const dataDirectory = (await client.query<{ data_directory: string }>("SHOW data_directory")).rows[0]!
+      .data_directory;
+    const cert = join(dataDirectory, "server.crt");
+    const key = join(dataDirectory, "server.key");
+    copyFileSync(join(dir, `${name}.pem`), cert);
+    copyFileSync(join(dir, `${name}.key`), key);
+    chmodSync(key, 0o600);
+    // PostgreSQL refuses a key file that is not its OS user's with mode 0600 (as root, it runs as `postgres`).
+    if (process.getuid?.() === 0) {
+      const id = (flag: string) => Number(spawnSync("id", [flag, "postgres"], { encoding: "utf8" }).stdout);
+      for (const file of [cert, key]) chownSync(file, id("-u"), id("-g"));
+    }
     await client.query(`ALTER SYSTEM SET ssl_cert_file = '${cert}'`);
     await client.query(`ALTER SYSTEM SET ssl_key_file = '${key}'`);
     await client.query("ALTER SYSTEM SET ssl = on");
@@ -113,9 +117,13 @@ async function serveCertificate(name: string): Promise<void> {
     await client.end();
   }
   // The reload is asynchronous: wait until a handshake presents this certificate.
-  const expected = spawnSync("openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", cert], {
-    encoding: "utf8",
-  }).stdout.trim();
+  const expected = spawnSync(
+    "openssl",
+    ["x509", "-noout", "-fingerprint", "-sha256", "-in", join(dir, `${name}.pem`)],
+    {
+      encoding: "utf8",
+    },
+  ).stdout.trim();
   const deadline = Date.now() + 15_000;
   for (;;) {
     const seen = spawnSync(
@@ -164,9 +172,8 @@ async function refusal(url: string): Promise<Error> {
 
 beforeAll(async () => {
   dir = join(platform().stateDir, `tls-${randomUUID().slice(0, 8)}`);
-  serverFiles = join(dir, "server");
   // Traversable by the `postgres` OS user the server runs as.
-  for (const folder of [dir, serverFiles, join(dir, "pg")]) {
+  for (const folder of [dir, join(dir, "pg")]) {
     mkdirSync(folder, { recursive: true });
     chmodSync(folder, 0o755);
   }
