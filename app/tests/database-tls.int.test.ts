@@ -192,7 +192,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.process.stop();
-  if (dir) removeStateDir(dir);
+  if (!dir) return;
+  // The server's own state folder first: it holds the link to data kept outside an unreachable checkout.
+  removeStateDir(join(dir, "pg"));
+  removeStateDir(dir);
 });
 
 describe("verify-full with the CA file", () => {
