@@ -38,6 +38,10 @@ export default {
   // The sandbox copy leaves out the Node.js runtime and local state.
   ignorePatterns: [".state", "dist", "coverage"],
   coverageAnalysis: "perTest",
+  // A static mutant (code run at import: policy names, descriptions, rule tables) is judged by
+  // every test with a fresh import of @pulumi/pulumi; 328 of the policies' 1497 mutants took 74% of
+  // the run that way. Those tables are checked by the pack and plan tests of the infra project.
+  ignoreStatic: true,
   concurrency: 2,
   incremental: true,
   incrementalFile: ".state/stryker/incremental.json",
