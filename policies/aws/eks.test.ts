@@ -76,4 +76,27 @@ describe("EKS policies", () => {
     );
     expect(await messages(eksEndpointRestricted, [planned(type, privateOnly)])).toEqual([]);
   });
+
+  it("an encryption config without resources or without a key provider", async () => {
+    for (const path of ["encryptionConfig.resources", "encryptionConfig.provider"]) {
+      const r = planned(type, mutate(eksCluster, path, undefined));
+      expect(await messages(eksSecretsEncryption, [r]), path).toEqual([
+        'encryptionConfig does not encrypt "secrets" with a KMS key.',
+      ]);
+    }
+  });
+
+  it("lists every missing log type", async () => {
+    const r = planned(type, mutate(eksCluster, "enabledClusterLogTypes", ["api"]));
+    expect(await messages(eksControlPlaneLogging, [r])).toEqual([
+      "enabledClusterLogTypes lacks audit, authenticator.",
+    ]);
+  });
+
+  it("an allow-list holding a world range among private ones", async () => {
+    const r = planned(type, mutate(eksCluster, "vpcConfig.publicAccessCidrs", ["203.0.113.0/24", "::/0"]));
+    expect(await messages(eksEndpointRestricted, [r])).toEqual([
+      "vpcConfig.publicAccessCidrs opens the public endpoint to the world (203.0.113.0/24, ::/0).",
+    ]);
+  });
 });

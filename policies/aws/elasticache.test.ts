@@ -57,4 +57,9 @@ describe("ElastiCache policies", () => {
     const r = planned(type, mutate(cacheReplicationGroup, "automaticFailoverEnabled", false));
     expect(await messages(cacheAutomaticFailover, [r])).toEqual(["automaticFailoverEnabled is not true."]);
   });
+
+  it("a write-only AUTH token (authTokenWo) satisfies AUTH", async () => {
+    const writeOnly = mutate(mutate(cacheReplicationGroup, "authToken", undefined), "authTokenWo", "token");
+    expect(await messages(cacheAuth, [planned(type, writeOnly)])).toEqual([]);
+  });
 });

@@ -59,4 +59,17 @@ describe("security-group-no-world-ingress", () => {
       await messages(noWorldIngress, [planned(typeName, mutate(rule, "cidrIpv4", "0.0.0.0/0"))]),
     ).toEqual(["Ingress on ports 0-65535 is open to 0.0.0.0/0."]);
   });
+
+  it("a range that merely starts at the listener port is not the listener", async () => {
+    const r = planned(group, mutate(securityGroup, "ingress.1.toPort", 8443));
+    expect(await messages(noWorldIngress, [r])).toEqual(["Ingress on ports 443-8443 is open to 0.0.0.0/0."]);
+  });
+
+  it("names every world range a rule opens", async () => {
+    const database = {
+      ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0", "10.0.0.0/16"] }],
+    };
+    const r = planned(group, mutate(database, "ingress.0.ipv6CidrBlocks", ["::/0"]));
+    expect(await messages(noWorldIngress, [r])).toEqual(["Ingress on port 5432 is open to 0.0.0.0/0, ::/0."]);
+  });
 });

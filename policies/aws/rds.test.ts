@@ -122,4 +122,9 @@ describe("RDS policies", () => {
     ]);
     expect(await messages(rdsMultiAz, [r], "disabled")).toEqual([]);
   });
+
+  it("leaves parameter groups of other engines alone", async () => {
+    const mysql = { family: "mysql8.0", parameters: [{ name: "require_secure_transport", value: "1" }] };
+    expect(await messages(rdsForceSsl, [planned(parameterGroup, mysql)])).toEqual([]);
+  });
 });
