@@ -11,7 +11,9 @@ describe("renderObservability / writeObservability", () => {
   });
 
   it("writes rules.yaml, both Alertmanager configs and one JSON file per dashboard uid", () => {
-    withTempDir((dir) => {
+    withTempDir((parent) => {
+      // A folder that does not exist yet, like dist/observability in a fresh clone.
+      const dir = join(parent, "dist", "observability");
       const rendered = writeObservability(dir);
       expect(parse(readFileSync(join(dir, observabilityFiles.rules), "utf8"))).toEqual(rendered.rules);
       expect(readFileSync(join(dir, observabilityFiles.alertmanager), "utf8")).toBe(
