@@ -12,12 +12,6 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  assetsCacheControl,
-  htmlCacheControl,
-  pageContentSecurityPolicy,
-  webDirectory,
-} from "../src/http/static";
-import {
   focusedControls,
   launchChromium,
   measures,
@@ -25,8 +19,8 @@ import {
   seriousAccessibilityViolations,
   shownControls,
   tabTo,
-} from "./browser";
-import { type FakeModel, startFakeModel } from "./fake-model";
+} from "../../tests/support/app/browser";
+import { type FakeModel, startFakeModel } from "../../tests/support/app/fake-model";
 import {
   api,
   createChatbot,
@@ -34,8 +28,14 @@ import {
   registerTenant,
   startTestApp,
   type TestApp,
-} from "./harness";
-import { startTcpProxy } from "./tcp-proxy";
+} from "../../tests/support/app/harness";
+import { startTcpProxy } from "../../tests/support/app/tcp-proxy";
+import {
+  assetsCacheControl,
+  htmlCacheControl,
+  pageContentSecurityPolicy,
+  webDirectory,
+} from "../src/http/static";
 
 const root = join(__dirname, "..", "..");
 const screenshotFile = join(root, "dist", "screenshots", "chat-page.png");

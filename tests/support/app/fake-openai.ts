@@ -1,6 +1,8 @@
 /**
- * A local OpenAI-compatible chat-completions server for tests that need to count, delay, hang or fail
- * the assistant: each request is recorded, and `script` decides the next answers.
+ * A local OpenAI-compatible chat-completions server for the tests and the AI-savings bench
+ * (app/bench/ai-savings.ts), which count, delay, hang or fail the assistant: it answers
+ * "You said: <last message>" with fixed usage (`fakeUsage`), records each request, and `script`
+ * decides the next answers.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,13 +11,19 @@ export interface FakeChatRequest {
   model: string;
   stream: boolean;
   stream_options?: { include_usage: boolean };
+  max_completion_tokens?: number;
   messages: Array<{ role: string; content: string }>;
 }
 
+/** The usage every answer reports. */
+export const fakeUsage = { prompt_tokens: 11, completion_tokens: 7 };
+
 export interface FakeOpenAi {
   baseUrl: string;
-  /** Requests received so far. */
-  received: Array<{ authorization?: string; body: FakeChatRequest }>;
+  /** Request bodies received so far. */
+  received: FakeChatRequest[];
+  /** The Authorization header of each received request, in the same order. */
+  authorizations: Array<string | undefined>;
   script: {
     /** Statuses answered first, one per request. */
     fail: number[];
@@ -36,6 +44,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const hanging = new Set<() => void>();
   const fake: Omit<FakeOpenAi, "baseUrl" | "close"> = {
     received: [],
+    authorizations: [],
     script: { fail: [], delayMs: 0, pieceDelayMs: 0, hang: false },
     release() {
       fake.script.hang = false;
@@ -45,6 +54,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     reset() {
       fake.release();
       fake.received.length = 0;
+      fake.authorizations.length = 0;
       fake.script.fail = [];
       fake.script.delayMs = 0;
       fake.script.pieceDelayMs = 0;
@@ -59,7 +69,8 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     for await (const chunk of request) text += chunk;
     const body = JSON.parse(text) as FakeChatRequest;
     const last = body.messages.at(-1)?.content ?? "";
-    fake.received.push({ authorization: request.headers.authorization, body });
+    fake.received.push(body);
+    fake.authorizations.push(request.headers.authorization);
     const fail = (status: number) => {
       if (response.writableEnded) return;
       response.writeHead(status, { "content-type": "application/json" });
@@ -81,7 +92,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     if (status) return fail(status);
     if (fake.script.delayMs) await new Promise((resolve) => setTimeout(resolve, fake.script.delayMs));
     const content = `You said: ${last}`;
-    const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+    const usage = { ...fakeUsage, total_tokens: fakeUsage.prompt_tokens + fakeUsage.completion_tokens };
     if (!body.stream) {
       response.writeHead(200, { "content-type": "application/json" });
       response.end(
