@@ -1,7 +1,8 @@
 /**
- * A local OpenAI-compatible chat-completions server for the tests and the AI-savings bench
- * (app/bench/ai-savings.ts), which count, delay, hang or fail the assistant: it answers
- * "You said: <last message>" with fixed usage (`fakeUsage`), records each request, and `script`
+ * A local OpenAI-compatible chat-completions server (the real one is not reachable from here) for the
+ * tests and the AI-savings bench (app/bench/ai-savings.ts), which count, delay, hang or fail the
+ * assistant: it answers "You said: <last message>" (or, with `knowledgeReply`, the knowledge entry
+ * closest to the question) with fixed usage (`fakeUsage`), records each request, and `script`
  * decides the next answers.
  */
 import { createServer, type Server } from "node:http";
@@ -18,6 +19,31 @@ export interface FakeChatRequest {
 /** The usage every answer reports. */
 export const fakeUsage = { prompt_tokens: 11, completion_tokens: 7 };
 
+/** The default reply, in the pieces a stream sends: "You ", "said: ", then the last message. */
+export const echoReply = (request: FakeChatRequest) => [
+  "You ",
+  "said: ",
+  request.messages.at(-1)?.content ?? "",
+];
+
+const words = (text: string) => new Set(text.toLowerCase().match(/[a-z]+/g) ?? []);
+
+/**
+ * A reply from the knowledge in the system prompt (`Q: ...` / `A: ...` lines): the answer whose
+ * question shares most words with the user's message, a word per piece so a client can watch it grow.
+ */
+export function knowledgeReply(request: FakeChatRequest): string[] {
+  const system = request.messages.find((message) => message.role === "system")?.content ?? "";
+  const question = request.messages.at(-1)?.content ?? "";
+  const asked = words(question);
+  let best = { score: 0, answer: `I have nothing on “${question}” yet.` };
+  for (const [, entryQuestion, answer] of system.matchAll(/^Q: (.*)\nA: (.*)$/gm)) {
+    const score = [...words(entryQuestion!)].filter((word) => asked.has(word)).length;
+    if (score > best.score) best = { score, answer: answer! };
+  }
+  return best.answer.match(/\S+\s*/g) ?? [best.answer];
+}
+
 export interface FakeOpenAi {
   baseUrl: string;
   /** Request bodies received so far. */
@@ -33,6 +59,8 @@ export interface FakeOpenAi {
     pieceDelayMs: number;
     /** Never answer (until `release()`). */
     hang: boolean;
+    /** The reply to a request, in the pieces a stream sends (joined when not streaming). */
+    reply: (request: FakeChatRequest) => string[];
   };
   /** Answers every hanging request with a 503 and stops hanging. */
   release(): void;
@@ -45,7 +73,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
   const fake: Omit<FakeOpenAi, "baseUrl" | "close"> = {
     received: [],
     authorizations: [],
-    script: { fail: [], delayMs: 0, pieceDelayMs: 0, hang: false },
+    script: { fail: [], delayMs: 0, pieceDelayMs: 0, hang: false, reply: echoReply },
     release() {
       fake.script.hang = false;
       for (const answer of hanging) answer();
@@ -58,6 +86,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
       fake.script.fail = [];
       fake.script.delayMs = 0;
       fake.script.pieceDelayMs = 0;
+      fake.script.reply = echoReply;
     },
   };
   const server: Server = createServer(async (request, response) => {
@@ -68,7 +97,6 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     let text = "";
     for await (const chunk of request) text += chunk;
     const body = JSON.parse(text) as FakeChatRequest;
-    const last = body.messages.at(-1)?.content ?? "";
     fake.received.push(body);
     fake.authorizations.push(request.headers.authorization);
     const fail = (status: number) => {
@@ -91,7 +119,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     const status = fake.script.fail.shift();
     if (status) return fail(status);
     if (fake.script.delayMs) await new Promise((resolve) => setTimeout(resolve, fake.script.delayMs));
-    const content = `You said: ${last}`;
+    const pieces = fake.script.reply(body);
     const usage = { ...fakeUsage, total_tokens: fakeUsage.prompt_tokens + fakeUsage.completion_tokens };
     if (!body.stream) {
       response.writeHead(200, { "content-type": "application/json" });
@@ -100,7 +128,9 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
           id: "chatcmpl-1",
           object: "chat.completion",
           model: body.model,
-          choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+          choices: [
+            { index: 0, message: { role: "assistant", content: pieces.join("") }, finish_reason: "stop" },
+          ],
           usage,
         }),
       );
@@ -109,7 +139,7 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     response.writeHead(200, { "content-type": "text/event-stream" });
     const send = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
     send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant" } }] });
-    for (const piece of ["You ", "said: ", last]) {
+    for (const piece of pieces) {
       send({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: piece } }] });
       if (fake.script.pieceDelayMs)
         await new Promise((resolve) => setTimeout(resolve, fake.script.pieceDelayMs));
