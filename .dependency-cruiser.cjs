@@ -4,17 +4,16 @@
  *
  * Layers, lowest first: contracts/ ← app/, infra/, observability (alerts/, dashboards/,
  * observability/), policies/ ← scripts/ (dev tooling). Tests and test support sit on top: they may
- * import anything, and nothing else may import them.
+ * import anything, and nothing else may import them (the bench's fake AI provider aside, below).
  */
 
-/** Test files and test support: vitest files, tests/ folders, infra/testing/, policies/testing/. */
-const testSupport = [
-  "\\.test\\.ts$",
-  "(^|/)tests/",
-  "(^|/)testing/",
-  // The promtool/amtool runner the rule and dashboard tests share.
-  "^alerts/check\\.ts$",
-];
+/**
+ * Test files (`*.test.ts`, wherever they sit beside their code) and test support, which has one home:
+ * tests/support/, a folder per area (app/, infra/, policies/, observability/).
+ */
+const testSupport = ["\\.test\\.ts$", "^tests/"];
+/** The local OpenAI-compatible stand-in that the app's tests and the AI-savings bench share. */
+const fakeAiProvider = "^tests/support/app/fake-openai\\.ts$";
 const observability = "^(alerts|dashboards|observability)/";
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -69,10 +68,26 @@ module.exports = {
     {
       name: "only-tests-import-test-support",
       comment:
-        "Test support (tests/, */testing/, *.test.ts) is never imported by production code or tooling; the offline plan's runner is infra/offline-runner/.",
+        "Test support (tests/, *.test.ts) is never imported by production code (app/src, infra, policies, observability, contracts, web) or tooling; the offline plan's runner is infra/offline-runner/. app/bench/ has its own rule below.",
       severity: "error",
-      from: { pathNot: testSupport },
+      from: { pathNot: [...testSupport, "^app/bench/"] },
       to: { path: testSupport },
+    },
+    {
+      name: "bench-uses-only-the-fake-ai-provider",
+      comment:
+        "app/bench/ is dev tooling that never ships (the image bundles app/src through app/build.ts). The AI-savings bench runs the app against the same local OpenAI stand-in as the tests, so that stand-in has one copy; nothing else of test support.",
+      severity: "error",
+      from: { path: "^app/bench/", pathNot: testSupport },
+      to: { path: testSupport, pathNot: fakeAiProvider },
+    },
+    {
+      name: "test-support-has-one-home",
+      comment:
+        "Helpers for tests live in tests/support/ (a folder per area), not in a testing/ or tests/ folder beside the code, where they would count as production code.",
+      severity: "error",
+      from: { path: ["(^|/)testing/", "^.+/tests/(?!.*\\.test\\.ts$)"] },
+      to: {},
     },
     {
       name: "app-domain-is-pure",

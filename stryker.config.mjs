@@ -8,8 +8,7 @@ export default {
   mutate: [
     "policies/**/*.ts",
     "!policies/**/*.test.ts",
-    // Test support and the served-pack / offline-plan runners (covered by the infra project).
-    "!policies/testing/**",
+    // The served-pack / offline-plan runners (covered by the infra project).
     "!policies/plan/**",
     "!policies/offline.ts",
     "!policies/pack.ts",

@@ -8,10 +8,10 @@ import { describe, expect, it } from "vitest";
 import { evaluatePolicies } from "../policies/offline";
 import { packArgs } from "../policies/pack";
 import { loadPackConfig } from "../policies/support/packConfig";
+import { resourceByUrn, resourcesOfType } from "../tests/support/infra/resources";
 import { crdSources } from "./components/cluster-services/crds";
 import { spotServiceName } from "./components/karpenter-aws";
 import { type ProgramRun, type RegisteredResource, runProgram } from "./offline-runner/runner";
-import { resourceByUrn, resourcesOfType } from "./testing/resources";
 
 const emptyAccount = { ecrImages: [] as string[], preview: true };
 

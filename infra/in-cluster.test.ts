@@ -12,16 +12,16 @@ import { stackNames } from "../contracts/stacks";
 import { alertmanagerSecretFiles } from "../observability/alertmanager";
 import { renderObservability } from "../observability/render";
 import { ensureBinaries } from "../scripts/platform/binaries";
-import { forLocalAmtool } from "../tests/support/observability-tools";
+import { field } from "../tests/support/infra/component-harness";
+import { registeredObjectsSchemaErrors } from "../tests/support/infra/kubernetes-schemas";
+import { resourcesOfType, reveal } from "../tests/support/infra/resources";
+import { forLocalAmtool } from "../tests/support/observability/observability-tools";
 import { appNodePoolName } from "./components/cluster-services/karpenter";
 import { isSecret, type ProgramRun, type RegisteredResource, runProgram } from "./offline-runner/runner";
 import { dbPoolEnv } from "./scaling/database";
 import { karpenterNodePoolSpec } from "./scaling/karpenter";
 import { containerResources, hpaSpec, pdbSpec } from "./scaling/kubernetes";
 import { scalingPolicyFor } from "./scaling/policy";
-import { field } from "./testing/component-harness";
-import { registeredObjectsSchemaErrors } from "./testing/kubernetes-schemas";
-import { resourcesOfType, reveal } from "./testing/resources";
 
 const receiverConfig = {
   "parley:pagerdutyRoutingKey": "pd-routing-key-for-test",

@@ -1,7 +1,7 @@
 /** The whole program, prod and dev, under mocks: what holds across every component. */
 import { beforeAll, describe, expect, it } from "vitest";
+import { plaintextStrings, resourcesOfType, reveal } from "../tests/support/infra/resources";
 import { isSecret, type ProgramRun, runProgram } from "./offline-runner/runner";
-import { plaintextStrings, resourcesOfType, reveal } from "./testing/resources";
 
 const runs: Record<"prod" | "dev", ProgramRun> = {} as Record<"prod" | "dev", ProgramRun>;
 beforeAll(async () => {

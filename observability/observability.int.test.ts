@@ -11,15 +11,6 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { type ParleyHandle, startParley } from "../app/src/main";
-import {
-  api,
-  createChatbot,
-  createConversation,
-  postMessageStream,
-  registerTenant,
-  type Tenant,
-  testConfig,
-} from "../app/tests/harness";
 import { scrapeJob } from "../contracts/metrics";
 import {
   freePort,
@@ -31,7 +22,16 @@ import {
 import type { AlertmanagerServer, PrometheusServer } from "../scripts/platform/prometheus";
 import type { RedisServer } from "../scripts/platform/redis";
 import { sleep, waitFor } from "../scripts/platform/steps";
-import { substituteGrafanaVariables } from "../tests/support/observability-tools";
+import {
+  api,
+  createChatbot,
+  createConversation,
+  postMessageStream,
+  registerTenant,
+  type Tenant,
+  testConfig,
+} from "../tests/support/app/harness";
+import { substituteGrafanaVariables } from "../tests/support/observability/observability-tools";
 import { platform } from "../tests/support/platform";
 import { symptomAlerts } from "./alerts/symptoms";
 import { dashboardSpecs } from "./dashboards";

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { withTempDir } from "../tests/support/observability-tools";
+import { withTempDir } from "../tests/support/observability/observability-tools";
 import { observabilityFiles, renderObservability, writeObservability } from "./render";
 
 describe("renderObservability / writeObservability", () => {

@@ -9,7 +9,7 @@ import {
   tools,
   withTempDir,
   withTempDirAsync,
-} from "../tests/support/observability-tools";
+} from "../tests/support/observability/observability-tools";
 import { renderObservability } from "./render";
 import type { AlertingRule, HeartbeatRule, RecordingRule } from "./types";
 

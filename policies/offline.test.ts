@@ -2,12 +2,12 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { specialSecretSig, specialSigKey, unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { stackNames } from "../contracts/stacks";
+import { planned } from "../tests/support/policies/policyTest";
 import { requiredTags } from "./aws/tags";
 import { checkPackConfig, evaluatePolicies, resolvePolicySettings, runPolicyGate } from "./offline";
 import { packArgs } from "./pack";
 import { loadPackConfig } from "./support/packConfig";
 import { redactSecrets } from "./support/values";
-import { planned } from "./testing/policyTest";
 
 const secret = (value: unknown) => ({ [specialSigKey]: specialSecretSig, value });
 

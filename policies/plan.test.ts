@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { stackNames } from "../contracts/stacks";
 import { isSecret, repositoryRoot, runProgram } from "../infra/offline-runner/runner";
 import { scalingPolicyFor } from "../infra/scaling/policy";
-import { plaintextStrings } from "../infra/testing/resources";
+import { plaintextStrings } from "../tests/support/infra/resources";
 import { type PolicyViolation, policyResources } from "./offline";
 import { buildPlan, mandatoryViolations } from "./plan/build";
 import { renderPlan } from "./plan/render";

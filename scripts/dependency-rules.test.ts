@@ -14,8 +14,16 @@ const files: Record<string, string> = {
   "contracts/leak.ts": 'import { program } from "../infra/index";\nexport const leak = program;\n',
   "infra/index.ts": 'import { name } from "../contracts/metrics";\nexport const program = name;\n',
   "infra/uses-app.ts": 'import { config } from "../app/src/config";\nexport const port = config;\n',
-  "infra/testing/helper.ts": "export const helper = 1;\n",
-  "infra/index.test.ts": 'import { helper } from "./testing/helper";\nexport const ok = helper;\n',
+  "tests/support/infra/helper.ts": "export const helper = 1;\n",
+  "tests/support/app/fake-openai.ts": "export const fake = 1;\n",
+  "infra/index.test.ts":
+    'import { helper } from "../tests/support/infra/helper";\nexport const ok = helper;\n',
+  "infra/testing/stray.ts": 'import { name } from "../../contracts/metrics";\nexport const stray = name;\n',
+  "app/tests/harness.ts": 'import { config } from "../src/config";\nexport const harness = config;\n',
+  "app/bench/ai-savings.ts":
+    'import { fake } from "../../tests/support/app/fake-openai";\nexport const bench = fake;\n',
+  "app/bench/bench.ts":
+    'import { helper } from "../../tests/support/infra/helper";\nexport const bench = helper;\n',
   "app/src/config.ts": 'import { name } from "../../contracts/metrics";\nexport const config = name;\n',
   "app/src/domain/errors.ts": "export class NotFound extends Error {}\n",
   "app/src/domain/impure.ts": 'import { config } from "../config";\nexport const impure = config;\n',
@@ -24,9 +32,9 @@ const files: Record<string, string> = {
   "app/src/services/chat.ts":
     'import { NotFound } from "../domain/errors";\nimport type { Page } from "../data/store";\nexport const chat = (page: Page) => new NotFound(page);\n',
   "app/src/data/calls-up.ts": 'import { chat } from "../services/chat";\nexport const up = chat;\n',
-  "policies/plan.ts": 'import { helper } from "../infra/testing/helper";\nexport const plan = helper;\n',
+  "policies/plan.ts":
+    'import { helper } from "../tests/support/infra/helper";\nexport const plan = helper;\n',
   "scripts/platform.ts": "export const platform = 1;\n",
-  "alerts/check.ts": 'import { platform } from "../scripts/platform";\nexport const check = platform;\n',
   "alerts/rules.ts": 'import { platform } from "../scripts/platform";\nexport const rules = platform;\n',
   "observability/dashboards.ts": 'import { program } from "../infra/index";\nexport const board = program;\n',
   "web/src/main.ts": 'import { config } from "../../app/src/config";\nexport const page = config;\n',
@@ -56,19 +64,23 @@ describe("the layer rules (.dependency-cruiser.cjs)", () => {
         "app-data-does-not-import-services: app/src/data/calls-up.ts → app/src/services/chat.ts",
         "app-domain-is-pure: app/src/domain/impure.ts → app/src/config.ts",
         "app-lower-layers-do-not-import-http: app/src/data/store.ts → app/src/http/cursor.ts",
+        "bench-uses-only-the-fake-ai-provider: app/bench/bench.ts → tests/support/infra/helper.ts",
         "contracts-are-the-bottom: contracts/leak.ts → infra/index.ts",
         "infra-does-not-import-the-app: infra/uses-app.ts → app/src/config.ts",
         "observability-is-production-code: alerts/rules.ts → scripts/platform.ts",
         "observability-is-production-code: observability/dashboards.ts → infra/index.ts",
-        "only-tests-import-test-support: policies/plan.ts → infra/testing/helper.ts",
+        "only-tests-import-test-support: policies/plan.ts → tests/support/infra/helper.ts",
+        "test-support-has-one-home: app/tests/harness.ts → app/src/config.ts",
+        "test-support-has-one-home: infra/testing/stray.ts → contracts/metrics.ts",
         "web-page-stands-alone: web/src/main.ts → app/src/config.ts",
       ].sort(),
     );
   });
 
-  it("leave allowed imports alone: tests into test support, services into domain and data", () => {
+  it("leave allowed imports alone: tests into test support, the bench into the fake AI provider, services into domain and data", () => {
     const from = new Set(violations.map((violation) => violation.from));
     expect(from).not.toContain("infra/index.test.ts");
+    expect(from).not.toContain("app/bench/ai-savings.ts");
     expect(from).not.toContain("app/src/services/chat.ts");
     expect(from).not.toContain("app/src/config.ts");
   });

@@ -14,11 +14,11 @@
 import { join } from "node:path";
 import { pino } from "pino";
 import { freePorts, removeStateDir, startPlatform } from "../../scripts/platform";
+import { startFakeOpenAi } from "../../tests/support/app/fake-openai";
 import fixture from "../src/ai/fixtures/paraphrases.json";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { startParley } from "../src/main";
-import { startFakeOpenAi } from "./fake-openai";
 
 const root = join(__dirname, "..", "..");
 const conversations = 60;

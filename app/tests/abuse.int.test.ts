@@ -6,7 +6,7 @@
  */
 import { createHmac, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, jwtSecret, registerTenant, startTestApp, type TestApp } from "./harness";
+import { api, jwtSecret, registerTenant, startTestApp, type TestApp } from "../../tests/support/app/harness";
 
 let app: TestApp;
 beforeAll(async () => {

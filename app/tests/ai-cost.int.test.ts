@@ -10,10 +10,7 @@ import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "../bench/fake-openai";
-import { costUsd } from "../src/ai/prices";
-import { usageReport } from "../src/ai/usage-report";
-import { keys } from "../src/services/keys";
+import { type FakeOpenAi, fakeUsage, startFakeOpenAi } from "../../tests/support/app/fake-openai";
 import {
   api,
   createConversation,
@@ -23,7 +20,10 @@ import {
   startTestApp,
   type Tenant,
   type TestApp,
-} from "./harness";
+} from "../../tests/support/app/harness";
+import { costUsd } from "../src/ai/prices";
+import { usageReport } from "../src/ai/usage-report";
+import { keys } from "../src/services/keys";
 
 let fake: FakeOpenAi;
 let app: TestApp;
@@ -99,9 +99,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  fake.received.length = 0;
-  fake.delayMs = 0;
-  fake.failWith = undefined;
+  fake.reset();
 });
 
 describe("model routing", () => {
@@ -270,7 +268,7 @@ describe("monthly token budget", () => {
       Array.from({ length: 20 }, () => createConversation(app.url, tenant.token, chatbot.body.id)),
     );
     // Replies take 150 ms, so each burst's requests are all in flight together.
-    fake.delayMs = 150;
+    fake.script.delayMs = 150;
     const statuses: number[] = [];
     for (let burst = 0; burst < 8; burst++) {
       const responses = await Promise.all(
@@ -346,7 +344,7 @@ describe("monthly token budget", () => {
     const chatbot = await api(app.url, "POST", "/api/chatbots", { token: tenant.token, body: { name: "F" } });
     const conversation = await createConversation(app.url, tenant.token, chatbot.body.id);
     // A 400 is final: no retries, the reply fails at once.
-    fake.failWith = 400;
+    fake.script.fail = [400];
     const failed = await post(tenant, conversation.id, "anyone there?");
     expect(failed.status).toBe(502);
     expect(fake.received).toHaveLength(1);

@@ -4,8 +4,6 @@ import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metrics as catalogue } from "../../contracts/metrics";
-import { signToken } from "../src/auth/jwt";
-import { startParley } from "../src/main";
 import {
   api,
   createChatbot,
@@ -16,7 +14,9 @@ import {
   registerTenant,
   type Tenant,
   testConfig,
-} from "./harness";
+} from "../../tests/support/app/harness";
+import { signToken } from "../src/auth/jwt";
+import { startParley } from "../src/main";
 
 let url: string;
 let close: () => Promise<void>;

@@ -8,9 +8,15 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../scripts/platform";
+import {
+  api,
+  createChatbot,
+  createConversation,
+  jwtSecret,
+  registerTenant,
+} from "../../tests/support/app/harness";
 import { createTestDatabase, createTestRedisUrl } from "../../tests/support/platform";
 import { buildApp } from "../build";
-import { api, createChatbot, createConversation, jwtSecret, registerTenant } from "./harness";
 
 const root = join(__dirname, "..", "..");
 let child: ChildProcess | undefined;

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { eventually } from "../../tests/support/app/faults";
 import { createTestRedisUrl } from "../../tests/support/platform";
 import { Cache } from "../src/cache/cache";
 import { RedisGuard } from "../src/cache/redis";
@@ -42,16 +43,12 @@ function slowLoader(value: string) {
   };
 }
 
-const until = async (check: () => Promise<boolean>) => {
-  for (let attempt = 0; attempt < 50 && !(await check()); attempt++) await sleep(20);
-};
-
 it("rebuilds once for concurrent misses, then serves hits", async () => {
   const loader = slowLoader("v1");
   const read = () => cache.read({ cache: "t", key: "k1", ttlSeconds: 60, pins: [], load: loader.load });
   expect(await Promise.all(Array.from({ length: 10 }, read))).toEqual(Array(10).fill("v1"));
   expect(loader.calls).toEqual([false]);
-  await until(async () => (await redis.client.exists("k1")) === 1);
+  await eventually(async () => (await redis.client.exists("k1")) === 1, "k1 written to Redis");
   const hitsBefore = await counted("hit");
   expect(await read()).toBe("v1");
   expect(loader.calls).toHaveLength(1);
@@ -77,7 +74,7 @@ it("reads pinned resources from the primary and does not cache what it read", as
   await sleep(500); // the pin expires
   await cache.read(request);
   expect(loader.calls).toEqual([true, false]);
-  await until(async () => (await redis.client.hexists("k2", "first:50")) === 1);
+  await eventually(async () => (await redis.client.hexists("k2", "first:50")) === 1, "k2 rebuilt");
   expect(await redis.client.ttl("k2")).toBeGreaterThan(50);
 });
 
@@ -85,7 +82,7 @@ it("drops every cached page of a hash on invalidation", async () => {
   const load = async () => "page";
   for (const field of ["first:10", "cursor:10"])
     await cache.read({ cache: "t", key: "k3", field, ttlSeconds: 60, pins: [], load });
-  await until(async () => (await redis.client.hlen("k3")) === 2);
+  await eventually(async () => (await redis.client.hlen("k3")) === 2, "both pages of k3 written");
   await cache.invalidate(["k3"], ["pin:k3"]);
   expect(await redis.client.exists("k3")).toBe(0);
   expect(await redis.client.pttl("pin:k3")).toBeGreaterThan(0);

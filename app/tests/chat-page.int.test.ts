@@ -12,12 +12,6 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  assetsCacheControl,
-  htmlCacheControl,
-  pageContentSecurityPolicy,
-  webDirectory,
-} from "../src/http/static";
-import {
   focusedControls,
   launchChromium,
   measures,
@@ -25,8 +19,8 @@ import {
   seriousAccessibilityViolations,
   shownControls,
   tabTo,
-} from "./browser";
-import { type FakeModel, startFakeModel } from "./fake-model";
+} from "../../tests/support/app/browser";
+import { type FakeOpenAi, knowledgeReply, startFakeOpenAi } from "../../tests/support/app/fake-openai";
 import {
   api,
   createChatbot,
@@ -34,8 +28,14 @@ import {
   registerTenant,
   startTestApp,
   type TestApp,
-} from "./harness";
-import { startTcpProxy } from "./tcp-proxy";
+} from "../../tests/support/app/harness";
+import { startTcpProxy } from "../../tests/support/app/tcp-proxy";
+import {
+  assetsCacheControl,
+  htmlCacheControl,
+  pageContentSecurityPolicy,
+  webDirectory,
+} from "../src/http/static";
 
 const root = join(__dirname, "..", "..");
 const screenshotFile = join(root, "dist", "screenshots", "chat-page.png");
@@ -43,12 +43,15 @@ const loginLimit = 3;
 /** Polls wait this long: the machine running the tests may be busy. */
 const patient = { timeout: 15_000 };
 
-let model: FakeModel;
+let model: FakeOpenAi;
 let app: TestApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  model = await startFakeModel();
+  // Answers from the chatbot's knowledge, a word every 120 ms, so the page can be watched streaming.
+  model = await startFakeOpenAi();
+  model.script.reply = knowledgeReply;
+  model.script.pieceDelayMs = 120;
   app = await startTestApp(
     "chatpage",
     (config) => ({
@@ -428,7 +431,7 @@ describe("error messages in Chromium", () => {
   it("resumes a reply cut off mid-stream with the same Idempotency-Key, so it is stored once", async () => {
     const proxy = await startTcpProxy(app.url);
     const { context, page, errors, tenant, conversation } = await signedInPage(proxy.url);
-    model.pieceDelayMs = 300;
+    model.script.pieceDelayMs = 300;
     try {
       await page.locator("#message").focus();
       await page.keyboard.type("How much does the team plan cost?");
@@ -455,7 +458,7 @@ describe("error messages in Chromium", () => {
       ]);
       expectOnlyFailedLoads(errors, /net::ERR_/);
     } finally {
-      model.pieceDelayMs = 120;
+      model.script.pieceDelayMs = 120;
       await context.close();
       await proxy.close();
     }
@@ -467,7 +470,7 @@ describe("error messages in Chromium", () => {
       // Five failed replies open the AI circuit breaker: the next message is a 503 at once.
       const chatbot = await createChatbot(app.url, tenant.token, "Breaker");
       const side = await createConversation(app.url, tenant.token, chatbot.id);
-      model.failNext = 5;
+      model.script.fail = [500, 500, 500, 500, 500];
       for (let attempt = 0; attempt < 5; attempt++) {
         const failed = await api(app.url, "POST", `/api/conversations/${side.id}/messages`, {
           token: tenant.token,

@@ -7,8 +7,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Database } from "../src/db/database";
-import { createMetrics } from "../src/telemetry/metrics";
 import {
   api,
   createChatbot,
@@ -18,7 +16,9 @@ import {
   startClusterApp,
   type Tenant,
   type TestApp,
-} from "./harness";
+} from "../../tests/support/app/harness";
+import { Database } from "../src/db/database";
+import { createMetrics } from "../src/telemetry/metrics";
 
 let cluster: PrivateCluster;
 let app: TestApp;

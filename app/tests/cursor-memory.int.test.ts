@@ -7,8 +7,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { encodeCursor } from "../src/domain/cursor";
-import { keys } from "../src/services/keys";
 import {
   api,
   createChatbot,
@@ -16,7 +14,9 @@ import {
   registerTenant,
   startTestApp,
   type TestApp,
-} from "./harness";
+} from "../../tests/support/app/harness";
+import { encodeCursor } from "../src/domain/cursor";
+import { keys } from "../src/services/keys";
 
 const budgetBytes = 5 * 1024 * 1024;
 const cursorCount = 500;

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/platform";
+import { eventually, freeze } from "../../tests/support/app/faults";
 import {
   api,
   createChatbot,
@@ -20,8 +21,7 @@ import {
   startTestApp,
   type Tenant,
   type TestApp,
-} from "./harness";
-import { eventually, freeze } from "./support/faults";
+} from "../../tests/support/app/harness";
 
 let cluster: PrivateCluster;
 let app: TestApp;

@@ -10,12 +10,18 @@ import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseRoles } from "../../contracts/database";
+import {
+  api,
+  createChatbot,
+  createConversation,
+  registerTenant,
+  testConfig,
+} from "../../tests/support/app/harness";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
 import { migrate } from "../src/db/migrate";
 import { partitionsFor } from "../src/db/partitions";
 import { type RoleSettings, roleSettingsFrom } from "../src/db/roles";
 import { startParley } from "../src/main";
-import { api, createChatbot, createConversation, registerTenant, testConfig } from "./harness";
 
 const suffix = randomUUID().replaceAll("-", "").slice(0, 8);
 const password = () => randomBytes(24).toString("base64url");

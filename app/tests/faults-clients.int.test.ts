@@ -17,7 +17,7 @@ import {
   registerTenant,
   startTestApp,
   type TestApp,
-} from "./harness";
+} from "../../tests/support/app/harness";
 
 const http = { keepAliveMs: 3_000, headersMs: 1_000, requestMs: 2_000, checkIntervalMs: 250 };
 

@@ -7,9 +7,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, type PrivateCluster, startClusterApp, type TestApp } from "./harness";
-import { eventually, freeze } from "./support/faults";
-import { printReport, underLoad } from "./support/load";
+import { eventually, freeze } from "../../tests/support/app/faults";
+import { api, type PrivateCluster, startClusterApp, type TestApp } from "../../tests/support/app/harness";
+import { printReport, underLoad } from "../../tests/support/app/load";
 
 afterAll(printReport);
 

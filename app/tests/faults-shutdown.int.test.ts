@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, expect, it } from "vitest";
 import { freePort } from "../../scripts/platform";
-import { loadConfig } from "../src/config";
+import { eventually } from "../../tests/support/app/faults";
 import {
   type ApiResponse,
   api,
@@ -22,9 +22,9 @@ import {
   readEvents,
   registerTenant,
   testConfig,
-} from "./harness";
-import { eventually } from "./support/faults";
-import { describeTally, missingOnPrimary, type Tally } from "./support/load";
+} from "../../tests/support/app/harness";
+import { describeTally, missingOnPrimary, type Tally } from "../../tests/support/app/load";
+import { loadConfig } from "../src/config";
 
 const root = join(__dirname, "..", "..");
 const graceMs = 10_000;

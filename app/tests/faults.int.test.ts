@@ -1,5 +1,5 @@
 /**
- * The fault suite: bounded load on loopback (support/load.ts: 4 workers posting messages and reading
+ * The fault suite: bounded load on loopback (tests/support/app/load.ts: 4 workers posting messages and reading
  * history) while a dependency fails, each printing requests sent, failed and acknowledged writes lost
  * (every 201's message is looked up on the primary afterwards). Targets: no acknowledged write lost,
  * no 5xx where a fallback exists (reads; everything while Redis or a replica is down), writes without
@@ -13,11 +13,11 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startRedis } from "../../scripts/platform";
+import { type FakeOpenAi, openAiEnv, startFakeOpenAi } from "../../tests/support/app/fake-openai";
+import { freeze } from "../../tests/support/app/faults";
+import { startTestApp, type TestApp } from "../../tests/support/app/harness";
+import { printReport, underLoad } from "../../tests/support/app/load";
 import { platform } from "../../tests/support/platform";
-import { startTestApp, type TestApp } from "./harness";
-import { type FakeOpenAi, openAiEnv, startFakeOpenAi } from "./support/fake-openai";
-import { freeze } from "./support/faults";
-import { printReport, underLoad } from "./support/load";
 
 afterAll(printReport);
 

@@ -9,7 +9,6 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeCursor } from "../src/domain/cursor";
 import {
   type ApiResponse,
   api,
@@ -19,7 +18,8 @@ import {
   startTestApp,
   type Tenant,
   type TestApp,
-} from "./harness";
+} from "../../tests/support/app/harness";
+import { encodeCursor } from "../src/domain/cursor";
 
 let app: TestApp;
 let tenant: Tenant;

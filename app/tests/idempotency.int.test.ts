@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FakeOpenAi, openAiEnv, startFakeOpenAi } from "../../tests/support/app/fake-openai";
 import {
   api,
   createChatbot,
@@ -17,8 +18,7 @@ import {
   startTestApp,
   type Tenant,
   type TestApp,
-} from "./harness";
-import { type FakeOpenAi, openAiEnv, startFakeOpenAi } from "./support/fake-openai";
+} from "../../tests/support/app/harness";
 
 let fake: FakeOpenAi;
 let first: TestApp;

@@ -3,8 +3,8 @@
  * (infra/components/workload), and the API port no longer answers it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../../tests/support/app/harness";
 import { loadConfig } from "../src/config";
-import { startTestApp, type TestApp } from "./harness";
 
 describe("METRICS_PORT", () => {
   let app: TestApp;

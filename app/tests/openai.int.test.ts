@@ -4,6 +4,7 @@
  * 5xx, no retry on 4xx, timeouts, and the Redis response cache for identical prompts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type FakeOpenAi, openAiEnv, startFakeOpenAi } from "../../tests/support/app/fake-openai";
 import {
   api,
   createChatbot,
@@ -14,8 +15,7 @@ import {
   startTestApp,
   type Tenant,
   type TestApp,
-} from "./harness";
-import { type FakeOpenAi, openAiEnv, startFakeOpenAi } from "./support/fake-openai";
+} from "../../tests/support/app/harness";
 
 let fake: FakeOpenAi;
 let app: TestApp;
@@ -59,8 +59,8 @@ describe("OpenAI-compatible provider", () => {
     const second = await post(conversation, "second question");
     expect(second.body.assistant_message.content).toBe("You said: second question");
     expect(fake.received).toHaveLength(2);
-    const { authorization, body } = fake.received[1]!;
-    expect(authorization).toBe("Bearer sk-fake");
+    const body = fake.received[1]!;
+    expect(fake.authorizations[1]).toBe("Bearer sk-fake");
     expect(body.model).toBe("fake-model");
     expect(body.stream).toBe(false);
     expect(body.messages[0]!.role).toBe("system");
@@ -90,7 +90,7 @@ describe("OpenAI-compatible provider", () => {
     expect(events.map((event) => event.event)).toEqual(["token", "token", "token", "done"]);
     expect(events.slice(0, 3).map((event) => event.data.text)).toEqual(["You ", "said: ", "stream this"]);
     expect(events[3]!.data.assistant_message.content).toBe("You said: stream this");
-    expect(fake.received[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(fake.received[0]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 
   it("finishes and stores a streamed reply when the client goes away", async () => {

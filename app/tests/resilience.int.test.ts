@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startRedis } from "../../scripts/platform";
-import { platform } from "../../tests/support/platform";
-import { startParley } from "../src/main";
+import { eventually } from "../../tests/support/app/faults";
 import {
   api,
   createChatbot,
@@ -19,21 +18,15 @@ import {
   startTestApp,
   type TestApp,
   testConfig,
-} from "./harness";
+} from "../../tests/support/app/harness";
+import { platform } from "../../tests/support/platform";
+import { startParley } from "../src/main";
 
 const metricValue = async (base: string, pattern: RegExp) => {
   const match = pattern.exec(String((await api(base, "GET", "/metrics")).body));
   return match ? Number(match[1]) : undefined;
 };
 const redisCircuit = /parley_circuit_state\{dependency="redis"\} (\d)/;
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("Redis outage", () => {
   let stateDir: string;

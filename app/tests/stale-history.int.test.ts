@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort, startRedis } from "../../scripts/platform";
-import { platform } from "../../tests/support/platform";
+import { eventually, freeze } from "../../tests/support/app/faults";
 import {
   api,
   createChatbot,
@@ -17,8 +17,8 @@ import {
   registerTenant,
   startTestApp,
   type TestApp,
-} from "./harness";
-import { eventually, freeze } from "./support/faults";
+} from "../../tests/support/app/harness";
+import { platform } from "../../tests/support/platform";
 
 let stateDir: string;
 let redis: Awaited<ReturnType<typeof startRedis>>;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { resourceNamed, resourcesOfType } from "../../tests/support/infra/resources";
 import { isSecret, type ProgramRun, runProgram } from "../offline-runner/runner";
 import { scalingPolicyFor } from "../scaling/policy";
-import { resourceNamed, resourcesOfType } from "../testing/resources";
 import { cacheNodeZones } from "./cache";
 
 let prod: ProgramRun;

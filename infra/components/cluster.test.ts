@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { resourceByUrn, resourceNamed, resourcesOfType, reveal } from "../../tests/support/infra/resources";
 import { isSecret, type ProgramRun, runProgram } from "../offline-runner/runner";
 import { scalingPolicyFor } from "../scaling/policy";
-import { resourceByUrn, resourceNamed, resourcesOfType, reveal } from "../testing/resources";
 import { amiTypeFor } from "./cluster";
 import { loadKarpenterTemplate, resolveIntrinsics } from "./karpenter-aws";
 import { loadBalancerControllerPolicyPath } from "./load-balancer-controller-aws";

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { resourceByUrn, resourcesOfType } from "../../tests/support/infra/resources";
 import { type ProgramRun, runProgram } from "../offline-runner/runner";
-import { resourceByUrn, resourcesOfType } from "../testing/resources";
 import { cloudwatchAgent, grafanaDatasourceLabel, grafanaIdentity } from "./container-logs";
 
 let dev: ProgramRun;

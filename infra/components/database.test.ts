@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { resourceNamed, resourcesOfType } from "../../tests/support/infra/resources";
 import { isSecret, type ProgramRun, runProgram } from "../offline-runner/runner";
 import { rdsInstanceClassMemoryGiB } from "../scaling/database";
 import { scalingPolicyFor } from "../scaling/policy";
-import { resourceNamed, resourcesOfType } from "../testing/resources";
 import { replicaZones } from "./database";
 import { connectionBudget, postgresParameters } from "./database-tuning";
 

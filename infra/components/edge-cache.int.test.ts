@@ -9,7 +9,7 @@
  * this check unless the app marks them shared-cacheable (then a rule must exist for them).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, registerTenant, startTestApp, type TestApp } from "../../app/tests/harness";
+import { api, registerTenant, startTestApp, type TestApp } from "../../tests/support/app/harness";
 import { cacheRules } from "./edge";
 
 const host = "chat.parley.example.com";

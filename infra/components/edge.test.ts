@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { runComponents } from "../../tests/support/infra/component-harness";
+import { resourceNamed, resourcesOfType, reveal } from "../../tests/support/infra/resources";
 import {
   cloudflareIpRangesRecordedOn,
   cloudflareIpv4Ranges,
   cloudflareIpv6Ranges,
 } from "../data/cloudflare-ips";
 import { type ProgramRun, type RegisteredResource, runProgram } from "../offline-runner/runner";
-import { runComponents } from "../testing/component-harness";
-import { resourceNamed, resourcesOfType, reveal } from "../testing/resources";
 import { cacheRules, ipRangeDrift, managedWafRules, PublicDnsRecord, rateLimitRules } from "./edge";
 import {
   cloudflareManagedRulesetId,

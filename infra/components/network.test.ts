@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { resourceNamed, resourcesOfType } from "../../tests/support/infra/resources";
 import { type ProgramRun, runProgram } from "../offline-runner/runner";
-import { resourceNamed, resourcesOfType } from "../testing/resources";
 
 let prod: ProgramRun;
 let dev: ProgramRun;

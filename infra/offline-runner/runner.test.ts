@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { resourceNamed, reveal } from "../testing/resources";
+import { resourceNamed, reveal } from "../../tests/support/infra/resources";
 import { mockCall, mockResource } from "./mock-outputs";
 import { isSecret, repositoryRoot, runProgram } from "./runner";
 

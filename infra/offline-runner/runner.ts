@@ -1,7 +1,7 @@
 /**
  * Runs the Pulumi program in-process under mocks and returns every resource registration, so the
  * offline plan (`npm run plan`, policies/plan/) and the tests can inspect what `pulumi up` would declare
- * without a cloud or the Pulumi CLI. Test-only queries over a run live in infra/testing/resources.ts.
+ * without a cloud or the Pulumi CLI. Test-only queries over a run live in tests/support/infra/resources.ts.
  *
  * Under vitest each run re-imports the program fresh (the harness resets the module registry itself).
  * A plain `tsx` script (the plan CLI) imports it once; it can still run several stacks in one process,

@@ -10,8 +10,13 @@ import {
   type GridPos,
   type PanelJson,
   panelsOf,
-} from "../../tests/support/dashboard-inspect";
-import { run, substituteGrafanaVariables, tools, withTempDir } from "../../tests/support/observability-tools";
+} from "../../tests/support/observability/dashboard-inspect";
+import {
+  run,
+  substituteGrafanaVariables,
+  tools,
+  withTempDir,
+} from "../../tests/support/observability/observability-tools";
 import { runbookBaseUrl } from "../config/runbook";
 import { renderDashboards } from ".";
 import { datasource, deployAnnotationExpr } from "./panels";

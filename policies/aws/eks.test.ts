@@ -1,7 +1,7 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { eksCluster } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { eksCluster } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { eksControlPlaneLogging, eksEndpointRestricted, eksPolicies, eksSecretsEncryption } from "./eks";
 
 const type = "aws:eks/cluster:Cluster";

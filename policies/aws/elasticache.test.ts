@@ -1,7 +1,7 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { cacheReplicationGroup } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { cacheReplicationGroup } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import {
   cacheAuth,
   cacheAutomaticFailover,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { kmsKey } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { kmsKey } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { kmsKeyRotation } from "./kms";
 
 const type = "aws:kms/key:Key";

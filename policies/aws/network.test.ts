@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { securityGroup } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { securityGroup } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { noWorldIngress } from "./network";
 
 const group = "aws:ec2/securityGroup:SecurityGroup";

@@ -1,7 +1,7 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { rdsParameterGroup, rdsPrimary, rdsReplica } from "../testing/fixtures";
-import { messages, mutate, planned, violations } from "../testing/policyTest";
+import { rdsParameterGroup, rdsPrimary, rdsReplica } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned, violations } from "../../tests/support/policies/policyTest";
 import {
   rdsBackupRetention,
   rdsDeletionProtection,

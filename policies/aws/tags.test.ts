@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { describe, expect, it } from "vitest";
-import { kmsKey } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { kmsKey } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { requiredTags, taggableTypes } from "./tags";
 
 const type = "aws:kms/key:Key";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rateLimitRuleset } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { rateLimitRuleset } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { apiRateLimit, rulesHostScoped, scopedHost } from "./rulesets";
 
 const type = "cloudflare:index/ruleset:Ruleset";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { minTlsSetting, sslSetting } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { minTlsSetting, sslSetting } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { minTlsVersion, sslStrict } from "./zone";
 
 const type = "cloudflare:index/zoneSetting:ZoneSetting";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { deployment, hpa, pdb } from "../testing/fixtures";
-import { messages, mutate, planned, violations } from "../testing/policyTest";
+import { deployment, hpa, pdb } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned, violations } from "../../tests/support/policies/policyTest";
 import { deploymentHasHpa, deploymentHasPdb, hpaMinReplicas } from "./autoscaling";
 
 const types = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { deployment } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { deployment } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { postgresTlsVerified } from "./connections";
 
 const verified =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { service } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { service } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { noLoadBalancerService } from "./services";
 
 const type = "kubernetes:core/v1:Service";

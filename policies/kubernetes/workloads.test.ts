@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { deployment, migrationJob } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import { deployment, migrationJob } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import {
   imagePinProblem,
   nonRoot,

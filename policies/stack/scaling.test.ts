@@ -3,9 +3,9 @@ import { rdsMaxConnections } from "../../infra/scaling/database";
 import { karpenterNodePoolSpec } from "../../infra/scaling/karpenter";
 import { containerResources, hpaSpec, pdbSpec } from "../../infra/scaling/kubernetes";
 import { scalingPolicyFor } from "../../infra/scaling/policy";
+import { deployment, subnet } from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { runPolicyGate } from "../offline";
-import { deployment, subnet } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
 import { deployedScalingPolicy, nodePoolType, scalingInvariants, stackOfUrn } from "./scaling";
 
 const prod = scalingPolicyFor("prod");

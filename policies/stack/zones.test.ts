@@ -1,7 +1,13 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
-import { cacheReplicationGroup, deployment, rdsPrimary, rdsReplica, subnet } from "../testing/fixtures";
-import { messages, mutate, planned } from "../testing/policyTest";
+import {
+  cacheReplicationGroup,
+  deployment,
+  rdsPrimary,
+  rdsReplica,
+  subnet,
+} from "../../tests/support/policies/fixtures";
+import { messages, mutate, planned } from "../../tests/support/policies/policyTest";
 import { azSpread } from "./zones";
 
 const types = {

@@ -1,14 +1,17 @@
 /**
- * Client address and request context on a real Express app listening on loopback: the peer address
- * is chosen with the request's local address (127.0.0.1 is a configured proxy, 127.0.0.2 is not).
+ * Client address and request context, twice: on a real Express app listening on loopback (the peer
+ * address is chosen with the request's local address: 127.0.0.1 is a configured proxy, 127.0.0.2 is
+ * not), and server-free, on Express request objects built without a socket, where the header values,
+ * a closed socket and the clock are set by hand.
  */
+import { EventEmitter } from "node:events";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import express from "express";
+import express, { type Request, type Response } from "express";
 import { pino } from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMetrics } from "../telemetry/metrics";
-import { clientIp, requestContext } from "./context";
+import { clientIp, requestContext, routeLabel } from "./context";
 
 const servers: Array<{ close(): void }> = [];
 afterEach(() => {
@@ -55,7 +58,6 @@ describe("clientIp", () => {
   it("believes CF-Connecting-IP from a configured proxy", async () => {
     const port = await clientIpApp(["127.0.0.1"]);
     expect((await get(port, "/ip", { "cf-connecting-ip": "203.0.113.7" })).body).toBe("203.0.113.7");
-    expect((await get(port, "/ip", { "cf-connecting-ip": " 203.0.113.8 " })).body).toBe("203.0.113.8");
   });
 
   it("ignores CF-Connecting-IP and X-Forwarded-For from a peer that is not a configured proxy", async () => {
@@ -154,5 +156,116 @@ describe("requestContext", () => {
     expect(byId("boom")).toMatchObject({ level: 50, msg: "request failed", status: 500 });
     expect(byId("down")).toMatchObject({ level: 30, msg: "request", status: 503 });
     expect(byId("fine")).toMatchObject({ level: 30, msg: "request" });
+  });
+});
+
+/**
+ * An Express request with no socket behind it: Express's own `get`, `ip` and compiled `trust proxy`
+ * predicate, on header values exactly as given (Node's HTTP parser would strip their surrounding
+ * whitespace) and a peer address that may be gone (a socket already closed has none).
+ */
+function expressRequest(
+  peer: string | undefined,
+  headers: Record<string, string> = {},
+  trustedProxies = ["127.0.0.1"],
+): Request {
+  const app = express();
+  app.set("trust proxy", trustedProxies);
+  return Object.assign(Object.create(app.request) as Request, {
+    headers,
+    socket: { remoteAddress: peer },
+    method: "GET",
+    baseUrl: "",
+  });
+}
+
+describe("clientIp, server-free", () => {
+  it("falls back to Express's address when no CF-Connecting-IP is sent", () => {
+    expect(clientIp(expressRequest("127.0.0.1"))).toBe("127.0.0.1");
+    expect(clientIp(expressRequest("127.0.0.1", { "x-forwarded-for": "198.51.100.9" }))).toBe("198.51.100.9");
+  });
+
+  it("trims the CF-Connecting-IP value it believes", () => {
+    expect(clientIp(expressRequest("127.0.0.1", { "cf-connecting-ip": " 203.0.113.8 " }))).toBe(
+      "203.0.113.8",
+    );
+  });
+
+  it("ignores a CF-Connecting-IP that is not an address even when every hop is a configured proxy", () => {
+    expect(clientIp(expressRequest("127.0.0.1", { "cf-connecting-ip": "not-an-address" }))).toBe("127.0.0.1");
+    expect(
+      clientIp(
+        expressRequest("127.0.0.1", { "cf-connecting-ip": "unknown", "x-forwarded-for": "10.1.2.3" }, [
+          "127.0.0.1",
+          "10.0.0.0/8",
+        ]),
+      ),
+    ).toBe("10.1.2.3");
+  });
+
+  it("asks the trust predicate about each hop with its distance from the socket, as req.ip does", () => {
+    // The app configures a list of ranges, whose predicate ignores the hop number; a function-valued
+    // `trust proxy` (Express passes it the address and the hop) is where the order shows.
+    const hops = ["127.0.0.1", "10.1.2.3", "10.4.5.6"];
+    const request = expressRequest("127.0.0.1", {
+      "cf-connecting-ip": "203.0.113.7",
+      "x-forwarded-for": "10.4.5.6, 10.1.2.3",
+    });
+    request.app.set("trust proxy", (address: string, hop: number) => hops[hop] === address);
+    expect(request.ip).toBe("10.4.5.6");
+    expect(clientIp(request)).toBe("203.0.113.7");
+  });
+
+  it("names no client when the socket has closed and no proxy named one", () => {
+    expect(clientIp(expressRequest(undefined))).toBe("");
+    expect(clientIp(expressRequest(undefined, { "cf-connecting-ip": "203.0.113.7" }))).toBe("");
+  });
+});
+
+describe("routeLabel, server-free", () => {
+  it("labels a request no route matched and no handler labelled as unmatched", () => {
+    expect(routeLabel(expressRequest("127.0.0.1"), { locals: {} } as Response)).toBe("unmatched");
+  });
+});
+
+describe("requestContext, server-free", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** The parts of a response the middleware touches; `close` is emitted by the test. */
+  class FakeResponse extends EventEmitter {
+    statusCode = 200;
+    locals: Record<string, unknown> = {};
+    writableFinished = true;
+    readonly headers: Record<string, string> = {};
+    setHeader(name: string, value: string) {
+      this.headers[name.toLowerCase()] = value;
+      return this;
+    }
+  }
+
+  it("times a request from its start to its close: seconds in the histogram, milliseconds in the log", async () => {
+    // A fake monotonic clock (process.hrtime.bigint), already 1 s past its origin when the request starts.
+    vi.useFakeTimers({ toFake: ["hrtime"] });
+    vi.advanceTimersByTime(1_000);
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const metrics = createMetrics({ version: "t", commit: "t" });
+    const request = expressRequest("127.0.0.1", { "x-request-id": "timed" });
+    const response = new FakeResponse();
+    const next = vi.fn();
+    requestContext(log, metrics)(request, response as unknown as Response, next);
+    expect(next).toHaveBeenCalledOnce();
+    expect(response.headers["x-request-id"]).toBe("timed");
+    vi.advanceTimersByTime(250);
+    response.emit("close");
+    expect(lines).toEqual([
+      expect.objectContaining({ req_id: "timed", route: "unmatched", status: 200, duration_ms: 250 }),
+    ]);
+    const durations = await metrics.registry.getSingleMetricAsString("parley_http_request_duration_seconds");
+    expect(durations).toContain('_sum{method="GET",route="unmatched",status_code="200"} 0.25');
+    expect(durations).toContain('_bucket{le="0.2",method="GET",route="unmatched",status_code="200"} 0');
+    expect(durations).toContain('_bucket{le="0.3",method="GET",route="unmatched",status_code="200"} 1');
   });
 });

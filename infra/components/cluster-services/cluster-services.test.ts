@@ -4,18 +4,18 @@ import { parse } from "yaml";
 import { rdsCaBundlePath } from "../../../contracts/database";
 import { hpaRequestRateMetric, metrics } from "../../../contracts/metrics";
 import { type StackName, stackNames } from "../../../contracts/stacks";
-import { isSecret } from "../../offline-runner/runner";
-import { karpenterNodePoolSpec } from "../../scaling/karpenter";
-import { scalingPolicyFor } from "../../scaling/policy";
 import {
   type ComponentRegistration,
   field,
   ofType,
   runComponents,
   single,
-} from "../../testing/component-harness";
-import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
-import { plaintextStrings, reveal } from "../../testing/resources";
+} from "../../../tests/support/infra/component-harness";
+import { registeredObjectsSchemaErrors, schemaErrors } from "../../../tests/support/infra/kubernetes-schemas";
+import { plaintextStrings, reveal } from "../../../tests/support/infra/resources";
+import { isSecret } from "../../offline-runner/runner";
+import { karpenterNodePoolSpec } from "../../scaling/karpenter";
+import { scalingPolicyFor } from "../../scaling/policy";
 import { grafanaDashboardLabel } from "../observability/grafana";
 import { secretDirectory } from "./alertmanager-secrets";
 import { charts } from "./charts";

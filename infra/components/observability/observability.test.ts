@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { scrapeJob } from "../../../contracts/metrics";
 import { renderObservability } from "../../../observability/render";
-import { field, ofType, runComponents, single } from "../../testing/component-harness";
-import { registeredObjectsSchemaErrors, schemaErrors } from "../../testing/kubernetes-schemas";
-import { reveal } from "../../testing/resources";
+import { field, ofType, runComponents, single } from "../../../tests/support/infra/component-harness";
+import { registeredObjectsSchemaErrors, schemaErrors } from "../../../tests/support/infra/kubernetes-schemas";
+import { reveal } from "../../../tests/support/infra/resources";
 import { grafanaDashboardLabel } from "./grafana";
 import { Observability } from "./index";
 

@@ -9,20 +9,20 @@ import { rdsCaBundlePath } from "../../../contracts/database";
 import { envVar } from "../../../contracts/environment";
 import { hpaRequestRateMetric } from "../../../contracts/metrics";
 import { type StackName, stackNames } from "../../../contracts/stacks";
-import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
-import { mockHash } from "../../offline-runner/mock-outputs";
-import { isSecret } from "../../offline-runner/runner";
-import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
-import { scalingPolicyFor } from "../../scaling/policy";
 import {
   type ComponentRegistration,
   field,
   ofType,
   runComponents,
   single,
-} from "../../testing/component-harness";
-import { registeredObjectsSchemaErrors } from "../../testing/kubernetes-schemas";
-import { plaintextStrings, reveal } from "../../testing/resources";
+} from "../../../tests/support/infra/component-harness";
+import { registeredObjectsSchemaErrors } from "../../../tests/support/infra/kubernetes-schemas";
+import { plaintextStrings, reveal } from "../../../tests/support/infra/resources";
+import { cloudflareIpv4Ranges, cloudflareIpv6Ranges } from "../../data/cloudflare-ips";
+import { mockHash } from "../../offline-runner/mock-outputs";
+import { isSecret } from "../../offline-runner/runner";
+import { containerResources, hpaSpec, pdbSpec } from "../../scaling/kubernetes";
+import { scalingPolicyFor } from "../../scaling/policy";
 import { postgresUrl, redisUrl } from "./connection-urls";
 import { deregistrationDelaySeconds, preStopSleepSeconds, terminationGracePeriodSeconds } from "./draining";
 import { Workload, type WorkloadArgs } from "./index";

@@ -6,23 +6,18 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
-import { freePort, removeStateDir } from "../../scripts/platform";
+import { type AppConfig, loadConfig } from "../../../app/src/config";
+import { migrate } from "../../../app/src/db/migrate";
+import { startParley } from "../../../app/src/main";
+import { freePort, removeStateDir } from "../../../scripts/platform";
 import {
   type PostgresServer,
   startPostgresPrimary,
   startPostgresReplica,
   waitForReplay,
-} from "../../scripts/platform/postgres";
-import { isAlive } from "../../scripts/platform/process";
-import {
-  createTestDatabase,
-  createTestRedisUrl,
-  platform,
-  type TestDatabase,
-} from "../../tests/support/platform";
-import { type AppConfig, loadConfig } from "../src/config";
-import { migrate } from "../src/db/migrate";
-import { startParley } from "../src/main";
+} from "../../../scripts/platform/postgres";
+import { isAlive } from "../../../scripts/platform/process";
+import { createTestDatabase, createTestRedisUrl, platform, type TestDatabase } from "../platform";
 
 export const jwtSecret = "test-secret-that-is-long-enough-for-hs256!";
 

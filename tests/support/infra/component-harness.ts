@@ -3,7 +3,7 @@
  * they registered: for component tests with fake arguments (the whole stack runs through infra/offline-runner/runner.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { mockResource } from "../offline-runner/mock-outputs";
+import { mockResource } from "../../../infra/offline-runner/mock-outputs";
 import { reveal } from "./resources";
 
 /** Component tests fake AWS values in this region. */
@@ -12,7 +12,7 @@ const context = { region: "eu-west-1" };
 export interface ComponentRegistration {
   type: string;
   name: string;
-  /** Inputs as registered: secrets keep their wrapper (see infra/testing/resources.ts `reveal`). */
+  /** Inputs as registered: secrets keep their wrapper (see `reveal` in ./resources.ts). */
   inputs: Record<string, unknown>;
 }
 

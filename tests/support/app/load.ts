@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { type ApiResponse, api, createChatbot, createConversation, registerTenant } from "../harness";
+import { type ApiResponse, api, createChatbot, createConversation, registerTenant } from "./harness";
 
 export interface Tally {
   fault: string;

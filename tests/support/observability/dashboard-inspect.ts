@@ -1,5 +1,5 @@
 /** Reading rendered dashboard JSON back: its panels (rows' nested ones included) and their queries. */
-import type { RenderedDashboard } from "../../observability/dashboards";
+import type { RenderedDashboard } from "../../../observability/dashboards";
 
 export interface GridPos {
   x: number;

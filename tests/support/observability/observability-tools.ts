@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { ensureBinaries } from "../../scripts/platform";
-import type { Binaries } from "../../scripts/platform/binaries";
+import { ensureBinaries } from "../../../scripts/platform";
+import type { Binaries } from "../../../scripts/platform/binaries";
 
 export function tools(): Pick<Binaries, "promtool" | "amtool"> {
   return ensureBinaries(["prometheus", "alertmanager"], (line) => console.log(line));

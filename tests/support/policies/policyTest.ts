@@ -8,7 +8,7 @@ import {
   type PolicyConfigEntry,
   type PolicyViolation,
   runPolicyGate,
-} from "../offline";
+} from "../../../policies/offline";
 
 let counter = 0;
 

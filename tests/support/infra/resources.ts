@@ -3,8 +3,8 @@
  * type and name, and secret-aware views of registered values.
  */
 
-import { resourceName } from "../naming";
-import { isSecret, type ProgramRun, type RegisteredResource } from "../offline-runner/runner";
+import { resourceName } from "../../../infra/naming";
+import { isSecret, type ProgramRun, type RegisteredResource } from "../../../infra/offline-runner/runner";
 
 /** The value with every secret wrapper removed (for assertions on what a secret contains). */
 export function reveal(value: unknown): unknown {

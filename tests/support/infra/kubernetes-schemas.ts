@@ -23,8 +23,7 @@ export function isKubernetesType(type: string): boolean {
 
 const karpenterCrdDirectory = path.resolve(
   __dirname,
-  "..",
-  "components",
+  "../../../infra/components",
   "cluster-services",
   "upstream",
   "karpenter-1.14.1",

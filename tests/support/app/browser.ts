@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { ensureBinaries } from "../../scripts/platform/binaries";
+import { ensureBinaries } from "../../../scripts/platform/binaries";
 
 /**
  * `launch` runs the browser on a fresh temporary `--user-data-dir` of its own and removes it on close
