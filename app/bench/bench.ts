@@ -33,6 +33,7 @@ import {
   capacityConnections,
   capacityScript,
   capacityStep,
+  drained,
   summarizeCapacity,
   writeCapacity,
 } from "./capacity";
@@ -497,16 +498,18 @@ async function main(): Promise<void> {
         wrk({ url, script: capacityScript(users, run), connections, durationMs, cpus: "1", threads: 1 });
       // One unrecorded step at the top, so the JIT, the pools and the caches are warm.
       await load(top, 0);
+      let before = await drained(counters);
       const idleFrom = cpuMs(pinned.pid);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const idleCpuMsPerSecond = (cpuMs(pinned.pid) - idleFrom) / 2;
       const steps: CapacityStep[] = [];
       for (const [index, stepConnections] of capacityConnections.entries()) {
-        const before = await counters();
         const cpuBefore = cpuMs(pinned.pid);
         const result = await load(stepConnections, index + 1);
+        const after = await drained(counters);
         const cpu = cpuMs(pinned.pid) - cpuBefore;
-        const step = capacityStep(stepConnections, result, cpu, before, await counters());
+        const step = capacityStep(stepConnections, result, cpu, before, after);
+        before = after;
         steps.push(step);
         const { listChatbots, postMessage, analytics } = step.served;
         console.log(

@@ -85,7 +85,32 @@ export function appCounters(metricsText: string): AppCounters {
   return { served, cachedReplies };
 }
 
-/** One step's evidence: the load's figures, the app's CPU over it, and its counters' growth. */
+const servedTotal = ({ served }: AppCounters) => served.listChatbots + served.postMessage + served.analytics;
+
+/**
+ * Reads the app's counters until they stop moving: the requests still in flight when wrk stops (up to
+ * one per connection, seconds long at the top steps) finish inside the step that sent them, so its
+ * CPU and its counts cover the same requests and the next step starts idle.
+ */
+export async function drained(
+  read: () => Promise<AppCounters>,
+  pollMs = 250,
+  timeoutMs = 15_000,
+): Promise<AppCounters> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const now = await read();
+    if (servedTotal(now) === servedTotal(last) || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/**
+ * One step's evidence: wrk's rate, latency and errors; the app's CPU from the step's start until it
+ * drained, per request the app served in that window (its own counts, so the tail is in both).
+ */
 export function capacityStep(
   connections: number,
   load: LoadResult,
@@ -93,12 +118,13 @@ export function capacityStep(
   before: AppCounters,
   after: AppCounters,
 ): CapacityStepEvidence {
+  const requests = servedTotal(after) - servedTotal(before);
   return {
     connections,
     requestsPerSecond: load.requestsPerSecond,
     p95Ms: load.p95Ms,
     errors: load.errors,
-    cpuMsPerRequest: load.requests > 0 ? cpuMs / load.requests : 0,
+    cpuMsPerRequest: requests > 0 ? cpuMs / requests : 0,
     served: {
       listChatbots: after.served.listChatbots - before.served.listChatbots,
       postMessage: after.served.postMessage - before.served.postMessage,
