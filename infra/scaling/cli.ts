@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { type StackName, stackNames } from "../../contracts/stacks";
 import { podServiceRate, sloRatePerPod } from "./capacity";
 import { costScales, estimateMonthlyCost } from "./cost";
-import { readMeasuredCapacity } from "./measured-capacity";
+import { type MeasuredCapacity, readMeasuredCapacity } from "./measured-capacity";
 import { type ScalingPolicy, scalingPolicyFor } from "./policy";
 import { renderChart } from "./simulator/chart";
 import { type RunSummary, summarize, type Verdict, verdict } from "./simulator/evaluate";
@@ -115,7 +115,14 @@ export function summaryTable(runs: Array<{ summary: RunSummary; verdict: Verdict
 /** The per-pod capacity the policy uses, and the bench run it was measured in. */
 export function capacityLine(policy: ScalingPolicy): string {
   const m = readMeasuredCapacity();
-  return `Per-pod capacity: ${number(policy.capacity.requestsPerSecondPerCore)} req/s per core, measured by npm run bench -- --write-capacity (infra/scaling/capacity-measurement.json: ${m.date}, commit ${m.commit}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, ${number(sloRatePerPod(policy))} within p95 ≤ ${policy.objectives.p95LatencyMs} ms (modelled), HPA target ${number(policy.hpa.targetRequestsPerSecondPerPod)} req/s per pod. The same run's highest step within p95 ≤ ${m.sloP95Ms} ms served ${number(m.withinSloRequestsPerSecond)} req/s on one core.`;
+  return `Per-pod capacity: ${number(policy.capacity.requestsPerSecondPerCore)} req/s per core, measured by npm run bench -- --write-capacity (infra/scaling/capacity-measurement.json: ${m.date}, commit ${m.commit}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, ${number(sloRatePerPod(policy))} within p95 ≤ ${policy.objectives.p95LatencyMs} ms (modelled), HPA target ${number(policy.hpa.targetRequestsPerSecondPerPod)} req/s per pod. ${withinSlo(m)}`;
+}
+
+/** What the measured run observed within the p95 objective: a check on the model, not an input. */
+function withinSlo(m: MeasuredCapacity): string {
+  return m.withinSloRequestsPerSecond > 0
+    ? `The same run's highest step within p95 ≤ ${m.sloP95Ms} ms served ${number(m.withinSloRequestsPerSecond)} req/s on one core.`
+    : `No step of that run met p95 ≤ ${m.sloP95Ms} ms on its machine.`;
 }
 
 function costTable(policy: ScalingPolicy): string {
