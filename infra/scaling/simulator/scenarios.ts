@@ -58,7 +58,7 @@ const day = 24 * hour;
  * How many users each sized user becomes for `policy`: its measured per-core rate over the sized
  * one, raised so that `sizedPeak` users become at least `requiredPeak`.
  */
-export function loadScale(policy: ScalingPolicy, sizedPeak: number, requiredPeak = 0): number {
+function loadScale(policy: ScalingPolicy, sizedPeak: number, requiredPeak = 0): number {
   const byCapacity = policy.capacity.requestsPerSecondPerCore / sizedAtRequestsPerSecondPerCore;
   return Math.max(byCapacity, requiredPeak / sizedPeak);
 }
