@@ -15,7 +15,7 @@
  * taken as μ it would count the queueing headroom twice and move with that machine's other load. CPU
  * per request is what the code costs, which is what a pod's CPU request buys; the file keeps the
  * within-objective rate beside it as a check, and `npm run scaling` prints both. What it leaves out:
- * limits that are not CPU (each pod's 10 primary connections, which message transactions hold), and
+ * limits that are not CPU (each pod's primary connection pool, which message transactions hold), and
  * that a request costs more CPU at low concurrency than at the busiest step (fewer requests share an
  * event-loop turn), so CPU utilisation below saturation runs somewhat above λ/μ.
  */
