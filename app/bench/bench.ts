@@ -28,7 +28,15 @@ import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { seedDemo } from "../src/seed";
 import { checkBudgets, loadBudgets } from "./budgets";
-import { writeCapacity } from "./capacity";
+import {
+  appCounters,
+  capacityConnections,
+  capacityScript,
+  capacityStep,
+  drained,
+  summarizeCapacity,
+  writeCapacity,
+} from "./capacity";
 import { measureKnowledgeCpu } from "./knowledge";
 import { streams, wrk } from "./load";
 import {
@@ -481,43 +489,34 @@ async function main(): Promise<void> {
     if (options.writeCapacity) {
       console.log("Capacity: one app process pinned to CPU 0, the mixed user at rising connections:");
       const pinned = startApp("capacity", capacityPort, {}, "0");
-      await waitForOk(`http://127.0.0.1:${capacityPort}/readyz`, pinned);
-      const steps: Array<CapacityStep & { requests: number }> = [];
-      const script = mixedUser({ tokens, conversations: userConversations });
       const url = `http://127.0.0.1:${capacityPort}`;
-      await wrk({ url, script, connections: 4, durationMs: 1_000, cpus: "1", threads: 1 });
-      for (const stepConnections of [1, 2, 4, 8, 16, 32, 64]) {
+      await waitForOk(`${url}/readyz`, pinned);
+      const counters = async () => appCounters(await (await fetch(`${url}/metrics`)).text());
+      const users = { tokens, conversations: userConversations };
+      const top = capacityConnections[capacityConnections.length - 1]!;
+      const load = (connections: number, run: number) =>
+        wrk({ url, script: capacityScript(users, run), connections, durationMs, cpus: "1", threads: 1 });
+      // One unrecorded step at the top, so the JIT, the pools and the caches are warm.
+      await load(top, 0);
+      let before = await drained(counters);
+      const idleFrom = cpuMs(pinned.pid);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const idleCpuMsPerSecond = (cpuMs(pinned.pid) - idleFrom) / 2;
+      const steps: CapacityStep[] = [];
+      for (const [index, stepConnections] of capacityConnections.entries()) {
         const cpuBefore = cpuMs(pinned.pid);
-        const step = await wrk({
-          url,
-          script,
-          connections: stepConnections,
-          durationMs,
-          cpus: "1",
-          threads: 1,
-        });
-        const cpuMsPerRequest = step.requests > 0 ? (cpuMs(pinned.pid) - cpuBefore) / step.requests : 0;
-        steps.push({ connections: stepConnections, ...step, cpuMsPerRequest });
+        const result = await load(stepConnections, index + 1);
+        const after = await drained(counters);
+        const cpu = cpuMs(pinned.pid) - cpuBefore;
+        const step = capacityStep(stepConnections, result, cpu, before, after);
+        before = after;
+        steps.push(step);
+        const { listChatbots, postMessage, analytics } = step.served;
         console.log(
-          `  ${stepConnections} connections: ${step.requestsPerSecond.toFixed(0)} req/s, p95 ${step.p95Ms.toFixed(1)} ms, ${step.errors} errors, ${cpuMsPerRequest.toFixed(3)} ms CPU per request`,
+          `  ${stepConnections} connections: ${step.requestsPerSecond.toFixed(0)} req/s, p95 ${step.p95Ms.toFixed(1)} ms, ${step.errors} errors, ${step.cpuMsPerRequest.toFixed(3)} ms CPU per request; served ${listChatbots} lists, ${postMessage} messages, ${analytics} analytics, ${step.cachedReplies} cached replies`,
         );
       }
-      const within = steps.filter((s) => s.p95Ms <= latencyTarget.thresholdSeconds * 1000 && s.errors === 0);
-      // The service rate is a rate at saturation: take the CPU per request of the busiest step,
-      // where the process's fixed per-second work (timers, probes of the replica) weighs least.
-      const busiest = steps.reduce((best, s) => (s.requestsPerSecond > best.requestsPerSecond ? s : best));
-      capacity = {
-        requestsPerSecondPerCore: busiest.cpuMsPerRequest > 0 ? 1000 / busiest.cpuMsPerRequest : 0,
-        withinSloRequestsPerSecond: Math.max(0, ...within.map((s) => s.requestsPerSecond)),
-        sloP95Ms: latencyTarget.thresholdSeconds * 1000,
-        steps: steps.map(({ connections: c, requestsPerSecond, p95Ms, errors, cpuMsPerRequest }) => ({
-          connections: c,
-          requestsPerSecond,
-          p95Ms,
-          errors,
-          cpuMsPerRequest,
-        })),
-      };
+      capacity = summarizeCapacity(steps, latencyTarget.thresholdSeconds * 1000, idleCpuMsPerSecond);
     }
 
     const baseline = results.find((r) => r.key === "expressHello")!.requestsPerSecond;

@@ -1,43 +1,197 @@
-/** Writes what the bench measured per core to infra/scaling/capacity-measurement.json. */
+/**
+ * The per-core capacity measurement behind `npm run bench -- --write-capacity`: its load script, the
+ * evidence each step records, the choice of the service rate, and the file it writes
+ * (infra/scaling/capacity-measurement.json, which the scaling policy reads).
+ *
+ * Why not the bench's mixed scenario as it is: its users walk the 3 : 2 : 1 cycle in lockstep (request
+ * n is user n mod users at cycle step ⌊n / users⌋ mod 6) and wrk restarts the counter every run, so a
+ * run of N requests always opens with 3 × users chatbot lists — a short or slow step is nearly all
+ * lists — and its messages repeat the previous runs' questions, which the response cache then answers
+ * without the provider. The steps' CPU per request then measured how many requests a step managed
+ * (1.9 ms at 1 connection, 0.43 ms at 64), not the mix. Here every step is the mix and every message
+ * is new, and the file records both from the app's own metrics so the reader can check them.
+ */
 import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 import {
+  type CapacityStepEvidence,
+  capacityProblem,
   type MeasuredCapacity,
   measuredCapacityFile,
   measuredCapacitySchema,
+  serviceRateStep,
 } from "../../infra/scaling/measured-capacity";
+import type { LoadResult } from "./load";
 import type { BenchReport } from "./report";
+import { prelude, type Users } from "./scripts";
+
+/** Connections of the steps, rising towards saturation of the one core. */
+export const capacityConnections = [1, 2, 4, 8, 16, 32, 64] as const;
 
 export const capacityMethod =
-  "One app process (the container's bundle) pinned to one CPU core (taskset -c 0) on the bench's local platform (PostgreSQL primary + replica, Redis on the same machine); wrk pinned to the other core (taskset -c 1, one thread) drives the mixed user (list chatbots, send a message with the built-in provider, read analytics in 3:2:1, many users logged in once) at 1, 2, 4, 8, 16, 32, 64 connections, each step for the bench's scenario duration. requestsPerSecondPerCore is the core's service rate: 1000 / the app process's CPU ms per request (user + system from /proc/<pid>/stat) in the step with the highest req/s (nearest saturation, where fixed per-second work weighs least), the quantity the M/M/1 model in capacity.ts takes as mu (it subtracts the queueing headroom the p95 objective needs itself); CPU time is what other load on a shared machine distorts least. withinSloRequestsPerSecond is the highest step req/s whose p95 met the API's p95 objective (alerts/slo.ts) with zero errors, as observed on the machine named here.";
+  "One app process (the container's bundle) pinned to one CPU core (taskset -c 0) on the bench's local platform (PostgreSQL primary + replica, Redis on the same machine); wrk pinned to the other core (taskset -c 1, one thread) drives the mixed user (list chatbots, send a message with the built-in provider, read analytics in 3:2:1, many users logged in once) at 1, 2, 4, 8, 16, 32, 64 connections, each step for the bench's scenario duration, after one unrecorded step at 64 connections (JIT, pools, caches warm). Users are desynchronised (user u is at cycle step (round + u) mod 6), so every step serves 3:2:1 however many requests it makes, and every message is a question never asked before in the run, so none is answered from the response or semantic cache; each step records the mix the app served and its cached replies (parley_http_requests_total, parley_cache_requests_total). requestsPerSecondPerCore is the core's service rate: 1000 / the app process's CPU ms per request (user + system from /proc/<pid>/stat) in the busiest step without errors (nearest saturation, where per-request event-loop and syscall overheads are shared by the most requests), the quantity the M/M/1 model in infra/scaling/capacity.ts takes as mu; CPU time is what other load on a shared machine distorts least. withinSloRequestsPerSecond is the highest step req/s whose p95 met the API's p95 objective with zero errors, as observed on the machine named here (recorded, not used by the policy). idleCpuMsPerSecond is the process's CPU with no load.";
 
-export function writeCapacity(
-  report: BenchReport,
-  capacity: NonNullable<BenchReport["capacity"]>,
-  file = measuredCapacityFile,
-): string {
-  if (!(capacity.requestsPerSecondPerCore > 0)) {
-    const first = capacity.steps[0];
+/**
+ * The mixed user for one capacity step: like app/bench/scripts.ts's, but user u is at cycle step
+ * (round + u) mod 6, so any six consecutive requests are 3 lists, 2 messages and 1 analytics read,
+ * and the counter starts at `run` × 10^7, so no message repeats one from another run.
+ */
+export function capacityScript(users: Users, run: number): string {
+  return `${prelude(users)}
+local first = ${run * 10_000_000}
+init = function(args)
+  counter = first + (thread_index or 0) * 7919
+end
+request = function()
+  counter = counter + 1
+  local user = (counter % #tokens) + 1
+  local step = (math.floor(counter / #tokens) + user) % 6
+  if step < 3 then
+    return call("GET", "/api/chatbots", user, nil)
+  elseif step < 5 then
+    local body = string.format('{"content":"What are your opening hours? (%d)"}', counter)
+    return call("POST", "/api/conversations/" .. conversations[user] .. "/messages", user, body)
+  else
+    return call("GET", "/api/analytics/dashboard", user, nil)
+  end
+end
+`;
+}
+
+/** The counters of a Prometheus text exposition the steps compare before and after. */
+export interface AppCounters {
+  served: CapacityStepEvidence["served"];
+  cachedReplies: number;
+}
+
+/** Requests answered 2xx by kind, and replies answered from a cache, from the app's /metrics text. */
+export function appCounters(metricsText: string): AppCounters {
+  const served = { listChatbots: 0, postMessage: 0, analytics: 0 };
+  let cachedReplies = 0;
+  const label = (labels: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1];
+  for (const [, name, labels = "", value] of metricsText.matchAll(/^(\w+)\{([^}]*)\} ([\d.e+]+)$/gm)) {
+    const n = Number(value);
+    if (name === "parley_http_requests_total" && label(labels, "status_code")?.startsWith("2")) {
+      const route = `${label(labels, "method")} ${label(labels, "route")}`;
+      if (route === "GET /api/chatbots") served.listChatbots += n;
+      else if (route === "POST /api/conversations/:id/messages") served.postMessage += n;
+      else if (route === "GET /api/analytics/dashboard") served.analytics += n;
+    } else if (name === "parley_cache_requests_total") {
+      const cache = label(labels, "cache");
+      if ((cache === "ai_response" || cache === "ai_semantic") && label(labels, "result") === "hit")
+        cachedReplies += n;
+    }
+  }
+  return { served, cachedReplies };
+}
+
+const servedTotal = ({ served }: AppCounters) => served.listChatbots + served.postMessage + served.analytics;
+
+/**
+ * Reads the app's counters until they stop moving: the requests still in flight when wrk stops (up to
+ * one per connection, seconds long at the top steps) finish inside the step that sent them, so its
+ * CPU and its counts cover the same requests and the next step starts idle.
+ */
+export async function drained(
+  read: () => Promise<AppCounters>,
+  pollMs = 250,
+  timeoutMs = 15_000,
+): Promise<AppCounters> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const now = await read();
+    if (servedTotal(now) === servedTotal(last) || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/**
+ * One step's evidence: wrk's rate, latency and errors; the app's CPU from the step's start until it
+ * drained, per request the app served in that window (its own counts, so the tail is in both).
+ */
+export function capacityStep(
+  connections: number,
+  load: LoadResult,
+  cpuMs: number,
+  before: AppCounters,
+  after: AppCounters,
+): CapacityStepEvidence {
+  const requests = servedTotal(after) - servedTotal(before);
+  return {
+    connections,
+    requestsPerSecond: load.requestsPerSecond,
+    p95Ms: load.p95Ms,
+    errors: load.errors,
+    cpuMsPerRequest: requests > 0 ? cpuMs / requests : 0,
+    served: {
+      listChatbots: after.served.listChatbots - before.served.listChatbots,
+      postMessage: after.served.postMessage - before.served.postMessage,
+      analytics: after.served.analytics - before.served.analytics,
+    },
+    cachedReplies: after.cachedReplies - before.cachedReplies,
+  };
+}
+
+export type CapacityResult = NonNullable<BenchReport["capacity"]>;
+
+/** The service rate (busiest error-free step) and the highest step within the p95 objective. */
+export function summarizeCapacity(
+  steps: CapacityStepEvidence[],
+  sloP95Ms: number,
+  idleCpuMsPerSecond: number,
+): CapacityResult {
+  const chosen = serviceRateStep(steps);
+  const within = steps.filter((s) => s.p95Ms <= sloP95Ms && s.errors === 0);
+  return {
+    requestsPerSecondPerCore: chosen && chosen.cpuMsPerRequest > 0 ? 1000 / chosen.cpuMsPerRequest : 0,
+    withinSloRequestsPerSecond: Math.max(0, ...within.map((s) => s.requestsPerSecond)),
+    sloP95Ms,
+    idleCpuMsPerSecond,
+    steps,
+  };
+}
+
+/** The file's content; throws, naming the step, when the run did not measure the modelled mix. */
+export function capacityMeasurement(
+  report: Pick<BenchReport, "date" | "commit" | "machine">,
+  capacity: CapacityResult,
+): MeasuredCapacity {
+  const steps = capacity.steps.map((s) => ({
+    ...s,
+    requestsPerSecond: Math.round(s.requestsPerSecond),
+    p95Ms: Math.round(s.p95Ms * 10) / 10,
+    cpuMsPerRequest: Math.round(s.cpuMsPerRequest * 1000) / 1000,
+  }));
+  const chosen = serviceRateStep(steps);
+  if (!chosen || !(chosen.cpuMsPerRequest > 0)) {
+    const first = steps[0];
     throw new Error(
-      `capacity not written: no CPU time measured for the pinned app (first step: ${first?.connections} connection(s), ${first?.requestsPerSecond.toFixed(0)} req/s, ${first?.errors} errors)`,
+      `capacity not written: no error-free step with CPU time measured for the pinned app (first step: ${first?.connections} connection(s), ${first?.requestsPerSecond} req/s, ${first?.errors} errors)`,
     );
   }
-  const measured: MeasuredCapacity = measuredCapacitySchema.parse({
-    requestsPerSecondPerCore: Math.floor(capacity.requestsPerSecondPerCore),
+  const measured = measuredCapacitySchema.parse({
+    requestsPerSecondPerCore: Math.floor(1000 / chosen.cpuMsPerRequest),
     withinSloRequestsPerSecond: Math.round(capacity.withinSloRequestsPerSecond),
     sloP95Ms: capacity.sloP95Ms,
+    idleCpuMsPerSecond: Math.round(capacity.idleCpuMsPerSecond * 10) / 10,
     method: capacityMethod,
     date: report.date,
     commit: report.commit,
     machine: report.machine,
-    steps: capacity.steps.map((s) => ({
-      connections: s.connections,
-      requestsPerSecond: Math.round(s.requestsPerSecond),
-      p95Ms: Math.round(s.p95Ms * 10) / 10,
-      errors: s.errors,
-      cpuMsPerRequest: Math.round(s.cpuMsPerRequest * 1000) / 1000,
-    })),
+    steps,
   });
-  writeFileSync(file, `${JSON.stringify(measured, null, 2)}\n`);
+  const problem = capacityProblem(measured);
+  if (problem) throw new Error(`capacity not written: ${problem}`);
+  return measured;
+}
+
+export function writeCapacity(
+  report: Pick<BenchReport, "date" | "commit" | "machine">,
+  capacity: CapacityResult,
+  file = measuredCapacityFile,
+): string {
+  writeFileSync(file, `${JSON.stringify(capacityMeasurement(report, capacity), null, 2)}\n`);
   return relative(process.cwd(), file) || file;
 }

@@ -2,6 +2,7 @@
  * What `npm run bench` measured (the shape of `--json`), and its two renderings: a text table and an
  * SVG bar chart of each scenario's throughput as a multiple of the baseline.
  */
+import type { CapacityStepEvidence } from "../../infra/scaling/measured-capacity";
 import type { LoadResult } from "./load";
 
 /** Scenario keys: the budgets (budgets.json) name scenarios by these. */
@@ -33,14 +34,8 @@ export interface ScenarioResult extends LoadResult {
   cacheHitRatio: number | null;
 }
 
-export interface CapacityStep {
-  connections: number;
-  requestsPerSecond: number;
-  p95Ms: number;
-  errors: number;
-  /** CPU the pinned app process spent per request during the step (ms). */
-  cpuMsPerRequest: number;
-}
+/** One capacity step as infra/scaling/capacity-measurement.json records it. */
+export type CapacityStep = CapacityStepEvidence;
 
 export interface BenchReport {
   date: string;
@@ -63,6 +58,8 @@ export interface BenchReport {
     /** The highest step req/s whose p95 met the objective with zero errors. */
     withinSloRequestsPerSecond: number;
     sloP95Ms: number;
+    /** CPU the pinned process spends per second with no load. */
+    idleCpuMsPerSecond: number;
     steps: CapacityStep[];
   };
 }

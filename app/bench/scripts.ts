@@ -7,14 +7,14 @@
 const lua = (text: string) => `[==[${text}]==]`;
 const luaList = (items: string[]) => `{${items.map(lua).join(",")}}`;
 
-interface Users {
+export interface Users {
   tokens: string[];
   /** One conversation per user, same order as `tokens`. */
   conversations: string[];
 }
 
 /** Shared prelude: the users, and a per-thread counter so threads start at different users. */
-function prelude({ tokens, conversations }: Users): string {
+export function prelude({ tokens, conversations }: Users): string {
   return `
 local tokens = ${luaList(tokens)}
 local conversations = ${luaList(conversations)}

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { requestsPerSecondPerCore } from "./capacity";
+import { podServiceRate } from "./capacity";
 import { capacityLine, parseOptions, run } from "./cli";
 import { readMeasuredCapacity } from "./measured-capacity";
+import { scalingPolicyFor } from "./policy";
+import { scenario } from "./simulator/scenarios";
 
 const exec = promisify(execFile);
 
@@ -44,7 +46,9 @@ describe("npm run scaling", () => {
     const { output, pass } = run({ stack: "prod", scenarios: ["spike"], outDir });
     expect(pass).toBe(true);
     expect(output).toMatch(/^scenario\s+peak users\s+peak req\/s\s+max replicas/m);
-    expect(output).toMatch(/^spike\s+1,000\s+1,000\s.*PASS$/m);
+    const spike = scenario("spike", scalingPolicyFor("prod"));
+    const peak = Math.round(spike.users(2 * 60)).toLocaleString("en-US");
+    expect(output).toMatch(new RegExp(`^spike\\s+${peak}\\s+${peak}\\s.*PASS$`, "m"));
     expect(output).toMatch(/^total\s+[\d,]+\s+[\d,]+\s+[\d,]+$/m);
     expect(output).toMatch(/On-demand list prices, us-east-1, as of \d{4}-\d{2}-\d{2}/);
     const svg = readFileSync(join(outDir, "prod-spike.svg"), "utf8");
@@ -58,7 +62,7 @@ describe("npm run scaling", () => {
     const { output, pass } = run({ stack: "dev", scenarios: ["spike"], outDir });
     expect(pass).toBe(false);
     expect(output).toMatch(
-      /^FAIL dev\/spike: 1000 req\/s needs \d+ ready pods for p95 ≤ 200 ms, but maxReplicas is 6$/m,
+      /^FAIL dev\/spike: \d+ req\/s needs \d+ (ready pods for p95 ≤ 200 ms|replicas at the HPA target \(\d+ req\/s per pod\)), but maxReplicas is 6/m,
     );
     expect(existsSync(join(outDir, "dev-spike.svg"))).toBe(true);
 
@@ -76,13 +80,27 @@ describe("npm run scaling", () => {
 });
 
 describe("npm run scaling's capacity line", () => {
-  it("shows the assumed per-core capacity and the last measured one with its run", () => {
+  it("shows the measured per-core capacity the policy uses, the run it came from, and the pod's rate", () => {
     const measured = readMeasuredCapacity();
-    const line = capacityLine();
+    const prod = scalingPolicyFor("prod");
+    const line = capacityLine(prod);
+    const n = (value: number) => value.toLocaleString("en-US", { maximumFractionDigits: 0 });
     expect(line).toContain(
-      `the policy assumes ${requestsPerSecondPerCore.toLocaleString("en-US")} req/s per core`,
+      `Per-pod capacity: ${n(measured.requestsPerSecondPerCore)} req/s per core, measured by npm run bench -- --write-capacity (infra/scaling/capacity-measurement.json: ${measured.date}, commit ${measured.commit}, ${measured.machine})`,
     );
-    expect(line).toContain(`${measured.date}, commit ${measured.commit}`);
-    expect(line).toContain("not yet used by the policy");
+    expect(line).toContain(
+      `→ ${n(podServiceRate(prod))} req/s per pod at 500m, ${n(podServiceRate(prod) - Math.log(20) / 0.175)} within p95 ≤ 200 ms (modelled), HPA target ${n(prod.hpa.targetRequestsPerSecondPerPod)} req/s per pod`,
+    );
+    expect(line).toContain(
+      measured.withinSloRequestsPerSecond > 0
+        ? `served ${n(measured.withinSloRequestsPerSecond)} req/s on one core`
+        : "No step of that run met p95 ≤ 200 ms on its machine.",
+    );
+  });
+
+  it("is printed by npm run scaling", () => {
+    const outDir = mkdtempSync(join(tmpdir(), "parley-scaling-"));
+    const { output } = run({ stack: "dev", scenarios: ["baseline"], outDir });
+    expect(output).toContain(capacityLine(scalingPolicyFor("dev")));
   });
 });

@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { type StackName, stackNames } from "../../contracts/stacks";
-import { requestsPerSecondPerCore } from "./capacity";
+import { podServiceRate, sloRatePerPod } from "./capacity";
 import { costScales, estimateMonthlyCost } from "./cost";
-import { readMeasuredCapacity } from "./measured-capacity";
+import { type MeasuredCapacity, readMeasuredCapacity } from "./measured-capacity";
 import { type ScalingPolicy, scalingPolicyFor } from "./policy";
 import { renderChart } from "./simulator/chart";
 import { type RunSummary, summarize, type Verdict, verdict } from "./simulator/evaluate";
@@ -112,18 +112,17 @@ export function summaryTable(runs: Array<{ summary: RunSummary; verdict: Verdict
   return table(header, rows);
 }
 
-/**
- * The capacity the policy assumes, next to the last measured one: the simulator's scenarios are
- * still sized for the assumption, so the measurement is shown, not used (docs/performance.md).
- */
-export function capacityLine(): string {
-  const assumed = `Per-pod capacity: the policy assumes ${number(requestsPerSecondPerCore)} req/s per core (infra/scaling/capacity.ts).`;
-  try {
-    const m = readMeasuredCapacity();
-    return `${assumed} Last measured (npm run bench -- --write-capacity, ${m.date}, commit ${m.commit}, ${m.machine}): ${number(m.requestsPerSecondPerCore)} req/s per core from CPU per request, ${number(m.withinSloRequestsPerSecond)} req/s within p95 ≤ ${m.sloP95Ms} ms; not yet used by the policy.`;
-  } catch (error) {
-    return `${assumed} No measurement: ${(error as Error).message}`;
-  }
+/** The per-pod capacity the policy uses, and the bench run it was measured in. */
+export function capacityLine(policy: ScalingPolicy): string {
+  const m = readMeasuredCapacity();
+  return `Per-pod capacity: ${number(policy.capacity.requestsPerSecondPerCore)} req/s per core, measured by npm run bench -- --write-capacity (infra/scaling/capacity-measurement.json: ${m.date}, commit ${m.commit}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, ${number(sloRatePerPod(policy))} within p95 ≤ ${policy.objectives.p95LatencyMs} ms (modelled), HPA target ${number(policy.hpa.targetRequestsPerSecondPerPod)} req/s per pod. ${withinSlo(m)}`;
+}
+
+/** What the measured run observed within the p95 objective: a check on the model, not an input. */
+function withinSlo(m: MeasuredCapacity): string {
+  return m.withinSloRequestsPerSecond > 0
+    ? `The same run's highest step within p95 ≤ ${m.sloP95Ms} ms served ${number(m.withinSloRequestsPerSecond)} req/s on one core.`
+    : `No step of that run met p95 ≤ ${m.sloP95Ms} ms on its machine.`;
 }
 
 function costTable(policy: ScalingPolicy): string {
@@ -142,7 +141,7 @@ export function run(options: Options): { output: string; pass: boolean } {
   const policy = scalingPolicyFor(options.stack);
   mkdirSync(options.outDir, { recursive: true });
   const runs = options.scenarios.map((name) => {
-    const result = simulate(policy, scenario(name));
+    const result = simulate(policy, scenario(name, policy));
     const summary = summarize(policy, result);
     const outcome = verdict(policy, summary, result);
     const file = join(options.outDir, `${options.stack}-${name}.svg`);
@@ -159,7 +158,7 @@ export function run(options: Options): { output: string; pass: boolean } {
     ...runs.map((r) => `chart: ${relative(process.cwd(), r.file) || r.file}`),
     "",
     costTable(policy),
-    capacityLine(),
+    capacityLine(policy),
   ];
   return { output: lines.join("\n"), pass: runs.every((r) => r.verdict.pass) };
 }

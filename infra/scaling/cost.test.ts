@@ -38,7 +38,9 @@ describe("estimateMonthlyCost", () => {
     const [min, typical, max] = (["min", "typical", "max"] as const).map((scale) =>
       estimateMonthlyCost(prod, scale),
     );
-    expect([min.replicas, typical.replicas, max.replicas]).toEqual([3, 7, 80]);
+    // typical: the objectives' 1000 users at the HPA target, at the measured per-pod rate.
+    const typicalReplicas = Math.max(3, Math.ceil(1000 / prod.hpa.targetRequestsPerSecondPerPod));
+    expect([min.replicas, typical.replicas, max.replicas]).toEqual([3, typicalReplicas, 80]);
     expect(min.totalMonthlyUsd).toBeLessThanOrEqual(typical.totalMonthlyUsd);
     expect(typical.totalMonthlyUsd).toBeLessThan(max.totalMonthlyUsd);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { stackNames } from "../../contracts/stacks";
+import { hpaTargetRatePerPod, requestsPerSecondPerUser, sloRatePerPod } from "./capacity";
 import {
   assertScalingInvariants,
   checkScalingInvariants,
@@ -7,6 +8,7 @@ import {
   subnetIpCapacity,
 } from "./invariants";
 import { type ScalingPolicy, scalingPolicyFor } from "./policy";
+import { spikeOf } from "./simulator/scenarios";
 
 /** A /16 VPC whose private quarter per AZ (/18) holds nodes and pods, as the network plans it. */
 const context: ScalingContext = {
@@ -158,11 +160,24 @@ describe("scaling invariants", () => {
     expect(() => subnetIpCapacity("10.0.0.0/33")).toThrow(/not an IPv4 block/);
   });
 
+  // The objectives' 1000 users as a spike (simulator/scenarios.ts): never fewer users, and as many
+  // pods' worth as at the rate the scenarios were sized for, whatever the measured capacity.
+  const spike = spikeOf(scalingPolicyFor("prod"), 1000);
+  const peak = Math.max(...Array.from({ length: spike.durationSeconds }, (_, t) => spike.users(t)));
+  const peakUsers = Math.round(peak);
+  const peakRps = Math.round(peak * requestsPerSecondPerUser);
+
   it("reaches-peak-in-time: a weak policy (max 4 replicas) cannot serve the peak", () => {
-    const found = violations(prodWith((p) => (p.pods.maxReplicas = 4)));
-    expect(found.filter((v) => v.invariant === "reaches-peak-in-time").map((v) => v.message)).toEqual([
-      "a spike of 1000 users (1000 req/s) needs 7 replicas at the HPA target (150 req/s per pod), but maxReplicas is 4",
+    const weak = prodWith((p) => (p.pods.maxReplicas = 4));
+    const found = violations(weak).filter((v) => v.invariant === "reaches-peak-in-time");
+    const slo = Math.ceil((peak * requestsPerSecondPerUser) / sloRatePerPod(weak));
+    const target = hpaTargetRatePerPod(weak);
+    expect(found.map((v) => v.message)).toEqual([
+      slo > 4
+        ? `a spike of ${peakUsers} users (${peakRps} req/s) needs ${slo} ready pods for p95 ≤ 200 ms, but maxReplicas is 4`
+        : `a spike of ${peakUsers} users (${peakRps} req/s) needs ${Math.ceil((peak * requestsPerSecondPerUser) / target)} replicas at the HPA target (${Math.round(target)} req/s per pod), but maxReplicas is 4`,
     ]);
+    expect(peakUsers).toBeGreaterThanOrEqual(1000);
   });
 
   it("reaches-peak-in-time: a weak policy (10-minute scale-up window) is too slow", () => {
@@ -170,7 +185,9 @@ describe("scaling invariants", () => {
     expect(found).toHaveLength(1);
     expect(found[0].invariant).toBe("reaches-peak-in-time");
     expect(found[0].message).toMatch(
-      /^a spike of 1000 users \(1000 req\/s\) reaches the 4 pods it needs after \d+ s, over the 120 s scale-up objective$/,
+      new RegExp(
+        `^a spike of ${peakUsers} users \\(${peakRps} req/s\\) reaches the \\d+ pods it needs after \\d+ s, over the 120 s scale-up objective$`,
+      ),
     );
   });
 

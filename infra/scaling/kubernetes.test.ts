@@ -42,7 +42,7 @@ describe("Kubernetes objects derived from the policy", () => {
         type: "Pods",
         pods: {
           metric: { name: hpaRequestRateMetric },
-          target: { type: "AverageValue", averageValue: "150" },
+          target: { type: "AverageValue", averageValue: String(prod.hpa.targetRequestsPerSecondPerPod) },
         },
       },
     ]);

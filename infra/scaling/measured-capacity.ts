@@ -1,9 +1,13 @@
 /**
  * The per-core capacity `npm run bench -- --write-capacity` measured (capacity-measurement.json, next to
  * this file): the service rate of one app process on one CPU core under the mixed user, with the
- * method and the run it came from (app/bench/capacity.ts). `npm run scaling` shows it next to the
- * capacity the scaling model assumes (capacity.ts), whose simulator scenarios are sized for that
- * assumption.
+ * method, every step's evidence and the run it came from (app/bench/capacity.ts). The scaling policy
+ * (policy.ts) takes its per-core rate from here.
+ *
+ * A file is accepted only if its figure is the cost of the request mix the policy models: every step
+ * served the mixed user's 3 : 2 : 1 (chatbot lists : messages : analytics), answered every message
+ * afresh (no reply from the response or semantic cache, so a repeated question cannot make messages
+ * look cheap), and the per-core rate is 1000 / the CPU ms per request of the busiest error-free step.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +17,13 @@ import { z } from "zod";
 // ".json" before ".ts" and would load the data instead of this module.
 export const measuredCapacityFile = join(__dirname, "capacity-measurement.json");
 
+/** The mixed user's request kinds and their shares (app/bench/scripts.ts). */
+export const mixedUserShares = { listChatbots: 3 / 6, postMessage: 2 / 6, analytics: 1 / 6 } as const;
+/** How far (absolute share) a step's served mix may stray from `mixedUserShares`. */
+export const mixTolerance = 0.03;
+
+const count = z.number().int().min(0);
+
 export const measuredCapacitySchema = z
   .object({
     /** Service rate of one core for the mixed user: 1000 / the app's CPU ms per request. */
@@ -20,22 +31,67 @@ export const measuredCapacitySchema = z
     /** Highest observed req/s of a step whose p95 met `sloP95Ms` with no errors (on that machine). */
     withinSloRequestsPerSecond: z.number().min(0),
     sloP95Ms: z.number().positive(),
+    /** CPU the pinned process spends per second with no load (timers, probes): fixed work. */
+    idleCpuMsPerSecond: z.number().min(0),
     method: z.string().min(1),
     date: z.iso.datetime(),
     commit: z.string().min(1),
     machine: z.string().min(1),
-    steps: z.array(
-      z.object({
-        connections: z.number().int().positive(),
-        requestsPerSecond: z.number().min(0),
-        p95Ms: z.number().min(0),
-        errors: z.number().int().min(0),
-        cpuMsPerRequest: z.number().min(0),
-      }),
-    ),
+    steps: z
+      .array(
+        z
+          .object({
+            connections: z.number().int().positive(),
+            requestsPerSecond: z.number().min(0),
+            p95Ms: z.number().min(0),
+            errors: count,
+            cpuMsPerRequest: z.number().min(0),
+            /** Requests the app answered in the step, by kind (its own parley_http_requests_total). */
+            served: z.object({ listChatbots: count, postMessage: count, analytics: count }).strict(),
+            /** Messages answered from the response or semantic cache instead of the provider. */
+            cachedReplies: count,
+          })
+          .strict(),
+      )
+      .min(1),
   })
   .strict();
 export type MeasuredCapacity = z.infer<typeof measuredCapacitySchema>;
+export type CapacityStepEvidence = MeasuredCapacity["steps"][number];
+
+/** The step the service rate comes from: the busiest one without errors (nearest saturation). */
+export function serviceRateStep(steps: readonly CapacityStepEvidence[]): CapacityStepEvidence | undefined {
+  return steps
+    .filter((step) => step.errors === 0)
+    .reduce<CapacityStepEvidence | undefined>(
+      (best, step) => (!best || step.requestsPerSecond > best.requestsPerSecond ? step : best),
+      undefined,
+    );
+}
+
+/** Why a measurement does not measure the modelled mix, or undefined when it does. */
+export function capacityProblem(m: MeasuredCapacity): string | undefined {
+  for (const step of m.steps) {
+    const where = `the ${step.connections}-connection step`;
+    const total = step.served.listChatbots + step.served.postMessage + step.served.analytics;
+    if (total === 0) return `${where} served none of the mixed user's requests`;
+    const shares = Object.entries(mixedUserShares).map(
+      ([kind, share]) => [kind, step.served[kind as keyof typeof mixedUserShares] / total, share] as const,
+    );
+    if (shares.some(([, served, share]) => Math.abs(served - share) > mixTolerance)) {
+      const percent = (value: number) => `${Math.round(value * 100)}%`;
+      return `${where} served ${shares.map(([kind, served]) => `${percent(served)} ${kind}`).join(", ")}, not the mixed user's 3 : 2 : 1 (± ${percent(mixTolerance)})`;
+    }
+    if (step.cachedReplies > 0)
+      return `${where} answered ${step.cachedReplies} messages from a cache (repeated questions): its CPU per request is not the mix's`;
+  }
+  const chosen = serviceRateStep(m.steps);
+  if (!chosen) return "no step finished without errors";
+  const expected = 1000 / chosen.cpuMsPerRequest;
+  if (Math.abs(m.requestsPerSecondPerCore - expected) > 0.01 * expected)
+    return `requestsPerSecondPerCore ${m.requestsPerSecondPerCore} is not 1000 / the ${chosen.cpuMsPerRequest} CPU ms per request of the busiest error-free step (${chosen.connections} connections): ${Math.floor(expected)}`;
+  return undefined;
+}
 
 /** Reads and validates the measured capacity; a broken file names itself and the first problem. */
 export function readMeasuredCapacity(file = measuredCapacityFile): MeasuredCapacity {
@@ -52,5 +108,7 @@ export function readMeasuredCapacity(file = measuredCapacityFile): MeasuredCapac
     const issue = parsed.error.issues[0]!;
     throw new Error(`${file}: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
+  const problem = capacityProblem(parsed.data);
+  if (problem) throw new Error(`${file}: ${problem}`);
   return parsed.data;
 }

@@ -4,6 +4,7 @@
  * writes these numbers by hand.
  */
 import type { StackName } from "../../contracts/stacks";
+import { readMeasuredCapacity } from "./measured-capacity";
 
 /** One rule of an HPA scaling behaviour (autoscaling/v2 HPAScalingPolicy). */
 export interface HpaScalingRule {
@@ -79,9 +80,16 @@ export interface ScalingObjectives {
   scaleDownSeconds: number;
 }
 
+/** What one app process serves per CPU core; a pod serves its CPU request's share of it. */
+export interface CapacityPolicy {
+  /** Mixed-user requests per second per core: the bench's measured service rate (capacity.ts). */
+  requestsPerSecondPerCore: number;
+}
+
 export interface ScalingPolicy {
   stack: StackName;
   availabilityZones: number;
+  capacity: CapacityPolicy;
   pods: PodPolicy;
   hpa: HpaPolicy;
   /** PodDisruptionBudget: pods that may be down at once during voluntary disruptions. */
@@ -92,6 +100,24 @@ export interface ScalingPolicy {
   objectives: ScalingObjectives;
 }
 
+/**
+ * The per-core rate `npm run bench -- --write-capacity` measured, read from the committed
+ * infra/scaling/capacity-measurement.json that names its run (date, commit, machine).
+ */
+const capacity: CapacityPolicy = {
+  requestsPerSecondPerCore: readMeasuredCapacity().requestsPerSecondPerCore,
+};
+
+/**
+ * The HPA's request-rate target: 55% of a pod's service rate at its CPU request, so the request rate
+ * leads CPU slightly, and still scales when requests are I/O-bound rather than CPU-bound.
+ */
+export const requestRateTargetShare = 0.55;
+export const requestRateTarget = (
+  cpuRequestMillicores: number,
+  { requestsPerSecondPerCore }: CapacityPolicy,
+) => Math.floor((cpuRequestMillicores / 1000) * requestsPerSecondPerCore * requestRateTargetShare);
+
 /** The service's scaling objectives: 1000+ concurrent users, p95 < 200 ms, scale up < 2 min, down < 5 min. */
 const objectives: ScalingObjectives = {
   peakConcurrentUsers: 1000,
@@ -100,25 +126,27 @@ const objectives: ScalingObjectives = {
   scaleDownSeconds: 300,
 };
 
+const prodPods: PodPolicy = {
+  minReplicas: 3,
+  // The 12-month growth plan peaks at 10,000 users or more (simulator/scenarios.ts): `npm run
+  // scaling -- --stack prod --scenario growth` shows the pods it needs at the measured capacity.
+  maxReplicas: 80,
+  cpuRequestMillicores: 500,
+  cpuLimitMillicores: 1000,
+  memoryRequestMiB: 512,
+  memoryLimitMiB: 1024,
+  startupSeconds: 10,
+};
+
 const prod: ScalingPolicy = {
   stack: "prod",
   availabilityZones: 3,
-  pods: {
-    minReplicas: 3,
-    // The 12-month growth plan peaks at 10,000 users (~10,000 req/s): ~67 pods at the HPA target.
-    maxReplicas: 80,
-    cpuRequestMillicores: 500,
-    cpuLimitMillicores: 1000,
-    memoryRequestMiB: 512,
-    memoryLimitMiB: 1024,
-    startupSeconds: 10,
-  },
+  capacity,
+  pods: prodPods,
   hpa: {
     targetCpuUtilizationPercent: 60,
     targetMemoryUtilizationPercent: 80,
-    // ~55% of a pod's modelled capacity (275 req/s at its CPU request, see capacity.ts): the request
-    // rate leads CPU slightly, and still scales when requests are I/O-bound rather than CPU-bound.
-    targetRequestsPerSecondPerPod: 150,
+    targetRequestsPerSecondPerPod: requestRateTarget(prodPods.cpuRequestMillicores, capacity),
     scaleUp: {
       stabilizationWindowSeconds: 0,
       selectPolicy: "Max",
@@ -158,22 +186,25 @@ const prod: ScalingPolicy = {
   objectives,
 };
 
+const devPods: PodPolicy = {
+  minReplicas: 2,
+  maxReplicas: 6,
+  cpuRequestMillicores: 250,
+  cpuLimitMillicores: 500,
+  memoryRequestMiB: 256,
+  memoryLimitMiB: 512,
+  startupSeconds: 10,
+};
+
 const dev: ScalingPolicy = {
   stack: "dev",
   availabilityZones: 3,
-  pods: {
-    minReplicas: 2,
-    maxReplicas: 6,
-    cpuRequestMillicores: 250,
-    cpuLimitMillicores: 500,
-    memoryRequestMiB: 256,
-    memoryLimitMiB: 512,
-    startupSeconds: 10,
-  },
+  capacity,
+  pods: devPods,
   hpa: {
     targetCpuUtilizationPercent: 70,
     targetMemoryUtilizationPercent: 80,
-    targetRequestsPerSecondPerPod: 75,
+    targetRequestsPerSecondPerPod: requestRateTarget(devPods.cpuRequestMillicores, capacity),
     scaleUp: {
       stabilizationWindowSeconds: 0,
       selectPolicy: "Max",

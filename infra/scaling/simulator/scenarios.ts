@@ -1,7 +1,21 @@
 /**
- * The load scenarios the scaling policy must meet. Load is concurrent users over time; one user is a load-test
- * virtual user (see capacity.ts). Times are in seconds.
+ * The load scenarios the scaling policy must meet. Load is concurrent users over time; one user is a
+ * load-test virtual user (see capacity.ts). Times are in seconds.
+ *
+ * A scenario is sized in multiples of the pod's measured service rate, not in fixed users: its levels
+ * are written as users at `sizedAtRequestsPerSecondPerCore` and scale with the policy's measured
+ * per-core rate (policy.capacity), so a spike asks for the same number of pods, arriving as fast, and
+ * a weak policy fails it, whatever the bench measured. Where a level is a requirement (the spike's
+ * peak is the objectives' concurrent users; the growth plan ends at 10,000 users) it never falls
+ * below those users: a capacity under the sized rate makes the scenario harder, never easier.
  */
+import type { ScalingPolicy } from "../policy";
+
+/**
+ * The per-core rate the scenarios' user counts were written for: at this rate they are exactly the
+ * users they name (spike 1000, growth 10,000), at twice it twice as many.
+ */
+export const sizedAtRequestsPerSecondPerCore = 550;
 
 export interface Scenario {
   name: ScenarioName;
@@ -40,16 +54,28 @@ const minute = 60;
 const hour = 3600;
 const day = 24 * hour;
 
+/**
+ * How many users each sized user becomes for `policy`: its measured per-core rate over the sized
+ * one, raised so that `sizedPeak` users become at least `requiredPeak`.
+ */
+function loadScale(policy: ScalingPolicy, sizedPeak: number, requiredPeak = 0): number {
+  const byCapacity = policy.capacity.requestsPerSecondPerCore / sizedAtRequestsPerSecondPerCore;
+  return Math.max(byCapacity, requiredPeak / sizedPeak);
+}
+
+const usersText = (users: number) => Math.round(users).toLocaleString("en-US");
+
 /** A ramp up, a hold and a ramp down to zero, then ten quiet minutes to watch the scale-down. */
 function rampHoldRelease(
   name: ScenarioName,
   description: string,
   stages: Point[],
   rampDownSeconds: number,
+  scale: number,
 ): Scenario {
   const end = stages[stages.length - 1][0];
   const released = end + rampDownSeconds;
-  const points: Point[] = [[0, 0], [minute, 0], ...stages.map(([t, u]): Point => [t + minute, u])];
+  const points: Point[] = [[0, 0], [minute, 0], ...stages.map(([t, u]): Point => [t + minute, u * scale])];
   points.push([released + minute, 0]);
   return {
     name,
@@ -76,13 +102,13 @@ const dailyShape: Point[] = [
   [day, 0.2],
 ];
 
-function growth(): Scenario {
+function growth(scale: number): Scenario {
   const shape = piecewise(dailyShape);
   const monthlyFactor = (growthEndUsers / growthStartUsers) ** (1 / (growthMonths - 1));
-  const peakOf = (month: number) => growthStartUsers * monthlyFactor ** month;
+  const peakOf = (month: number) => scale * growthStartUsers * monthlyFactor ** month;
   return {
     name: "growth",
-    description: `12-month plan: one peak day per month, ${growthStartUsers} → ${growthEndUsers.toLocaleString("en-US")} users at the daily peak`,
+    description: `12-month plan: one peak day per month, ${usersText(peakOf(0))} → ${usersText(peakOf(growthMonths - 1))} users at the daily peak`,
     durationSeconds: growthMonths * day,
     stepSeconds: 5,
     users: (t) => {
@@ -101,32 +127,40 @@ function growth(): Scenario {
   };
 }
 
-export function scenario(name: ScenarioName): Scenario {
+/** The scenario `name` at `policy`'s measured capacity (and, for the spike, its objectives). */
+export function scenario(name: ScenarioName, policy: ScalingPolicy): Scenario {
   switch (name) {
-    case "baseline":
+    case "baseline": {
+      const scale = loadScale(policy, 50);
       return rampHoldRelease(
         "baseline",
-        "50 users for 10 minutes",
+        `${usersText(50 * scale)} users for 10 minutes`,
         [
           [30, 50],
           [30 + 10 * minute, 50],
         ],
         30,
+        scale,
       );
-    case "load":
+    }
+    case "load": {
+      const scale = loadScale(policy, 200);
       return rampHoldRelease(
         "load",
-        "ramp to 200 users over 2 min, hold 10 min",
+        `ramp to ${usersText(200 * scale)} users over 2 min, hold 10 min`,
         [
           [2 * minute, 200],
           [12 * minute, 200],
         ],
         minute,
+        scale,
       );
-    case "stress":
+    }
+    case "stress": {
+      const scale = loadScale(policy, 500);
       return rampHoldRelease(
         "stress",
-        "steps of 100 users every 2 min up to 500, hold 5 min",
+        `steps of ${usersText(100 * scale)} users every 2 min up to ${usersText(500 * scale)}, hold 5 min`,
         [1, 2, 3, 4, 5]
           .flatMap((step): Point[] => [
             [(step - 1) * 2 * minute + 1, step * 100],
@@ -134,32 +168,33 @@ export function scenario(name: ScenarioName): Scenario {
           ])
           .concat([[15 * minute, 500]]),
         minute,
+        scale,
       );
+    }
     case "spike":
-      return rampHoldRelease(
-        "spike",
-        "1000 users arriving at 50/s, hold 5 min, all leave at once",
-        [
-          [20, 1000],
-          [20 + 5 * minute, 1000],
-        ],
-        0,
-      );
+      return spikeOf(policy, 1000);
     case "growth":
-      return growth();
+      return growth(loadScale(policy, growthEndUsers, growthEndUsers));
   }
 }
 
-/** A spike of `users` arriving at `arrivalsPerSecond` from idle: the invariants' reachability check. */
-export function spikeOf(users: number, arrivalsPerSecond = 50): Scenario {
-  const rampSeconds = Math.max(1, Math.ceil(users / arrivalsPerSecond));
+/**
+ * A spike from idle: `sizedUsers` (users at the sized rate, scaled like every level, never below the
+ * objectives' concurrent users) arriving within ⌈sizedUsers / 50⌉ s — 50/s at the sized rate — held
+ * 5 minutes, then all leaving at once. The invariants check the objectives' own peak this way.
+ */
+export function spikeOf(policy: ScalingPolicy, sizedUsers: number): Scenario {
+  const rampSeconds = Math.max(1, Math.ceil(sizedUsers / 50));
+  const scale = loadScale(policy, sizedUsers, policy.objectives.peakConcurrentUsers);
+  const users = sizedUsers * scale;
   return rampHoldRelease(
     "spike",
-    `${users} users arriving at ${arrivalsPerSecond}/s`,
+    `${usersText(users)} users arriving at ${usersText(users / rampSeconds)}/s, hold 5 min, all leave at once`,
     [
-      [rampSeconds, users],
-      [rampSeconds + 5 * minute, users],
+      [rampSeconds, sizedUsers],
+      [rampSeconds + 5 * minute, sizedUsers],
     ],
     0,
+    scale,
   );
 }

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { podServiceRate, requestsPerSecondPerCore, sloRatePerPod } from "../capacity";
+import { hpaTargetRatePerPod, podServiceRate, sloRatePerPod } from "../capacity";
+import { readMeasuredCapacity } from "../measured-capacity";
 import { nodesForPods } from "../nodes";
-import { type ScalingPolicy, scalingPolicyFor } from "../policy";
+import { requestRateTarget, requestRateTargetShare, type ScalingPolicy, scalingPolicyFor } from "../policy";
 import { summarize, verdict } from "./evaluate";
-import { scenario, scenarioNames } from "./scenarios";
+import { scenario, scenarioNames, sizedAtRequestsPerSecondPerCore } from "./scenarios";
 import { simulate } from "./simulate";
 
 const runs = new Map<string, ReturnType<typeof runOnce>>();
 
 function runOnce(policy: ScalingPolicy, name: (typeof scenarioNames)[number]) {
-  const result = simulate(policy, scenario(name));
+  const result = simulate(policy, scenario(name, policy));
   const summary = summarize(policy, result);
   return { result, summary, verdict: verdict(policy, summary, result) };
 }
@@ -30,10 +31,15 @@ function prodWith(change: (policy: ScalingPolicy) => void): ScalingPolicy {
 }
 
 describe("capacity model calibration", () => {
-  it("derives a pod's rate from the measured Express 5 + pg ceiling (11k req/s on 2 cores) and a 10× work multiple", () => {
-    expect(requestsPerSecondPerCore).toBe(550);
-    expect(podServiceRate(scalingPolicyFor("prod"))).toBe(275);
-    expect(sloRatePerPod(scalingPolicyFor("prod"))).toBeCloseTo(257.9, 1);
+  it("takes a pod's rate from the measured per-core rate (capacity-measurement.json) at its CPU request", () => {
+    const prod = scalingPolicyFor("prod");
+    const measured = readMeasuredCapacity().requestsPerSecondPerCore;
+    expect(prod.capacity.requestsPerSecondPerCore).toBe(measured);
+    expect(scalingPolicyFor("dev").capacity.requestsPerSecondPerCore).toBe(measured);
+    expect(podServiceRate(prod)).toBe(measured / 2);
+    // M/M/1: the p95 sojourn ln(20)/(μ−λ) must fit the 200 ms objective less the 25 ms floor.
+    expect(sloRatePerPod(prod)).toBeCloseTo(measured / 2 - Math.log(20) / 0.175, 6);
+    expect(prod.hpa.targetRequestsPerSecondPerPod).toBe(Math.floor(requestRateTargetShare * (measured / 2)));
   });
 });
 
@@ -80,60 +86,122 @@ describe("Karpenter in the simulator", () => {
   });
 });
 
-describe("weak policies are reported as failing, with the reason", () => {
-  it("max 4 replicas: the HPA is pinned at its maximum at the spike's peak", () => {
-    const { verdict: outcome } = evaluate(
-      prodWith((p) => (p.pods.maxReplicas = 4)),
-      "spike",
-    );
-    expect(outcome.pass).toBe(false);
-    expect(outcome.reasons).toContain(
-      "prod/spike: 1000 req/s needs 7 replicas at the HPA target (150 req/s per pod), but maxReplicas is 4: the HPA would be pinned at its maximum",
-    );
+/** `policy` as derived from a measurement of `requestsPerSecondPerCore` (its HPA target follows). */
+function atCapacity(policy: ScalingPolicy, requestsPerSecondPerCore: number): ScalingPolicy {
+  const copy = structuredClone(policy);
+  copy.capacity = { requestsPerSecondPerCore };
+  copy.hpa.targetRequestsPerSecondPerPod = requestRateTarget(copy.pods.cpuRequestMillicores, copy.capacity);
+  return copy;
+}
+
+const measuredPerCore = readMeasuredCapacity().requestsPerSecondPerCore;
+/**
+ * The committed measurement, the rate the scenarios were sized at, four times it (a fast machine), and
+ * half of it (a slow one, where the spike stays at the objectives' 1000 users: harder, not easier).
+ */
+const capacities = [
+  ["measured", measuredPerCore],
+  ["sized", sizedAtRequestsPerSecondPerCore],
+  ["4× sized", 4 * sizedAtRequestsPerSecondPerCore],
+  ["½ sized", sizedAtRequestsPerSecondPerCore / 2],
+] as const;
+
+describe("the scenarios stress a pod alike whatever the measured capacity", () => {
+  const sized = atCapacity(scalingPolicyFor("prod"), sizedAtRequestsPerSecondPerCore);
+  const reference = summarize(sized, simulate(sized, scenario("spike", sized)));
+
+  it("at the sized rate the spike is the 1000 users arriving at 50/s it was written as", () => {
+    const spike = scenario("spike", sized);
+    expect(spike.description).toBe("1,000 users arriving at 50/s, hold 5 min, all leave at once");
+    expect(reference.peakUsers).toBe(1000);
+    expect(reference.peakTargetReplicas).toBe(7);
   });
 
-  it("max 4 replicas: the growth plan's 10,000 users cannot be served", () => {
-    const { verdict: outcome } = evaluate(
-      prodWith((p) => (p.pods.maxReplicas = 4)),
-      "growth",
-    );
-    expect(outcome.reasons[0]).toMatch(
-      /^prod\/growth: 10000 req\/s needs \d+ ready pods for p95 ≤ 200 ms, but maxReplicas is 4$/,
-    );
-  });
+  // Every capacity at or above the sized rate, the committed measurement among them when it is.
+  const above = [2, 4, measuredPerCore / sizedAtRequestsPerSecondPerCore].filter((k) => k >= 1);
+  for (const perCore of above.map((k) => k * sizedAtRequestsPerSecondPerCore)) {
+    it(`at ${perCore} req/s per core the prod spike needs the pods it needs at the sized rate`, () => {
+      const policy = atCapacity(scalingPolicyFor("prod"), perCore);
+      const summary = summarize(policy, simulate(policy, scenario("spike", policy)));
+      const scale = Math.max(1, perCore / sizedAtRequestsPerSecondPerCore);
+      expect(summary.peakUsers).toBeCloseTo(1000 * scale, 6);
+      expect(summary.peakTargetReplicas).toBe(reference.peakTargetReplicas);
+      expect(summary.peakRequiredPods).toBeGreaterThanOrEqual(reference.peakRequiredPods);
+      expect(Math.abs(summary.maxReplicas - reference.maxReplicas)).toBeLessThanOrEqual(1);
+    });
+  }
 
-  it("a 10-minute scale-up stabilization window: capacity and p95 recover too late", () => {
-    const { verdict: outcome, summary } = evaluate(
-      prodWith((p) => (p.hpa.scaleUp.stabilizationWindowSeconds = 600)),
-      "spike",
-    );
-    expect(summary.timeToCapacitySeconds).toBeGreaterThan(120);
-    expect(outcome.reasons).toContain(
-      `prod/spike: ready pods stayed below the load's need for ${summary.timeToCapacitySeconds} s (scale-up objective 120 s)`,
-    );
-    expect(outcome.reasons.some((r) => r.startsWith("prod/spike: p95 stayed above 200 ms for"))).toBe(true);
-  });
-
-  it("a 10-minute scale-down window: replicas stay up long after the load left", () => {
-    const { verdict: outcome } = evaluate(
-      prodWith((p) => (p.hpa.scaleDown.stabilizationWindowSeconds = 600)),
-      "spike",
-    );
-    expect(
-      outcome.reasons.some((r) =>
-        /^prod\/spike: scaling down after the load fell took .* \(objective 300 s\)$/.test(r),
-      ),
-    ).toBe(true);
-  });
-
-  it("a NodePool too small for the spike: pods wait on the limits", () => {
-    const { verdict: outcome, result } = evaluate(
-      prodWith((p) => (p.nodes.karpenter.cpuLimitCores = 6)),
-      "spike",
-    );
-    expect(result.nodeLimitSeconds).toBeGreaterThan(0);
-    expect(
-      outcome.reasons.some((r) => r.includes("waited") && r.includes("NodePool limits (6 cores, 256 GiB)")),
-    ).toBe(true);
+  it("below the sized rate the spike keeps the objectives' 1000 users, so it asks more pods, not fewer", () => {
+    const policy = atCapacity(scalingPolicyFor("prod"), sizedAtRequestsPerSecondPerCore / 2);
+    const summary = summarize(policy, simulate(policy, scenario("spike", policy)));
+    expect(summary.peakUsers).toBe(1000);
+    expect(summary.peakRequiredPods).toBeGreaterThan(reference.peakRequiredPods);
+    expect(summary.peakTargetReplicas).toBeGreaterThan(reference.peakTargetReplicas);
   });
 });
+
+describe.each(capacities)(
+  "weak policies are reported as failing, with the reason (%s capacity: %d req/s per core)",
+  (_, perCore) => {
+    const weak = (change: (policy: ScalingPolicy) => void) => atCapacity(prodWith(change), perCore);
+
+    it("max 4 replicas: the spike's peak needs more pods than the HPA may run", () => {
+      const policy = weak((p) => (p.pods.maxReplicas = 4));
+      const { verdict: outcome, summary } = evaluate(policy, "spike");
+      expect(outcome.pass).toBe(false);
+      const rps = Math.round(summary.peakRps);
+      expect(outcome.reasons).toContain(
+        summary.peakRequiredPods > 4
+          ? `prod/spike: ${rps} req/s needs ${summary.peakRequiredPods} ready pods for p95 ≤ 200 ms, but maxReplicas is 4`
+          : `prod/spike: ${rps} req/s needs ${summary.peakTargetReplicas} replicas at the HPA target (${Math.round(hpaTargetRatePerPod(policy))} req/s per pod), but maxReplicas is 4: the HPA would be pinned at its maximum`,
+      );
+      expect(summary.peakTargetReplicas).toBeGreaterThanOrEqual(7);
+    });
+
+    it("max 4 replicas: the growth plan's peak cannot be served", () => {
+      const { verdict: outcome, summary } = evaluate(
+        weak((p) => (p.pods.maxReplicas = 4)),
+        "growth",
+      );
+      expect(summary.peakUsers).toBeGreaterThanOrEqual(10_000);
+      expect(outcome.reasons[0]).toBe(
+        `prod/growth: ${Math.round(summary.peakRps)} req/s needs ${summary.peakRequiredPods} ready pods for p95 ≤ 200 ms, but maxReplicas is 4`,
+      );
+    });
+
+    it("a 10-minute scale-up stabilization window: capacity and p95 recover too late", () => {
+      const { verdict: outcome, summary } = evaluate(
+        weak((p) => (p.hpa.scaleUp.stabilizationWindowSeconds = 600)),
+        "spike",
+      );
+      expect(summary.timeToCapacitySeconds).toBeGreaterThan(120);
+      expect(outcome.reasons).toContain(
+        `prod/spike: ready pods stayed below the load's need for ${summary.timeToCapacitySeconds} s (scale-up objective 120 s)`,
+      );
+      expect(outcome.reasons.some((r) => r.startsWith("prod/spike: p95 stayed above 200 ms for"))).toBe(true);
+    });
+
+    it("a 10-minute scale-down window: replicas stay up long after the load left", () => {
+      const { verdict: outcome } = evaluate(
+        weak((p) => (p.hpa.scaleDown.stabilizationWindowSeconds = 600)),
+        "spike",
+      );
+      expect(
+        outcome.reasons.some((r) =>
+          /^prod\/spike: scaling down after the load fell took .* \(objective 300 s\)$/.test(r),
+        ),
+      ).toBe(true);
+    });
+
+    it("a NodePool too small for the spike: pods wait on the limits", () => {
+      const { verdict: outcome, result } = evaluate(
+        weak((p) => (p.nodes.karpenter.cpuLimitCores = 6)),
+        "spike",
+      );
+      expect(result.nodeLimitSeconds).toBeGreaterThan(0);
+      expect(
+        outcome.reasons.some((r) => r.includes("waited") && r.includes("NodePool limits (6 cores, 256 GiB)")),
+      ).toBe(true);
+    });
+  },
+);

@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type MeasuredCapacity, readMeasuredCapacity } from "./measured-capacity";
+
+/** A measurement of the modelled mix: 3 : 2 : 1 in every step, no cached replies, no errors. */
+function measurement(change: (m: MeasuredCapacity) => void = () => {}): MeasuredCapacity {
+  const step = (connections: number, requestsPerSecond: number, cpuMsPerRequest: number) => ({
+    connections,
+    requestsPerSecond,
+    p95Ms: connections * 5,
+    errors: 0,
+    cpuMsPerRequest,
+    served: { listChatbots: 1500, postMessage: 1000, analytics: 500 },
+    cachedReplies: 0,
+  });
+  const m: MeasuredCapacity = {
+    requestsPerSecondPerCore: 1000,
+    withinSloRequestsPerSecond: 800,
+    sloP95Ms: 200,
+    idleCpuMsPerSecond: 5,
+    method: "pinned mixed user",
+    date: "2026-12-01T15:52:04.167Z",
+    commit: "cba203165bd253297643f1c7ac00752bdeecabe3",
+    machine: "AMD EPYC × 2",
+    steps: [step(1, 300, 1.5), step(8, 700, 1.1), step(64, 800, 1)],
+  };
+  change(m);
+  return m;
+}
+
+function read(m: unknown): MeasuredCapacity {
+  const file = join(mkdtempSync(join(tmpdir(), "parley-capacity-")), "capacity-measurement.json");
+  writeFileSync(file, JSON.stringify(m));
+  return readMeasuredCapacity(file);
+}
+
+describe("the measured capacity file", () => {
+  it("the committed file is a measurement of the modelled mix", () => {
+    const committed = readMeasuredCapacity();
+    expect(committed.requestsPerSecondPerCore).toBeGreaterThan(0);
+    expect(committed.method).toMatch(/desynchronised/);
+  });
+
+  it("accepts a run of the mixed user whose rate is 1000 / the busiest error-free step's CPU per request", () => {
+    expect(read(measurement()).requestsPerSecondPerCore).toBe(1000);
+  });
+
+  it("refuses a step that did not serve 3 : 2 : 1 (a lockstep run: mostly chatbot lists)", () => {
+    expect(() =>
+      read(measurement((m) => (m.steps[0]!.served = { listChatbots: 929, postMessage: 0, analytics: 0 }))),
+    ).toThrow(
+      /capacity-measurement\.json: the 1-connection step served 100% listChatbots, 0% postMessage, 0% analytics, not the mixed user's 3 : 2 : 1 \(± 3%\)$/,
+    );
+  });
+
+  it("refuses a step whose messages were answered from a cache (repeated questions)", () => {
+    expect(() => read(measurement((m) => (m.steps[2]!.cachedReplies = 295)))).toThrow(
+      /the 64-connection step answered 295 messages from a cache \(repeated questions\): its CPU per request is not the mix's$/,
+    );
+  });
+
+  it("takes the rate from the busiest step without errors, and refuses any other figure", () => {
+    const failing = measurement((m) => {
+      m.steps[2]!.errors = 12;
+      m.requestsPerSecondPerCore = Math.floor(1000 / 1.1);
+    });
+    expect(read(failing).requestsPerSecondPerCore).toBe(909);
+    expect(() => read(measurement((m) => (m.requestsPerSecondPerCore = 2329)))).toThrow(
+      /requestsPerSecondPerCore 2329 is not 1000 \/ the 1 CPU ms per request of the busiest error-free step \(64 connections\): 1000$/,
+    );
+    expect(() =>
+      read(
+        measurement((m) => {
+          for (const step of m.steps) step.errors = 1;
+        }),
+      ),
+    ).toThrow(/no step finished without errors$/);
+  });
+
+  it("refuses a file written before steps recorded their mix, naming the field", () => {
+    const old = measurement() as unknown as { steps: Array<Record<string, unknown>> };
+    for (const step of old.steps) {
+      delete step.served;
+      delete step.cachedReplies;
+    }
+    expect(() => read(old)).toThrow(/capacity-measurement\.json: steps\.0\.served: /);
+    expect(() => readMeasuredCapacity("/nonexistent/capacity-measurement.json")).toThrow(
+      /write it with `npm run bench -- --write-capacity`/,
+    );
+  });
+});
