@@ -31,7 +31,6 @@ import { checkBudgets, loadBudgets } from "./budgets";
 import {
   appCounters,
   capacityConnections,
-  capacityScript,
   capacityStep,
   drained,
   summarizeCapacity,
@@ -362,13 +361,17 @@ async function main(): Promise<void> {
     // Let the read-your-writes window pass so reads use the replica and the cache.
     await new Promise((resolve) => setTimeout(resolve, 9_000));
 
-    const cycling = (path: string, method = "GET", body?: (n: string) => string) =>
-      cyclingRequests({ tokens, path, method, body, conversations: userConversations });
+    const cycling =
+      (path: string, method = "GET", body?: (n: string) => string) =>
+      (run: number) =>
+        cyclingRequests({ tokens, path, method, body, conversations: userConversations }, run);
+    // Every wrk run numbers its requests (and so its questions) apart from every other run's.
+    let runs = 0;
     const scenarios: Array<{
       key: ScenarioKey;
       name: string;
       url: string;
-      script?: string;
+      script?: (run: number) => string;
       metricsUrl?: string;
     }> = [
       { key: "bareHttp", name: "bare node http (context)", url: `http://127.0.0.1:${barePort}/` },
@@ -406,7 +409,7 @@ async function main(): Promise<void> {
         key: "mixed",
         name: "mixed user (chatbots 3 : message 2 : analytics 1)",
         url: base,
-        script: mixedUser({ tokens, conversations: userConversations }),
+        script: (run) => mixedUser({ tokens, conversations: userConversations }, run),
       },
     ];
 
@@ -419,11 +422,16 @@ async function main(): Promise<void> {
     )) {
       process.stdout.write(`  ${scenario.name} … `);
       // A short unrecorded run first, so the JIT and the caches are warm.
-      await wrk({ url: scenario.url, script: scenario.script, connections, durationMs: 1_000 });
+      await wrk({ url: scenario.url, script: scenario.script?.(++runs), connections, durationMs: 1_000 });
       const before = isApp(scenario.url) ? await cacheCounts(`${base}/metrics`) : undefined;
       sampler.window();
       const cpuBefore = cpuMs(app.pid);
-      const result = await wrk({ url: scenario.url, script: scenario.script, connections, durationMs });
+      const result = await wrk({
+        url: scenario.url,
+        script: scenario.script?.(++runs),
+        connections,
+        durationMs,
+      });
       const appCpu = cpuMs(app.pid) - cpuBefore;
       const peak = sampler.window();
       const after = before ? await cacheCounts(`${base}/metrics`) : undefined;
@@ -494,18 +502,18 @@ async function main(): Promise<void> {
       const counters = async () => appCounters(await (await fetch(`${url}/metrics`)).text());
       const users = { tokens, conversations: userConversations };
       const top = capacityConnections[capacityConnections.length - 1]!;
-      const load = (connections: number, run: number) =>
-        wrk({ url, script: capacityScript(users, run), connections, durationMs, cpus: "1", threads: 1 });
+      const load = (connections: number) =>
+        wrk({ url, script: mixedUser(users, ++runs), connections, durationMs, cpus: "1", threads: 1 });
       // One unrecorded step at the top, so the JIT, the pools and the caches are warm.
-      await load(top, 0);
+      await load(top);
       let before = await drained(counters);
       const idleFrom = cpuMs(pinned.pid);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const idleCpuMsPerSecond = (cpuMs(pinned.pid) - idleFrom) / 2;
       const steps: CapacityStep[] = [];
-      for (const [index, stepConnections] of capacityConnections.entries()) {
+      for (const stepConnections of capacityConnections) {
         const cpuBefore = cpuMs(pinned.pid);
-        const result = await load(stepConnections, index + 1);
+        const result = await load(stepConnections);
         const after = await drained(counters);
         const cpu = cpuMs(pinned.pid) - cpuBefore;
         const step = capacityStep(stepConnections, result, cpu, before, after);

@@ -3,7 +3,6 @@ import {
   type AppCounters,
   appCounters,
   capacityMeasurement,
-  capacityScript,
   capacityStep,
   drained,
   summarizeCapacity,
@@ -51,13 +50,6 @@ describe("the capacity measurement", () => {
     const settled = await drained(async () => reads[Math.min(index++, reads.length - 1)]!, 1);
     expect(settled).toEqual(counters(9, 4, 2));
     expect(index).toBe(4);
-  });
-
-  it("gives every run its own questions and desynchronised users", () => {
-    const users = { tokens: ["a", "b"], conversations: ["c1", "c2"] };
-    expect(capacityScript(users, 3)).toContain("local first = 30000000");
-    expect(capacityScript(users, 3)).toContain("local step = (math.floor(counter / #tokens) + user) % 6");
-    expect(capacityScript(users, 4)).toContain("local first = 40000000");
   });
 
   it("writes the busiest error-free step's rate, and refuses a run that did not measure the mix", () => {

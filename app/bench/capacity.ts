@@ -3,13 +3,12 @@
  * evidence each step records, the choice of the service rate, and the file it writes
  * (infra/scaling/capacity-measurement.json, which the scaling policy reads).
  *
- * Why not the bench's mixed scenario as it is: its users walk the 3 : 2 : 1 cycle in lockstep (request
- * n is user n mod users at cycle step ⌊n / users⌋ mod 6) and wrk restarts the counter every run, so a
- * run of N requests always opens with 3 × users chatbot lists — a short or slow step is nearly all
- * lists — and its messages repeat the previous runs' questions, which the response cache then answers
- * without the provider. The steps' CPU per request then measured how many requests a step managed
- * (1.9 ms at 1 connection, 0.43 ms at 64), not the mix. Here every step is the mix and every message
- * is new, and the file records both from the app's own metrics so the reader can check them.
+ * The steps drive the bench's mixed user (app/bench/scripts.ts), each with a run number of its own.
+ * Before that script desynchronised its users and numbered each run's questions apart, its users
+ * walked the 3 : 2 : 1 cycle in lockstep and repeated the previous runs' questions (answered by the
+ * response cache), so the steps' CPU per request measured how many requests a step managed (1.9 ms at
+ * 1 connection, 0.43 ms at 64), not the mix. The file records the mix each step served and its cached
+ * replies from the app's own metrics, so the reader can check both.
  */
 import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
@@ -23,40 +22,12 @@ import {
 } from "../../infra/scaling/measured-capacity";
 import type { LoadResult } from "./load";
 import type { BenchReport } from "./report";
-import { prelude, type Users } from "./scripts";
 
 /** Connections of the steps, rising towards saturation of the one core. */
 export const capacityConnections = [1, 2, 4, 8, 16, 32, 64] as const;
 
 export const capacityMethod =
   "One app process (the container's bundle) pinned to one CPU core (taskset -c 0) on the bench's local platform (PostgreSQL primary + replica, Redis on the same machine); wrk pinned to the other core (taskset -c 1, one thread) drives the mixed user (list chatbots, send a message with the built-in provider, read analytics in 3:2:1, many users logged in once) at 1, 2, 4, 8, 16, 32, 64 connections, each step for the bench's scenario duration, after one unrecorded step at 64 connections (JIT, pools, caches warm). Users are desynchronised (user u is at cycle step (round + u) mod 6), so every step serves 3:2:1 however many requests it makes, and every message is a question never asked before in the run, so none is answered from the response or semantic cache; each step records the mix the app served and its cached replies (parley_http_requests_total, parley_cache_requests_total). requestsPerSecondPerCore is the core's service rate: 1000 / the app process's CPU ms per request (user + system from /proc/<pid>/stat) in the busiest step without errors (nearest saturation, where per-request event-loop and syscall overheads are shared by the most requests), the quantity the M/M/1 model in infra/scaling/capacity.ts takes as mu; CPU time is what other load on a shared machine distorts least. withinSloRequestsPerSecond is the highest step req/s whose p95 met the API's p95 objective with zero errors, as observed on the machine named here (recorded, not used by the policy). idleCpuMsPerSecond is the process's CPU with no load.";
-
-/**
- * The mixed user for one capacity step: like app/bench/scripts.ts's, but user u is at cycle step
- * (round + u) mod 6, so any six consecutive requests are 3 lists, 2 messages and 1 analytics read,
- * and the counter starts at `run` × 10^7, so no message repeats one from another run.
- */
-export function capacityScript(users: Users, run: number): string {
-  return `${prelude(users)}
-local first = ${run * 10_000_000}
-init = function(args)
-  counter = first + (thread_index or 0) * 7919
-end
-request = function()
-  counter = counter + 1
-  local user = (counter % #tokens) + 1
-  local step = (math.floor(counter / #tokens) + user) % 6
-  if step < 3 then
-    return call("GET", "/api/chatbots", user, nil)
-  elseif step < 5 then
-    local body = string.format('{"content":"What are your opening hours? (%d)"}', counter)
-    return call("POST", "/api/conversations/" .. conversations[user] .. "/messages", user, body)
-  else
-    return call("GET", "/api/analytics/dashboard", user, nil)
-  end
-end
-`;
-}
 
 /** The counters of a Prometheus text exposition the steps compare before and after. */
 export interface AppCounters {

@@ -1,6 +1,11 @@
 /**
  * wrk Lua scripts for the authenticated scenarios. Each request takes the next of many users (logged
  * in once, before the load), so the per-user rate limit sees a realistic share of the traffic.
+ *
+ * Every wrk run of a bench gets its own `run` number: the request counter, which also numbers the
+ * messages, starts at `run` × 10^7, because wrk restarts a script's state every run, and a question
+ * asked again (after a warm-up, in the next step) is answered from the response cache instead of by
+ * the provider.
  */
 
 /** A Lua long-bracket string literal (no escaping needed inside). */
@@ -14,7 +19,7 @@ export interface Users {
 }
 
 /** Shared prelude: the users, and a per-thread counter so threads start at different users. */
-export function prelude({ tokens, conversations }: Users): string {
+function prelude({ tokens, conversations }: Users, run: number): string {
   return `
 local tokens = ${luaList(tokens)}
 local conversations = ${luaList(conversations)}
@@ -25,7 +30,7 @@ setup = function(thread)
 end
 local counter = 0
 init = function(args)
-  counter = (thread_index or 0) * 7919
+  counter = ${run * 10_000_000} + (thread_index or 0) * 7919
 end
 local function call(method, path, user, body)
   local headers = { ["Authorization"] = "Bearer " .. tokens[user] }
@@ -41,9 +46,10 @@ end
  */
 export function cyclingRequests(
   options: Users & { path: string; method?: string; body?: (counterPlaceholder: string) => string },
+  run: number,
 ): string {
   const body = options.body ? lua(JSON.stringify({ content: options.body("%d") })) : "nil";
-  return `${prelude(options)}
+  return `${prelude(options, run)}
 request = function()
   counter = counter + 1
   local user = (counter % #tokens) + 1
@@ -57,14 +63,16 @@ end
 
 /**
  * The mixed user: list chatbots, send a message, read analytics in 3 : 2 : 1. Users take turns
- * (request n is user n mod users), each walking through that cycle.
+ * (request n is user n mod users), each walking through that cycle from its own place in it (user u
+ * is at step (round + u) mod 6), so a run serves 3 : 2 : 1 however long it is (any 100 requests of
+ * 500 users within 2 points) — in lockstep, a run would open with 3 × users lists.
  */
-export function mixedUser(users: Users): string {
-  return `${prelude(users)}
+export function mixedUser(users: Users, run: number): string {
+  return `${prelude(users, run)}
 request = function()
   counter = counter + 1
   local user = (counter % #tokens) + 1
-  local step = math.floor(counter / #tokens) % 6
+  local step = (math.floor(counter / #tokens) + user) % 6
   if step < 3 then
     return call("GET", "/api/chatbots", user, nil)
   elseif step < 5 then
