@@ -63,15 +63,7 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
     const incoming = request.get("x-request-id");
     const id = incoming && requestIdPattern.test(incoming) ? incoming : randomUUID();
     request.id = id;
-    // The child logger is made only when something logs through it (an error, a failed stream).
-    let child: Logger | undefined;
-    Object.defineProperty(request, "log", {
-      configurable: true,
-      get: () => {
-        child ??= log.child({ req_id: id });
-        return child;
-      },
-    });
+    request.log = log.child({ req_id: id });
     response.setHeader("X-Request-Id", id);
     response.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
