@@ -8,6 +8,24 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import { buildWeb } from "../web/build";
 
+/**
+ * The environment the container runs the bundle with (app/Dockerfile's ENV lines, kept equal by
+ * app/dockerfile.test.ts); `npm run bench` starts the bundle with it too, so its figures are the
+ * container's.
+ */
+export const containerEnv = {
+  NODE_ENV: "production",
+  // glibc raises its mmap threshold to the size of the first large block freed, so the 16 MB blocks
+  // scrypt allocates per login (app/src/auth/password.ts) stay in each libuv thread's arena: +120 MB
+  // of RSS after 100 logins. Held at its default (128 KiB) they go back to the system when freed,
+  // as musl (the Alpine image's libc, which ignores this variable) always does.
+  GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=131072",
+  // By default V8 lets the young generation grow to 128 MB here (two 64 MB semi-spaces): the heap
+  // held 167 MB under 50 connections of cached reads with 27 MB of it live. 8 MB semi-spaces cap
+  // the young generation at 16 MB (docs/performance.md, "Request path and memory, second round").
+  NODE_OPTIONS: "--max-semi-space-size=8",
+} as const;
+
 export async function buildApp(
   root = join(__dirname, ".."),
   outDir = join(root, "dist", "app"),

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { rdsCaBundlePath, rdsCaBundleUrl } from "../contracts/database";
+import { containerEnv } from "./build";
 
 const root = join(__dirname, "..");
 const dockerfile = readFileSync(join(__dirname, "Dockerfile"), "utf8");
@@ -54,4 +55,20 @@ it("ships the RDS CA bundle, fetched from AWS and checked at build time, where t
   const copy = runtime.find((line) => line.includes(fetched));
   expect(copy).toMatch(/^COPY --from=build --chown=root:root --chmod=0444 \S+ \S+$/);
   expect(join(workdir, copy!.split(" ").at(-1)!)).toBe(rdsCaBundlePath);
+});
+
+it("runs the bundle with exactly the environment the bench starts it with (containerEnv)", () => {
+  const stages = instructions.filter((line) => line.startsWith("FROM "));
+  const runtime = instructions.slice(instructions.indexOf(stages[1]!));
+  const env = Object.fromEntries(
+    runtime
+      .filter((line) => line.startsWith("ENV "))
+      .map((line) => {
+        const assignment = line.slice("ENV ".length);
+        return [assignment.slice(0, assignment.indexOf("=")), assignment.slice(assignment.indexOf("=") + 1)];
+      }),
+  );
+  expect(env).toEqual(containerEnv);
+  const bench = readFileSync(join(__dirname, "bench", "bench.ts"), "utf8");
+  expect(bench).toMatch(/\.\.\.containerEnv/);
 });

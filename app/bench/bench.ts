@@ -22,7 +22,7 @@ import {
   removeStateDir,
   startPlatform,
 } from "../../scripts/platform";
-import { buildApp } from "../build";
+import { buildApp, containerEnv } from "../build";
 import { hashPassword } from "../src/auth/password";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
@@ -279,7 +279,8 @@ async function main(): Promise<void> {
       const out = openSync(join(logDir, `${name}.log`), "a");
       const child = spawn(file, args, {
         cwd: root,
-        env: { ...env, ...extraEnv, PORT: String(port) },
+        // The container's environment (allocator and runtime settings), so the figures are its own.
+        env: { ...env, ...containerEnv, ...extraEnv, PORT: String(port) },
         stdio: ["ignore", out, out],
       });
       closeSync(out);

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
+import { pino } from "pino";
 import { expect, it } from "vitest";
-import { createLogger, serializeError } from "./logger";
+import { createLogger, isoTimeOncePerMs, serializeError } from "./logger";
 
 it("serializes errors without the objects libraries attach to them", () => {
   const error = Object.assign(new Error("terminating connection"), {
@@ -37,4 +38,19 @@ it("writes JSON lines with secrets redacted wherever a caller logs them", () => 
   expect(second.err).toMatchObject({ type: "Error", message: "boom" });
   const all = lines.join("");
   for (const secret of ["hunter2", "eyJ.secret", "Bearer x", '"pw"']) expect(all).not.toContain(secret);
+});
+
+it("stamps the same time text as pino's ISO timestamp, formatted anew whenever the millisecond changes", () => {
+  let now = Date.parse("2026-12-01T17:00:00.000Z");
+  const stamp = isoTimeOncePerMs(() => now);
+  const realNow = Date.now;
+  try {
+    for (const step of [0, 0, 1, 1, 999, 1, 60_000, 0, 86_400_000]) {
+      now += step;
+      Date.now = () => now;
+      expect(stamp()).toBe(pino.stdTimeFunctions.isoTime());
+    }
+  } finally {
+    Date.now = realNow;
+  }
 });

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import express, { type Request, type Response } from "express";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { redactedPaths } from "../logger";
 import { createMetrics } from "../telemetry/metrics";
 import { clientIp, requestContext, routeLabel } from "./context";
 
@@ -144,6 +145,52 @@ describe("requestContext", () => {
       completed: true,
     });
     expect(line?.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("writes the request line byte for byte as the request's child logger would, secrets still redacted", async () => {
+    const raw: string[] = [];
+    const log = pino(
+      {
+        base: { service: "parley" },
+        timestamp: false,
+        redact: { paths: redactedPaths, censor: "[redacted]" },
+      },
+      { write: (line: string) => raw.push(line) },
+    );
+    const app = express();
+    app.use(requestContext(log, createMetrics({ version: "t", commit: "t" })));
+    app.get("/api/items/:id", (request, response) => {
+      request.log.info({ body: { password: "hunter2" } }, "handled");
+      response.json({});
+    });
+    const port = await serve(app);
+    await get(port, "/api/items/7", { "x-request-id": "same-1" });
+    await settle();
+    const [handled, line] = raw;
+    expect(handled).toContain('"req_id":"same-1"');
+    expect(handled).not.toContain("hunter2");
+    const fields = JSON.parse(line!);
+    const expected: string[] = [];
+    const reference = pino(
+      {
+        base: { service: "parley" },
+        timestamp: false,
+        redact: { paths: redactedPaths, censor: "[redacted]" },
+      },
+      { write: (text: string) => expected.push(text) },
+    );
+    reference.child({ req_id: "same-1" }).info(
+      {
+        method: "GET",
+        route: "/api/items/:id",
+        status: 200,
+        duration_ms: fields.duration_ms,
+        user_id: undefined,
+        completed: true,
+      },
+      "request",
+    );
+    expect(line).toBe(expected[0]);
   });
 
   it("logs an unexpected 5xx as an error, an expected one (a dependency down) at info", async () => {
