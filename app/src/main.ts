@@ -24,6 +24,7 @@ import { Database } from "./db/database";
 import { Maintenance } from "./db/maintenance";
 import { migrateCli } from "./db/migrate-cli";
 import { createApp } from "./http/app";
+import { answerClientError } from "./http/client-errors";
 import { LoginBackoff, RateLimiter } from "./http/rate-limit";
 import { createLogger } from "./logger";
 import { metricsServer } from "./routes/operations";
@@ -121,6 +122,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     },
     app,
   );
+  server.on("clientError", answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, () => resolve());
