@@ -2,14 +2,15 @@
  * The write path's exchange writer on real PostgreSQL (app/src/data/exchange-writer.ts): exchanges
  * finished at the same moment share one statement, with the same rows, usage and Idempotency-Key
  * responses as if each had been written alone; a lost claim stores nothing but the usage; one bad
- * exchange fails alone.
+ * exchange fails alone. Token reservations asked for together are admitted in one call exactly as
+ * one after another.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
-import { AiUsage, type LedgerEntry } from "../src/ai/usage";
+import { AiUsage, BudgetExceededError, type LedgerEntry } from "../src/ai/usage";
 import { MessageStore } from "../src/data/messages";
 import { Database } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
@@ -75,15 +76,15 @@ const reply = {
   completionTokens: 12,
 };
 
-/** Statements the writer has run (the app's own query timing metric). */
-async function storeStatements(): Promise<number> {
+/** Statements run under an operation name (the app's own query timing metric). */
+async function statements(operation: string): Promise<number> {
   const { values } = await metrics.dbQueryDuration.get();
-  return (
-    values.find(
-      (value) => value.metricName?.endsWith("_count") && value.labels.operation === "messages.store_exchange",
-    )?.value ?? 0
+  const count = values.find(
+    (value) => value.metricName?.endsWith("_count") && value.labels.operation === operation,
   );
+  return count?.value ?? 0;
 }
+const storeStatements = () => statements("messages.store_exchange");
 
 describe("exchange writer", () => {
   it("stores exchanges finished together in one statement, each reply after its question, with their usage settled", async () => {
@@ -253,5 +254,42 @@ describe("exchange writer", () => {
       organizationId,
     ]);
     expect(stored.rows[0].n).toBe(4);
+  });
+});
+
+describe("token reservations", () => {
+  it("admits reservations asked for together in one call, exactly as one after another", async () => {
+    const { organizationId } = await tenant(0);
+    const other = await tenant(0);
+    await admin.query("UPDATE organizations SET monthly_token_budget = 1000 WHERE id = ANY($1)", [
+      [organizationId, other.organizationId],
+    ]);
+    await admin.query("UPDATE organizations SET monthly_token_budget = 0 WHERE id = $1", [
+      other.organizationId,
+    ]);
+    const before = await statements("ai.budget.reserve");
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 14 }, () => usage.reserve(organizationId, 100)),
+      usage.reserve(other.organizationId, 100),
+      usage.reserve(randomUUID(), 100),
+    ]);
+    expect((await statements("ai.budget.reserve")) - before).toBe(1);
+    // 0, 100, … 900 reserved before each of the first ten: each admitted while used + reserved < 1000.
+    expect(results.map((result) => result.status)).toEqual([
+      ...Array(10).fill("fulfilled"),
+      ...Array(4).fill("rejected"),
+      "rejected",
+      "rejected",
+    ]);
+    const refusals = results.slice(10).map((result) => (result as PromiseRejectedResult).reason);
+    expect(refusals[0]).toBeInstanceOf(BudgetExceededError);
+    expect(refusals[0]).toMatchObject({ usedTokens: 0, budgetTokens: 1000, retryAfterSeconds: 2 });
+    expect(refusals[4]).toMatchObject({ usedTokens: 0, budgetTokens: 0 });
+    expect(refusals[5]).toMatchObject({ usedTokens: 0, budgetTokens: 0 });
+    const rows = await admin.query(
+      "SELECT organization_id, used_tokens::int AS used, reserved_tokens::int AS reserved FROM ai_token_budget WHERE organization_id = ANY($1)",
+      [[organizationId, other.organizationId]],
+    );
+    expect(rows.rows).toEqual([{ organization_id: organizationId, used: 0, reserved: 1000 }]);
   });
 });

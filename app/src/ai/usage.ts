@@ -4,8 +4,9 @@
  *
  * Budget check, atomic in PostgreSQL: before a provider call the organization reserves an upper bound
  * of the reply's tokens (prompt estimate + completion cap), and is admitted only while
- * `used + reserved < budget` — evaluated on the locked row by INSERT … ON CONFLICT DO UPDATE … WHERE,
- * so concurrent requests on any number of pods see each other's reservations. When the reply is done,
+ * `used + reserved < budget` — evaluated on the locked row by INSERT … ON CONFLICT DO UPDATE … WHERE
+ * (in `parley_reserve_tokens`, migration 7, once per reservation of a batch), so concurrent requests
+ * on any number of pods see each other's reservations. When the reply is done,
  * the reservation becomes its real token count. Spend can pass the budget only by the one reply
  * admitted last (and by any reply using more tokens than it reserved), never by a burst of replies.
  */
@@ -66,39 +67,78 @@ export interface MonthUsage {
   saved_cost_usd: number;
 }
 
+/** Reservations per call of `parley_reserve_tokens`. */
+const maxReservationBatch = 200;
+
+interface PendingReservation extends Reservation {
+  at: Date;
+  resolve: (reservation: Reservation) => void;
+  reject: (error: unknown) => void;
+}
+
 export class AiUsage {
+  private reservations: PendingReservation[] = [];
+  private reserving = false;
+
   constructor(
     private readonly db: Database,
     private readonly metrics: Metrics,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Reserves `tokens` of this month's budget, or throws BudgetExceededError. */
-  async reserve(organizationId: string, tokens: number): Promise<Reservation> {
+  /**
+   * Reserves `tokens` of this month's budget, or throws BudgetExceededError. Reservations asked for
+   * while the previous call is in flight go together in the next one (`parley_reserve_tokens`,
+   * migration 7): admitted in their order exactly as if made one after another, one round trip and
+   * one lock of the budget row for the lot.
+   */
+  reserve(organizationId: string, tokens: number): Promise<Reservation> {
     const at = this.now();
-    const month = monthOf(at);
-    const admitted = await this.db.query(
-      "primary",
-      "ai.budget.reserve",
-      `WITH org AS (SELECT ${budgetSql} AS budget FROM organizations org WHERE org.id = $1)
-       INSERT INTO ai_token_budget AS b (organization_id, month, reserved_tokens)
-       SELECT $1::uuid, $2::date, $3::bigint FROM org WHERE org.budget > 0
-       ON CONFLICT (organization_id, month) DO UPDATE SET reserved_tokens = b.reserved_tokens + EXCLUDED.reserved_tokens
-       WHERE b.used_tokens + b.reserved_tokens < (SELECT budget FROM org)
-       RETURNING 1`,
-      [organizationId, month, tokens],
-    );
-    if (admitted.rowCount === 1) return { organizationId, month, tokens };
-    const state = await this.db.query<{ used: string; budget: string }>(
-      "primary",
-      "ai.budget.state",
-      `SELECT coalesce(b.used_tokens, 0) AS used, ${budgetSql} AS budget
-       FROM organizations org LEFT JOIN ai_token_budget b ON b.organization_id = org.id AND b.month = $2::date
-       WHERE org.id = $1`,
-      [organizationId, month],
-    );
-    const row = state.rows[0];
-    throw new BudgetExceededError(Number(row?.used ?? 0), Number(row?.budget ?? 0), at);
+    return new Promise((resolve, reject) => {
+      this.reservations.push({ organizationId, month: monthOf(at), tokens, at, resolve, reject });
+      if (this.reserving) return;
+      this.reserving = true;
+      setImmediate(() => void this.drainReservations());
+    });
+  }
+
+  private async drainReservations(): Promise<void> {
+    while (this.reservations.length > 0) {
+      const batch = this.reservations.splice(0, maxReservationBatch);
+      try {
+        const ids = batch.map((pending) => pending.organizationId);
+        const result = await this.db.query<{ admitted: boolean; used_tokens: string; budget: string }>(
+          "primary",
+          "ai.budget.reserve",
+          `WITH asked AS (
+             SELECT o.n, coalesce((SELECT ${budgetSql} FROM organizations org WHERE org.id = o.id), 0) AS budget
+             FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, n)
+           )
+           SELECT r.admitted, r.used_tokens, a.budget
+           FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], ARRAY(SELECT budget FROM asked ORDER BY n))
+             WITH ORDINALITY AS r(admitted, used_tokens, n)
+           JOIN asked a USING (n)
+           ORDER BY n`,
+          [ids, batch.map((pending) => pending.month), batch.map((pending) => pending.tokens)],
+        );
+        batch.forEach((pending, index) => {
+          const row = result.rows[index];
+          if (row?.admitted)
+            pending.resolve({
+              organizationId: pending.organizationId,
+              month: pending.month,
+              tokens: pending.tokens,
+            });
+          else
+            pending.reject(
+              new BudgetExceededError(Number(row?.used_tokens ?? 0), Number(row?.budget ?? 0), pending.at),
+            );
+        });
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    this.reserving = false;
   }
 
   /** Gives a reservation back (the provider failed: nothing was spent). */
