@@ -1,6 +1,6 @@
 /** Messages of a conversation, and the idempotent write of one exchange (user + assistant). */
 import type { ChatTurn } from "../ai/provider";
-import type { Database } from "../db/database";
+import { type Database, DatabaseUnavailableError } from "../db/database";
 import type { Cursor } from "../domain/cursor";
 import { type ExchangeInput, ExchangeWriter } from "./exchange-writer";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
@@ -59,6 +59,14 @@ export class MessageStore {
     );
     if (result.rows.length === 0) return null;
     return result.rows.filter((row) => row.id !== null) as Message[];
+  }
+
+  /**
+   * Throws DatabaseUnavailableError (a 503) while the primary is unreachable: a message is refused
+   * before any work whose result could not be stored, as when its first statement was refused.
+   */
+  assertWritable(): void {
+    if (!this.db.primaryReachable) throw new DatabaseUnavailableError("the primary database is unreachable");
   }
 
   /** The latest turns, oldest first, for providers that use context (primary: the write path). */

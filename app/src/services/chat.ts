@@ -68,7 +68,13 @@ function providerFailure(error: unknown): AssistantFailedError {
   return new AssistantFailedError("failed", "the assistant failed to answer; try again", { cause: error });
 }
 
+/** Conversations whose chatbot a process remembers (oldest dropped first; ~100 bytes each). */
+const maxKnownConversations = 50_000;
+
 export class ChatService {
+  /** Conversation (organization/id) → its chatbot. */
+  private readonly chatbots = new Map<string, string>();
+
   constructor(
     private readonly deps: {
       messages: MessageStore;
@@ -112,7 +118,7 @@ export class ChatService {
   }
 
   async post(request: PostMessage): Promise<{ exchange: Exchange; replayed: boolean }> {
-    const { messages, conversations, chatbots, cache, usage } = this.deps;
+    const { messages, chatbots, cache, usage } = this.deps;
     const { organizationId, userId, conversationId, idempotencyKey: key } = request;
     // What makes a retry the same request: the target and the body.
     const requestHash = createHash("sha256")
@@ -122,9 +128,9 @@ export class ChatService {
       const earlier = await messages.findIdempotent(userId, key);
       if (earlier?.response) return this.replay(earlier, conversationId, requestHash);
     }
-    const conversation = await conversations.get(organizationId, conversationId);
-    if (!conversation) throw new NotFoundError("conversation");
-    const chatbot = await chatbots.get(organizationId, conversation.chatbot_id);
+    const chatbotId = await this.chatbotOf(organizationId, conversationId);
+    if (!chatbotId) throw new NotFoundError("conversation");
+    const chatbot = await chatbots.get(organizationId, chatbotId);
     if (!chatbot) throw new NotFoundError("chatbot");
     const claim = randomUUID();
     if (key) {
@@ -165,6 +171,26 @@ export class ChatService {
       [keys.conversationPin(conversationId)],
     );
     return { exchange, replayed: false };
+  }
+
+  /**
+   * The chatbot a conversation of the organization talks to; null when there is no such conversation.
+   * Read from the primary once per conversation and process, then remembered: conversations are never
+   * moved to another chatbot or organization, nor deleted by the app, so a found answer stays true
+   * (a miss is never remembered: the conversation may be created a moment later).
+   */
+  private async chatbotOf(organizationId: string, conversationId: string): Promise<string | null> {
+    const key = `${organizationId}/${conversationId}`;
+    const known = this.chatbots.get(key);
+    if (known) {
+      this.deps.messages.assertWritable();
+      return known;
+    }
+    const conversation = await this.deps.conversations.get(organizationId, conversationId);
+    if (!conversation) return null;
+    if (this.chatbots.size >= maxKnownConversations) this.chatbots.delete(this.chatbots.keys().next().value!);
+    this.chatbots.set(key, conversation.chatbot_id);
+    return conversation.chatbot_id;
   }
 
   /**
