@@ -8,6 +8,7 @@
  */
 import type pg from "pg";
 import { pino } from "pino";
+import { monthOf } from "../src/ai/plans";
 import { AiUsage } from "../src/ai/usage";
 import { AnalyticsStore } from "../src/data/analytics";
 import { ChatbotStore } from "../src/data/chatbots";
@@ -135,14 +136,34 @@ export async function hotQueries(sample: QuerySample): Promise<HotQuery[]> {
     claim: "00000000-0000-4000-8000-000000000000",
     staleAfterMs: 60_000,
   });
-  await messages.storeExchange({
+  // A provider reply's exchange, as most messages are stored; then one under an Idempotency-Key.
+  const usageOf = (source: "provider" | "semantic_cache") => {
+    const reply = {
+      provider: "knowledge",
+      model: "knowledge-v1",
+      route: "default" as const,
+      promptTokens: 40,
+      completionTokens: 20,
+    };
+    return source === "provider"
+      ? usage.providerReply({ organizationId: org, month: monthOf(new Date()), tokens: 1000 }, reply)
+      : usage.cacheHit(org, source, reply);
+  };
+  const exchange = {
     organizationId: org,
     conversationId: sample.conversationId,
     userId: sample.userId,
     userContent: "How do I reset my password?",
     assistantContent: "Use the link on the sign-in page.",
-    idempotency: { key: sample.idempotencyKey, claim: "00000000-0000-4000-8000-000000000000" },
-  });
+  };
+  await messages.storeExchange({ ...exchange, ledger: usageOf("provider") });
+  await variant(":keyed", () =>
+    messages.storeExchange({
+      ...exchange,
+      idempotency: { key: sample.idempotencyKey, claim: "00000000-0000-4000-8000-000000000000" },
+      ledger: usageOf("semantic_cache"),
+    }),
+  );
   await variant(":30d", () => analytics.dashboard(org, 30));
   await usage.month(org);
   await usage.reserve(org, 1000).catch(() => undefined);

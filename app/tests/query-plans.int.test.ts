@@ -81,7 +81,7 @@ describe("hot queries on 1M messages", () => {
       "idempotency.get",
       "idempotency.claim",
       "messages.store_exchange",
-      "messages.store_exchange#2",
+      "messages.store_exchange:keyed",
       "analytics.daily:30d",
       "analytics.totals:30d",
       "ai.usage.month",

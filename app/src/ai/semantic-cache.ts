@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import type { RedisGuard } from "../cache/redis";
 import type { Metrics } from "../telemetry/metrics";
-import { analyse, questionSignature, similarity } from "./question-similarity";
+import { analyse, type Question, questionSignature, similarity } from "./question-similarity";
 
 export const semanticCacheName = "ai_semantic";
 
@@ -70,7 +70,12 @@ return 1`;
 
 type StoreCommand = (keyCount: number, ...keysThenArgs: Array<string | number>) => Promise<number>;
 
+/** Stored questions whose analysis a process keeps (oldest dropped first): a few chatbots' worth. */
+const maxAnalyses = 5_000;
+
 export class SemanticCache {
+  private readonly analyses = new Map<string, Question>();
+
   constructor(
     private readonly redis: RedisGuard,
     private readonly metrics: Metrics,
@@ -97,7 +102,7 @@ export class SemanticCache {
       const asked = analyse(question);
       let best: { signature: string; question: string; score: number } | undefined;
       for (const [signature, storedQuestion] of Object.entries(stored)) {
-        const score = similarity(asked, analyse(storedQuestion));
+        const score = similarity(asked, this.analysed(storedQuestion));
         if (score >= threshold && (!best || score > best.score))
           best = { signature, question: storedQuestion, score };
       }
@@ -133,6 +138,20 @@ export class SemanticCache {
         ),
       )
       .catch(() => undefined);
+  }
+
+  /**
+   * A stored question's analysis, kept: every look-up scores the chatbot's stored questions (up to
+   * `maxStoredQuestions`), which change rarely, so each is analysed once per process, not per message.
+   */
+  private analysed(question: string): Question {
+    let analysis = this.analyses.get(question);
+    if (!analysis) {
+      analysis = analyse(question);
+      if (this.analyses.size >= maxAnalyses) this.analyses.delete(this.analyses.keys().next().value!);
+      this.analyses.set(question, analysis);
+    }
+    return analysis;
   }
 
   private count(result: "hit" | "miss" | "error") {

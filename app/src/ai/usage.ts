@@ -4,8 +4,9 @@
  *
  * Budget check, atomic in PostgreSQL: before a provider call the organization reserves an upper bound
  * of the reply's tokens (prompt estimate + completion cap), and is admitted only while
- * `used + reserved < budget` — evaluated on the locked row by INSERT … ON CONFLICT DO UPDATE … WHERE,
- * so concurrent requests on any number of pods see each other's reservations. When the reply is done,
+ * `used + reserved < budget` — evaluated on the locked row by INSERT … ON CONFLICT DO UPDATE … WHERE
+ * (in `parley_reserve_tokens`, migration 7, once per reservation of a batch), so concurrent requests
+ * on any number of pods see each other's reservations. When the reply is done,
  * the reservation becomes its real token count. Spend can pass the budget only by the one reply
  * admitted last (and by any reply using more tokens than it reserved), never by a burst of replies.
  */
@@ -66,39 +67,78 @@ export interface MonthUsage {
   saved_cost_usd: number;
 }
 
+/** Reservations per call of `parley_reserve_tokens`. */
+const maxReservationBatch = 200;
+
+interface PendingReservation extends Reservation {
+  at: Date;
+  resolve: (reservation: Reservation) => void;
+  reject: (error: unknown) => void;
+}
+
 export class AiUsage {
+  private reservations: PendingReservation[] = [];
+  private reserving = false;
+
   constructor(
     private readonly db: Database,
     private readonly metrics: Metrics,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Reserves `tokens` of this month's budget, or throws BudgetExceededError. */
-  async reserve(organizationId: string, tokens: number): Promise<Reservation> {
+  /**
+   * Reserves `tokens` of this month's budget, or throws BudgetExceededError. Reservations asked for
+   * while the previous call is in flight go together in the next one (`parley_reserve_tokens`,
+   * migration 7): admitted in their order exactly as if made one after another, one round trip and
+   * one lock of the budget row for the lot.
+   */
+  reserve(organizationId: string, tokens: number): Promise<Reservation> {
     const at = this.now();
-    const month = monthOf(at);
-    const admitted = await this.db.query(
-      "primary",
-      "ai.budget.reserve",
-      `WITH org AS (SELECT ${budgetSql} AS budget FROM organizations org WHERE org.id = $1)
-       INSERT INTO ai_token_budget AS b (organization_id, month, reserved_tokens)
-       SELECT $1::uuid, $2::date, $3::bigint FROM org WHERE org.budget > 0
-       ON CONFLICT (organization_id, month) DO UPDATE SET reserved_tokens = b.reserved_tokens + EXCLUDED.reserved_tokens
-       WHERE b.used_tokens + b.reserved_tokens < (SELECT budget FROM org)
-       RETURNING 1`,
-      [organizationId, month, tokens],
-    );
-    if (admitted.rowCount === 1) return { organizationId, month, tokens };
-    const state = await this.db.query<{ used: string; budget: string }>(
-      "primary",
-      "ai.budget.state",
-      `SELECT coalesce(b.used_tokens, 0) AS used, ${budgetSql} AS budget
-       FROM organizations org LEFT JOIN ai_token_budget b ON b.organization_id = org.id AND b.month = $2::date
-       WHERE org.id = $1`,
-      [organizationId, month],
-    );
-    const row = state.rows[0];
-    throw new BudgetExceededError(Number(row?.used ?? 0), Number(row?.budget ?? 0), at);
+    return new Promise((resolve, reject) => {
+      this.reservations.push({ organizationId, month: monthOf(at), tokens, at, resolve, reject });
+      if (this.reserving) return;
+      this.reserving = true;
+      setImmediate(() => void this.drainReservations());
+    });
+  }
+
+  private async drainReservations(): Promise<void> {
+    while (this.reservations.length > 0) {
+      const batch = this.reservations.splice(0, maxReservationBatch);
+      try {
+        const ids = batch.map((pending) => pending.organizationId);
+        const result = await this.db.query<{ admitted: boolean; used_tokens: string; budget: string }>(
+          "primary",
+          "ai.budget.reserve",
+          `WITH asked AS (
+             SELECT o.n, coalesce((SELECT ${budgetSql} FROM organizations org WHERE org.id = o.id), 0) AS budget
+             FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, n)
+           )
+           SELECT r.admitted, r.used_tokens, a.budget
+           FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], ARRAY(SELECT budget FROM asked ORDER BY n))
+             WITH ORDINALITY AS r(admitted, used_tokens, n)
+           JOIN asked a USING (n)
+           ORDER BY n`,
+          [ids, batch.map((pending) => pending.month), batch.map((pending) => pending.tokens)],
+        );
+        batch.forEach((pending, index) => {
+          const row = result.rows[index];
+          if (row?.admitted)
+            pending.resolve({
+              organizationId: pending.organizationId,
+              month: pending.month,
+              tokens: pending.tokens,
+            });
+          else
+            pending.reject(
+              new BudgetExceededError(Number(row?.used_tokens ?? 0), Number(row?.budget ?? 0), pending.at),
+            );
+        });
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    this.reserving = false;
   }
 
   /** Gives a reservation back (the provider failed: nothing was spent). */
@@ -112,43 +152,48 @@ export class AiUsage {
     );
   }
 
-  /** Turns a reservation into the reply's real usage, records it and counts its cost; returns the cost. */
-  async settle(reservation: Reservation, reply: ReplyUsage): Promise<number> {
+  /** A provider reply's usage: its reservation becomes the reply's real token count. */
+  providerReply(reservation: Reservation, reply: ReplyUsage): LedgerEntry {
     const at = this.now();
-    const { usd } = costUsd(reply.model, reply, at);
-    const tokens = reply.promptTokens + reply.completionTokens;
-    await this.db.query(
-      "primary",
-      "ai.usage.settle",
-      `WITH settled AS (
-         UPDATE ai_token_budget SET used_tokens = used_tokens + $3,
-           reserved_tokens = greatest(reserved_tokens - $4, 0)
-         WHERE organization_id = $1 AND month = $2
-       )
-       ${upsertUsage("$1", "$5")}`,
-      [
-        reservation.organizationId,
-        reservation.month,
-        tokens,
-        reservation.tokens,
-        ...usageParams(at, "provider", reply, usd),
-      ],
-    );
-    this.metrics.aiCost.inc(
-      { organization: reservation.organizationId, provider: reply.provider, model: reply.model },
-      usd,
-    );
-    return usd;
+    return {
+      organizationId: reservation.organizationId,
+      source: "provider",
+      reply,
+      usd: costUsd(reply.model, reply, at).usd,
+      at,
+      reservation,
+    };
   }
 
-  /** Records a reply served from a cache: what the provider would have charged for it. */
-  async recordCacheHit(organizationId: string, source: Exclude<UsageSource, "provider">, saved: ReplyUsage) {
+  /** A reply served from a cache: what the provider would have charged for it (nothing reserved). */
+  cacheHit(organizationId: string, source: Exclude<UsageSource, "provider">, saved: ReplyUsage): LedgerEntry {
     const at = this.now();
-    const { usd } = costUsd(saved.model, saved, at);
-    await this.db.query("primary", "ai.usage.cache_hit", upsertUsage("$1", "$2"), [
-      organizationId,
-      ...usageParams(at, source, saved, usd),
-    ]);
+    return { organizationId, source, reply: saved, usd: costUsd(saved.model, saved, at).usd, at };
+  }
+
+  /**
+   * Writes an entry on its own. The write path stores the entry in the same statement as the exchange
+   * it paid for (`ledgerCtes`, app/src/data/messages.ts) and calls this only when that statement
+   * failed, so the reply's usage is still counted.
+   */
+  async record(entry: LedgerEntry): Promise<void> {
+    const rows = ledgerRows("ledger_in", [entry], 1);
+    await this.db.query(
+      "primary",
+      entry.source === "provider" ? "ai.usage.settle" : "ai.usage.cache_hit",
+      `WITH ${rows.cte}, ${ledgerCtes("ledger_in")} SELECT 1`,
+      rows.params,
+    );
+    this.recorded(entry);
+  }
+
+  /** Counts a written entry's cost in the metrics (provider replies only: a cache hit cost nothing). */
+  recorded(entry: LedgerEntry): void {
+    if (entry.source !== "provider") return;
+    this.metrics.aiCost.inc(
+      { organization: entry.organizationId, provider: entry.reply.provider, model: entry.reply.model },
+      entry.usd,
+    );
   }
 
   /** This month's budget and usage of an organization (read from the primary: it gates requests). */
@@ -190,27 +235,92 @@ export class AiUsage {
   }
 }
 
-/** The INSERT … ON CONFLICT adding one reply to its day's row; parameters from `usageParams`. */
-function upsertUsage(organization: string, first: string): string {
-  const n = Number(first.slice(1));
-  const p = (offset: number) => `$${n + offset}`;
-  return `INSERT INTO ai_usage_daily AS u
-      (organization_id, day, source, provider, model, route, replies, prompt_tokens, completion_tokens, cost_usd)
-    VALUES (${organization}, ${p(0)}::date, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, 1, ${p(5)}, ${p(6)}, ${p(7)})
-    ON CONFLICT (organization_id, day, source, provider, model, route) DO UPDATE SET
-      replies = u.replies + 1,
-      prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
-      completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
-      cost_usd = u.cost_usd + EXCLUDED.cost_usd`;
+/** One reply's usage, priced, ready to be written (`ledgerCtes`). */
+export interface LedgerEntry {
+  organizationId: string;
+  source: UsageSource;
+  reply: ReplyUsage;
+  usd: number;
+  at: Date;
+  /** A provider reply's reservation, settled by the same write. */
+  reservation?: Reservation;
 }
 
-const usageParams = (at: Date, source: UsageSource, reply: ReplyUsage, usd: number) => [
-  at.toISOString().slice(0, 10),
-  source,
-  reply.provider,
-  reply.model,
-  reply.route,
-  reply.promptTokens,
-  reply.completionTokens,
-  usd.toFixed(10),
-];
+/** The columns of a relation of ledger entries (`ledgerRows`), with their types. */
+const ledgerColumns = [
+  ["organization_id", "uuid"],
+  ["day", "date"],
+  ["source", "text"],
+  ["provider", "text"],
+  ["model", "text"],
+  ["route", "text"],
+  ["prompt_tokens", "bigint"],
+  ["completion_tokens", "bigint"],
+  ["cost_usd", "numeric"],
+  ["month", "date"],
+  ["reserved_tokens", "bigint"],
+] as const;
+
+/**
+ * `name AS (…)`: the entries as a relation, from one array parameter per column, numbered from
+ * `first`. Returns the CTE and its parameters.
+ */
+export function ledgerRows(
+  name: string,
+  entries: LedgerEntry[],
+  first: number,
+): { cte: string; params: unknown[] } {
+  const columns = ledgerColumns.map(([column, type], index) => ({
+    column,
+    type,
+    param: `$${first + index}`,
+  }));
+  const values = entries.map((entry) => [
+    entry.organizationId,
+    entry.at.toISOString().slice(0, 10),
+    entry.source,
+    entry.reply.provider,
+    entry.reply.model,
+    entry.reply.route,
+    entry.reply.promptTokens,
+    entry.reply.completionTokens,
+    entry.usd.toFixed(10),
+    entry.reservation?.month ?? null,
+    entry.reservation?.tokens ?? null,
+  ]);
+  return {
+    cte: `${name} AS (
+      SELECT * FROM unnest(${columns.map(({ param, type }) => `${param}::${type}[]`).join(", ")})
+        AS l(${columns.map(({ column }) => column).join(", ")})
+    )`,
+    params: columns.map((_, index) => values.map((row) => row[index])),
+  };
+}
+
+/**
+ * CTEs writing the entries of relation `from` (`ledgerRows`): provider replies' reservations settled
+ * into their real token counts, and every reply added to its day's row (for cache hits, what the
+ * provider would have charged). Set-based, so one statement writes the usage of many replies; the
+ * statement that stores the exchanges carries them (one round trip, one atomic write).
+ */
+export function ledgerCtes(from: string): string {
+  return `ledger_settled AS (
+      UPDATE ai_token_budget b SET used_tokens = b.used_tokens + s.tokens,
+        reserved_tokens = greatest(b.reserved_tokens - s.reserved, 0)
+      FROM (
+        SELECT organization_id, month, sum(prompt_tokens + completion_tokens) AS tokens, sum(reserved_tokens) AS reserved
+        FROM ${from} WHERE month IS NOT NULL GROUP BY organization_id, month
+      ) s
+      WHERE b.organization_id = s.organization_id AND b.month = s.month
+    ), ledger_usage AS (
+      INSERT INTO ai_usage_daily AS u
+        (organization_id, day, source, provider, model, route, replies, prompt_tokens, completion_tokens, cost_usd)
+      SELECT organization_id, day, source, provider, model, route, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
+      FROM ${from} GROUP BY organization_id, day, source, provider, model, route
+      ON CONFLICT (organization_id, day, source, provider, model, route) DO UPDATE SET
+        replies = u.replies + EXCLUDED.replies,
+        prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
+        completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
+        cost_usd = u.cost_usd + EXCLUDED.cost_usd
+    )`;
+}

@@ -1,7 +1,8 @@
 /** Messages of a conversation, and the idempotent write of one exchange (user + assistant). */
 import type { ChatTurn } from "../ai/provider";
-import type { Database, Queryable } from "../db/database";
+import { type Database, DatabaseUnavailableError } from "../db/database";
 import type { Cursor } from "../domain/cursor";
+import { type ExchangeInput, ExchangeWriter } from "./exchange-writer";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
 
 export interface Message {
@@ -27,7 +28,11 @@ export interface IdempotencyRecord {
 const columns = "id, role, content, created_at";
 
 export class MessageStore {
-  constructor(private readonly db: Database) {}
+  private readonly writer: ExchangeWriter;
+
+  constructor(private readonly db: Database) {
+    this.writer = new ExchangeWriter(db);
+  }
 
   /**
    * One page, newest first (limit + 1 rows), in one query that also checks the conversation belongs
@@ -54,6 +59,14 @@ export class MessageStore {
     );
     if (result.rows.length === 0) return null;
     return result.rows.filter((row) => row.id !== null) as Message[];
+  }
+
+  /**
+   * Throws DatabaseUnavailableError (a 503) while the primary is unreachable: a message is refused
+   * before any work whose result could not be stored, as when its first statement was refused.
+   */
+  assertWritable(): void {
+    if (!this.db.primaryReachable) throw new DatabaseUnavailableError("the primary database is unreachable");
   }
 
   /** The latest turns, oldest first, for providers that use context (primary: the write path). */
@@ -128,68 +141,13 @@ export class MessageStore {
   }
 
   /**
-   * Stores the user message and the reply in one transaction, with the exchange as the response of
-   * the caller's idempotency claim. Returns null, storing nothing, when the claim was lost meanwhile
-   * (taken over as stale): the caller replays whatever the key holds instead.
+   * Stores the user message and the reply, with the exchange as the response of the caller's
+   * idempotency claim and the reply's usage (`ledger`), in one statement shared with the exchanges
+   * stored at the same moment (./exchange-writer.ts). Returns null, storing no message, when the claim
+   * was lost meanwhile (taken over as stale): the caller replays whatever the key holds instead. The
+   * usage is written either way — the reply was produced.
    */
-  async storeExchange(input: {
-    organizationId: string;
-    conversationId: string;
-    userId: string;
-    userContent: string;
-    assistantContent: string;
-    idempotency?: { key: string; claim: string };
-  }): Promise<Exchange | null> {
-    return this.db
-      .transaction("messages.store_exchange", async (client) => {
-        const exchange = await insertExchange(client, input);
-        if (input.idempotency) {
-          const stored = await client.query(
-            `UPDATE idempotency_keys SET response = $4
-           WHERE user_id = $1 AND key = $2 AND claim = $3 AND response IS NULL`,
-            [input.userId, input.idempotency.key, input.idempotency.claim, JSON.stringify(exchange)],
-          );
-          if (stored.rowCount === 0) throw new LostClaim();
-        }
-        return exchange;
-      })
-      .catch((error: unknown) => {
-        if (error instanceof LostClaim) return null;
-        throw error;
-      });
+  storeExchange(input: ExchangeInput): Promise<Exchange | null> {
+    return this.writer.store(input);
   }
-}
-
-class LostClaim extends Error {
-  override name = "LostClaim";
-}
-
-async function insertExchange(
-  client: Queryable,
-  input: {
-    organizationId: string;
-    conversationId: string;
-    userId: string;
-    userContent: string;
-    assistantContent: string;
-  },
-): Promise<Exchange> {
-  // The user message gets the earlier timestamp (clock_timestamp() advances between rows; the reply
-  // is forced at least 1 ms later so the two never tie at millisecond precision).
-  const inserted = await client.query<Message>(
-    `WITH first AS (
-       INSERT INTO messages (conversation_id, organization_id, user_id, role, content)
-       VALUES ($1, $2, $3, 'user', $4) RETURNING ${columns}
-     ), second AS (
-       INSERT INTO messages (conversation_id, organization_id, user_id, role, content, created_at)
-       SELECT $1, $2, $3, 'assistant', $5, greatest(date_trunc('milliseconds', clock_timestamp()), first.created_at + interval '1 millisecond')
-       FROM first RETURNING ${columns}
-     ), touched AS (
-       UPDATE conversations SET last_message_at = (SELECT created_at FROM second) WHERE id = $1
-     )
-     SELECT * FROM first UNION ALL SELECT * FROM second`,
-    [input.conversationId, input.organizationId, input.userId, input.userContent, input.assistantContent],
-  );
-  const byRole = (role: Message["role"]) => inserted.rows.find((row) => row.role === role)!;
-  return { user_message: byRole("user"), assistant_message: byRole("assistant") };
 }

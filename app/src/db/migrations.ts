@@ -194,4 +194,40 @@ CREATE INDEX conversations_organization_last_message_idx
   ON conversations (organization_id, last_message_at) INCLUDE (user_id);
 `,
   },
+  {
+    version: 7,
+    name: "AI token reservations admitted in batches, one statement per batch",
+    sql: `
+-- Every message of an organization reserves tokens on the same ai_token_budget row. The app sends the
+-- reservations that arrive together in one call; this runs, for each in order, exactly the statement a
+-- single reservation runs (insert the month's row when the budget is positive, else add to it only
+-- while used + reserved < budget), so the outcome is that of running them one after another, and the
+-- row lock is taken and released in one round trip. Returns, per reservation, whether it was admitted
+-- and the month's used tokens at that moment (for the refusal's message). SECURITY INVOKER: it writes
+-- with the caller's rights.
+CREATE FUNCTION public.parley_reserve_tokens(organizations uuid[], months date[], tokens bigint[], budgets bigint[])
+RETURNS TABLE (admitted boolean, used_tokens bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  written int;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(organizations, 1), 0) LOOP
+    INSERT INTO public.ai_token_budget AS b (organization_id, month, reserved_tokens)
+    SELECT organizations[i], months[i], tokens[i] WHERE budgets[i] > 0
+    ON CONFLICT (organization_id, month) DO UPDATE SET reserved_tokens = b.reserved_tokens + EXCLUDED.reserved_tokens
+    WHERE b.used_tokens + b.reserved_tokens < budgets[i];
+    GET DIAGNOSTICS written = ROW_COUNT;
+    admitted := written = 1;
+    used_tokens := 0;
+    IF NOT admitted THEN
+      SELECT b.used_tokens INTO used_tokens FROM public.ai_token_budget b
+      WHERE b.organization_id = organizations[i] AND b.month = months[i];
+      used_tokens := coalesce(used_tokens, 0);
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+`,
+  },
 ];

@@ -17,6 +17,7 @@ const wantsEventStream = (request: Request) => (request.get("accept") ?? "").inc
  */
 class EventStream {
   private open = false;
+  private corked = false;
 
   constructor(private readonly response: Response) {}
 
@@ -34,6 +35,16 @@ class EventStream {
       this.response.setHeader("Cache-Control", "no-cache, no-transform");
       this.response.setHeader("X-Accel-Buffering", "no");
       this.response.flushHeaders();
+    }
+    // The events written in one turn (a cached reply's words, a burst from the model) leave in one
+    // socket write instead of one each: same bytes, far fewer system calls.
+    if (!this.corked) {
+      this.corked = true;
+      this.response.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.response.uncork();
+      });
     }
     this.response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }

@@ -1,8 +1,8 @@
 /**
  * Messages: cached history pages, and posting a message — the assistant's reply (from the response
  * cache for an identical prompt, the semantic cache for a similar question, else from the provider
- * with the routed model, within the organization's token budget), stored with the user's message in
- * one transaction, idempotent per Idempotency-Key.
+ * with the routed model, within the organization's token budget), stored with the user's message and
+ * the reply's usage in one statement, idempotent per Idempotency-Key.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,13 +17,14 @@ import {
 import { AiTimeoutError } from "../ai/resilient-provider";
 import { chooseModel } from "../ai/routing";
 import { type CachedAnswer, knowledgeVersion, type SemanticCache, standalone } from "../ai/semantic-cache";
-import type { AiUsage, UsageRoute } from "../ai/usage";
+import type { AiUsage, LedgerEntry, UsageRoute } from "../ai/usage";
 import type { Cache } from "../cache/cache";
 import { CircuitOpenError } from "../cache/circuit-breaker";
 import type { AppConfig } from "../config";
 import type { Chatbot } from "../data/chatbots";
 import type { ConversationStore } from "../data/conversations";
 import type { Exchange, IdempotencyRecord, MessageStore } from "../data/messages";
+import { isConnectionError } from "../db/database";
 import { type Cursor, pageOf } from "../domain/cursor";
 import {
   AssistantFailedError,
@@ -49,6 +50,12 @@ export interface PostMessage {
   onToken?: (text: string) => void;
 }
 
+/** A reply's text and its usage (written with the exchange). */
+interface Reply {
+  text: string;
+  usage: LedgerEntry;
+}
+
 /** A provider failure as the API reports it. */
 function providerFailure(error: unknown): AssistantFailedError {
   if (error instanceof CircuitOpenError)
@@ -61,7 +68,13 @@ function providerFailure(error: unknown): AssistantFailedError {
   return new AssistantFailedError("failed", "the assistant failed to answer; try again", { cause: error });
 }
 
+/** Conversations whose chatbot a process remembers (oldest dropped first; ~100 bytes each). */
+const maxKnownConversations = 50_000;
+
 export class ChatService {
+  /** Conversation (organization/id) → its chatbot. */
+  private readonly chatbots = new Map<string, string>();
+
   constructor(
     private readonly deps: {
       messages: MessageStore;
@@ -105,7 +118,7 @@ export class ChatService {
   }
 
   async post(request: PostMessage): Promise<{ exchange: Exchange; replayed: boolean }> {
-    const { messages, conversations, chatbots, cache } = this.deps;
+    const { messages, chatbots, cache, usage } = this.deps;
     const { organizationId, userId, conversationId, idempotencyKey: key } = request;
     // What makes a retry the same request: the target and the body.
     const requestHash = createHash("sha256")
@@ -115,30 +128,39 @@ export class ChatService {
       const earlier = await messages.findIdempotent(userId, key);
       if (earlier?.response) return this.replay(earlier, conversationId, requestHash);
     }
-    const conversation = await conversations.get(organizationId, conversationId);
-    if (!conversation) throw new NotFoundError("conversation");
-    const chatbot = await chatbots.get(organizationId, conversation.chatbot_id);
+    const chatbotId = await this.chatbotOf(organizationId, conversationId);
+    if (!chatbotId) throw new NotFoundError("conversation");
+    const chatbot = await chatbots.get(organizationId, chatbotId);
     if (!chatbot) throw new NotFoundError("chatbot");
     const claim = randomUUID();
     if (key) {
       const replayed = await this.claimOrWait({ userId, key, conversationId, requestHash, claim });
       if (replayed) return replayed;
     }
-    let reply: string;
+    let reply: Reply;
     try {
       reply = await this.reply(chatbot, request);
     } catch (error) {
       if (key) await messages.releaseIdempotencyKey(userId, key, claim).catch(() => undefined);
       throw error;
     }
-    const exchange = await messages.storeExchange({
-      organizationId,
-      conversationId,
-      userId,
-      userContent: request.content,
-      assistantContent: reply,
-      idempotency: key ? { key, claim } : undefined,
-    });
+    const exchange = await messages
+      .storeExchange({
+        organizationId,
+        conversationId,
+        userId,
+        userContent: request.content,
+        assistantContent: reply.text,
+        idempotency: key ? { key, claim } : undefined,
+        ledger: reply.usage,
+      })
+      .catch(async (error: unknown) => {
+        // The statement was rolled back (a connection failure leaves that unknown: nothing is
+        // written twice): the reply was still produced, so its usage is recorded on its own.
+        if (!isConnectionError(error)) await usage.record(reply.usage).catch(() => undefined);
+        throw error;
+      });
+    usage.recorded(reply.usage);
     if (!exchange) {
       const winner = key ? await messages.findIdempotent(userId, key) : null;
       if (!winner?.response) throw new IdempotencyKeyInProgressError(keyInProgress);
@@ -149,6 +171,26 @@ export class ChatService {
       [keys.conversationPin(conversationId)],
     );
     return { exchange, replayed: false };
+  }
+
+  /**
+   * The chatbot a conversation of the organization talks to; null when there is no such conversation.
+   * Read from the primary once per conversation and process, then remembered: conversations are never
+   * moved to another chatbot or organization, nor deleted by the app, so a found answer stays true
+   * (a miss is never remembered: the conversation may be created a moment later).
+   */
+  private async chatbotOf(organizationId: string, conversationId: string): Promise<string | null> {
+    const key = `${organizationId}/${conversationId}`;
+    const known = this.chatbots.get(key);
+    if (known) {
+      this.deps.messages.assertWritable();
+      return known;
+    }
+    const conversation = await this.deps.conversations.get(organizationId, conversationId);
+    if (!conversation) return null;
+    if (this.chatbots.size >= maxKnownConversations) this.chatbots.delete(this.chatbots.keys().next().value!);
+    this.chatbots.set(key, conversation.chatbot_id);
+    return conversation.chatbot_id;
   }
 
   /**
@@ -194,11 +236,12 @@ export class ChatService {
   }
 
   /**
-   * The reply text: from the response cache for an identical prompt to the same chatbot (same
-   * configuration), from the semantic cache for a similar standalone question, else from the
-   * provider with the routed model, within the organization's monthly token budget.
+   * The reply, and its usage to be written with the exchange: from the response cache for an identical
+   * prompt to the same chatbot (same configuration), from the semantic cache for a similar standalone
+   * question, else from the provider with the routed model, within the organization's monthly token
+   * budget.
    */
-  private async reply(chatbot: Chatbot, request: PostMessage): Promise<string> {
+  private async reply(chatbot: Chatbot, request: PostMessage): Promise<Reply> {
     const { provider, cache, messages, ttl, semanticCache, usage } = this.deps;
     const history = provider.usesHistory
       ? await messages.recentTurns(request.conversationId, historyTurns)
@@ -223,18 +266,21 @@ export class ChatService {
     const cached = await cache.get("ai_response", cacheKey);
     if (cached !== undefined) {
       const answer = cachedAnswer(cached, model);
-      await usage.recordCacheHit(request.organizationId, "exact_cache", usageOf(answer));
-      return this.fromCache(answer.text, request);
+      return {
+        text: this.fromCache(answer.text, request),
+        usage: usage.cacheHit(request.organizationId, "exact_cache", usageOf(answer)),
+      };
     }
     const version = knowledgeVersion(chatbot);
     const threshold = semanticThreshold(chatbot.ai);
     const semantic = threshold !== undefined && standalone(request.content, history.length > 0);
     if (semantic) {
       const hit = await semanticCache.lookup(chatbot.id, version, request.content, threshold);
-      if (hit) {
-        await usage.recordCacheHit(request.organizationId, "semantic_cache", usageOf(hit.answer));
-        return this.fromCache(hit.answer.text, request);
-      }
+      if (hit)
+        return {
+          text: this.fromCache(hit.answer.text, request),
+          usage: usage.cacheHit(request.organizationId, "semantic_cache", usageOf(hit.answer)),
+        };
     }
     const completionRequest: CompletionRequest = {
       systemPrompt: chatbot.system_prompt,
@@ -261,10 +307,9 @@ export class ChatService {
       promptTokens: completion.promptTokens,
       completionTokens: completion.completionTokens,
     };
-    await usage.settle(reservation, usageOf(answer));
     cache.set(cacheKey, JSON.stringify(answer), ttl.aiResponse);
     if (semantic) semanticCache.store(chatbot.id, version, request.content, answer);
-    return completion.text;
+    return { text: completion.text, usage: usage.providerReply(reservation, usageOf(answer)) };
   }
 
   /** A cached reply, streamed word by word when the client asked for a stream. */

@@ -1,0 +1,295 @@
+/**
+ * The write path's exchange writer on real PostgreSQL (app/src/data/exchange-writer.ts): exchanges
+ * finished at the same moment share one statement, with the same rows, usage and Idempotency-Key
+ * responses as if each had been written alone; a lost claim stores nothing but the usage; one bad
+ * exchange fails alone. Token reservations asked for together are admitted in one call exactly as
+ * one after another.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
+import { AiUsage, BudgetExceededError, type LedgerEntry } from "../src/ai/usage";
+import { MessageStore } from "../src/data/messages";
+import { Database } from "../src/db/database";
+import { migrate } from "../src/db/migrate";
+import { createMetrics } from "../src/telemetry/metrics";
+
+let database: TestDatabase;
+let admin: pg.Pool;
+let db: Database;
+let metrics: ReturnType<typeof createMetrics>;
+let messages: MessageStore;
+let usage: AiUsage;
+
+beforeAll(async () => {
+  database = await createTestDatabase("writer");
+  await migrate(database.primaryUrl);
+  admin = new pg.Pool({ connectionString: database.primaryUrl, max: 3 });
+  metrics = createMetrics({ version: "t", commit: "t" });
+  db = new Database({
+    primaryUrl: database.primaryUrl,
+    primaryMax: 4,
+    replicaMax: 1,
+    maxLagSeconds: 5,
+    checkIntervalMs: 60_000,
+    metrics,
+    log: pino({ level: "silent" }),
+  });
+  await db.start();
+  messages = new MessageStore(db);
+  usage = new AiUsage(db, metrics);
+});
+afterAll(async () => {
+  await db?.close();
+  await admin?.end();
+});
+
+/** An organization with a user, a chatbot and `count` conversations. */
+async function tenant(count: number) {
+  const one = async (sql: string, params: unknown[]) => (await admin.query(sql, params)).rows[0].id as string;
+  const organizationId = await one("INSERT INTO organizations (name) VALUES ('writer') RETURNING id", []);
+  const userId = await one(
+    "INSERT INTO users (organization_id, email, password_hash) VALUES ($1, $2, 'x') RETURNING id",
+    [organizationId, `${randomUUID()}@writer.test`],
+  );
+  const chatbotId = await one(
+    "INSERT INTO chatbots (organization_id, name) VALUES ($1, 'bot') RETURNING id",
+    [organizationId],
+  );
+  const conversations = (
+    await admin.query<{ id: string }>(
+      `INSERT INTO conversations (organization_id, chatbot_id, user_id)
+       SELECT $1, $2, $3 FROM generate_series(1, $4::int) RETURNING id`,
+      [organizationId, chatbotId, userId, count],
+    )
+  ).rows.map((row) => row.id);
+  return { organizationId, userId, conversations };
+}
+
+const reply = {
+  provider: "knowledge",
+  model: "gpt-4o-mini",
+  route: "default" as const,
+  promptTokens: 30,
+  completionTokens: 12,
+};
+
+/** Statements run under an operation name (the app's own query timing metric). */
+async function statements(operation: string): Promise<number> {
+  const { values } = await metrics.dbQueryDuration.get();
+  const count = values.find(
+    (value) => value.metricName?.endsWith("_count") && value.labels.operation === operation,
+  );
+  return count?.value ?? 0;
+}
+const storeStatements = () => statements("messages.store_exchange");
+
+describe("exchange writer", () => {
+  it("stores exchanges finished together in one statement, each reply after its question, with their usage settled", async () => {
+    const { organizationId, userId, conversations } = await tenant(40);
+    const reservations = await Promise.all(conversations.map(() => usage.reserve(organizationId, 100)));
+    const before = await storeStatements();
+    const exchanges = await Promise.all(
+      conversations.map((conversationId, index) =>
+        messages.storeExchange({
+          organizationId,
+          conversationId,
+          userId,
+          userContent: `question ${index}`,
+          assistantContent: `answer ${index}`,
+          ledger: usage.providerReply(reservations[index]!, reply),
+        }),
+      ),
+    );
+    expect((await storeStatements()) - before).toBe(1);
+    exchanges.forEach((exchange, index) => {
+      expect(exchange?.user_message).toMatchObject({ role: "user", content: `question ${index}` });
+      expect(exchange?.assistant_message).toMatchObject({ role: "assistant", content: `answer ${index}` });
+      expect(exchange!.assistant_message.created_at.getTime()).toBeGreaterThan(
+        exchange!.user_message.created_at.getTime(),
+      );
+    });
+    const stored = await admin.query(
+      `SELECT c.id, c.last_message_at, count(m.id)::int AS messages, max(m.created_at) AS newest
+       FROM conversations c JOIN messages m ON m.conversation_id = c.id
+       WHERE c.organization_id = $1 GROUP BY c.id`,
+      [organizationId],
+    );
+    expect(stored.rows).toHaveLength(40);
+    for (const row of stored.rows) {
+      expect(row.messages).toBe(2);
+      expect(row.last_message_at).toEqual(row.newest);
+    }
+    const budget = await admin.query(
+      "SELECT used_tokens::int AS used, reserved_tokens::int AS reserved FROM ai_token_budget WHERE organization_id = $1",
+      [organizationId],
+    );
+    expect(budget.rows).toEqual([{ used: 40 * 42, reserved: 0 }]);
+    const daily = await admin.query(
+      `SELECT source, replies::int, prompt_tokens::int, completion_tokens::int, cost_usd::text
+       FROM ai_usage_daily WHERE organization_id = $1`,
+      [organizationId],
+    );
+    // What 40 single writes would add up to: each reply's cost rounded to the column's 10 decimals.
+    const tenths =
+      BigInt(usage.providerReply(reservations[0]!, reply).usd.toFixed(10).replace(".", "")) * 40n;
+    const cost = `${tenths / 10n ** 10n}.${(tenths % 10n ** 10n).toString().padStart(10, "0")}`;
+    expect(daily.rows).toEqual([
+      {
+        source: "provider",
+        replies: 40,
+        prompt_tokens: 40 * 30,
+        completion_tokens: 40 * 12,
+        cost_usd: cost,
+      },
+    ]);
+  });
+
+  it("writes two exchanges of one conversation in order, in separate statements", async () => {
+    const { organizationId, userId, conversations } = await tenant(1);
+    const conversationId = conversations[0]!;
+    const before = await storeStatements();
+    const [first, second] = await Promise.all(
+      ["one", "two"].map((word) =>
+        messages.storeExchange({
+          organizationId,
+          conversationId,
+          userId,
+          userContent: `q ${word}`,
+          assistantContent: `a ${word}`,
+        }),
+      ),
+    );
+    expect((await storeStatements()) - before).toBe(2);
+    const times = [
+      first!.user_message,
+      first!.assistant_message,
+      second!.user_message,
+      second!.assistant_message,
+    ].map((message) => message.created_at.getTime());
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(new Set(times).size).toBe(4);
+  });
+
+  it("stores a keyed exchange as its key's response, byte for byte the API's JSON", async () => {
+    const { organizationId, userId, conversations } = await tenant(1);
+    const key = randomUUID();
+    const claim = randomUUID();
+    await admin.query(
+      "INSERT INTO idempotency_keys (user_id, key, conversation_id, request_hash, claim) VALUES ($1, $2, $3, 'h', $4)",
+      [userId, key, conversations[0], claim],
+    );
+    const exchange = await messages.storeExchange({
+      organizationId,
+      conversationId: conversations[0]!,
+      userId,
+      userContent: 'a "quoted" question\nwith ünïcode ✓',
+      assistantContent: "an answer",
+      idempotency: { key, claim },
+    });
+    const record = await messages.findIdempotent(userId, key);
+    expect(record?.response).toEqual(JSON.parse(JSON.stringify(exchange)));
+  });
+
+  it("stores nothing but the usage for a claim lost meanwhile, and the rest of its batch normally", async () => {
+    const { organizationId, userId, conversations } = await tenant(2);
+    const key = randomUUID();
+    await admin.query(
+      "INSERT INTO idempotency_keys (user_id, key, conversation_id, request_hash, claim) VALUES ($1, $2, $3, 'h', $4)",
+      [userId, key, conversations[0], randomUUID()],
+    );
+    const cacheHit: LedgerEntry = usage.cacheHit(organizationId, "semantic_cache", reply);
+    const [lost, kept] = await Promise.all([
+      messages.storeExchange({
+        organizationId,
+        conversationId: conversations[0]!,
+        userId,
+        userContent: "lost",
+        assistantContent: "lost",
+        // Another request took the key over: this claim is no longer the key's.
+        idempotency: { key, claim: randomUUID() },
+        ledger: cacheHit,
+      }),
+      messages.storeExchange({
+        organizationId,
+        conversationId: conversations[1]!,
+        userId,
+        userContent: "kept",
+        assistantContent: "kept",
+      }),
+    ]);
+    expect(lost).toBeNull();
+    expect(kept?.user_message.content).toBe("kept");
+    const counts = await admin.query(
+      "SELECT conversation_id, count(*)::int AS n FROM messages WHERE organization_id = $1 GROUP BY 1",
+      [organizationId],
+    );
+    expect(counts.rows).toEqual([{ conversation_id: conversations[1], n: 2 }]);
+    expect((await messages.findIdempotent(userId, key))?.response).toBeNull();
+    const daily = await admin.query(
+      "SELECT source, replies::int FROM ai_usage_daily WHERE organization_id = $1",
+      [organizationId],
+    );
+    expect(daily.rows).toEqual([{ source: "semantic_cache", replies: 1 }]);
+  });
+
+  it("fails only the exchange at fault when a batch cannot be written", async () => {
+    const { organizationId, userId, conversations } = await tenant(3);
+    const results = await Promise.allSettled(
+      [conversations[0]!, randomUUID(), conversations[2]!].map((conversationId) =>
+        messages.storeExchange({
+          organizationId,
+          conversationId,
+          userId,
+          userContent: "q",
+          assistantContent: "a",
+        }),
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/foreign key/);
+    const stored = await admin.query("SELECT count(*)::int AS n FROM messages WHERE organization_id = $1", [
+      organizationId,
+    ]);
+    expect(stored.rows[0].n).toBe(4);
+  });
+});
+
+describe("token reservations", () => {
+  it("admits reservations asked for together in one call, exactly as one after another", async () => {
+    const { organizationId } = await tenant(0);
+    const other = await tenant(0);
+    await admin.query("UPDATE organizations SET monthly_token_budget = 1000 WHERE id = ANY($1)", [
+      [organizationId, other.organizationId],
+    ]);
+    await admin.query("UPDATE organizations SET monthly_token_budget = 0 WHERE id = $1", [
+      other.organizationId,
+    ]);
+    const before = await statements("ai.budget.reserve");
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 14 }, () => usage.reserve(organizationId, 100)),
+      usage.reserve(other.organizationId, 100),
+      usage.reserve(randomUUID(), 100),
+    ]);
+    expect((await statements("ai.budget.reserve")) - before).toBe(1);
+    // 0, 100, … 900 reserved before each of the first ten: each admitted while used + reserved < 1000.
+    expect(results.map((result) => result.status)).toEqual([
+      ...Array(10).fill("fulfilled"),
+      ...Array(4).fill("rejected"),
+      "rejected",
+      "rejected",
+    ]);
+    const refusals = results.slice(10).map((result) => (result as PromiseRejectedResult).reason);
+    expect(refusals[0]).toBeInstanceOf(BudgetExceededError);
+    expect(refusals[0]).toMatchObject({ usedTokens: 0, budgetTokens: 1000, retryAfterSeconds: 2 });
+    expect(refusals[4]).toMatchObject({ usedTokens: 0, budgetTokens: 0 });
+    expect(refusals[5]).toMatchObject({ usedTokens: 0, budgetTokens: 0 });
+    const rows = await admin.query(
+      "SELECT organization_id, used_tokens::int AS used, reserved_tokens::int AS reserved FROM ai_token_budget WHERE organization_id = ANY($1)",
+      [[organizationId, other.organizationId]],
+    );
+    expect(rows.rows).toEqual([{ organization_id: organizationId, used: 0, reserved: 1000 }]);
+  });
+});
