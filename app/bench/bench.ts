@@ -83,6 +83,24 @@ async function json<T>(url: string, init: RequestInit): Promise<T> {
   return (await response.json()) as T;
 }
 
+/**
+ * `json`, waiting out a 429 for as long as its Retry-After says: one user walking 500 pages can pass
+ * its per-user limit when the scenarios before it were short (BENCH_SCENARIOS, BENCH_SSE_STREAMS).
+ */
+async function jsonWaitingOutRateLimit<T>(url: string, init: RequestInit): Promise<T> {
+  for (;;) {
+    const response = await fetch(url, init);
+    if (response.status !== 429) {
+      if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    }
+    await response.arrayBuffer();
+    await new Promise((resolve) =>
+      setTimeout(resolve, 1000 * Number(response.headers.get("retry-after") ?? 1)),
+    );
+  }
+}
+
 /** Runs `task` over `items`, `width` at a time. */
 async function pool<T, R>(
   items: T[],
@@ -484,7 +502,7 @@ async function main(): Promise<void> {
     let cursor: string | null = null;
     for (let page = 0; page < cursorCount; page++) {
       const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-      const body: { next_cursor: string | null } = await json(
+      const body: { next_cursor: string | null } = await jsonWaitingOutRateLimit(
         `${base}/api/conversations/${cursorConversation}/messages?limit=1${query}`,
         { headers: auth },
       );
