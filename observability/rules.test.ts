@@ -2,6 +2,7 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { contractAlerts, watchdogAlert } from "../tests/support/observability/contract-alerts";
 import {
   forLocalAmtool,
   run,
@@ -16,7 +17,6 @@ import type { AlertingRule, HeartbeatRule, RecordingRule } from "./types";
 // Expectations below are stated here, not read from the modules under test, so a change to those
 // modules that breaks the contract fails a test.
 const runbookBaseUrl = "https://github.com/parley/parley/blob/main/docs/runbook.md";
-const watchdogAlert = "Watchdog";
 const receivers = { critical: "page", warning: "ticket", info: "log-only", deadMan: "dead-mans-switch" };
 const secretFiles = [
   "/etc/alertmanager/secrets/pagerduty-routing-key",
@@ -37,35 +37,6 @@ const alertingRules = allRules.filter((rule): rule is AlertingRule | HeartbeatRu
 const recordingRules = allRules.filter((rule): rule is RecordingRule => "record" in rule);
 const testsDir = join(__dirname, "alerts", "tests");
 const testFiles = readdirSync(testsDir).filter((file) => file.endsWith(".test.yaml"));
-
-/** Every alert the service defines: SLO burn rates, symptoms, data stores, AI spend, the heartbeat. */
-const contractAlerts = [
-  "ParleyAvailabilityBudgetBurn",
-  "ParleyLatencyBudgetBurn",
-  "ParleyHighErrorRate",
-  "ParleyHighLatencyP95",
-  "ParleyAISlow",
-  "ParleyDBPoolSaturated",
-  "ParleyReplicaLagHigh",
-  "ParleyCacheHitRateLow",
-  "ParleyCircuitOpen",
-  "ParleyTargetDown",
-  "ParleyPodCPUHigh",
-  "ParleyPodMemoryHigh",
-  "ParleyHPAMaxedOut",
-  "ParleyNodeDiskLow",
-  "ParleyAISpendOverBudget",
-  "ParleyNoReplicasAvailable",
-  "ParleyReplicaLagUnknown",
-  "ParleyPostgresUnreachable",
-  "ParleyPostgresConnectionsHigh",
-  "ParleyRedisUnreachable",
-  "ParleyRedisMemoryHigh",
-  "ParleyRedisEvicting",
-  "ParleyRDSReplicaLagHigh",
-  "ParleyRDSCPUHigh",
-  watchdogAlert,
-];
 
 describe("Prometheus rules", () => {
   it("define every alert of the contract, and only those", () => {
