@@ -4,8 +4,11 @@
  * streams), next to an Express 5 hello (the baseline every ratio is to) and a bare Node `http` server
  * measured in the same run. `--check` compares the run with ./budgets.json (`npm run bench:check`),
  * `--write-capacity` also measures one app process pinned to one core and writes
- * infra/scaling/capacity-measurement.json. Bounded: BENCH_DURATION_MS per scenario (default 5000),
- * BENCH_CONNECTIONS (default 50), BENCH_USERS (default 500), BENCH_SSE_STREAMS (default 1000).
+ * infra/scaling/capacity-measurement.json. Last, the hot queries are timed (./queries.ts) on a
+ * database of their own seeded with `npm run seed:load`'s defaults (1M messages). Bounded:
+ * BENCH_DURATION_MS per scenario (default 5000), BENCH_CONNECTIONS (default 50), BENCH_USERS
+ * (default 500), BENCH_SSE_STREAMS (default 1000); BENCH_SCENARIOS=<key,…> runs only the scenarios
+ * named (`hotQueries` names the query timing).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,6 +41,7 @@ import {
 } from "./capacity";
 import { measureKnowledgeCpu } from "./knowledge";
 import { streams, wrk } from "./load";
+import { formatTimings, measureHotQueries } from "./queries";
 import {
   type BenchReport,
   type CapacityStep,
@@ -47,6 +51,7 @@ import {
   type ScenarioResult,
 } from "./report";
 import { cyclingRequests, mixedUser } from "./scripts";
+import { parseSeedArgs, seedLoad } from "./seed-load";
 
 const root = join(__dirname, "..", "..");
 const positiveInt = (name: string, fallback: number) => {
@@ -57,6 +62,20 @@ const positiveInt = (name: string, fallback: number) => {
 };
 const jwtSecret = "bench-secret-0123456789abcdef0123456789";
 const benchPassword = "bench-password-0123456789";
+
+/** A new, empty database beside the one `serverUrl` names; its URL. */
+async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 async function waitForOk(url: string, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
@@ -546,6 +565,25 @@ async function main(): Promise<void> {
       capacity = summarizeCapacity(steps, latencyTarget.thresholdSeconds * 1000, idleCpuMsPerSecond);
     }
 
+    let hotQueryP95Ms: BenchReport["hotQueryP95Ms"];
+    if (!only || only.includes("hotQueries")) {
+      // Last, so the seeding's writes (and the vacuum after them) touch no scenario. A database of its
+      // own on the same primary: the scenarios' data stays as they measured it.
+      const seed = parseSeedArgs([]);
+      console.log(
+        `Hot queries: seeding ${seed.messages} messages in ${seed.conversations} conversations (npm run seed:load's defaults)…`,
+      );
+      const loadUrl = await createDatabase(platform.postgresPrimary.url, "parley_hot_queries");
+      await migrate(loadUrl);
+      const seeded = await seedLoad(loadUrl, seed);
+      console.log(
+        `  seeded in ${seeded.seconds.toFixed(0)} s; timing each hot query (npm run bench:queries)…`,
+      );
+      const timings = await measureHotQueries(loadUrl, { runs: 100, samples: 20 });
+      console.log(formatTimings(timings));
+      hotQueryP95Ms = Object.fromEntries(timings.map((timing) => [timing.name, timing.p95Ms]));
+    }
+
     const baseline = results.find((r) => r.key === "expressHello")!.requestsPerSecond;
     for (const result of results) result.ratio = result.requestsPerSecond / baseline;
     const report: BenchReport = {
@@ -559,6 +597,7 @@ async function main(): Promise<void> {
       knowledgeBaseBytes: knowledge.knowledgeBaseBytes,
       cursorRedisMB,
       cursorCount,
+      hotQueryP95Ms,
       capacity,
     };
     console.log(

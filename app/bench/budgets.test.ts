@@ -40,6 +40,7 @@ function report(
     knowledgeBaseBytes: 62_000,
     cursorRedisMB: 1,
     cursorCount: 500,
+    hotQueryP95Ms: { "messages page": 2.5, "conversation list": 1.2 },
     ...overrides,
   };
 }
@@ -93,6 +94,19 @@ describe("checkBudgets", () => {
       "cachedMessages: not measured in this run",
       "mixed: ran at 20 connections, the budget is for 50",
       "sse: 200 streams opened, the budget is for 1000",
+    ]);
+  });
+
+  it("fails a run whose hot queries were not measured, and holds each query at the budget", () => {
+    expect(checkBudgets(report({ hotQueryP95Ms: undefined }), budgets)).toEqual([
+      "hot queries: not measured in this run",
+    ]);
+    expect(checkBudgets(report({ hotQueryP95Ms: {} }), budgets)).toEqual([
+      "hot queries: not measured in this run",
+    ]);
+    expect(checkBudgets(report({ hotQueryP95Ms: { "messages page": 5 } }), budgets)).toEqual([]);
+    expect(checkBudgets(report({ hotQueryP95Ms: { "messages page": 5.01 } }), budgets)).toEqual([
+      "hot query messages page: p95 5.01 ms, budget ≤ 5 ms",
     ]);
   });
 

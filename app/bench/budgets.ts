@@ -103,6 +103,8 @@ export function checkBudgets(report: BenchReport, budgets: Budgets): string[] {
     failures.push(
       `Redis for ${report.cursorCount} cursors: ${report.cursorRedisMB.toFixed(2)} MB, budget ≤ ${budgets.maxCursorRedisMB} MB`,
     );
+  if (!report.hotQueryP95Ms || Object.keys(report.hotQueryP95Ms).length === 0)
+    failures.push("hot queries: not measured in this run");
   for (const [query, ms] of Object.entries(report.hotQueryP95Ms ?? {}))
     if (!(ms <= budgets.maxHotQueryP95Ms))
       failures.push(`hot query ${query}: p95 ${ms.toFixed(2)} ms, budget ≤ ${budgets.maxHotQueryP95Ms} ms`);
