@@ -66,6 +66,39 @@ describe("estimateMonthlyCost", () => {
     expect(() => estimateMonthlyCost(prod, "min", { region: "eu-west-1" })).toThrow(
       /no price table for region "eu-west-1" \(available: us-east-1\)/,
     );
-    expect(() => estimateMonthlyCost(prod, "peak" as "max")).toThrow(/unknown cost scale "peak"/);
+    expect(() => estimateMonthlyCost(prod, "peak" as "max")).toThrow(
+      'unknown cost scale "peak" (allowed: min, typical, max)',
+    );
+  });
+
+  it("prices min at minReplicas and typical at the peak users over the HPA target", () => {
+    const policy = structuredClone(prod);
+    policy.pods.minReplicas = 1;
+    policy.objectives.peakConcurrentUsers = 10 * policy.hpa.targetRequestsPerSecondPerPod;
+    expect(estimateMonthlyCost(policy, "min").replicas).toBe(1);
+    expect(estimateMonthlyCost(policy, "typical").replicas).toBe(10);
+    expect(estimateMonthlyCost(policy, "max").replicas).toBe(policy.pods.maxReplicas);
+  });
+
+  it("names the service, the key and the region of a price the table lacks", () => {
+    const missing = (change: (policy: typeof prod) => void) => {
+      const policy = structuredClone(prod);
+      change(policy);
+      return () => estimateMonthlyCost(policy, "min");
+    };
+    expect(missing((p) => (p.database.instanceClass = "db.x9.huge"))).toThrow(
+      'no RDS price for "db.x9.huge" in the us-east-1 price table (pricing.ts)',
+    );
+    expect(missing((p) => (p.cache.nodeType = "cache.x9.huge"))).toThrow(
+      'no ElastiCache price for "cache.x9.huge" in the us-east-1 price table (pricing.ts)',
+    );
+    expect(missing((p) => (p.nodes.system.instanceType = "m7i.large-ish"))).toThrow(
+      'no EC2 price for "m7i.large-ish" in the us-east-1 price table (pricing.ts)',
+    );
+  });
+
+  it("itemises the app nodes by type", () => {
+    const line = estimateMonthlyCost(prod, "min").lines.find((l) => l.item === "App nodes (Karpenter)");
+    expect(line?.detail).toMatch(/^3 pods on \d+ × [a-z0-9]+\.[a-z0-9]+( \+ \d+ × [a-z0-9]+\.[a-z0-9]+)*$/);
   });
 });

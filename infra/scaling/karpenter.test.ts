@@ -85,6 +85,16 @@ describe("Karpenter NodePool derived from the policy", () => {
     expect(["m7g", "c7gn", "t4g", "r8g"].map(architectureOf)).toEqual(["arm64", "arm64", "arm64", "arm64"]);
   });
 
+  it("asks for each architecture of a mixed pool once, sorted, Linux nodes, and 30-day expiry", () => {
+    const policy = structuredClone(scalingPolicyFor("prod"));
+    policy.nodes.karpenter.instanceFamilies = ["m7g", "m7i", "c7g", "c7i"];
+    const spec = karpenterNodePoolSpec(policy, "parley-app").template.spec;
+    const requirement = (key: string) => spec.requirements.find((r) => r.key === key)?.values;
+    expect(requirement("kubernetes.io/arch")).toEqual(["amd64", "arm64"]);
+    expect(requirement("kubernetes.io/os")).toEqual(["linux"]);
+    expect(spec.expireAfter).toBe("720h");
+  });
+
   it("the schema check rejects a bad duration and an unknown field", () => {
     const spec = karpenterNodePoolSpec(scalingPolicyFor("prod"), "parley-app");
     expect(

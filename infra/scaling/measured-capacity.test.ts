@@ -79,6 +79,47 @@ describe("the measured capacity file", () => {
     ).toThrow(/no step finished without errors$/);
   });
 
+  it("takes the busiest step wherever it stands, and the first of two equally busy ones", () => {
+    const busiestFirst = measurement((m) => {
+      m.steps = [m.steps[2]!, m.steps[0]!, m.steps[1]!];
+    });
+    expect(read(busiestFirst).requestsPerSecondPerCore).toBe(1000);
+    const tied = measurement((m) => {
+      m.steps[1]!.requestsPerSecond = 800;
+      m.requestsPerSecondPerCore = Math.floor(1000 / 1.1);
+    });
+    expect(read(tied).requestsPerSecondPerCore).toBe(909);
+  });
+
+  it("allows 1% between the rate and 1000 / the CPU per request, and no more", () => {
+    expect(read(measurement((m) => (m.requestsPerSecondPerCore = 1010))).requestsPerSecondPerCore).toBe(1010);
+    expect(read(measurement((m) => (m.requestsPerSecondPerCore = 990))).requestsPerSecondPerCore).toBe(990);
+    expect(() => read(measurement((m) => (m.requestsPerSecondPerCore = 1010.5)))).toThrow(
+      /requestsPerSecondPerCore 1010\.5 is not 1000/,
+    );
+  });
+
+  it("allows each share 3 points off 3 : 2 : 1, and refuses a step that served nothing", () => {
+    // 52.9% lists, 33.1% messages, 14% analytics: every share within 3 points.
+    const within = measurement(
+      (m) => (m.steps[0]!.served = { listChatbots: 529, postMessage: 331, analytics: 140 }),
+    );
+    expect(read(within).requestsPerSecondPerCore).toBe(1000);
+    // 54% lists is 4 points over half.
+    const over = measurement(
+      (m) => (m.steps[0]!.served = { listChatbots: 540, postMessage: 320, analytics: 140 }),
+    );
+    expect(() => read(over)).toThrow(/served 54% listChatbots, 32% postMessage, 14% analytics/);
+    expect(() =>
+      read(measurement((m) => (m.steps[1]!.served = { listChatbots: 0, postMessage: 0, analytics: 0 }))),
+    ).toThrow(/capacity-measurement\.json: the 8-connection step served none of the mixed user's requests$/);
+  });
+
+  it("names the first schema problem with its path, or (root) for a value that is not an object", () => {
+    expect(() => read(42)).toThrow(/capacity-measurement\.json: \(root\): /);
+    expect(() => read(measurement((m) => (m.steps = [])))).toThrow(/capacity-measurement\.json: steps: /);
+  });
+
   it("refuses a file written before steps recorded their mix, naming the field", () => {
     const old = measurement() as unknown as { steps: Array<Record<string, unknown>> };
     for (const step of old.steps) {

@@ -90,6 +90,15 @@ describe("HPA algorithm details", () => {
     expect(replicasForMetric(3, observe([10, 10], 100, { missing: 1 }))).toBe(2);
   });
 
+  it("never turns a scale-down into a scale-up when the missing pods outnumber the current replicas", () => {
+    // Two pods at 50% of a 100% target and two more running without samples (counted at 100%):
+    // (50+50+100+100)/4 = 75% → ceil(0.75·4) = 3, more than the 2 current replicas: no change
+    // (replica_calculator.go: newUsageRatio < 1.0 && newReplicas > currentReplicas).
+    expect(
+      replicasForMetric(2, { kind: "resource", target: 100, values: [50, 50], unready: 0, missing: 2 }),
+    ).toBe(2);
+  });
+
   it("ignores a metric with no samples and takes the largest recommendation across metrics", () => {
     expect(replicasForMetric(3, observe([], 100))).toBeUndefined();
     const hpa = new HpaController({ minReplicas: 1, maxReplicas: 20, behavior: defaultBehavior });
