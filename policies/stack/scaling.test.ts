@@ -76,6 +76,28 @@ function resources(stack: Stack) {
 
 const check = (stack: Stack) => messages(scalingInvariants, resources(stack), { stack: "prod" });
 
+/** The policy `deployedScalingPolicy` reads from the stack's resources as the policy engine hands them over. */
+async function deployed(
+  declared: typeof prod,
+  stack: Stack,
+  { replicaFirst = false }: { replicaFirst?: boolean } = {},
+): Promise<typeof prod> {
+  let seen: typeof prod | undefined;
+  const spy = {
+    ...scalingInvariants,
+    validateStack: (args: Parameters<typeof scalingInvariants.validateStack>[0]) => {
+      seen = deployedScalingPolicy(declared, args.resources, "parley");
+    },
+  };
+  const all = resources(stack);
+  if (replicaFirst) {
+    const isReplica = (r: (typeof all)[number]) => r.inputs.replicateSourceDb !== undefined;
+    all.sort((a, b) => Number(isReplica(b)) - Number(isReplica(a)));
+  }
+  await runPolicyGate({ policies: [spy] }, all, {});
+  return seen!;
+}
+
 describe("scaling-invariants", () => {
   it("reads back the prod policy from resources that carry its numbers", async () => {
     let seen: unknown;
@@ -87,6 +109,103 @@ describe("scaling-invariants", () => {
     };
     await runPolicyGate({ policies: [spy] }, resources(prodStack()), {});
     expect(seen).toEqual(prod);
+  });
+
+  it("takes every number the resources carry over the declared policy's", async () => {
+    // Declared: every carried number differs from what the prod resources deploy.
+    const declared = structuredClone(prod);
+    Object.assign(declared.pods, {
+      minReplicas: 9,
+      maxReplicas: 99,
+      cpuRequestMillicores: 1,
+      cpuLimitMillicores: 2,
+      memoryRequestMiB: 3,
+      memoryLimitMiB: 4,
+    });
+    declared.database.poolMaxPerPod = { primary: 1, replica: 1 };
+    declared.hpa.scaleUp = { stabilizationWindowSeconds: 999, selectPolicy: "Min", policies: [] };
+    declared.hpa.scaleDown = { stabilizationWindowSeconds: 999, selectPolicy: "Disabled", policies: [] };
+    declared.pdb.maxUnavailable = 7;
+    declared.nodes.karpenter.cpuLimitCores = 1;
+    declared.nodes.karpenter.memoryLimitGiB = 1;
+    declared.nodes.system = { instanceType: "t3.medium", minSize: 1, desiredSize: 1, maxSize: 1 };
+    Object.assign(declared.database, {
+      instanceClass: "db.t4g.micro",
+      readReplicas: 0,
+      allocatedStorageGiB: 1,
+      maxAllocatedStorageGiB: 2,
+    });
+    declared.cache.nodeType = "cache.t4g.micro";
+    declared.cache.replicas = 0;
+    expect(await deployed(declared, prodStack())).toEqual(prod);
+  });
+
+  it("keeps the declared number wherever the resources leave one out", async () => {
+    const stack = prodStack();
+    const container = stack.deployment.spec.template.spec.containers[0]!;
+    stack.deployment = mutate(stack.deployment, "spec.template.spec.containers.0", {
+      ...container,
+      resources: {},
+      env: [
+        { name: "DB_POOL_MAX", value: "0" },
+        { name: "DB_REPLICA_POOL_MAX", value: "many" },
+      ],
+    });
+    stack.hpa = mutate(stack.hpa, "spec.behavior", {});
+    stack.pdb = mutate(stack.pdb, "spec.maxUnavailable", "50%");
+    stack.nodePool = mutate(stack.nodePool, "spec.limits", {});
+    stack.nodeGroup = {} as Stack["nodeGroup"];
+    stack.primary = {} as Stack["primary"];
+    stack.cache = {} as Stack["cache"];
+    expect(await deployed(prod, stack)).toEqual(prod);
+  });
+
+  it("reads the app's container by name, else the first, and a cache's replicas per node group", async () => {
+    const stack = prodStack();
+    const app = stack.deployment.spec.template.spec.containers[0]!;
+    const sidecar = {
+      name: "sidecar",
+      image: "sidecar",
+      resources: { requests: { cpu: "50m", memory: "16Mi" } },
+    };
+    stack.deployment = mutate(stack.deployment, "spec.template.spec.containers", [sidecar, app]);
+    stack.cache = { nodeType: prod.cache.nodeType, replicasPerNodeGroup: 4 } as unknown as Stack["cache"];
+    const read = await deployed(prod, stack);
+    expect(read.pods.cpuRequestMillicores).toBe(prod.pods.cpuRequestMillicores);
+    expect(read.cache.replicas).toBe(4);
+
+    const unnamed = prodStack();
+    unnamed.deployment = mutate(unnamed.deployment, "spec.template.spec.containers.0.name", "web");
+    unnamed.deployment = mutate(
+      unnamed.deployment,
+      "spec.template.spec.containers.0.resources.requests.cpu",
+      "750m",
+    );
+    unnamed.hpa = mutate(unnamed.hpa, "spec.minReplicas", undefined);
+    const first = await deployed(prod, unnamed);
+    expect(first.pods.cpuRequestMillicores).toBe(750);
+    // Kubernetes defaults an HPA's minReplicas to 1.
+    expect(first.pods.minReplicas).toBe(1);
+  });
+
+  it("reads only the app's own HPA and PDB, and counts the primary apart from its replicas", async () => {
+    const stack = prodStack();
+    stack.hpa = mutate(stack.hpa, "metadata.name", "other");
+    stack.pdb = mutate(stack.pdb, "metadata.name", "other");
+    const declared = structuredClone(prod);
+    declared.pods.maxReplicas = 12;
+    declared.pdb.maxUnavailable = 2;
+    const read = await deployed(declared, stack);
+    expect(read.pods.maxReplicas).toBe(12);
+    expect(read.pdb.maxUnavailable).toBe(2);
+    expect(read.database.readReplicas).toBe(prod.database.readReplicas);
+
+    // The replica listed first: the primary is still the instance without replicateSourceDb.
+    const replicaFirst = prodStack();
+    replicaFirst.replica = { ...replicaFirst.replica, instanceClass: "db.r7g.4xlarge" };
+    expect((await deployed(prod, replicaFirst, { replicaFirst: true })).database.instanceClass).toBe(
+      prod.database.instanceClass,
+    );
   });
 
   it("passes the prod stack as the policy declares it", async () => {
@@ -161,6 +280,12 @@ describe("scaling-invariants", () => {
         ),
       );
     }
+  });
+
+  it("says so when no subnet carries the pod subnet tag", async () => {
+    expect(
+      await messages(scalingInvariants, resources(prodStack()), { stack: "prod", podSubnetTag: "other" }),
+    ).toEqual(['No subnet carries the tag "other", so pod IP capacity cannot be checked.']);
   });
 
   it("a stack without a scaling policy is named", async () => {
