@@ -98,4 +98,22 @@ describe("az-spread", () => {
       "Deployment app has no topology spread constraint on topology.kubernetes.io/zone.",
     ]);
   });
+
+  it("pods spread only over hostnames, or a Deployment without a pod template", async () => {
+    const byHost = mutate(deployment, "spec.template.spec.topologySpreadConstraints", [
+      { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" },
+    ]);
+    expect(await messages(azSpread, stack({ deployment: byHost }))).toEqual([
+      "Deployment app has no topology spread constraint on topology.kubernetes.io/zone.",
+    ]);
+    for (const hollow of [{}, { spec: {} }, { spec: { template: {} } }])
+      expect(await messages(azSpread, stack({ deployment: hollow }))).toEqual([
+        "Deployment app has no topology spread constraint on topology.kubernetes.io/zone.",
+      ]);
+  });
+
+  it("a stack without subnets of its own (they come from another stack) is not judged on them", async () => {
+    const withoutSubnets = stack().filter((r) => r.type !== types.subnet);
+    expect(await messages(azSpread, withoutSubnets)).toEqual([]);
+  });
 });
