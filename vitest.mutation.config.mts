@@ -24,6 +24,8 @@ export default defineConfig({
       "policies/served.test.ts",
       "policies/plan.test.ts",
       "policies/offline.test.ts",
+      // Runs the program for both stacks (seconds per test); cross-stack-issues.test.ts judges the rules.
+      "policies/cross-stack/zone-ownership.test.ts",
       // Runs the CLI in a child process, where Stryker cannot see which mutant is active.
       "infra/scaling/cli.test.ts",
       // Simulates hours of traffic per scenario; the simulator is not mutated.

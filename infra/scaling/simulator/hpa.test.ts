@@ -90,6 +90,26 @@ describe("HPA algorithm details", () => {
     expect(replicasForMetric(3, observe([10, 10], 100, { missing: 1 }))).toBe(2);
   });
 
+  it("on a scale-up, not-yet-ready pods at 0 can reverse the direction: no change", () => {
+    // 2 ready pods at 200% and 4 not yet ready: (200+200)/6 = 67% of the target, a scale-down by the
+    // new ratio after a scale-up by the old one, so the replicas stay (replica_calculator.go).
+    expect(
+      replicasForMetric(2, { kind: "resource", target: 100, values: [200, 200], unready: 4, missing: 0 }),
+    ).toBe(2);
+    // Without the not-yet-ready pods the same samples double the replicas.
+    expect(
+      replicasForMetric(2, { kind: "resource", target: 100, values: [200, 200], unready: 0, missing: 0 }),
+    ).toBe(4);
+  });
+
+  it("brings replicas outside the bounds back to them before reading any metric", () => {
+    const hpa = () => new HpaController({ minReplicas: 2, maxReplicas: 5, behavior: defaultBehavior });
+    expect(hpa().reconcile(0, 8, [8])).toBe(5);
+    expect(hpa().reconcile(0, 1, [1])).toBe(2);
+    expect(hpa().reconcile(0, 1, [undefined])).toBe(2);
+    expect(hpa().reconcile(0, 3, [undefined, undefined])).toBe(3);
+  });
+
   it("never turns a scale-down into a scale-up when the missing pods outnumber the current replicas", () => {
     // Two pods at 50% of a 100% target and two more running without samples (counted at 100%):
     // (50+50+100+100)/4 = 75% → ceil(0.75·4) = 3, more than the 2 current replicas: no change
