@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Ajv from "ajv";
 import { createGenerator } from "ts-json-schema-generator";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { scrapeJob } from "../../contracts/metrics";
 import {
@@ -21,7 +21,16 @@ import { runbookBaseUrl } from "../config/runbook";
 import { renderDashboards } from ".";
 import { datasource, deployAnnotationExpr } from "./panels";
 
-const dashboards = renderDashboards();
+/**
+ * Rendered again before each test rather than once at collection, so a mutation run (npm run
+ * test:mutation) credits the dashboard code to the tests that check it. The uids name the cases.
+ */
+let dashboards: ReturnType<typeof renderDashboards>;
+beforeEach(() => {
+  dashboards = renderDashboards();
+});
+const dashboardUids = renderDashboards().map((dashboard) => dashboard.uid);
+const dashboardNamed = (uid: string) => dashboards.find((dashboard) => dashboard.uid === uid)!;
 
 /** The v1 dashboard schema, generated from @grafana/schema's TypeScript types. */
 function grafanaDashboardSchema(): object {
@@ -65,14 +74,12 @@ describe("Grafana dashboards", () => {
     ]);
   });
 
-  it.each(dashboards.map((dashboard) => [dashboard.uid, dashboard] as const))(
-    "%s is valid against the @grafana/schema dashboard schema",
-    (_uid, dashboard) => {
-      const valid = validate(withoutPrometheusAnnotationFields(dashboard.json));
-      expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
-      expect(valid).toBe(true);
-    },
-  );
+  it.each(dashboardUids)("%s is valid against the @grafana/schema dashboard schema", (uid) => {
+    const dashboard = dashboardNamed(uid);
+    const valid = validate(withoutPrometheusAnnotationFields(dashboard.json));
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(valid).toBe(true);
+  });
 
   it("rejects an invalid dashboard (the schema check can fail)", () => {
     const broken = structuredClone(dashboards[0]!.json) as { panels: Array<{ gridPos: unknown }> };
@@ -86,9 +93,10 @@ describe("Grafana dashboards", () => {
     for (const dashboard of dashboards) expect((dashboard.json as { uid: string }).uid).toBe(dashboard.uid);
   });
 
-  it.each(dashboards.map((dashboard) => [dashboard.uid, dashboard] as const))(
+  it.each(dashboardUids)(
     "%s has unique panel ids and non-overlapping panels inside the 24-column grid",
-    (_uid, dashboard) => {
+    (uid) => {
+      const dashboard = dashboardNamed(uid);
       const panels = panelsOf(dashboard.json);
       const ids = panels.map((panel) => panel.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -109,9 +117,10 @@ describe("Grafana dashboards", () => {
     },
   );
 
-  it.each(dashboards.map((dashboard) => [dashboard.uid, dashboard] as const))(
+  it.each(dashboardUids)(
     "%s has datasource and namespace variables and a unit, a description and a query on every panel",
-    (_uid, dashboard) => {
+    (uid) => {
+      const dashboard = dashboardNamed(uid);
       const variables = (dashboard.json as { templating: { list: Array<{ name: string; type: string }> } })
         .templating.list;
       expect(variables.map((variable) => [variable.name, variable.type])).toEqual([
@@ -129,9 +138,10 @@ describe("Grafana dashboards", () => {
     },
   );
 
-  it.each(dashboards.map((dashboard) => [dashboard.uid, dashboard] as const))(
+  it.each(dashboardUids)(
     "%s shows UTC, marks deploys from parley_build_info and links the runbook",
-    (_uid, dashboard) => {
+    (uid) => {
+      const dashboard = dashboardNamed(uid);
       const json = dashboard.json as {
         timezone: string;
         annotations: { list: Array<{ name: string; expr?: string; datasource?: unknown; enable: boolean }> };
