@@ -1,11 +1,36 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { withTempDir } from "../tests/support/observability/observability-tools";
 import { observabilityFiles, renderObservability, writeObservability } from "./render";
 
+/** The rendered artifacts, committed so a review shows what a change does to every rule and panel. */
+const committedDir = join(__dirname, "rendered");
+
+/** Every file under `dir`, by path relative to it. */
+function filesUnder(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(relative(dir, path), readFileSync(path, "utf8"));
+  }
+  return files;
+}
+
 describe("renderObservability / writeObservability", () => {
+  it("matches the committed observability/rendered/ byte for byte (`npm run render -- observability/rendered` updates it)", () => {
+    withTempDir((dir) => {
+      writeObservability(dir);
+      const fresh = filesUnder(dir);
+      const committed = filesUnder(committedDir);
+      expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
+      for (const [file, text] of fresh)
+        expect(committed.get(file), `observability/rendered/${file} is out of date`).toBe(text);
+    });
+  });
+
   it("renders the same artifacts every time (a plain function of the sources)", () => {
     expect(renderObservability()).toEqual(renderObservability());
   });
