@@ -13,6 +13,7 @@ export default defineConfig({
       "alerts/**/*.test.ts",
       "observability/**/*.test.ts",
       "app/src/auth/**/*.test.ts",
+      "app/src/domain/**/*.test.ts",
       "app/src/http/**/*.test.ts",
       "app/src/cache/**/*.test.ts",
     ],
