@@ -9,6 +9,7 @@
  * and the old one expires with its TTL. Look-ups count as `parley_cache_requests_total{cache="ai_semantic"}`.
  */
 import { createHash } from "node:crypto";
+import { BoundedMap } from "../cache/bounded-map";
 import type { RedisGuard } from "../cache/redis";
 import type { Metrics } from "../telemetry/metrics";
 import { analyse, type Question, questionSignature, similarity } from "./question-similarity";
@@ -74,7 +75,7 @@ type StoreCommand = (keyCount: number, ...keysThenArgs: Array<string | number>) 
 const maxAnalyses = 5_000;
 
 export class SemanticCache {
-  private readonly analyses = new Map<string, Question>();
+  private readonly analyses = new BoundedMap<string, Question>(maxAnalyses);
 
   constructor(
     private readonly redis: RedisGuard,
@@ -148,7 +149,6 @@ export class SemanticCache {
     let analysis = this.analyses.get(question);
     if (!analysis) {
       analysis = analyse(question);
-      if (this.analyses.size >= maxAnalyses) this.analyses.delete(this.analyses.keys().next().value!);
       this.analyses.set(question, analysis);
     }
     return analysis;

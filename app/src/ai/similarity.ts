@@ -1,5 +1,6 @@
 /** Text similarity for the knowledge provider: cosine similarity of word-frequency vectors. */
 import { createHash } from "node:crypto";
+import { BoundedMap } from "../cache/bounded-map";
 
 const stopWords = new Set(
   "a an and are at be can do does for from how i in is it me my of on or the to what when where which who why with you your".split(
@@ -89,8 +90,8 @@ export class KnowledgeIndex {
  * hit. The same array object skips even the hash.
  */
 const byArray = new WeakMap<readonly { question: string }[], KnowledgeIndex>();
-const byHash = new Map<string, KnowledgeIndex>();
 const maxIndexes = 256;
+const byHash = new BoundedMap<string, KnowledgeIndex>(maxIndexes);
 
 export function knowledgeIndex(entries: readonly { question: string }[]): KnowledgeIndex {
   const known = byArray.get(entries);
@@ -103,7 +104,6 @@ export function knowledgeIndex(entries: readonly { question: string }[]): Knowle
     byHash.delete(key); // re-inserted below: the Map's order is least recently used first
   else index = new KnowledgeIndex(entries.map((entry) => entry.question));
   byHash.set(key, index);
-  if (byHash.size > maxIndexes) byHash.delete(byHash.keys().next().value!);
   byArray.set(entries, index);
   return index;
 }

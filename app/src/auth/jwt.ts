@@ -6,6 +6,7 @@
  * query with a malformed id.
  */
 import { errors, jwtVerify, SignJWT } from "jose";
+import { BoundedMap } from "../cache/bounded-map";
 import { isUuid } from "../domain/cursor";
 
 export interface TokenClaims {
@@ -89,7 +90,7 @@ export async function verifyToken(
  * would refuse it; a token that failed is never remembered.
  */
 export function tokenVerifier(secret: string, ttlSeconds: number, size = 10_000) {
-  const accepted = new Map<string, TokenClaims>();
+  const accepted = new BoundedMap<string, TokenClaims>(size);
   return async (token: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<TokenClaims> => {
     const known = accepted.get(token);
     if (
@@ -100,7 +101,6 @@ export function tokenVerifier(secret: string, ttlSeconds: number, size = 10_000)
       return known;
     accepted.delete(token);
     const claims = await verifyToken(token, secret, { ttlSeconds, nowSeconds });
-    if (accepted.size >= size) accepted.delete(accepted.keys().next().value!);
     accepted.set(token, claims);
     return claims;
   };

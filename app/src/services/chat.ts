@@ -18,6 +18,7 @@ import { AiTimeoutError } from "../ai/resilient-provider";
 import { chooseModel } from "../ai/routing";
 import { type CachedAnswer, knowledgeVersion, type SemanticCache, standalone } from "../ai/semantic-cache";
 import type { AiUsage, LedgerEntry, UsageRoute } from "../ai/usage";
+import { BoundedMap } from "../cache/bounded-map";
 import type { Cache } from "../cache/cache";
 import { CircuitOpenError } from "../cache/circuit-breaker";
 import type { AppConfig } from "../config";
@@ -73,7 +74,7 @@ const maxKnownConversations = 50_000;
 
 export class ChatService {
   /** Conversation (organization/id) → its chatbot. */
-  private readonly chatbots = new Map<string, string>();
+  private readonly chatbots = new BoundedMap<string, string>(maxKnownConversations);
 
   constructor(
     private readonly deps: {
@@ -188,7 +189,6 @@ export class ChatService {
     }
     const conversation = await this.deps.conversations.get(organizationId, conversationId);
     if (!conversation) return null;
-    if (this.chatbots.size >= maxKnownConversations) this.chatbots.delete(this.chatbots.keys().next().value!);
     this.chatbots.set(key, conversation.chatbot_id);
     return conversation.chatbot_id;
   }
