@@ -99,3 +99,27 @@ it("falls through to the loader when Redis fails, counting an error", async () =
   expect(await counted("error")).toBe(errorsBefore + 1);
   redis.breaker.success();
 });
+
+it("sees another pod's pins through Redis alone, on any of a read's pins", async () => {
+  // A second pod: its own Cache, so none of the pins below is known to it locally.
+  const otherPod = new Cache(redis, metrics, log, 500);
+  const load = async () => "cached";
+  const request = { cache: "t", key: "k5", ttlSeconds: 60, pins: ["pin:k5a", "pin:k5b"], load };
+  await otherPod.read(request);
+  await eventually(async () => (await redis.client.exists("k5")) === 1, "k5 written to Redis");
+  await cache.invalidate([], ["pin:k5b"]);
+  const loader = slowLoader("fresh");
+  expect(await otherPod.read({ ...request, load: loader.load })).toBe("fresh");
+  expect(loader.calls).toEqual([true]);
+});
+
+it("counts an entry only under the generation it was stored in", async () => {
+  const load = async () => "old";
+  const request = { cache: "t", key: "k6", ttlSeconds: 60, pins: [], load };
+  await cache.read(request);
+  await eventually(async () => (await redis.client.exists("k6")) === 1, "k6 written to Redis");
+  await redis.client.incr("cache:generation");
+  const loader = slowLoader("new");
+  expect(await cache.read({ ...request, load: loader.load })).toBe("new");
+  expect(loader.calls).toEqual([false]);
+});

@@ -6,7 +6,6 @@
  * cache after that write's invalidation. When Redis fails the read falls through to PostgreSQL and the
  * failure is counted as an `error`.
  */
-import type { ChainableCommander } from "ioredis";
 import type { Logger } from "pino";
 import type { Metrics } from "../telemetry/metrics";
 import { CircuitOpenError } from "./circuit-breaker";
@@ -39,17 +38,6 @@ interface Entry<T> {
   v: T;
 }
 
-/**
- * Runs a pipeline, throwing its first command error: `exec()` resolves even when commands failed
- * (timed out), and the circuit breaker and the callers must see that as the failure it is.
- */
-async function execOrThrow(pipeline: ChainableCommander): Promise<Array<[Error | null, unknown]>> {
-  const replies = (await pipeline.exec()) ?? [];
-  const failed = replies.find(([error]) => error);
-  if (failed) throw failed[0];
-  return replies;
-}
-
 export class Cache {
   private readonly flights = new SingleFlight<unknown>();
   /** Pins written by this process, used while Redis cannot tell. */
@@ -73,17 +61,11 @@ export class Cache {
     let generation: string | undefined;
     try {
       await this.repair();
-      const replies = await this.redis.run(async (client) => {
-        const pipeline = client.pipeline();
-        for (const pin of pins) pipeline.exists(pin);
-        pipeline.get(generationKey);
-        if (field === undefined) pipeline.get(key);
-        else pipeline.hget(key, field);
-        return execOrThrow(pipeline);
-      });
-      pinned ||= replies.slice(0, pins.length).some(([, exists]) => exists === 1);
-      generation = String(replies[pins.length]?.[1] ?? "0");
-      const cached = replies.at(-1)?.[1];
+      const [anyPin, currentGeneration, cached] = await this.redis.run((client) =>
+        client.cacheRead(pins.length + 2, ...pins, generationKey, key, field ?? ""),
+      );
+      pinned ||= anyPin === 1;
+      generation = currentGeneration;
       // A pinned resource was written a moment ago: whatever is cached may predate the write (its
       // invalidation may have failed), so it is read from the primary instead.
       const entry = typeof cached === "string" && !pinned ? (JSON.parse(cached) as Entry<T>) : undefined;
@@ -122,12 +104,9 @@ export class Cache {
     for (const pin of pins) this.localPins.set(pin, until);
     this.pruneLocalPins();
     try {
-      await this.redis.run(async (client) => {
-        const pipeline = client.pipeline();
-        if (keys.length > 0) pipeline.del(...keys);
-        for (const pin of pins) pipeline.set(pin, "1", "PX", this.pinMs);
-        await execOrThrow(pipeline);
-      });
+      await this.redis.run((client) =>
+        client.cacheInvalidate(keys.length + pins.length, ...keys, ...pins, keys.length, this.pinMs),
+      );
     } catch (error) {
       // Everything cached may now be stale: the next use of Redis first retires it all (repair()).
       this.lostInvalidation = true;

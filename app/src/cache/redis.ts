@@ -4,6 +4,7 @@
  * at once and a restored one closes it, so a dead Redis costs requests nothing and
  * `parley_circuit_state{dependency="redis"}` reads 2 while Redis is down and 0 once it is back.
  */
+import type { Socket } from "node:net";
 import Redis from "ioredis";
 import type { Logger } from "pino";
 import { circuitStateValue } from "../../../contracts/metrics";
@@ -40,7 +41,33 @@ else
 end
 return 1`;
 
+// A cached read in one command: 1 when any pin (KEYS[1..n-2]) exists, else 0; the cache generation
+// (KEYS[n-1]); the value at KEYS[n] (its hash field ARGV[1] when not empty). One reply to parse
+// instead of a pipeline's n (docs/performance.md, "Redis commands": 4-command pipeline 22 µs of
+// client CPU against 4.5 µs for this script).
+const cacheReadScript = `
+local pinned = 0
+for i = 1, #KEYS - 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then pinned = 1 break end
+end
+local value
+if ARGV[1] == '' then value = redis.call('GET', KEYS[#KEYS]) else value = redis.call('HGET', KEYS[#KEYS], ARGV[1]) end
+return {pinned, redis.call('GET', KEYS[#KEYS - 1]) or '0', value}`;
+
+// After a write: deletes KEYS[1..ARGV[1]] and sets every later key as a pin expiring in ARGV[2] ms.
+const cacheInvalidateScript = `
+local deleted = tonumber(ARGV[1])
+if deleted > 0 then redis.call('DEL', unpack(KEYS, 1, deleted)) end
+for i = deleted + 1, #KEYS do
+  redis.call('SET', KEYS[i], '1', 'PX', ARGV[2])
+end
+return 1`;
+
 interface ParleyRedisCommands {
+  /** Pins, generation and value of a cached read (see cacheReadScript). */
+  cacheRead(keyCount: number, ...keysThenField: string[]): Promise<[0 | 1, string, string | null]>;
+  /** Drops cached keys and sets pins (see cacheInvalidateScript). */
+  cacheInvalidate(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   /** Stores a cache value unless a pin exists or the generation moved (see cacheStoreScript). */
   cacheStore(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   /** Fixed-window counters: per key INCR (expiring after its window); returns [count, ttlMs, ...]. */
@@ -79,6 +106,9 @@ export class RedisGuard {
     }) as ParleyRedis;
     this.client.defineCommand("rateLimit", { lua: rateLimitScript });
     this.client.defineCommand("cacheStore", { lua: cacheStoreScript });
+    this.client.defineCommand("cacheRead", { lua: cacheReadScript });
+    this.client.defineCommand("cacheInvalidate", { lua: cacheInvalidateScript });
+    this.client.on("connect", () => coalesceWritesPerTurn(this.client.stream));
     this.client.on("ready", () => this.breaker.success());
     this.client.on("close", () => this.breaker.open());
     this.client.on("error", (error) => log.debug({ err: error }, "redis connection error"));
@@ -112,4 +142,28 @@ export class RedisGuard {
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
   }
+}
+
+/**
+ * Holds a connection's writes until the end of the event-loop turn (setImmediate runs after the poll
+ * phase that handled this turn's requests), so the commands of every request served in one turn leave
+ * in one writev instead of one write each; Redis still sees them in order. ioredis has no such option
+ * (`enableAutoPipelining` builds a Pipeline per turn, which cost more client CPU than it saved in
+ * docs/performance.md's measurement), so the socket's own `write` is wrapped.
+ */
+function coalesceWritesPerTurn(socket: Socket): void {
+  const write = socket.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function coalescedWrite(this: Socket, ...args: Parameters<Socket["write"]>) {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    }
+    return write.apply(this, args);
+  } as Socket["write"];
 }
