@@ -411,9 +411,21 @@ async function main(): Promise<void> {
       url: string;
       script?: (run: number) => string;
       metricsUrl?: string;
+      /** The process serving it, whose CPU per request is reported (the app's unless named). */
+      server?: ChildProcess;
     }> = [
-      { key: "bareHttp", name: "bare node http (context)", url: `http://127.0.0.1:${barePort}/` },
-      { key: "expressHello", name: "Express 5 hello (baseline)", url: `http://127.0.0.1:${expressPort}/` },
+      {
+        key: "bareHttp",
+        name: "bare node http (context)",
+        url: `http://127.0.0.1:${barePort}/`,
+        server: bare,
+      },
+      {
+        key: "expressHello",
+        name: "Express 5 hello (baseline)",
+        url: `http://127.0.0.1:${expressPort}/`,
+        server: express,
+      },
       { key: "healthz", name: "GET /healthz", url: `${base}/healthz` },
       {
         key: "cachedChatbot",
@@ -463,14 +475,15 @@ async function main(): Promise<void> {
       await wrk({ url: scenario.url, script: scenario.script?.(++runs), connections, durationMs: 1_000 });
       const before = isApp(scenario.url) ? await cacheCounts(`${base}/metrics`) : undefined;
       sampler.window();
-      const cpuBefore = cpuMs(app.pid);
+      const server = scenario.server ?? app;
+      const cpuBefore = cpuMs(server.pid);
       const result = await wrk({
         url: scenario.url,
         script: scenario.script?.(++runs),
         connections,
         durationMs,
       });
-      const appCpu = cpuMs(app.pid) - cpuBefore;
+      const serverCpu = cpuMs(server.pid) - cpuBefore;
       const peak = sampler.window();
       const after = before ? await cacheCounts(`${base}/metrics`) : undefined;
       const lookups = before && after ? after.total - before.total : 0;
@@ -481,7 +494,7 @@ async function main(): Promise<void> {
         ...result,
         ratio: 0,
         peakAppRssMB: isApp(scenario.url) ? peak : null,
-        appCpuMsPerRequest: isApp(scenario.url) && result.requests > 0 ? appCpu / result.requests : null,
+        serverCpuMsPerRequest: result.requests > 0 ? serverCpu / result.requests : null,
         cacheHitRatio: before && after && lookups > 0 ? (after.hit - before.hit) / lookups : null,
       });
       console.log(
@@ -507,7 +520,7 @@ async function main(): Promise<void> {
       ...sse,
       ratio: 0,
       peakAppRssMB: sampler.window(),
-      appCpuMsPerRequest: null,
+      serverCpuMsPerRequest: null,
       cacheHitRatio: null,
     });
     console.log(

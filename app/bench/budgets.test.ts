@@ -17,7 +17,7 @@ function scenario(key: ScenarioKey, overrides: Partial<ScenarioResult> = {}): Sc
     p95Ms: key === "sse" ? 1050 : 10,
     p99Ms: 15,
     peakAppRssMB: 120,
-    appCpuMsPerRequest: null,
+    serverCpuMsPerRequest: null,
     cacheHitRatio: null,
     ...overrides,
   };

@@ -27,9 +27,9 @@ export interface ScenarioResult extends LoadResult {
   ratio: number;
   /** Highest resident set of the app process while this scenario ran (MB, 10^6 bytes). */
   peakAppRssMB: number | null;
-  /** CPU the app process spent per request (ms, user + system, from /proc), a figure less
-   * sensitive than req/s to other load on the machine. */
-  appCpuMsPerRequest: number | null;
+  /** CPU the serving process (the app, or the baseline's server) spent per request (ms, user +
+   * system, from /proc), a figure less sensitive than req/s to other load on the machine. */
+  serverCpuMsPerRequest: number | null;
   /** Cache hits / look-ups during the scenario (parley_cache_requests_total); null when none. */
   cacheHitRatio: number | null;
 }
@@ -89,7 +89,7 @@ export function renderTable(report: BenchReport): string {
     s.p95Ms.toFixed(2),
     s.p99Ms.toFixed(2),
     String(s.errors),
-    fixed(s.appCpuMsPerRequest, 3),
+    fixed(s.serverCpuMsPerRequest, 3),
     fixed(s.peakAppRssMB, 0),
     s.cacheHitRatio === null ? "-" : `${(s.cacheHitRatio * 100).toFixed(1)}%`,
   ]);

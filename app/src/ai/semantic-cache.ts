@@ -3,14 +3,18 @@
  * under the same knowledge version, is answered from Redis without calling the provider.
  *
  * Per (chatbot, knowledge version) two Redis hashes share one signature per stored question: one maps
- * it to the question (small: the look-up reads them all and scores them in process), the other to the
- * answer (read only on a hit). The knowledge version is a hash of everything that shapes an answer
+ * it to the question (small: read whole and scored in process), the other to the answer (read only on
+ * a hit). Each process keeps the questions it last read, at most `storedQuestionsMaxAgeMs` old, plus
+ * those it stored since: reading and parsing up to 500 questions per message was a third of a message's
+ * CPU (docs/performance.md). A question another pod stored a moment ago is therefore missed for up to
+ * that long, which costs one provider call, never a wrong answer. The knowledge version is a hash of everything that shapes an answer
  * (system prompt, knowledge, models), so changing the prompt or the knowledge starts an empty cache
  * and the old one expires with its TTL. Look-ups count as `parley_cache_requests_total{cache="ai_semantic"}`.
  */
 import { createHash } from "node:crypto";
 import { BoundedMap } from "../cache/bounded-map";
 import type { RedisGuard } from "../cache/redis";
+import { SingleFlight } from "../cache/single-flight";
 import type { Metrics } from "../telemetry/metrics";
 import { analyse, type Question, questionSignature, similarity } from "./question-similarity";
 
@@ -71,16 +75,48 @@ return 1`;
 
 type StoreCommand = (keyCount: number, ...keysThenArgs: Array<string | number>) => Promise<number>;
 
-/** Stored questions whose analysis a process keeps (oldest dropped first): a few chatbots' worth. */
-const maxAnalyses = 5_000;
+/** How old a process's copy of a chatbot's stored questions may be before a look-up reads them again. */
+export const storedQuestionsMaxAgeMs = 1_000;
+
+/** Chatbots (and knowledge versions) whose stored questions a process keeps: ≤ 10,000 questions. */
+const maxChatbotsKept = 20;
+
+interface StoredQuestion {
+  signature: string;
+  question: string;
+  analysis: Question;
+}
+
+/**
+ * A chatbot's stored questions as this process knows them, grouped by what `similarity` requires to be
+ * equal (the numbers and the negation), so a look-up scores only the questions that can match.
+ */
+interface StoredQuestions {
+  readAt: number;
+  signatures: Set<string>;
+  groups: Map<string, StoredQuestion[]>;
+}
+
+const groupOf = (analysis: Question) => `${analysis.numbers}|${analysis.negated}`;
+
+function add(stored: StoredQuestions, signature: string, question: string): void {
+  if (stored.signatures.has(signature)) return;
+  const analysis = analyse(question);
+  stored.signatures.add(signature);
+  const group = stored.groups.get(groupOf(analysis));
+  if (group) group.push({ signature, question, analysis });
+  else stored.groups.set(groupOf(analysis), [{ signature, question, analysis }]);
+}
 
 export class SemanticCache {
-  private readonly analyses = new BoundedMap<string, Question>(maxAnalyses);
+  private readonly stored = new BoundedMap<string, StoredQuestions>(maxChatbotsKept);
+  private readonly reads = new SingleFlight<StoredQuestions>();
 
   constructor(
     private readonly redis: RedisGuard,
     private readonly metrics: Metrics,
     private readonly ttlSeconds: number,
+    private readonly maxAgeMs = storedQuestionsMaxAgeMs,
   ) {
     redis.client.defineCommand("semanticCacheStore", { lua: storeScript });
   }
@@ -99,13 +135,13 @@ export class SemanticCache {
   ): Promise<SemanticHit | undefined> {
     const keys = this.keys(chatbotId, version);
     try {
-      const stored = await this.redis.run((client) => client.hgetall(keys.questions));
+      const stored = await this.storedQuestions(keys.questions);
       const asked = analyse(question);
       let best: { signature: string; question: string; score: number } | undefined;
-      for (const [signature, storedQuestion] of Object.entries(stored)) {
-        const score = similarity(asked, this.analysed(storedQuestion));
+      for (const candidate of stored.groups.get(groupOf(asked)) ?? []) {
+        const score = similarity(asked, candidate.analysis);
         if (score >= threshold && (!best || score > best.score))
-          best = { signature, question: storedQuestion, score };
+          best = { signature: candidate.signature, question: candidate.question, score };
       }
       const raw = best && (await this.redis.run((client) => client.hget(keys.answers, best.signature)));
       if (!best || !raw) {
@@ -125,6 +161,10 @@ export class SemanticCache {
     const keys = this.keys(chatbotId, version);
     const signature = questionSignature(question);
     if (!signature) return;
+    // Counted at once, as the script will (unless full): a look-up that picks it reads its answer
+    // after this command on the same connection.
+    const known = this.stored.get(keys.questions);
+    if (known && known.signatures.size < maxStoredQuestions) add(known, signature, question);
     this.redis
       .run((client) =>
         (client as unknown as { semanticCacheStore: StoreCommand }).semanticCacheStore(
@@ -141,17 +181,19 @@ export class SemanticCache {
       .catch(() => undefined);
   }
 
-  /**
-   * A stored question's analysis, kept: every look-up scores the chatbot's stored questions (up to
-   * `maxStoredQuestions`), which change rarely, so each is analysed once per process, not per message.
-   */
-  private analysed(question: string): Question {
-    let analysis = this.analyses.get(question);
-    if (!analysis) {
-      analysis = analyse(question);
-      this.analyses.set(question, analysis);
-    }
-    return analysis;
+  /** The chatbot's stored questions, read again once the copy is older than `maxAgeMs`. */
+  private async storedQuestions(key: string): Promise<StoredQuestions> {
+    const known = this.stored.get(key);
+    if (known && Date.now() - known.readAt < this.maxAgeMs) return known;
+    return this.reads.run(key, async () => {
+      const readAt = Date.now();
+      const questions = await this.redis.run((client) => client.hgetall(key));
+      const fresh: StoredQuestions = { readAt, signatures: new Set(), groups: new Map() };
+      for (const [signature, question] of Object.entries(questions)) add(fresh, signature, question);
+      this.stored.delete(key); // re-inserted as the newest, so it is the last to be dropped
+      this.stored.set(key, fresh);
+      return fresh;
+    });
   }
 
   private count(result: "hit" | "miss" | "error") {
