@@ -28,16 +28,8 @@ class EventStream {
   send(event: string, data: unknown): void {
     // The client may have gone; the reply is still stored, there is just no one to tell.
     if (this.response.destroyed) return;
-    if (!this.open) {
-      this.open = true;
-      this.response.status(200);
-      this.response.setHeader("Content-Type", "text/event-stream; charset=utf-8");
-      this.response.setHeader("Cache-Control", "no-cache, no-transform");
-      this.response.setHeader("X-Accel-Buffering", "no");
-      this.response.flushHeaders();
-    }
-    // The events written in one turn (a cached reply's words, a burst from the model) leave in one
-    // socket write instead of one each: same bytes, far fewer system calls.
+    // The events written in one turn (a cached reply's words, a burst from the model), and the headers
+    // before the first, leave in one socket write instead of one each: same bytes, fewer system calls.
     if (!this.corked) {
       this.corked = true;
       this.response.cork();
@@ -45,6 +37,14 @@ class EventStream {
         this.corked = false;
         this.response.uncork();
       });
+    }
+    if (!this.open) {
+      this.open = true;
+      this.response.status(200);
+      this.response.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+      this.response.setHeader("Cache-Control", "no-cache, no-transform");
+      this.response.setHeader("X-Accel-Buffering", "no");
+      this.response.flushHeaders();
     }
     this.response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
