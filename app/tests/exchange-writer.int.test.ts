@@ -3,7 +3,7 @@
  * finished at the same moment share one statement, with the same rows, usage and Idempotency-Key
  * responses as if each had been written alone; a lost claim stores nothing but the usage; one bad
  * exchange fails alone. Token reservations asked for together are admitted in one call exactly as
- * one after another.
+ * one after another. Conversation look-ups of one turn share one statement.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -11,6 +11,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
 import { AiUsage, BudgetExceededError, type LedgerEntry } from "../src/ai/usage";
+import { ConversationStore } from "../src/data/conversations";
 import { MessageStore } from "../src/data/messages";
 import { Database } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
@@ -291,5 +292,39 @@ describe("token reservations", () => {
       [[organizationId, other.organizationId]],
     );
     expect(rows.rows).toEqual([{ organization_id: organizationId, used: 0, reserved: 1000 }]);
+  });
+});
+
+describe("conversation look-ups (app/src/data/conversations.ts)", () => {
+  it("answers the look-ups of one turn with one statement, each only within its own organization", async () => {
+    const store = new ConversationStore(db);
+    const mine = await tenant(2);
+    const theirs = await tenant(1);
+    const before = await statements("conversations.get");
+    const found = await Promise.all([
+      store.get(mine.organizationId, mine.conversations[0]!),
+      store.get(mine.organizationId, mine.conversations[1]!),
+      store.get(theirs.organizationId, mine.conversations[0]!),
+      store.get(mine.organizationId, theirs.conversations[0]!),
+      store.get(mine.organizationId, randomUUID()),
+      store.get(theirs.organizationId, theirs.conversations[0]!),
+    ]);
+    expect(found.map((conversation) => conversation?.id ?? null)).toEqual([
+      mine.conversations[0],
+      mine.conversations[1],
+      null,
+      null,
+      null,
+      theirs.conversations[0],
+    ]);
+    expect(await statements("conversations.get")).toBe(before + 1);
+  });
+
+  it("reads again in a later turn: nothing is remembered between turns", async () => {
+    const store = new ConversationStore(db);
+    const { organizationId, conversations } = await tenant(1);
+    expect((await store.get(organizationId, conversations[0]!))?.id).toBe(conversations[0]);
+    await admin.query("UPDATE conversations SET title = 'renamed' WHERE id = $1", [conversations[0]]);
+    expect((await store.get(organizationId, conversations[0]!))?.title).toBe("renamed");
   });
 });
