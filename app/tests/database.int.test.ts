@@ -1,6 +1,7 @@
 /**
  * The schema on real PostgreSQL: idempotent migrations with the indexes and monthly partitions, and
- * one maintenance runner at a time across processes (advisory lock).
+ * one maintenance runner at a time across processes (advisory lock), primary statements prepared once
+ * per connection.
  */
 import pg from "pg";
 import { pino } from "pino";
@@ -158,6 +159,42 @@ describe("message partitions", () => {
       expect((await partitionBounds(pool)).map((p) => p.name)).toContain(name);
     } finally {
       await Promise.all([pool.end(), db.close()]);
+    }
+  });
+});
+
+describe("prepared primary statements", () => {
+  it("prepares each statement text once per connection, variants of one operation under names of their own", async () => {
+    const db = new Database({
+      primaryUrl: database.primaryUrl,
+      primaryMax: 1, // one connection: every statement below runs on it
+      replicaMax: 1,
+      maxLagSeconds: 5,
+      checkIntervalMs: 60_000,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+      log,
+    });
+    await db.start();
+    try {
+      const one = () => db.query<{ n: number }>("primary", "probe", "SELECT $1::int AS n", [1]);
+      const other = () => db.query<{ n: number }>("primary", "probe", "SELECT $1::int + 1 AS n", [1]);
+      for (let round = 0; round < 3; round++)
+        expect((await Promise.all([one(), other(), one()])).map((result) => result.rows[0]?.n)).toEqual([
+          1, 2, 1,
+        ]);
+      // PostgreSQL's own list of the session's prepared statements.
+      const prepared = await db.query<{ name: string; statement: string }>(
+        "primary",
+        "probe.prepared",
+        "SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'probe/%' ORDER BY statement",
+      );
+      expect(prepared.rows.map((row) => row.statement)).toEqual([
+        "SELECT $1::int + 1 AS n",
+        "SELECT $1::int AS n",
+      ]);
+      expect(new Set(prepared.rows.map((row) => row.name)).size).toBe(2);
+    } finally {
+      await db.close();
     }
   });
 });
