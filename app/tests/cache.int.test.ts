@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { eventually } from "../../tests/support/app/faults";
 import { createTestRedisUrl } from "../../tests/support/platform";
 import { Cache } from "../src/cache/cache";
@@ -122,4 +122,33 @@ it("counts an entry only under the generation it was stored in", async () => {
   const loader = slowLoader("new");
   expect(await cache.read({ ...request, load: loader.load })).toBe("new");
   expect(loader.calls).toEqual([false]);
+});
+
+it("answers one turn's reads with one Redis call, each with its own pins, key and field", async () => {
+  const load = (value: string) => async () => value;
+  await cache.read({ cache: "t", key: "k7", ttlSeconds: 60, pins: [], load: load("plain") });
+  await cache.read({ cache: "t", key: "k8", field: "f", ttlSeconds: 60, pins: [], load: load("field") });
+  await eventually(
+    async () => (await redis.client.exists("k7")) + (await redis.client.hexists("k8", "f")) === 2,
+    "k7 and k8's field written to Redis",
+  );
+  await redis.client.set("pin:k9", "1", "PX", 60_000);
+  const loaders = ["plain again", "field again", "k9 fresh", "k10 fresh"].map((value) => slowLoader(value));
+  const calls = vi.spyOn(redis.client, "cacheRead");
+  const values = await Promise.all([
+    cache.read({ cache: "t", key: "k7", ttlSeconds: 60, pins: ["pin:none"], load: loaders[0]!.load }),
+    cache.read({ cache: "t", key: "k8", field: "f", ttlSeconds: 60, pins: [], load: loaders[1]!.load }),
+    cache.read({
+      cache: "t",
+      key: "k9",
+      ttlSeconds: 60,
+      pins: ["pin:none", "pin:k9"],
+      load: loaders[2]!.load,
+    }),
+    cache.read({ cache: "t", key: "k10", field: "f", ttlSeconds: 60, pins: [], load: loaders[3]!.load }),
+  ]);
+  expect(calls).toHaveBeenCalledTimes(1);
+  calls.mockRestore();
+  expect(values).toEqual(["plain", "field", "k9 fresh", "k10 fresh"]);
+  expect(loaders.map((loader) => loader.calls)).toEqual([[], [], [true], [false]]);
 });

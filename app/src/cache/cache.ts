@@ -6,6 +6,7 @@
  * cache after that write's invalidation. When Redis fails the read falls through to PostgreSQL and the
  * failure is counted as an `error`.
  */
+import DataLoader from "dataloader";
 import type { Logger } from "pino";
 import type { Metrics } from "../telemetry/metrics";
 import { CircuitOpenError } from "./circuit-breaker";
@@ -38,8 +39,43 @@ interface Entry<T> {
   v: T;
 }
 
+/** What a read asks Redis for: its pins and its value. */
+interface Lookup {
+  pins: string[];
+  key: string;
+  field?: string;
+}
+
+/** What Redis answered for one read. */
+interface Found {
+  pinned: boolean;
+  generation: string;
+  value: string | null;
+}
+
+/** Reads per script call: bounds the time one call holds Redis. */
+const maxReadsPerCall = 500;
+
 export class Cache {
   private readonly flights = new SingleFlight<unknown>();
+  /**
+   * The reads of one event-loop turn in one script call (one generation read for all), as the rate
+   * limits are: one command and one reply per turn instead of one per read.
+   */
+  private readonly lookups = new DataLoader<Lookup, Found>(
+    async (reads) => {
+      const keys = [generationKey, ...reads.flatMap(({ pins, key }) => [...pins, key])];
+      const args = reads.flatMap(({ pins, field }) => [pins.length, field ?? ""]);
+      const reply = await this.redis.run((client) => client.cacheRead(keys.length, ...keys, ...args));
+      const generation = String(reply[0]);
+      return reads.map((_, index) => ({
+        pinned: reply[1 + index * 2] === 1,
+        generation,
+        value: (reply[2 + index * 2] as string | null) ?? null,
+      }));
+    },
+    { cache: false, batchScheduleFn: (send) => setImmediate(send), maxBatchSize: maxReadsPerCall },
+  );
   /** Pins written by this process, used while Redis cannot tell. */
   private readonly localPins = new Map<string, number>();
   /** An invalidation failed: cached entries may be stale until the generation is bumped. */
@@ -61,11 +97,10 @@ export class Cache {
     let generation: string | undefined;
     try {
       await this.repair();
-      const [anyPin, currentGeneration, cached] = await this.redis.run((client) =>
-        client.cacheRead(pins.length + 2, ...pins, generationKey, key, field ?? ""),
-      );
-      pinned ||= anyPin === 1;
-      generation = currentGeneration;
+      const found = await this.lookups.load({ pins, key, field });
+      pinned ||= found.pinned;
+      generation = found.generation;
+      const cached = found.value;
       // A pinned resource was written a moment ago: whatever is cached may predate the write (its
       // invalidation may have failed), so it is read from the primary instead.
       const entry = typeof cached === "string" && !pinned ? (JSON.parse(cached) as Entry<T>) : undefined;

@@ -41,18 +41,27 @@ else
 end
 return 1`;
 
-// A cached read in one command: 1 when any pin (KEYS[1..n-2]) exists, else 0; the cache generation
-// (KEYS[n-1]); the value at KEYS[n] (its hash field ARGV[1] when not empty). One reply to parse
-// instead of a pipeline's n (docs/performance.md, "Redis commands": 4-command pipeline 22 µs of
-// client CPU against 4.5 µs for this script).
+// The cached reads of one event-loop turn in one command. KEYS[1] is the cache generation; then per
+// read its pins and its key, ARGV giving per read the number of pins and the hash field ('' for a
+// plain key). Returns the generation, then per read 1 when any of its pins exists (else 0) and its
+// value. One reply for the turn instead of a pipeline's 3–4 per read (docs/performance.md, "Redis
+// client CPU per operation").
 const cacheReadScript = `
-local pinned = 0
-for i = 1, #KEYS - 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then pinned = 1 break end
+local out = {redis.call('GET', KEYS[1]) or '0'}
+local k = 2
+for i = 1, #ARGV, 2 do
+  local pinned = 0
+  for j = k, k + tonumber(ARGV[i]) - 1 do
+    if pinned == 0 and redis.call('EXISTS', KEYS[j]) == 1 then pinned = 1 end
+  end
+  k = k + tonumber(ARGV[i])
+  local value
+  if ARGV[i + 1] == '' then value = redis.call('GET', KEYS[k]) else value = redis.call('HGET', KEYS[k], ARGV[i + 1]) end
+  k = k + 1
+  out[#out + 1] = pinned
+  out[#out + 1] = value
 end
-local value
-if ARGV[1] == '' then value = redis.call('GET', KEYS[#KEYS]) else value = redis.call('HGET', KEYS[#KEYS], ARGV[1]) end
-return {pinned, redis.call('GET', KEYS[#KEYS - 1]) or '0', value}`;
+return out`;
 
 // After a write: deletes KEYS[1..ARGV[1]] and sets every later key as a pin expiring in ARGV[2] ms.
 const cacheInvalidateScript = `
@@ -64,8 +73,11 @@ end
 return 1`;
 
 interface ParleyRedisCommands {
-  /** Pins, generation and value of a cached read (see cacheReadScript). */
-  cacheRead(keyCount: number, ...keysThenField: string[]): Promise<[0 | 1, string, string | null]>;
+  /** The generation, then each read's pinned flag and value (see cacheReadScript). */
+  cacheRead(
+    keyCount: number,
+    ...keysThenArgs: Array<string | number>
+  ): Promise<Array<string | number | null>>;
   /** Drops cached keys and sets pins (see cacheInvalidateScript). */
   cacheInvalidate(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   /** Stores a cache value unless a pin exists or the generation moved (see cacheStoreScript). */
