@@ -36,6 +36,8 @@ import {
   capacityConnections,
   capacityStep,
   drained,
+  refusedAnswers,
+  refusedBetween,
   summarizeCapacity,
   writeCapacity,
 } from "./capacity";
@@ -474,6 +476,9 @@ async function main(): Promise<void> {
       // A short unrecorded run first, so the JIT and the caches are warm.
       await wrk({ url: scenario.url, script: scenario.script?.(++runs), connections, durationMs: 1_000 });
       const before = isApp(scenario.url) ? await cacheCounts(`${base}/metrics`) : undefined;
+      const refusedBefore = isApp(scenario.url)
+        ? refusedAnswers(await (await fetch(`${base}/metrics`)).text())
+        : undefined;
       sampler.window();
       const server = scenario.server ?? app;
       const cpuBefore = cpuMs(server.pid);
@@ -500,6 +505,10 @@ async function main(): Promise<void> {
       console.log(
         `${result.requestsPerSecond.toFixed(0)} req/s, p95 ${result.p95Ms.toFixed(2)} ms, ${result.errors} errors`,
       );
+      if (refusedBefore && result.errors > 0) {
+        const refusedAfter = refusedAnswers(await (await fetch(`${base}/metrics`)).text());
+        console.log(`    the app's own answers outside 2xx: ${refusedBetween(refusedBefore, refusedAfter)}`);
+      }
     }
 
     process.stdout.write(`  ${streamCount} event streams opened over 1 s … `);
@@ -558,6 +567,8 @@ async function main(): Promise<void> {
       // One unrecorded step at the top, so the JIT, the pools and the caches are warm.
       await load(top);
       let before = await drained(counters);
+      const refused = async () => refusedAnswers(await (await fetch(`${url}/metrics`)).text());
+      let refusedBefore = await refused();
       const idleFrom = cpuMs(pinned.pid);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const idleCpuMsPerSecond = (cpuMs(pinned.pid) - idleFrom) / 2;
@@ -569,11 +580,16 @@ async function main(): Promise<void> {
         const cpu = cpuMs(pinned.pid) - cpuBefore;
         const step = capacityStep(stepConnections, result, cpu, before, after);
         before = after;
+        const refusedAfter = await refused();
+        const refusedInStep = refusedBetween(refusedBefore, refusedAfter);
+        refusedBefore = refusedAfter;
         steps.push(step);
         const { listChatbots, postMessage, analytics } = step.served;
         console.log(
           `  ${stepConnections} connections: ${step.requestsPerSecond.toFixed(0)} req/s, p95 ${step.p95Ms.toFixed(1)} ms, ${step.errors} errors, ${step.cpuMsPerRequest.toFixed(3)} ms CPU per request; served ${listChatbots} lists, ${postMessage} messages, ${analytics} analytics, ${step.cachedReplies} cached replies`,
         );
+        if (step.errors > 0)
+          console.log(`    the app's own answers outside 2xx in that step: ${refusedInStep}`);
       }
       capacity = summarizeCapacity(steps, latencyTarget.thresholdSeconds * 1000, idleCpuMsPerSecond);
     }

@@ -5,6 +5,8 @@ import {
   capacityMeasurement,
   capacityStep,
   drained,
+  refusedAnswers,
+  refusedBetween,
   summarizeCapacity,
 } from "./capacity";
 
@@ -29,6 +31,16 @@ const load = { requests: 590, errors: 0, requestsPerSecond: 200, p50Ms: 5, p95Ms
 describe("the capacity measurement", () => {
   it("counts the mixed user's 2xx answers by kind and the replies a cache answered", () => {
     expect(appCounters(metricsText)).toEqual(counters(300, 200, 100, 5));
+  });
+
+  it("names the answers outside 2xx that appeared between two readings", () => {
+    const before = refusedAnswers(metricsText);
+    expect([...before]).toEqual([["429 GET /api/chatbots", 7]]);
+    const later = `${metricsText.replace('status_code="429"} 7', 'status_code="429"} 9')}parley_http_requests_total{method="POST",route="/api/conversations/:id/messages",status_code="503"} 4\n`;
+    expect(refusedBetween(before, refusedAnswers(later))).toBe(
+      "429 GET /api/chatbots × 2, 503 POST /api/conversations/:id/messages × 4",
+    );
+    expect(refusedBetween(before, before)).toBe("none");
   });
 
   it("charges the step's CPU to the requests the app served in it, tail included", () => {

@@ -56,6 +56,33 @@ export function appCounters(metricsText: string): AppCounters {
   return { served, cachedReplies };
 }
 
+/**
+ * The answers the app gave outside 2xx, counted by "status method route" from its /metrics text, so a
+ * step or scenario with errors can name them (wrk only counts them; it also counts socket errors,
+ * which the app never sees).
+ */
+export function refusedAnswers(metricsText: string): Map<string, number> {
+  const refused = new Map<string, number>();
+  const label = (labels: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1];
+  for (const [, labels = "", value] of metricsText.matchAll(
+    /^parley_http_requests_total\{([^}]*)\} ([\d.e+]+)$/gm,
+  )) {
+    const status = label(labels, "status_code") ?? "";
+    if (status.startsWith("2")) continue;
+    refused.set(`${status} ${label(labels, "method")} ${label(labels, "route")}`, Number(value));
+  }
+  return refused;
+}
+
+/** What changed between two `refusedAnswers` readings, e.g. "503 POST /api/x × 3", or "none". */
+export function refusedBetween(before: Map<string, number>, after: Map<string, number>): string {
+  const changed = [...after]
+    .map(([answer, count]) => [answer, count - (before.get(answer) ?? 0)] as const)
+    .filter(([, count]) => count > 0)
+    .map(([answer, count]) => `${answer} × ${count}`);
+  return changed.length > 0 ? changed.join(", ") : "none";
+}
+
 const servedTotal = ({ served }: AppCounters) => served.listChatbots + served.postMessage + served.analytics;
 
 /**
