@@ -5,11 +5,11 @@
  * Per (chatbot, knowledge version) two Redis hashes share one signature per stored question: one maps
  * it to the question (small: read whole and scored in process), the other to the answer (read only on
  * a hit). Each process keeps the questions it last read, at most `storedQuestionsMaxAgeMs` old, plus
- * those it stored since: reading and parsing up to 500 questions per message was a third of a message's
- * CPU (docs/performance.md). A question another pod stored a moment ago is therefore missed for up to
- * that long, which costs one provider call, never a wrong answer. The knowledge version is a hash of everything that shapes an answer
- * (system prompt, knowledge, models), so changing the prompt or the knowledge starts an empty cache
- * and the old one expires with its TTL. Look-ups count as `parley_cache_requests_total{cache="ai_semantic"}`.
+ * those it stored since: reading and parsing up to 500 questions per message was a third of a
+ * message's CPU (docs/performance.md). A question another pod stored a moment ago is therefore missed
+ * for up to that long, which costs one provider call, never a wrong answer. The knowledge version is a
+ * hash of everything that shapes an answer (system prompt, knowledge, models), so changing the prompt
+ * or the knowledge starts an empty cache and the old one expires with its TTL. Look-ups count as `parley_cache_requests_total{cache="ai_semantic"}`.
  */
 import { createHash } from "node:crypto";
 import { BoundedMap } from "../cache/bounded-map";
