@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import pg from "pg";
+import { metrics } from "../../contracts/metrics";
 import { latencyTarget } from "../../observability/config/slo";
 import {
   ensureBinaries,
@@ -186,17 +187,17 @@ function rssSampler(pids: () => number[]) {
   };
 }
 
-/** parley_cache_requests_total summed by result. */
-async function cacheCounts(metricsUrl: string): Promise<{ hit: number; total: number }> {
+/** The app's cache look-ups (hits and all) and its answers outside 2xx, from one /metrics reading. */
+async function appReading(metricsUrl: string) {
   const text = await (await fetch(metricsUrl)).text();
   let hit = 0;
   let total = 0;
-  for (const match of text.matchAll(/^parley_cache_requests_total\{([^}]*)\} ([\d.e+]+)$/gm)) {
-    const value = Number(match[2]);
-    total += value;
-    if (/result="hit"/.test(match[1]!)) hit += value;
+  for (const [, name, labels = "", value] of text.matchAll(/^(\w+)\{([^}]*)\} ([\d.e+]+)$/gm)) {
+    if (name !== metrics.cacheRequests.name) continue;
+    total += Number(value);
+    if (/result="hit"/.test(labels)) hit += Number(value);
   }
-  return { hit, total };
+  return { hit, total, refused: refusedAnswers(text) };
 }
 
 function machine(): string {
@@ -475,10 +476,7 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${scenario.name} … `);
       // A short unrecorded run first, so the JIT and the caches are warm.
       await wrk({ url: scenario.url, script: scenario.script?.(++runs), connections, durationMs: 1_000 });
-      const before = isApp(scenario.url) ? await cacheCounts(`${base}/metrics`) : undefined;
-      const refusedBefore = isApp(scenario.url)
-        ? refusedAnswers(await (await fetch(`${base}/metrics`)).text())
-        : undefined;
+      const before = isApp(scenario.url) ? await appReading(`${base}/metrics`) : undefined;
       sampler.window();
       const server = scenario.server ?? app;
       const cpuBefore = cpuMs(server.pid);
@@ -490,7 +488,7 @@ async function main(): Promise<void> {
       });
       const serverCpu = cpuMs(server.pid) - cpuBefore;
       const peak = sampler.window();
-      const after = before ? await cacheCounts(`${base}/metrics`) : undefined;
+      const after = before ? await appReading(`${base}/metrics`) : undefined;
       const lookups = before && after ? after.total - before.total : 0;
       results.push({
         key: scenario.key,
@@ -505,10 +503,10 @@ async function main(): Promise<void> {
       console.log(
         `${result.requestsPerSecond.toFixed(0)} req/s, p95 ${result.p95Ms.toFixed(2)} ms, ${result.errors} errors`,
       );
-      if (refusedBefore && result.errors > 0) {
-        const refusedAfter = refusedAnswers(await (await fetch(`${base}/metrics`)).text());
-        console.log(`    the app's own answers outside 2xx: ${refusedBetween(refusedBefore, refusedAfter)}`);
-      }
+      if (before && after && result.errors > 0)
+        console.log(
+          `    the app's own answers outside 2xx: ${refusedBetween(before.refused, after.refused)}`,
+        );
     }
 
     process.stdout.write(`  ${streamCount} event streams opened over 1 s … `);

@@ -12,6 +12,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
+import { metrics } from "../../contracts/metrics";
 import {
   type CapacityStepEvidence,
   capacityProblem,
@@ -30,6 +31,9 @@ export const capacityMethod =
   "One app process (the container's bundle) pinned to one CPU core (taskset -c 0) on the bench's local platform (PostgreSQL primary + replica, Redis on the same machine); wrk pinned to the other core (taskset -c 1, one thread) drives the mixed user (list chatbots, send a message with the built-in provider, read analytics in 3:2:1, many users logged in once) at 1, 2, 4, 8, 16, 32, 64 connections, each step for the bench's scenario duration, after one unrecorded step at 64 connections (JIT, pools, caches warm). Users are desynchronised (user u is at cycle step (round + u) mod 6), so every step serves 3:2:1 however many requests it makes, and every message is a question never asked before in the run, so none is answered from the response or semantic cache; each step records the mix the app served and its cached replies (parley_http_requests_total, parley_cache_requests_total). requestsPerSecondPerCore is the core's service rate: 1000 / the app process's CPU ms per request (user + system from /proc/<pid>/stat) in the busiest step without errors (nearest saturation, where per-request event-loop and syscall overheads are shared by the most requests), the quantity the M/M/1 model in infra/scaling/capacity.ts takes as mu; CPU time is what other load on a shared machine distorts least. withinSloRequestsPerSecond is the highest step req/s whose p95 met the API's p95 objective with zero errors, as observed on the machine named here (recorded, not used by the policy). idleCpuMsPerSecond is the process's CPU with no load.";
 
 /** The counters of a Prometheus text exposition the steps compare before and after. */
+/** A label's value in a Prometheus text series' label set. */
+const label = (labels: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1];
+
 export interface AppCounters {
   served: CapacityStepEvidence["served"];
   cachedReplies: number;
@@ -39,15 +43,14 @@ export interface AppCounters {
 export function appCounters(metricsText: string): AppCounters {
   const served = { listChatbots: 0, postMessage: 0, analytics: 0 };
   let cachedReplies = 0;
-  const label = (labels: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1];
   for (const [, name, labels = "", value] of metricsText.matchAll(/^(\w+)\{([^}]*)\} ([\d.e+]+)$/gm)) {
     const n = Number(value);
-    if (name === "parley_http_requests_total" && label(labels, "status_code")?.startsWith("2")) {
+    if (name === metrics.httpRequests.name && label(labels, "status_code")?.startsWith("2")) {
       const route = `${label(labels, "method")} ${label(labels, "route")}`;
       if (route === "GET /api/chatbots") served.listChatbots += n;
       else if (route === "POST /api/conversations/:id/messages") served.postMessage += n;
       else if (route === "GET /api/analytics/dashboard") served.analytics += n;
-    } else if (name === "parley_cache_requests_total") {
+    } else if (name === metrics.cacheRequests.name) {
       const cache = label(labels, "cache");
       if ((cache === "ai_response" || cache === "ai_semantic") && label(labels, "result") === "hit")
         cachedReplies += n;
@@ -63,12 +66,9 @@ export function appCounters(metricsText: string): AppCounters {
  */
 export function refusedAnswers(metricsText: string): Map<string, number> {
   const refused = new Map<string, number>();
-  const label = (labels: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(labels)?.[1];
-  for (const [, labels = "", value] of metricsText.matchAll(
-    /^parley_http_requests_total\{([^}]*)\} ([\d.e+]+)$/gm,
-  )) {
+  for (const [, name, labels = "", value] of metricsText.matchAll(/^(\w+)\{([^}]*)\} ([\d.e+]+)$/gm)) {
     const status = label(labels, "status_code") ?? "";
-    if (status.startsWith("2")) continue;
+    if (name !== metrics.httpRequests.name || status.startsWith("2")) continue;
     refused.set(`${status} ${label(labels, "method")} ${label(labels, "route")}`, Number(value));
   }
   return refused;

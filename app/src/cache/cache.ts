@@ -6,10 +6,10 @@
  * cache after that write's invalidation. When Redis fails the read falls through to PostgreSQL and the
  * failure is counted as an `error`.
  */
-import DataLoader from "dataloader";
 import type { Logger } from "pino";
 import type { Metrics } from "../telemetry/metrics";
 import { CircuitOpenError } from "./circuit-breaker";
+import { perTurnLoader } from "./per-turn-loader";
 import type { RedisGuard } from "./redis";
 import { SingleFlight } from "./single-flight";
 
@@ -62,20 +62,17 @@ export class Cache {
    * The reads of one event-loop turn in one script call (one generation read for all), as the rate
    * limits are: one command and one reply per turn instead of one per read.
    */
-  private readonly lookups = new DataLoader<Lookup, Found>(
-    async (reads) => {
-      const keys = [generationKey, ...reads.flatMap(({ pins, key }) => [...pins, key])];
-      const args = reads.flatMap(({ pins, field }) => [pins.length, field ?? ""]);
-      const reply = await this.redis.run((client) => client.cacheRead(keys.length, ...keys, ...args));
-      const generation = String(reply[0]);
-      return reads.map((_, index) => ({
-        pinned: reply[1 + index * 2] === 1,
-        generation,
-        value: (reply[2 + index * 2] as string | null) ?? null,
-      }));
-    },
-    { cache: false, batchScheduleFn: (send) => setImmediate(send), maxBatchSize: maxReadsPerCall },
-  );
+  private readonly lookups = perTurnLoader<Lookup, Found>(async (reads) => {
+    const keys = [generationKey, ...reads.flatMap(({ pins, key }) => [...pins, key])];
+    const args = reads.flatMap(({ pins, field }) => [pins.length, field ?? ""]);
+    const reply = await this.redis.run((client) => client.cacheRead(keys.length, ...keys, ...args));
+    const generation = String(reply[0]);
+    return reads.map((_, index) => ({
+      pinned: reply[1 + index * 2] === 1,
+      generation,
+      value: (reply[2 + index * 2] as string | null) ?? null,
+    }));
+  }, maxReadsPerCall);
   /** Pins written by this process, used while Redis cannot tell. */
   private readonly localPins = new Map<string, number>();
   /** An invalidation failed: cached entries may be stale until the generation is bumped. */
@@ -100,10 +97,10 @@ export class Cache {
       const found = await this.lookups.load({ pins, key, field });
       pinned ||= found.pinned;
       generation = found.generation;
-      const cached = found.value;
       // A pinned resource was written a moment ago: whatever is cached may predate the write (its
       // invalidation may have failed), so it is read from the primary instead.
-      const entry = typeof cached === "string" && !pinned ? (JSON.parse(cached) as Entry<T>) : undefined;
+      const entry =
+        typeof found.value === "string" && !pinned ? (JSON.parse(found.value) as Entry<T>) : undefined;
       if (entry?.g === generation) {
         this.count(cache, "hit");
         return entry.v;

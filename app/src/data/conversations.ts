@@ -1,5 +1,5 @@
 /** Conversations of an organization. */
-import DataLoader from "dataloader";
+import { perTurnLoader } from "../cache/per-turn-loader";
 import type { Database } from "../db/database";
 import type { Cursor } from "../domain/cursor";
 import { newestFirstPage, newestFirstPageParams } from "./keyset";
@@ -24,9 +24,9 @@ export class ConversationStore {
    * process has not seen reads it, and 1000 streams opened at once were 1000 round trips (each a
    * socket write and a pool slot). Nothing is cached across turns.
    */
-  private readonly byId = new DataLoader<ConversationKey, Conversation | null, string>(
+  private readonly byId = perTurnLoader<ConversationKey, Conversation | null>(
     (keys) => this.getMany(keys),
-    { cache: false, batchScheduleFn: (send) => setImmediate(send), maxBatchSize: 500 },
+    500,
   );
 
   constructor(private readonly db: Database) {}

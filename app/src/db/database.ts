@@ -237,11 +237,10 @@ export class Database {
     { primary = false }: { primary?: boolean } = {},
   ): Promise<pg.QueryResult<R>> {
     const candidates = primary && this.primaryUp ? [] : this.readReplicas();
+    const name = this.statementName(operation, sql);
     for (const replica of candidates) {
       try {
-        return await this.timed("replica", operation, () =>
-          this.run<R>(replica.pool, sql, params, this.statementName(operation, sql)),
-        );
+        return await this.timed("replica", operation, () => this.run<R>(replica.pool, sql, params, name));
       } catch (error) {
         if (!isConnectionError(error)) throw error;
         this.markReplica(replica, { reachable: false, usable: false }, "replica unreachable", error);
