@@ -147,6 +147,7 @@ it("SIGTERM under load with SSE streams open: 503 readiness at once, drains, exi
     readServerErrors: 0,
     writeServerErrors: outcomes.filter((outcome) => outcome.status >= 500).length,
     writeErrorsWithoutRetryAfter: 0,
+    unavailableWithoutRetryAfter: 0,
     connectionErrors: outcomes.filter((outcome) => outcome.status === 0).length,
     lost: await missingOnPrimary(database.primaryUrl, acknowledged),
     slowestMs: 0,

@@ -89,6 +89,9 @@ describe("AI provider faults", () => {
       fake.script.fail = [];
     });
     expect(tally).toMatchObject({ readServerErrors: 0, lost: 0 });
+    // The circuit opened during the outage, and each 503 said when it lets a probe through.
+    expect(tally.failures["503 ai_unavailable"]).toBeGreaterThan(0);
+    expect(tally.unavailableWithoutRetryAfter).toBe(0);
     // Timeout and one retry with backoff: bounded well under the client's patience.
     expect(tally.slowestMs).toBeLessThan(5_000);
   });

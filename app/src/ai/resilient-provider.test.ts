@@ -1,8 +1,10 @@
 /**
  * Retries of the AI call: a retryable failure before any token is retried with backoff; once a
  * token has reached the client a retry would repeat or contradict it, so the failure is final.
+ * Once the circuit is open, calls are refused with the time left until its half-open probe.
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CircuitOpenError } from "../cache/circuit-breaker";
 import { createMetrics } from "../telemetry/metrics";
 import {
   type AiProvider,
@@ -85,5 +87,27 @@ describe("ResilientProvider retries", () => {
       resilient(final.provider).generate(request, { signal: new AbortController().signal }),
     ).rejects.toThrow("400 bad request");
     expect(final.calls()).toBe(1);
+  });
+});
+
+describe("ResilientProvider circuit", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("refuses calls while open, saying how long until the half-open probe", async () => {
+    // Only the clock is faked: the breaker reads Date.now, the backoff still sleeps for real.
+    vi.useFakeTimers({ toFake: ["Date"], now: 0 });
+    const failing = scripted(Array.from({ length: 5 }, () => ({ fail: new Error("400 bad request") })));
+    const provider = resilient(failing.provider);
+    const call = () => provider.generate(request, { signal: new AbortController().signal });
+    for (let failure = 0; failure < 5; failure++) await expect(call()).rejects.toThrow("400 bad request");
+    expect(provider.breaker.state).toBe("open");
+    vi.setSystemTime(2_500);
+    const refused = await call().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(CircuitOpenError);
+    // A 10 s cool-down opened at 0: 7.5 s left, rounded up.
+    expect(refused).toMatchObject({ retryAfterSeconds: 8 });
+    expect(failing.calls()).toBe(5);
   });
 });

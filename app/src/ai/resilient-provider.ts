@@ -60,7 +60,7 @@ export class ResilientProvider implements AiProvider {
     const stop = metrics.aiResponseDuration.startTimer(labels);
     if (!this.breaker.allow()) {
       stop({ outcome: "circuit_open" });
-      throw new CircuitOpenError("the AI provider");
+      throw new CircuitOpenError("the AI provider", this.breaker.secondsUntilProbe());
     }
     let streamed = false;
     const forward = onToken

@@ -97,9 +97,10 @@ describe("CircuitBreaker", () => {
     instance.open();
     instance.open();
     expect(states).toEqual(["open"]);
-    const error = new CircuitOpenError("the AI provider");
+    const error = new CircuitOpenError("the AI provider", 3);
     expect(error.name).toBe("CircuitOpenError");
     expect(error.dependency).toBe("the AI provider");
+    expect(error.retryAfterSeconds).toBe(3);
     expect(error.message).toBe("the AI provider is unavailable (circuit open)");
   });
 
@@ -107,6 +108,23 @@ describe("CircuitBreaker", () => {
     const quiet = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 10, now: () => 0 });
     quiet.failure();
     expect(quiet.state).toBe("open");
+  });
+
+  it("tells a refused call the seconds until its probe, rounded up, at least 1", async () => {
+    let now = 0;
+    const instance = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 10_000, now: () => now });
+    const refusal = () =>
+      instance.run("the AI provider", async () => "called").catch((error: CircuitOpenError) => error);
+    instance.open();
+    expect(await refusal()).toMatchObject({ name: "CircuitOpenError", retryAfterSeconds: 10 });
+    now = 2_500;
+    expect(await refusal()).toMatchObject({ retryAfterSeconds: 8 });
+    now = 9_999;
+    expect(await refusal()).toMatchObject({ retryAfterSeconds: 1 });
+    // Half-open with its probe in flight: the next call is refused, and may retry in a second.
+    now = 10_000;
+    expect(instance.allow()).toBe(true);
+    expect(await refusal()).toMatchObject({ retryAfterSeconds: 1 });
   });
 
   it("half-open after a failed probe waits a full cool-down again", () => {

@@ -16,7 +16,11 @@ export interface CircuitBreakerOptions {
 
 export class CircuitOpenError extends Error {
   override name = "CircuitOpenError";
-  constructor(readonly dependency: string) {
+  constructor(
+    readonly dependency: string,
+    /** When to try again: the seconds until the breaker lets a probe through. */
+    readonly retryAfterSeconds: number,
+  ) {
     super(`${dependency} is unavailable (circuit open)`);
   }
 }
@@ -48,6 +52,15 @@ export class CircuitBreaker {
     return true;
   }
 
+  /**
+   * Seconds until the cool-down ends and a probe may go through, rounded up; at least 1, also while
+   * a half-open probe is in flight (its outcome is due within a call's time).
+   */
+  secondsUntilProbe(): number {
+    const remainingMs = this.openedAt + this.options.cooldownMs - this.now();
+    return Math.max(1, Math.ceil(remainingMs / 1000));
+  }
+
   success(): void {
     this.failures = 0;
     this.probeInFlight = false;
@@ -69,7 +82,7 @@ export class CircuitBreaker {
 
   /** Runs `call` through the breaker: throws CircuitOpenError without calling when open. */
   async run<T>(dependency: string, call: () => Promise<T>): Promise<T> {
-    if (!this.allow()) throw new CircuitOpenError(dependency);
+    if (!this.allow()) throw new CircuitOpenError(dependency, this.secondsUntilProbe());
     try {
       const result = await call();
       this.success();

@@ -25,11 +25,14 @@ export class IdempotencyKeyReusedError extends Error {
 /** The AI provider could not answer: its circuit is open, it timed out, or it failed. */
 export class AssistantFailedError extends Error {
   override name = "AssistantFailedError";
+  /** "unavailable" only: seconds until the circuit lets a call through again. */
+  readonly retryAfterSeconds?: number;
   constructor(
     readonly reason: "unavailable" | "timeout" | "failed",
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }

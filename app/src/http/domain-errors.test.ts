@@ -62,7 +62,16 @@ describe("domain errors map to HTTP in one place", () => {
     const sent = handled(new AssistantFailedError(reason, "no answer", { cause }));
     expect(sent.status).toBe(status);
     expect(sent.body).toEqual({ error: { code, message: "no answer" } });
+    expect(sent.headers).toEqual({});
     expect(sent.logged).toEqual([cause]);
+  });
+
+  it("an assistant unavailable until its circuit half-opens is a 503 with Retry-After, not unexpected", () => {
+    const sent = handled(new AssistantFailedError("unavailable", "no answer", { retryAfterSeconds: 7 }));
+    expect(sent.status).toBe(503);
+    expect(sent.headers["Retry-After"]).toBe("7");
+    expect(sent.body).toEqual({ error: { code: "ai_unavailable", message: "no answer" } });
+    expect(sent.logged).toEqual([]);
   });
 
   it("anything else is a 500 that says only 'internal error'", () => {

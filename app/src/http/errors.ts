@@ -73,7 +73,10 @@ function asHttpError(error: unknown): HttpError | undefined {
     return new HttpError(422, "idempotency_key_reused", error.message);
   if (error instanceof AssistantFailedError) {
     const { status, code } = assistantFailures[error.reason];
-    return new HttpError(status, code, error.message, { cause: error.cause });
+    return new HttpError(status, code, error.message, {
+      cause: error.cause,
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
   }
   if (error instanceof BudgetExceededError)
     return new HttpError(429, "ai_budget_exceeded", error.message, {

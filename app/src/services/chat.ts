@@ -63,6 +63,7 @@ function providerFailure(error: unknown): AssistantFailedError {
     return new AssistantFailedError(
       "unavailable",
       "the assistant is unavailable right now; try again shortly",
+      { retryAfterSeconds: error.retryAfterSeconds },
     );
   if (error instanceof AiTimeoutError)
     return new AssistantFailedError("timeout", error.message, { cause: error });

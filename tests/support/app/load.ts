@@ -15,6 +15,8 @@ export interface Tally {
   writeServerErrors: number;
   /** 5xx writes that were not a 503 with Retry-After (the answer of a write without a primary). */
   writeErrorsWithoutRetryAfter: number;
+  /** 503 answers, reads or writes, without a Retry-After of at least 1 s. */
+  unavailableWithoutRetryAfter: number;
   /** Requests that got no HTTP answer at all (connection refused or reset). */
   connectionErrors: number;
   lost: number;
@@ -64,6 +66,7 @@ export async function underLoad(
     readServerErrors: 0,
     writeServerErrors: 0,
     writeErrorsWithoutRetryAfter: 0,
+    unavailableWithoutRetryAfter: 0,
     connectionErrors: 0,
     lost: 0,
     slowestMs: 0,
@@ -79,7 +82,10 @@ export async function underLoad(
     tally.sent++;
     tally.slowestMs = Math.max(tally.slowestMs, elapsed);
     const status = response?.status ?? 0;
+    const retryAfter = Number(response?.headers.get("retry-after"));
+    const saysWhenToRetry = Number.isInteger(retryAfter) && retryAfter >= 1;
     if (status === 0) tally.connectionErrors++;
+    if (status === 503 && !saysWhenToRetry) tally.unavailableWithoutRetryAfter++;
     if (status >= 400 || status === 0) {
       tally.failed++;
       const kind = `${status} ${response?.body?.error?.code ?? "no answer"}`;
@@ -90,7 +96,7 @@ export async function underLoad(
       if (!write) tally.readServerErrors++;
       else {
         tally.writeServerErrors++;
-        if (status !== 503 || !response?.headers.get("retry-after")) tally.writeErrorsWithoutRetryAfter++;
+        if (status !== 503 || !saysWhenToRetry) tally.writeErrorsWithoutRetryAfter++;
       }
     }
     if (write && status === 201) acknowledged.push(response!.body.user_message.id);
