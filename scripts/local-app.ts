@@ -9,7 +9,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { type AppConfig, loadConfig } from "../app/src/config";
 import { migrate } from "../app/src/db/migrate";
-import { createLogger } from "../app/src/logger";
+import { createLogger, TurnBufferedDestination } from "../app/src/logger";
 import { type ParleyHandle, startParley } from "../app/src/main";
 import { type DemoTenant, seedDemo } from "../app/src/seed";
 import { buildWeb } from "../web/build";
@@ -91,7 +91,10 @@ export async function startLocalApp(
   );
   await step("chat page built (dist/web)", () => buildWeb());
   const logFile = join(platform.stateDir, "app.log");
-  const log = createLogger(config, pino.destination({ dest: logFile, append: true, mkdir: true }));
+  const log = createLogger(
+    config,
+    new TurnBufferedDestination(pino.destination({ dest: logFile, append: true, mkdir: true, sync: true })),
+  );
   const app = await step(`parley app listening on 127.0.0.1:${options.port || "a free port"}`, () =>
     startParley(config, { log }),
   );

@@ -1,7 +1,9 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { expect, it } from "vitest";
-import { createLogger, isoTimeOncePerMs, serializeError } from "./logger";
+import { describe, expect, it } from "vitest";
+import { createLogger, isoTimeOncePerMs, serializeError, TurnBufferedDestination } from "./logger";
 
 it("serializes errors without the objects libraries attach to them", () => {
   const error = Object.assign(new Error("terminating connection"), {
@@ -53,4 +55,65 @@ it("stamps the same time text as pino's ISO timestamp, formatted anew whenever t
   } finally {
     Date.now = realNow;
   }
+});
+
+describe("TurnBufferedDestination", () => {
+  it("hands the lines of one event-loop turn to its target in one write, at the end of that turn", async () => {
+    const writes: string[] = [];
+    const log = createLogger(
+      { logLevel: "info", appVersion: "t" },
+      new TurnBufferedDestination({ write: (chunk: string) => writes.push(chunk) }),
+    );
+    log.info("one");
+    log.info("two");
+    log.info("three");
+    expect(writes).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(1);
+    expect(
+      writes[0]!
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).msg),
+    ).toEqual(["one", "two", "three"]);
+    log.info("next turn");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.map((chunk) => chunk.match(/"msg":"([^"]+)"/g)?.length)).toEqual([3, 1]);
+  });
+
+  it("hands pending lines over at once on logger.flush()", () => {
+    const writes: string[] = [];
+    const log = createLogger(
+      { logLevel: "info", appVersion: "t" },
+      new TurnBufferedDestination({ write: (chunk: string) => writes.push(chunk) }),
+    );
+    log.info("flushed");
+    log.flush();
+    expect(writes.join("")).toContain('"msg":"flushed"');
+  });
+
+  // The lines a process logs in its last turn, ended early by process.exit or an uncaught error. Some
+  // hundred kilobytes of them: more than an asynchronous write to stdout finishes before the exit.
+  it.each([
+    ["process.exit(3)", 3],
+    ["throw new Error('crashed')", 1],
+  ])("writes the last turn's lines to stdout when the process ends with %s", (ending, code) => {
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(join(__dirname, "logger.ts"))});
+      const log = createLogger({ logLevel: "info", appVersion: "t" });
+      log.info("first");
+      for (let line = 0; line < 500; line++) log.info({ filler: "x".repeat(500) }, "filler");
+      log.error("last words");
+      ${ending};`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(child.status).toBe(code);
+    const messages = child.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).msg);
+    expect(messages).toEqual(["first", ...Array(500).fill("filler"), "last words"]);
+  });
 });

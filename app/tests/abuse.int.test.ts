@@ -1,8 +1,8 @@
 /**
  * Abuse of the auth endpoints: per-account login backoff whatever address the attempts come from,
- * a sign-up limit per client, common passwords refused, token responses never cached, tokens that
- * are not valid yet (nbf, future iat) or that name no valid organization refused with a 401, and
- * forwarding headers believed only from the configured proxies (TRUSTED_PROXY_CIDRS).
+ * a sign-up limit per client, common passwords refused, token responses never cached (no-store, no
+ * ETag), tokens that are not valid yet (nbf, future iat) or that name no valid organization refused
+ * with a 401, and forwarding headers believed only from the configured proxies (TRUSTED_PROXY_CIDRS).
  */
 import { createHmac, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,7 +69,7 @@ describe("login", () => {
     expect(retryAfter).toBeLessThanOrEqual(3600);
   });
 
-  it("answers token responses with Cache-Control: no-store", async () => {
+  it("answers token responses with Cache-Control: no-store and no ETag to revalidate", async () => {
     const email = `nostore-${randomUUID()}@example.com`;
     const registered = await register(email, "a long passphrase", "192.0.2.200");
     expect(registered.status).toBe(201);
@@ -80,6 +80,7 @@ describe("login", () => {
     expect(login.status).toBe(200);
     expect(login.headers.get("cache-control")).toBe("no-store");
     expect(login.headers.get("pragma")).toBe("no-cache");
+    expect(login.headers.get("etag")).toBeNull();
   });
 });
 

@@ -121,6 +121,7 @@ describe("serving the page (the contract the edge's cache rules rely on)", () =>
       expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("script-src 'self'");
       expect(csp).toContain("style-src 'self'");
+      expect(response.headers["x-powered-by"]).toBeUndefined();
       const etag = String(response.headers.etag);
       expect((await get(path, { "if-none-match": etag })).status).toBe(304);
     }

@@ -19,7 +19,7 @@ import type { ChatbotService } from "../services/chatbots";
 import type { ConversationService } from "../services/conversations";
 import type { Metrics } from "../telemetry/metrics";
 import { requireAuth } from "./auth";
-import { requestContext } from "./context";
+import { requestContext, requestLoggers } from "./context";
 import { errorHandler, HttpError } from "./errors";
 import type { LoginBackoff, RateLimiter } from "./rate-limit";
 import { staticPage, webDirectory } from "./static";
@@ -55,6 +55,10 @@ export function createApp(deps: AppDependencies): Express {
   // (the load balancer's network, the CDN's ranges), never merely because a peer is private.
   app.set("trust proxy", deps.trustedProxies);
   app.disable("x-powered-by");
+  // No ETag on the API's answers: they are `no-store` (below), so no cache keeps one to revalidate,
+  // and Express hashed every body for it. The chat page keeps its own (staticPage).
+  app.set("etag", false);
+  requestLoggers(app, deps.log);
   app.use(requestContext(deps.log, deps.metrics));
   app.use((_request, response, next) => {
     if (deps.draining()) response.setHeader("Connection", "close");

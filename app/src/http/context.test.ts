@@ -12,7 +12,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { redactedPaths } from "../logger";
 import { createMetrics } from "../telemetry/metrics";
-import { clientIp, requestContext, routeLabel } from "./context";
+import { clientIp, requestContext, requestLoggers, routeLabel } from "./context";
 
 const servers: Array<{ close(): void }> = [];
 afterEach(() => {
@@ -158,6 +158,7 @@ describe("requestContext", () => {
       { write: (line: string) => raw.push(line) },
     );
     const app = express();
+    requestLoggers(app, log);
     app.use(requestContext(log, createMetrics({ version: "t", commit: "t" })));
     app.get("/api/items/:id", (request, response) => {
       request.log.info({ body: { password: "hunter2" } }, "handled");
@@ -272,6 +273,37 @@ describe("clientIp, server-free", () => {
 describe("routeLabel, server-free", () => {
   it("labels a request no route matched and no handler labelled as unmatched", () => {
     expect(routeLabel(expressRequest("127.0.0.1"), { locals: {} } as Response)).toBe("unmatched");
+  });
+});
+
+describe("requestLoggers", () => {
+  it("makes a request's logger only when a handler first logs, one per request, bound to its id", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const child = vi.spyOn(log, "child");
+    const app = express();
+    requestLoggers(app, log);
+    app.use(requestContext(log, createMetrics({ version: "t", commit: "t" })));
+    app.get("/quiet", (_request, response) => {
+      response.end();
+    });
+    app.get("/chatty", (request, response) => {
+      const first = request.log;
+      first.info("first");
+      request.log.info("second");
+      response.json({ same: first === request.log });
+    });
+    const port = await serve(app);
+    const made = child.mock.calls.length;
+    await get(port, "/quiet", { "x-request-id": "quiet-1" });
+    expect(child.mock.calls.length).toBe(made);
+    expect(JSON.parse((await get(port, "/chatty", { "x-request-id": "chatty-1" })).body)).toEqual({
+      same: true,
+    });
+    expect(child.mock.calls.slice(made)).toEqual([[{ req_id: "chatty-1" }]]);
+    expect(lines.filter((line) => line.req_id === "chatty-1").map((line) => line.msg)).toEqual(
+      expect.arrayContaining(["first", "second"]),
+    );
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import express, { type Router } from "express";
+import express, { type Express } from "express";
 
 export const assetsCacheControl = "public, max-age=31536000, immutable";
 export const htmlCacheControl = "no-cache";
@@ -31,13 +31,19 @@ export function webDirectory(): string | undefined {
   );
 }
 
-export function staticPage(dir: string): Router {
-  const router = express.Router();
-  router.use((_request, response, next) => {
+/**
+ * Its own Express app, mounted by the API's: the HTML's ETag comes from the app's `etag` setting
+ * (Express 5 res.sendFile sets send's `etag` option from it), which the API's app turns off.
+ */
+export function staticPage(dir: string): Express {
+  const page = express();
+  page.disable("x-powered-by");
+  page.set("etag", "weak");
+  page.use((_request, response, next) => {
     response.locals.routeLabel = "static";
     next();
   });
-  router.use(
+  page.use(
     "/assets",
     express.static(join(dir, "assets"), {
       index: false,
@@ -45,12 +51,12 @@ export function staticPage(dir: string): Router {
       setHeaders: (response) => response.setHeader("Cache-Control", assetsCacheControl),
     }),
   );
-  router.get(["/", "/index.html"], (_request, response, next) => {
+  page.get(["/", "/index.html"], (_request, response, next) => {
     response.setHeader("Cache-Control", htmlCacheControl);
     response.setHeader("Content-Security-Policy", pageContentSecurityPolicy);
     response.sendFile(join(dir, "index.html"), { cacheControl: false }, (error) => {
       if (error) next(error);
     });
   });
-  return router;
+  return page;
 }
