@@ -13,6 +13,7 @@ function scenario(key: ScenarioKey, overrides: Partial<ScenarioResult> = {}): Sc
     errors: 0,
     requestsPerSecond: 1000,
     ratio: 1,
+    baselineRequestsPerSecond: null,
     p50Ms: 2,
     p95Ms: key === "sse" ? 1050 : 10,
     p99Ms: 15,

@@ -13,7 +13,7 @@ const positive = z.number().positive();
 export const budgetsSchema = z
   .object({
     $comment: z.string().optional(),
-    /** Minimum req/s as a multiple of the Express 5 hello baseline of the same run. */
+    /** Minimum req/s as a multiple of the Express 5 hello baseline measured around the scenario. */
     throughputRatios: z
       .object({
         healthz: ratio,

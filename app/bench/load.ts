@@ -36,6 +36,17 @@ export function percentile(sortedMs: number[], fraction: number): number {
   return sortedMs[Math.min(sortedMs.length - 1, Math.ceil(fraction * sortedMs.length) - 1)]!;
 }
 
+/** Several runs of one load as one: all their requests over all their time (the runs' own durations). */
+export function combinedRate(runs: LoadResult[]): number {
+  const seconds = runs.reduce(
+    (sum, run) => sum + (run.requests > 0 ? run.requests / run.requestsPerSecond : 0),
+    0,
+  );
+  const requests = runs.reduce((sum, run) => sum + run.requests, 0);
+  if (requests === 0) throw new Error("the baseline served no request");
+  return requests / seconds;
+}
+
 /**
  * wrk counts statuses above 399 as errors; `response()` counts every non-2xx instead, but defining it
  * makes wrk parse each body, so it is only added where redirects could occur (never here): 3xx are

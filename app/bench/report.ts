@@ -23,8 +23,14 @@ export interface ScenarioResult extends LoadResult {
   key: ScenarioKey;
   name: string;
   connections: number;
-  /** req/s as a multiple of the Express 5 hello baseline of the same run. */
+  /**
+   * req/s as a multiple of the Express 5 hello baseline: for a scenario with a ratio budget, the
+   * baseline measured just before and just after it (`baselineRequestsPerSecond`); for the others,
+   * the baseline row of the same run.
+   */
   ratio: number;
+  /** The bracketing baseline's req/s (half the scenario's duration before it, half after); else null. */
+  baselineRequestsPerSecond: number | null;
   /** Highest resident set of the app process while this scenario ran (MB, 10^6 bytes). */
   peakAppRssMB: number | null;
   /** CPU the serving process (the app, or the baseline's server) spent per request (ms, user +
@@ -72,6 +78,7 @@ export function renderTable(report: BenchReport): string {
     "conns",
     "req/s",
     "× baseline",
+    "baseline around",
     "p50 ms",
     "p95 ms",
     "p99 ms",
@@ -85,6 +92,7 @@ export function renderTable(report: BenchReport): string {
     String(s.connections),
     s.requestsPerSecond.toFixed(0),
     s.ratio.toFixed(3),
+    fixed(s.baselineRequestsPerSecond, 0),
     s.p50Ms.toFixed(2),
     s.p95Ms.toFixed(2),
     s.p99Ms.toFixed(2),
