@@ -49,8 +49,9 @@ export function isoTimeOncePerMs(now: () => number = Date.now): () => string {
 
 /**
  * A destination that hands the lines of one event-loop turn to `target` in one write, at the end of
- * that turn: under load a turn serves many requests, and a write per request line was a measurable
- * share of a request's CPU. Readers still see each line within the turn that logged it. What is
+ * that turn: under load a turn serves many requests, whose lines pino's asynchronous destination
+ * wrote from the thread pool, a hand-off there and back per write, with a write possibly in flight
+ * when the process exits. Readers still see each line within the turn that logged it. What is
  * pending when the process exits (process.exit and uncaught errors included) is handed over then,
  * as pino does for its own buffered destinations (on-exit-leak-free: no listener kept per logger);
  * `target` must write synchronously for it to be out before the process is.
