@@ -8,14 +8,21 @@ import {
 } from "../domain/errors";
 import { errorHandler } from "./errors";
 
-/** What the error handler sends for `error`: status, Retry-After and body, plus what it logged. */
+/**
+ * What the error handler sends for `error`: status, Retry-After and body, plus what it logged and
+ * whether it marked the answer an expected failure (the request line then logs at info).
+ */
 function handled(error: unknown) {
-  const sent: { status?: number; headers: Record<string, string>; body?: unknown; logged: unknown[] } = {
-    headers: {},
-    logged: [],
-  };
+  const sent: {
+    status?: number;
+    headers: Record<string, string>;
+    body?: unknown;
+    logged: unknown[];
+    locals: { expectedFailure?: boolean };
+  } = { headers: {}, logged: [], locals: {} };
   const response = {
     headersSent: false,
+    locals: sent.locals,
     setHeader(name: string, value: string) {
       sent.headers[name] = value;
       return this;
@@ -64,6 +71,7 @@ describe("domain errors map to HTTP in one place", () => {
     expect(sent.body).toEqual({ error: { code, message: "no answer" } });
     expect(sent.headers).toEqual({});
     expect(sent.logged).toEqual([cause]);
+    expect(sent.locals.expectedFailure).toBeUndefined();
   });
 
   it("an assistant unavailable until its circuit half-opens is a 503 with Retry-After, not unexpected", () => {
@@ -72,11 +80,13 @@ describe("domain errors map to HTTP in one place", () => {
     expect(sent.headers["Retry-After"]).toBe("7");
     expect(sent.body).toEqual({ error: { code: "ai_unavailable", message: "no answer" } });
     expect(sent.logged).toEqual([]);
+    expect(sent.locals.expectedFailure).toBe(true);
   });
 
   it("anything else is a 500 that says only 'internal error'", () => {
     const sent = handled(new Error("secret detail"));
     expect(sent.status).toBe(500);
     expect(sent.body).toEqual({ error: { code: "internal", message: "internal error" } });
+    expect(sent.locals.expectedFailure).toBeUndefined();
   });
 });

@@ -1,15 +1,20 @@
 /** Domain and framework errors mapped to HTTP in one place, checked through a real Express app. */
 import type { AddressInfo } from "node:net";
 import express from "express";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { BudgetExceededError } from "../ai/usage";
 import { DatabaseUnavailableError } from "../db/database";
 import { CursorError } from "../domain/cursor";
 import { NotFoundError } from "../domain/errors";
+import { createMetrics } from "../telemetry/metrics";
+import { requestContext } from "./context";
 import { errorBody, errorHandler, HttpError, parse } from "./errors";
 
 const unexpected: unknown[] = [];
+/** The request lines of the app's request context. */
+const requestLines: Array<{ level: number; msg: string; status: number }> = [];
 let base: string;
 let close: () => void;
 /** The error the next request to /throw raises. */
@@ -17,6 +22,8 @@ let next: unknown;
 
 beforeAll(async () => {
   const app = express();
+  const log = pino({ level: "info" }, { write: (line: string) => requestLines.push(JSON.parse(line)) });
+  app.use(requestContext(log, createMetrics({ version: "t", commit: "t" })));
   app.use(express.json({ limit: "100b" }));
   app.get("/throw", () => {
     throw next;
@@ -35,6 +42,7 @@ afterAll(() => close?.());
 async function raise(error: unknown) {
   next = error;
   unexpected.length = 0;
+  requestLines.length = 0;
   const response = await fetch(`${base}/throw`);
   return {
     status: response.status,
@@ -83,6 +91,10 @@ describe("error mapping", () => {
       },
     });
     expect(unexpected).toEqual([]);
+    // A known state, logged once where it is detected: each refused request's line is info, not error.
+    await vi.waitFor(() =>
+      expect(requestLines).toEqual([expect.objectContaining({ status: 503, level: 30 })]),
+    );
   });
 
   it("a PostgreSQL data exception (SQLSTATE class 22) is the client's 400; other SQLSTATEs are 500s", async () => {
@@ -107,6 +119,11 @@ describe("error mapping", () => {
       body: { error: { code: "internal", message: "internal error" } },
     });
     expect(unexpected).toEqual([error]);
+    await vi.waitFor(() =>
+      expect(requestLines).toEqual([
+        expect.objectContaining({ status: 500, level: 50, msg: "request failed" }),
+      ]),
+    );
     // A 5xx HttpError without Retry-After is a failure too; its cause is what gets reported.
     const cause = new Error("root cause");
     await raise(new HttpError(502, "bad_gateway", "upstream failed", { cause }));

@@ -118,8 +118,13 @@ export function errorHandler(onUnexpected: (error: unknown, request: Request) =>
     const known = asHttpError(error);
     if (!known || (known.status >= 500 && known.retryAfterSeconds === undefined))
       onUnexpected(known?.cause ?? error, request);
-    if (known?.retryAfterSeconds !== undefined)
+    if (known?.retryAfterSeconds !== undefined) {
       response.setHeader("Retry-After", String(known.retryAfterSeconds));
+      // A 5xx that says when to retry reports a known state (the primary or the assistant is down,
+      // seen where it is detected: a log line, the circuit-state metric), not a failure of this
+      // request: its request line is info.
+      response.locals.expectedFailure = true;
+    }
     response.status(known?.status ?? 500).json(errorBody(error));
   };
 }
