@@ -186,6 +186,20 @@ describe("read/write split", () => {
     }
   });
 
+  it("keeps serving an organization's chatbot from the cache while its users create conversations", async () => {
+    const bot = await createChatbot(app.url, tenant.token, "busy bot");
+    await sleep(app.config.readYourWritesMs + 100);
+    const read = () => api(app.url, "GET", `/api/chatbots/${bot.id}`, { token: tenant.token });
+    expect((await read()).status).toBe(200);
+    const fromPrimary = await poolCount("primary", "chatbots.get");
+    for (let index = 0; index < 3; index++) {
+      await createConversation(app.url, tenant.token, bot.id, `busy ${index}`);
+      expect((await read()).body.id).toBe(bot.id);
+    }
+    // Creating a conversation changes no chatbot: the reads after it are cache hits, none from the primary.
+    expect(await poolCount("primary", "chatbots.get")).toBe(fromPrimary);
+  });
+
   it("leaves a replica that lags past the bound, then returns to it", async () => {
     const db = new Database({
       primaryUrl: cluster.primaryUrl,

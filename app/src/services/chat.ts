@@ -102,7 +102,7 @@ export class ChatService {
   async page(organizationId: string, conversationId: string, cursor: Cursor | undefined, limit: number) {
     const { cache, messages, ttl } = this.deps;
     // A conversation created a moment ago may not be on the replica yet either.
-    const pins = [keys.conversationPin(conversationId), keys.organizationPin(organizationId)];
+    const pins = [keys.conversationPin(conversationId), keys.conversationsPin(organizationId)];
     const load = async (fromPrimary: boolean) => {
       const rows = await messages.page(organizationId, conversationId, cursor, limit, fromPrimary);
       return rows && pageOf(rows, limit);

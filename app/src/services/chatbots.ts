@@ -14,7 +14,7 @@ export class ChatbotService {
 
   async create(organizationId: string, input: Parameters<ChatbotStore["create"]>[1]): Promise<Chatbot> {
     const chatbot = await this.store.create(organizationId, input);
-    await this.cache.invalidate([], [keys.organizationPin(organizationId)]);
+    await this.cache.invalidate([], [keys.chatbotsPin(organizationId)]);
     return chatbot;
   }
 
@@ -24,14 +24,14 @@ export class ChatbotService {
       cache: "chatbot",
       key: keys.chatbot(organizationId, id),
       ttlSeconds: this.ttl.chatbot,
-      pins: [keys.organizationPin(organizationId)],
+      pins: [keys.chatbotsPin(organizationId)],
       load: (fromPrimary) => this.store.get(organizationId, id, fromPrimary),
       cacheable: (chatbot) => chatbot !== null,
     });
   }
 
   async list(organizationId: string, cursor: Cursor | undefined, limit: number) {
-    const fromPrimary = await this.cache.pinned([keys.organizationPin(organizationId)]);
+    const fromPrimary = await this.cache.pinned([keys.chatbotsPin(organizationId)]);
     return pageOf(await this.store.list(organizationId, cursor, limit, fromPrimary), limit);
   }
 }

@@ -1,4 +1,7 @@
-/** Conversations: created on the primary (pinning the organization's reads), listed newest first. */
+/**
+ * Conversations: created on the primary (pinning the organization's conversation reads), listed newest
+ * first.
+ */
 import type { Cache } from "../cache/cache";
 import type { Conversation, ConversationStore } from "../data/conversations";
 import { type Cursor, pageOf } from "../domain/cursor";
@@ -17,12 +20,12 @@ export class ConversationService {
     title: string | null,
   ): Promise<Conversation | null> {
     const conversation = await this.store.create(organizationId, chatbotId, userId, title);
-    if (conversation) await this.cache.invalidate([], [keys.organizationPin(organizationId)]);
+    if (conversation) await this.cache.invalidate([], [keys.conversationsPin(organizationId)]);
     return conversation;
   }
 
   async list(organizationId: string, cursor: Cursor | undefined, limit: number) {
-    const fromPrimary = await this.cache.pinned([keys.organizationPin(organizationId)]);
+    const fromPrimary = await this.cache.pinned([keys.conversationsPin(organizationId)]);
     return pageOf(await this.store.list(organizationId, cursor, limit, fromPrimary), limit);
   }
 }

@@ -4,8 +4,14 @@ export const keys = {
   messages: (org: string, conversation: string) => `cache:messages:${org}:${conversation}`,
   analytics: (org: string, days: number) => `cache:analytics:${org}:${days}`,
   aiResponse: (chatbot: string, promptHash: string) => `cache:ai:${chatbot}:${promptHash}`,
-  /** Chatbots and conversations of an organization were written recently. */
-  organizationPin: (org: string) => `pin:org:${org}`,
+  /**
+   * Chatbots of an organization were written recently. Apart from its conversations' pin: creating a
+   * conversation changes no chatbot, and an organization whose users start conversations every few
+   * seconds would otherwise read its chatbots from the primary, past the cache, all the time.
+   */
+  chatbotsPin: (org: string) => `pin:chatbots:${org}`,
+  /** Conversations of an organization were created recently. */
+  conversationsPin: (org: string) => `pin:conversations:${org}`,
   /** Messages of a conversation were written recently. */
   conversationPin: (conversation: string) => `pin:conversation:${conversation}`,
 };
