@@ -6,10 +6,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { pino } from "pino";
 import { type AppConfig, loadConfig } from "../app/src/config";
 import { migrate } from "../app/src/db/migrate";
-import { createLogger, TurnBufferedDestination } from "../app/src/logger";
+import { createLogger, lineDestination } from "../app/src/logger";
 import { type ParleyHandle, startParley } from "../app/src/main";
 import { type DemoTenant, seedDemo } from "../app/src/seed";
 import { buildWeb } from "../web/build";
@@ -91,10 +90,7 @@ export async function startLocalApp(
   );
   await step("chat page built (dist/web)", () => buildWeb());
   const logFile = join(platform.stateDir, "app.log");
-  const log = createLogger(
-    config,
-    new TurnBufferedDestination(pino.destination({ dest: logFile, append: true, mkdir: true, sync: true })),
-  );
+  const log = createLogger(config, lineDestination(logFile));
   const app = await step(`parley app listening on 127.0.0.1:${options.port || "a free port"}`, () =>
     startParley(config, { log }),
   );

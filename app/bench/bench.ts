@@ -305,6 +305,7 @@ async function main(): Promise<void> {
       number,
       number,
     ];
+    const expressUrl = `http://127.0.0.1:${expressPort}/`;
     const logDir = join(stateDir, "logs");
     mkdirSync(logDir, { recursive: true });
     const startApp = (name: string, port: number, extraEnv: Record<string, string>, pinToCpu?: string) => {
@@ -350,7 +351,7 @@ async function main(): Promise<void> {
     await Promise.all([
       waitForOk(`${base}/readyz`, app),
       waitForOk(`${streamBase}/readyz`, streamApp),
-      waitForOk(`http://127.0.0.1:${expressPort}/`, express),
+      waitForOk(expressUrl, express),
       waitForOk(`http://127.0.0.1:${barePort}/`, bare),
     ]);
 
@@ -427,7 +428,7 @@ async function main(): Promise<void> {
       {
         key: "expressHello",
         name: "Express 5 hello (baseline)",
-        url: `http://127.0.0.1:${expressPort}/`,
+        url: expressUrl,
         server: express,
       },
       { key: "healthz", name: "GET /healthz", url: `${base}/healthz` },
@@ -472,8 +473,7 @@ async function main(): Promise<void> {
     // This VM's CPU per request drifts by up to 2× within a minute (the same build, docs/performance.md),
     // so a ratio budget compares its scenario with the baseline measured around it, half before and
     // half after, rather than with a baseline run minutes earlier.
-    const baselineUrl = `http://127.0.0.1:${expressPort}/`;
-    const baselineSlice = () => wrk({ url: baselineUrl, connections, durationMs: durationMs / 2 });
+    const baselineSlice = () => wrk({ url: expressUrl, connections, durationMs: durationMs / 2 });
     const ratioBudgeted = new Set<string>(Object.keys(budgets.throughputRatios));
     // BENCH_SCENARIOS=healthz,cachedChatbot runs only those (and the baselines), for profiling.
     const only = process.env.BENCH_SCENARIOS?.split(",").map((key) => key.trim());

@@ -79,10 +79,19 @@ export class TurnBufferedDestination implements DestinationStream {
   }
 }
 
+/**
+ * Where the app's lines go: a file descriptor (stdout) or a file, appended to, written once per turn
+ * and synchronously, so no write is still in flight when the process exits.
+ */
+export function lineDestination(dest: number | string): TurnBufferedDestination {
+  return new TurnBufferedDestination(
+    pino.destination({ dest, sync: true, mkdir: typeof dest === "string", append: true }),
+  );
+}
+
 export function createLogger(
   config: Pick<AppConfig, "logLevel" | "appVersion">,
-  // Synchronous, so no write is still in flight when the process exits.
-  destination: DestinationStream = new TurnBufferedDestination(pino.destination({ dest: 1, sync: true })),
+  destination: DestinationStream = lineDestination(1),
 ): Logger {
   return pino(
     {

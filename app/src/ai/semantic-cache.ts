@@ -9,7 +9,8 @@
  * message's CPU (docs/performance.md). A question another pod stored a moment ago is therefore missed
  * for up to that long, which costs one provider call, never a wrong answer. The knowledge version is a
  * hash of everything that shapes an answer (system prompt, knowledge, models), so changing the prompt
- * or the knowledge starts an empty cache and the old one expires with its TTL. Look-ups count as `parley_cache_requests_total{cache="ai_semantic"}`.
+ * or the knowledge starts an empty cache and the old one expires with its TTL. Look-ups count as
+ * `parley_cache_requests_total{cache="ai_semantic"}`.
  */
 import { createHash } from "node:crypto";
 import { BoundedMap } from "../cache/bounded-map";
