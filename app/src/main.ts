@@ -31,6 +31,7 @@ import { metricsServer } from "./routes/operations";
 import { AnalyticsService } from "./services/analytics";
 import { ChatService } from "./services/chat";
 import { ChatbotService } from "./services/chatbots";
+import { ConversationChatbots } from "./services/conversation-chatbots";
 import { ConversationService } from "./services/conversations";
 import { trackActiveConversations } from "./telemetry/active-conversations";
 import { createMetrics } from "./telemetry/metrics";
@@ -64,10 +65,11 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
   const cache = new Cache(redis, metrics, log, config.readYourWritesMs);
   const conversationStore = new ConversationStore(db);
   const chatbots = new ChatbotService(new ChatbotStore(db), cache, config.cacheTtlSeconds);
+  const conversationChatbots = new ConversationChatbots(conversationStore);
   const aiUsage = new AiUsage(db, metrics);
   const chat = new ChatService({
     messages: new MessageStore(db),
-    conversations: conversationStore,
+    conversationChatbots,
     chatbots,
     provider: selectProvider(config.ai, metrics),
     cache,
@@ -97,7 +99,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     trustedProxies: config.trustedProxies,
     users: new UserStore(db),
     chatbots,
-    conversations: new ConversationService(conversationStore, cache),
+    conversations: new ConversationService(conversationStore, cache, conversationChatbots),
     chat,
     analytics: new AnalyticsService(new AnalyticsStore(db), cache, config.cacheTtlSeconds.analytics, aiUsage),
     jwtSecret: config.jwtSecret,

@@ -123,6 +123,28 @@ describe("keyset pagination", () => {
   });
 });
 
+describe("the conversation a message is for (app/src/services/conversation-chatbots.ts)", () => {
+  it("looks up no conversation this process created, and one created elsewhere once", async () => {
+    const bot = await createChatbot(app.url, tenant.token);
+    const createdHere = await createConversation(app.url, tenant.token, bot.id);
+    // Created by another pod: a row this process never saw being created.
+    const createdElsewhere = await primary.query<{ id: string }>(
+      `INSERT INTO conversations (organization_id, chatbot_id, user_id, title)
+       VALUES ($1, $2, $3, 'elsewhere') RETURNING id`,
+      [tenant.organizationId, bot.id, tenant.userId],
+    );
+    const elsewhere = createdElsewhere.rows[0]!.id;
+    const lookUps = () => poolCount("primary", "conversations.get");
+    const before = await lookUps();
+
+    expect((await post(createdHere.id, "What is Parley?")).status).toBe(201);
+    expect(await lookUps()).toBe(before);
+    expect((await post(elsewhere, "What is Parley?")).status).toBe(201);
+    expect((await post(elsewhere, "What are your opening hours?")).status).toBe(201);
+    expect(await lookUps()).toBe(before + 1);
+  });
+});
+
 describe("read/write split", () => {
   it("reads from the replica normally and from the primary right after a write", async () => {
     const bot = await createChatbot(app.url, tenant.token);

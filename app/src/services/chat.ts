@@ -18,12 +18,10 @@ import { AiTimeoutError } from "../ai/resilient-provider";
 import { chooseModel } from "../ai/routing";
 import { type CachedAnswer, knowledgeVersion, type SemanticCache, standalone } from "../ai/semantic-cache";
 import type { AiUsage, LedgerEntry, UsageRoute } from "../ai/usage";
-import { BoundedMap } from "../cache/bounded-map";
 import type { Cache } from "../cache/cache";
 import { CircuitOpenError } from "../cache/circuit-breaker";
 import type { AppConfig } from "../config";
 import type { Chatbot } from "../data/chatbots";
-import type { ConversationStore } from "../data/conversations";
 import type { Exchange, IdempotencyRecord, MessageStore } from "../data/messages";
 import { isConnectionError } from "../db/database";
 import { type Cursor, pageOf } from "../domain/cursor";
@@ -34,6 +32,7 @@ import {
   NotFoundError,
 } from "../domain/errors";
 import type { ChatbotService } from "./chatbots";
+import type { ConversationChatbots } from "./conversation-chatbots";
 import { keys } from "./keys";
 
 const keyInProgress = "a request with this Idempotency-Key is still being answered; retry shortly";
@@ -70,17 +69,11 @@ function providerFailure(error: unknown): AssistantFailedError {
   return new AssistantFailedError("failed", "the assistant failed to answer; try again", { cause: error });
 }
 
-/** Conversations whose chatbot a process remembers (oldest dropped first; ~100 bytes each). */
-const maxKnownConversations = 50_000;
-
 export class ChatService {
-  /** Conversation (organization/id) → its chatbot. */
-  private readonly chatbots = new BoundedMap<string, string>(maxKnownConversations);
-
   constructor(
     private readonly deps: {
       messages: MessageStore;
-      conversations: ConversationStore;
+      conversationChatbots: ConversationChatbots;
       chatbots: ChatbotService;
       provider: AiProvider;
       cache: Cache;
@@ -130,7 +123,9 @@ export class ChatService {
       const earlier = await messages.findIdempotent(userId, key);
       if (earlier?.response) return this.replay(earlier, conversationId, requestHash);
     }
-    const chatbotId = await this.chatbotOf(organizationId, conversationId);
+    // Refused before any work whose result could not be stored (the look-up may not reach the primary).
+    messages.assertWritable();
+    const chatbotId = await this.deps.conversationChatbots.chatbotOf(organizationId, conversationId);
     if (!chatbotId) throw new NotFoundError("conversation");
     const chatbot = await chatbots.get(organizationId, chatbotId);
     if (!chatbot) throw new NotFoundError("chatbot");
@@ -173,25 +168,6 @@ export class ChatService {
       [keys.conversationPin(conversationId)],
     );
     return { exchange, replayed: false };
-  }
-
-  /**
-   * The chatbot a conversation of the organization talks to; null when there is no such conversation.
-   * Read from the primary once per conversation and process, then remembered: conversations are never
-   * moved to another chatbot or organization, nor deleted by the app, so a found answer stays true
-   * (a miss is never remembered: the conversation may be created a moment later).
-   */
-  private async chatbotOf(organizationId: string, conversationId: string): Promise<string | null> {
-    const key = `${organizationId}/${conversationId}`;
-    const known = this.chatbots.get(key);
-    if (known) {
-      this.deps.messages.assertWritable();
-      return known;
-    }
-    const conversation = await this.deps.conversations.get(organizationId, conversationId);
-    if (!conversation) return null;
-    this.chatbots.set(key, conversation.chatbot_id);
-    return conversation.chatbot_id;
   }
 
   /**

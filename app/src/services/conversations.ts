@@ -1,16 +1,18 @@
 /**
- * Conversations: created on the primary (pinning the organization's conversation reads), listed newest
- * first.
+ * Conversations: created on the primary (pinning the organization's conversation reads, and remembering
+ * each one's chatbot for its messages), listed newest first.
  */
 import type { Cache } from "../cache/cache";
 import type { Conversation, ConversationStore } from "../data/conversations";
 import { type Cursor, pageOf } from "../domain/cursor";
+import type { ConversationChatbots } from "./conversation-chatbots";
 import { keys } from "./keys";
 
 export class ConversationService {
   constructor(
     private readonly store: ConversationStore,
     private readonly cache: Cache,
+    private readonly chatbots: ConversationChatbots,
   ) {}
 
   async create(
@@ -20,7 +22,9 @@ export class ConversationService {
     title: string | null,
   ): Promise<Conversation | null> {
     const conversation = await this.store.create(organizationId, chatbotId, userId, title);
-    if (conversation) await this.cache.invalidate([], [keys.conversationsPin(organizationId)]);
+    if (!conversation) return null;
+    this.chatbots.remember(organizationId, conversation.id, chatbotId);
+    await this.cache.invalidate([], [keys.conversationsPin(organizationId)]);
     return conversation;
   }
 
