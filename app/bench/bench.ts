@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --json <file>] [--svg <file>] [--check] [--write-capacity] [--cpu-prof <dir>]`:
- * the app on an ephemeral local platform, loaded over loopback by wrk (and a Node client for event
+ * the app on an ephemeral local platform, loaded over loopback by wrk (and a socket client for event
  * streams), next to an Express 5 hello (the baseline every ratio is to: a scenario with a ratio budget
  * against the baseline measured around it, half before and half after) and a bare Node `http` server
  * measured in the same run. `--check` compares the run with ./budgets.json (`npm run bench:check`),

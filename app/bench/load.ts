@@ -1,11 +1,11 @@
 /**
  * The bench's load generators: wrk (Debian's `wrk`, a C event loop far faster than any JS client, so
- * the baseline is not capped by the client) for throughput scenarios, and a small Node client for
+ * the baseline is not capped by the client) for throughput scenarios, and a small socket client for
  * server-sent event streams, whose duration from each stream's own start wrk cannot time.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -126,47 +126,97 @@ interface StreamOutcome {
   failure?: string;
 }
 
-function openStream(
-  agent: Agent,
+/** Connections opened at once while the streams' connections are made (under the listen backlog). */
+const connectBatch = 100;
+
+/** A connection made before the timed window, as a load balancer's pooled connection to a pod is. */
+function connectTo(url: URL): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port || 80) }, () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+/**
+ * One stream over its own connection, on a bare socket: the request written by hand, the answer kept
+ * only as its first 4 KB and whether it had a done or an error event. Node's HTTP client, opening a connection per stream,
+ * cost the bench about 0.8 ms of CPU per stream on the same two cores as the app it measures
+ * (docs/performance.md, "Fifth round"), where wrk is C; this one parses nothing it does not check.
+ * `Connection: close` makes the end of the answer the end of the connection, so chunked framing needs
+ * no decoding: each event is one chunk (one write), so the `event: done` line is never split by it.
+ */
+function sendStream(
+  socket: Socket,
+  url: URL,
   target: StreamOptions["requests"][number],
   timeoutMs: number,
 ): Promise<StreamOutcome> {
   const begin = performance.now();
+  const requestBody = Buffer.from(target.body);
+  const requestHead = [
+    `POST ${url.pathname}${url.search} HTTP/1.1`,
+    `Host: ${url.host}`,
+    "Accept: text/event-stream",
+    "Content-Type: application/json",
+    `Content-Length: ${requestBody.length}`,
+    "Connection: close",
+    ...Object.entries(target.headers).map(([name, value]) => `${name}: ${value}`),
+    "",
+    "",
+  ].join("\r\n");
   return new Promise((resolve) => {
-    const finish = (failure?: string) => resolve({ ms: performance.now() - begin, failure });
-    const call = request(
-      target.url,
-      {
-        method: "POST",
-        agent,
-        timeout: timeoutMs,
-        headers: { ...target.headers, accept: "text/event-stream", "content-type": "application/json" },
-      },
-      (response) => {
-        let tail = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => {
-          tail = (tail + chunk).slice(-4096);
-        });
-        response.once("end", () =>
-          finish(
-            response.statusCode === 200 && /event: done\n/.test(tail) && !/event: error\n/.test(tail)
-              ? undefined
-              : `${response.statusCode}: ${tail.slice(0, 200)}`,
-          ),
-        );
-        response.once("error", (error) => finish(error.message));
-      },
-    );
-    call.once("timeout", () => call.destroy(new Error("stream timed out")));
-    call.once("error", (error) => finish(error.message));
-    call.end(target.body);
+    let settled = false;
+    const finish = (failure?: string) => {
+      if (settled) return;
+      settled = true;
+      resolve({ ms: performance.now() - begin, failure });
+    };
+    // The answer's first 4 KB (status line, headers, the start of a failure's body), and whether an
+    // event line was seen anywhere: a done event carries the whole exchange, which can exceed any tail.
+    let head = "";
+    let carry = "";
+    let done = false;
+    let failed = false;
+    socket.setEncoding("latin1");
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error("stream timed out")));
+    socket.on("data", (chunk: string) => {
+      if (head.length < 4096) head += chunk.slice(0, 4096 - head.length);
+      const text = carry + chunk;
+      done ||= text.includes("event: done\n");
+      failed ||= text.includes("event: error\n");
+      carry = text.slice(-16);
+    });
+    socket.once("end", () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+      const body = head.slice(head.indexOf("\r\n\r\n") + 4);
+      finish(
+        status === 200 && done && !failed ? undefined : `${status || "no answer"}: ${body.slice(0, 200)}`,
+      );
+    });
+    socket.once("error", (error) => finish(error.message));
+    socket.once("close", () => finish("connection closed before the answer ended"));
+    // No half-close after the body: Node's server ends a connection whose client has ended it.
+    socket.write(Buffer.concat([Buffer.from(requestHead, "latin1"), requestBody]));
   });
 }
 
-/** Opens every stream over `openOverMs`, waits for all, and reports their durations. */
+/**
+ * Makes one connection per stream, then sends the streams' requests spread over `openOverMs`, waits
+ * for all, and reports each one's duration from its own request. The connections are made first, as a
+ * load balancer's connections to a pod are: an ALB keeps its target connections open until their idle
+ * timeout and reuses them (docs.aws.amazon.com/elasticloadbalancing/latest/application/
+ * edit-load-balancer-attributes.html, "Connection idle timeout"; the app's HTTP_KEEP_ALIVE_TIMEOUT_MS
+ * outlasts it for that reason). So the figure is the app's answer, not 1,000 handshakes of a client
+ * on the same two cores.
+ */
 export async function streams(options: StreamOptions): Promise<LoadResult & { firstFailure?: string }> {
-  const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+  const urls = options.requests.map((target) => new URL(target.url));
+  const sockets: Socket[] = [];
+  for (let index = 0; index < urls.length; index += connectBatch)
+    sockets.push(...(await Promise.all(urls.slice(index, index + connectBatch).map(connectTo))));
   const started = performance.now();
   const gapMs = options.openOverMs / Math.max(1, options.requests.length);
   const pending: Array<Promise<StreamOutcome>> = [];
@@ -174,11 +224,10 @@ export async function streams(options: StreamOptions): Promise<LoadResult & { fi
     const due = started + index * gapMs;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(openStream(agent, target, options.timeoutMs));
+    pending.push(sendStream(sockets[index]!, urls[index]!, target, options.timeoutMs));
   }
   const outcomes = await Promise.all(pending);
   const elapsedSeconds = (performance.now() - started) / 1000;
-  agent.destroy();
   const latencies = outcomes.map((o) => o.ms).sort((a, b) => a - b);
   return {
     requests: outcomes.length,
