@@ -3,6 +3,8 @@
  * token has reached the client a retry would repeat or contradict it, so the failure is final.
  * Once the circuit is open, calls are refused with the time left until its half-open probe.
  */
+import { getEventListeners } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CircuitOpenError } from "../cache/circuit-breaker";
 import { createMetrics } from "../telemetry/metrics";
@@ -13,7 +15,7 @@ import {
   type GenerateOptions,
   RetryableProviderError,
 } from "./provider";
-import { ResilientProvider } from "./resilient-provider";
+import { AiTimeoutError, ResilientProvider } from "./resilient-provider";
 
 const request: CompletionRequest = { systemPrompt: "s", knowledge: [], history: [], userMessage: "hi" };
 const reply: Completion = { text: "hello there", promptTokens: 3, completionTokens: 2 };
@@ -87,6 +89,72 @@ describe("ResilientProvider retries", () => {
       resilient(final.provider).generate(request, { signal: new AbortController().signal }),
     ).rejects.toThrow("400 bad request");
     expect(final.calls()).toBe(1);
+  });
+});
+
+/** A provider that answers only when its signal aborts: with that abort's reason. */
+function hanging() {
+  const reasons: unknown[] = [];
+  const provider: AiProvider = {
+    name: "hanging",
+    model: "m",
+    routable: false,
+    usesHistory: false,
+    generate: (_request, { signal }: GenerateOptions) =>
+      new Promise((_resolve, reject) =>
+        signal.addEventListener("abort", () => {
+          reasons.push(signal.reason);
+          reject(signal.reason);
+        }),
+      ),
+  };
+  return { provider, reasons };
+}
+
+describe("ResilientProvider timeout", () => {
+  it("aborts each attempt after timeoutMs, retries it, then answers with AiTimeoutError", async () => {
+    const { provider, reasons } = hanging();
+    const quick = new ResilientProvider(provider, {
+      timeoutMs: 30,
+      maxRetries: 1,
+      backoffMs: 1,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+    });
+    await expect(quick.generate(request, { signal: new AbortController().signal })).rejects.toThrow(
+      AiTimeoutError,
+    );
+    expect(reasons.map((reason) => (reason as Error).name)).toEqual(["TimeoutError", "TimeoutError"]);
+  });
+
+  it("passes the caller's abort on to the attempt and does not retry it", async () => {
+    const { provider, reasons } = hanging();
+    const caller = new AbortController();
+    const answer = resilient(provider).generate(request, { signal: caller.signal });
+    caller.abort(new Error("client gone"));
+    await expect(answer).rejects.toThrow("client gone");
+    expect(reasons).toHaveLength(1);
+  });
+
+  it("ends the attempt's timer and its listener on the caller's signal once answered", async () => {
+    let attemptSignal: AbortSignal | undefined;
+    const provider: AiProvider = {
+      ...scripted([]).provider,
+      async generate(_request, { signal }: GenerateOptions) {
+        attemptSignal = signal;
+        return reply;
+      },
+    };
+    const caller = new AbortController();
+    const quick = new ResilientProvider(provider, {
+      timeoutMs: 30,
+      maxRetries: 0,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+    });
+    await quick.generate(request, { signal: caller.signal });
+    await sleep(80);
+    // With AbortSignal.timeout its timer ran on (and aborted the attempt's signal) after the answer.
+    expect(attemptSignal?.aborted).toBe(false);
+    expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
   });
 });
 
