@@ -142,11 +142,12 @@ function connectTo(url: URL): Promise<Socket> {
 
 /**
  * One stream over its own connection, on a bare socket: the request written by hand, the answer kept
- * only as its first 4 KB and whether it had a done or an error event. Node's HTTP client, opening a connection per stream,
- * cost the bench about 0.8 ms of CPU per stream on the same two cores as the app it measures
- * (docs/performance.md, "Fifth round"), where wrk is C; this one parses nothing it does not check.
- * `Connection: close` makes the end of the answer the end of the connection, so chunked framing needs
- * no decoding: each event is one chunk (one write), so the `event: done` line is never split by it.
+ * only as its first 4 KB and whether it had a done or an error event. Node's HTTP client, opening a
+ * connection per stream, cost the bench about 0.8 ms of CPU per stream on the same two cores as the
+ * app it measures (docs/performance.md, "Fifth round"), where wrk is C; this one parses nothing it
+ * does not check. `Connection: close` makes the end of the answer the end of the connection, so
+ * chunked framing needs no decoding: each event is one chunk (one write), so the `event: done` line
+ * is never split by it.
  */
 function sendStream(
   socket: Socket,
