@@ -12,6 +12,8 @@ import type { ConversationStore } from "../data/conversations";
 /** Conversations a process remembers (oldest dropped first; ~100 bytes each). */
 const maxKnownConversations = 50_000;
 
+const keyOf = (organizationId: string, conversationId: string) => `${organizationId}/${conversationId}`;
+
 export class ConversationChatbots {
   /** Conversation (organization/id) → its chatbot. */
   private readonly known = new BoundedMap<string, string>(maxKnownConversations);
@@ -20,7 +22,7 @@ export class ConversationChatbots {
 
   /** A conversation this process has just created. */
   remember(organizationId: string, conversationId: string, chatbotId: string): void {
-    this.known.set(`${organizationId}/${conversationId}`, chatbotId);
+    this.known.set(keyOf(organizationId, conversationId), chatbotId);
   }
 
   /**
@@ -28,7 +30,7 @@ export class ConversationChatbots {
    * the primary when not remembered: a conversation created a moment ago may not be on a replica yet.
    */
   async chatbotOf(organizationId: string, conversationId: string): Promise<string | null> {
-    const key = `${organizationId}/${conversationId}`;
+    const key = keyOf(organizationId, conversationId);
     const known = this.known.get(key);
     if (known) return known;
     const conversation = await this.store.get(organizationId, conversationId);

@@ -12,7 +12,7 @@ export class ConversationService {
   constructor(
     private readonly store: ConversationStore,
     private readonly cache: Cache,
-    private readonly chatbots: ConversationChatbots,
+    private readonly conversationChatbots: ConversationChatbots,
   ) {}
 
   async create(
@@ -23,7 +23,7 @@ export class ConversationService {
   ): Promise<Conversation | null> {
     const conversation = await this.store.create(organizationId, chatbotId, userId, title);
     if (!conversation) return null;
-    this.chatbots.remember(organizationId, conversation.id, chatbotId);
+    this.conversationChatbots.remember(organizationId, conversation.id, chatbotId);
     await this.cache.invalidate([], [keys.conversationsPin(organizationId)]);
     return conversation;
   }
