@@ -152,3 +152,32 @@ it("answers one turn's reads with one Redis call, each with its own pins, key an
   expect(values).toEqual(["plain", "field", "k9 fresh", "k10 fresh"]);
   expect(loaders.map((loader) => loader.calls)).toEqual([[], [], [true], [false]]);
 });
+
+it("answers readJson with the stored text of a hit, the same text as the value serialized, and null for null", async () => {
+  const value = { at: new Date("2026-12-02T06:00:00.000Z"), text: 'quote " and \u2028', items: [1, null] };
+  const request = { cache: "t", key: "k11", ttlSeconds: 60, pins: [], load: async () => value };
+  const missed = await cache.readJson(request);
+  expect(missed).toBe(JSON.stringify(value));
+  await eventually(async () => (await redis.client.exists("k11")) === 1, "k11 written to Redis");
+  const hitsBefore = await counted("hit");
+  const loader = slowLoader("not read");
+  expect(await cache.readJson({ ...request, load: loader.load })).toBe(missed);
+  expect(await cache.read({ ...request, load: loader.load })).toEqual(JSON.parse(missed!));
+  expect(loader.calls).toEqual([]);
+  expect(await counted("hit")).toBe(hitsBefore + 2);
+  // Under another generation the stored text is a miss, for readJson as for read.
+  await redis.client.incr("cache:generation");
+  expect(await cache.readJson({ ...request, load: async () => ({ fresh: true }) })).toBe('{"fresh":true}');
+
+  const missing = {
+    cache: "t",
+    key: "k12",
+    ttlSeconds: 60,
+    pins: [],
+    load: async () => null,
+    cacheable: (found: unknown) => found !== null,
+  };
+  expect(await cache.readJson(missing)).toBeNull();
+  await sleep(50);
+  expect(await redis.client.exists("k12")).toBe(0);
+});

@@ -222,6 +222,44 @@ describe("read/write split", () => {
     expect(await poolCount("primary", "chatbots.get")).toBe(fromPrimary);
   });
 
+  it("answers a cached chatbot and messages page with the bytes and headers of the read that filled the cache", async () => {
+    const bot = await createChatbot(app.url, tenant.token, "byte-identical bot");
+    const conversation = await createConversation(app.url, tenant.token, bot.id);
+    await post(conversation.id, "What are your opening hours?");
+    await sleep(app.config.readYourWritesMs + 100);
+    const raw = async (path: string) => {
+      const response = await fetch(`${app.url}${path}`, {
+        headers: { authorization: `Bearer ${tenant.token}` },
+      });
+      return {
+        status: response.status,
+        type: response.headers.get("content-type"),
+        text: await response.text(),
+      };
+    };
+    const hits = async (cache: string) => {
+      const text = String((await api(app.url, "GET", "/metrics")).body);
+      return Number(
+        new RegExp(`parley_cache_requests_total\\{cache="${cache}",result="hit"\\} (\\d+)`).exec(text)?.[1] ??
+          0,
+      );
+    };
+    for (const [cache, path] of [
+      ["chatbot", `/api/chatbots/${bot.id}`],
+      ["messages", `/api/conversations/${conversation.id}/messages`],
+    ] as const) {
+      const filled = await raw(path);
+      expect(filled).toMatchObject({ status: 200, type: "application/json; charset=utf-8" });
+      const hitsBefore = await hits(cache);
+      // The hit is the stored text sent on as it is (Cache.readJson): still one JSON document, equal to the first.
+      expect(await raw(path)).toEqual(filled);
+      expect(await hits(cache)).toBe(hitsBefore + 1);
+      expect(JSON.parse(filled.text)).toMatchObject(
+        cache === "chatbot" ? { id: bot.id } : { next_cursor: null },
+      );
+    }
+  });
+
   it("leaves a replica that lags past the bound, then returns to it", async () => {
     const db = new Database({
       primaryUrl: cluster.primaryUrl,

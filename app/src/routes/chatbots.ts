@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Router } from "express";
 import { decodeCursor, isUuid } from "../domain/cursor";
 import { NotFoundError } from "../domain/errors";
 import { parse } from "../http/errors";
+import { sendJsonText } from "../http/json-text";
 import { createChatbotBody, createConversationBody, pageQuery } from "../http/schemas";
 import type { ChatbotService } from "../services/chatbots";
 import type { ConversationService } from "../services/conversations";
@@ -38,9 +39,9 @@ export function chatbotRoutes(
   });
 
   router.get("/api/chatbots/:id", ...guard, async (request, response) => {
-    const chatbot = await chatbots.get(request.auth!.organizationId, idParam(request, "chatbot"));
-    if (!chatbot) throw new NotFoundError("chatbot");
-    response.json(chatbot);
+    const chatbot = await chatbots.getJson(request.auth!.organizationId, idParam(request, "chatbot"));
+    if (chatbot === null) throw new NotFoundError("chatbot");
+    sendJsonText(response, chatbot);
   });
 
   router.post("/api/chatbots/:id/conversations", ...guard, async (request, response) => {

@@ -4,6 +4,7 @@ import { streamPieces } from "../ai/provider";
 import type { Exchange } from "../data/messages";
 import { NotFoundError } from "../domain/errors";
 import { errorBody, parse } from "../http/errors";
+import { sendJsonText } from "../http/json-text";
 import { idempotencyKey, postMessageBody } from "../http/schemas";
 import type { ChatService } from "../services/chat";
 import type { ConversationService } from "../services/conversations";
@@ -69,9 +70,9 @@ export function conversationRoutes(
   router.get("/api/conversations/:id/messages", ...guard, async (request, response) => {
     const conversationId = idParam(request, "conversation");
     const { cursor, limit } = pageRequest(request);
-    const page = await chat.page(request.auth!.organizationId, conversationId, cursor, limit);
-    if (!page) throw new NotFoundError("conversation");
-    response.json(page);
+    const page = await chat.pageJson(request.auth!.organizationId, conversationId, cursor, limit);
+    if (page === null) throw new NotFoundError("conversation");
+    sendJsonText(response, page);
   });
 
   router.post("/api/conversations/:id/messages", ...guard, async (request, response) => {

@@ -86,13 +86,19 @@ export class ChatService {
   ) {}
 
   /**
-   * One page of history, newest first; null when the conversation is not the organization's. Only
-   * the newest page (the one every client opens) is cached: each deeper page has a cursor of its own,
-   * so caching them would store one copy of the history per cursor (hundreds of pages of a long
-   * conversation) for pages that are rarely read twice. Deeper pages read the database directly,
-   * from the primary while the conversation is pinned (read-your-writes).
+   * One page of history, newest first, as the JSON text of the API's answer (sent on as it is); null
+   * when the conversation is not the organization's. Only the newest page (the one every client
+   * opens) is cached: each deeper page has a cursor of its own, so caching them would store one copy of
+   * the history per cursor (hundreds of pages of a long conversation) for pages that are rarely read
+   * twice. Deeper pages read the database directly, from the primary while the conversation is pinned
+   * (read-your-writes).
    */
-  async page(organizationId: string, conversationId: string, cursor: Cursor | undefined, limit: number) {
+  async pageJson(
+    organizationId: string,
+    conversationId: string,
+    cursor: Cursor | undefined,
+    limit: number,
+  ): Promise<string | null> {
     const { cache, messages, ttl } = this.deps;
     // A conversation created a moment ago may not be on the replica yet either.
     const pins = [keys.conversationPin(conversationId), keys.conversationsPin(organizationId)];
@@ -100,8 +106,11 @@ export class ChatService {
       const rows = await messages.page(organizationId, conversationId, cursor, limit, fromPrimary);
       return rows && pageOf(rows, limit);
     };
-    if (cursor) return load(await cache.pinned(pins));
-    return cache.read({
+    if (cursor) {
+      const page = await load(await cache.pinned(pins));
+      return page && JSON.stringify(page);
+    }
+    return cache.readJson({
       cache: "messages",
       key: keys.messages(organizationId, conversationId),
       field: `first:${limit}`,

@@ -1,5 +1,5 @@
 /** Chatbots: created on the primary, read through the cache (invalidated and pinned on write). */
-import type { Cache } from "../cache/cache";
+import type { Cache, CachedRead } from "../cache/cache";
 import type { AppConfig } from "../config";
 import type { Chatbot, ChatbotStore } from "../data/chatbots";
 import { type Cursor, pageOf } from "../domain/cursor";
@@ -20,14 +20,23 @@ export class ChatbotService {
 
   /** Null when missing or another organization's. */
   get(organizationId: string, id: string): Promise<Chatbot | null> {
-    return this.cache.read({
+    return this.cache.read(this.cachedRead(organizationId, id));
+  }
+
+  /** get() as the JSON text of the API's answer, for sending on as it is. */
+  getJson(organizationId: string, id: string): Promise<string | null> {
+    return this.cache.readJson(this.cachedRead(organizationId, id));
+  }
+
+  private cachedRead(organizationId: string, id: string): CachedRead<Chatbot | null> {
+    return {
       cache: "chatbot",
       key: keys.chatbot(organizationId, id),
       ttlSeconds: this.ttl.chatbot,
       pins: [keys.chatbotsPin(organizationId)],
       load: (fromPrimary) => this.store.get(organizationId, id, fromPrimary),
       cacheable: (chatbot) => chatbot !== null,
-    });
+    };
   }
 
   async list(organizationId: string, cursor: Cursor | undefined, limit: number) {
