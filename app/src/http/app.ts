@@ -66,10 +66,10 @@ export function createApp(deps: AppDependencies): Express {
   });
   // Probes and /metrics answer before security headers and compression: they are the most frequent
   // requests (every kubelet probe, every scrape), small JSON or Prometheus text needing neither.
-  // Still after the request context, so they keep their request id, log line and metrics.
-  const probes = express.Router();
-  operationsRoutes(probes, deps);
-  app.use(probes);
+  // Still after the request context, so they keep their request id, log line and metrics. Routes of
+  // the app itself, not a router of their own: every other request would walk that router to its end,
+  // which router 2 leaves through a setImmediate (one more event-loop turn per API request).
+  operationsRoutes(app, deps);
   app.use(helmet());
   app.use(
     compression({

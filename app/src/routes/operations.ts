@@ -3,12 +3,12 @@
  * and /metrics unless it has a port of its own (METRICS_PORT, served by metricsServer).
  */
 import { createServer, type Server } from "node:http";
-import type { Router } from "express";
+import type { IRouter } from "express";
 import type { Database } from "../db/database";
 import type { Metrics } from "../telemetry/metrics";
 
 export function operationsRoutes(
-  router: Router,
+  router: IRouter,
   deps: { db: Database; metrics: Metrics; draining: () => boolean; metricsOnApiPort: boolean },
 ): void {
   router.get("/healthz", (_request, response) => {
