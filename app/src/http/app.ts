@@ -12,7 +12,7 @@ import { analyticsRoutes } from "../routes/analytics";
 import { authRoutes } from "../routes/auth";
 import { chatbotRoutes } from "../routes/chatbots";
 import { conversationRoutes } from "../routes/conversations";
-import { operationsRoutes } from "../routes/operations";
+import { operationsRoutePaths, operationsRoutes } from "../routes/operations";
 import type { AnalyticsService } from "../services/analytics";
 import type { ChatService } from "../services/chat";
 import type { ChatbotService } from "../services/chatbots";
@@ -59,7 +59,9 @@ export function createApp(deps: AppDependencies): Express {
   // and Express hashed every body for it. The chat page keeps its own (staticPage).
   app.set("etag", false);
   requestLoggers(app, deps.log);
-  app.use(requestContext(deps.log, deps.metrics));
+  // A successful probe or scrape is counted, not logged: they come on a timer from every kubelet,
+  // load balancer node and Prometheus, and would be most of the log.
+  app.use(requestContext(deps.log, deps.metrics, { quietRoutes: operationsRoutePaths }));
   app.use((_request, response, next) => {
     if (deps.draining()) response.setHeader("Connection", "close");
     next();

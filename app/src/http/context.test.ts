@@ -194,6 +194,35 @@ describe("requestContext", () => {
     expect(line).toBe(expected[0]);
   });
 
+  it("counts a quiet route's successful answers without logging them, and logs its failures", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const metrics = createMetrics({ version: "t", commit: "t" });
+    const app = express();
+    app.use(requestContext(log, metrics, { quietRoutes: ["/probe"] }));
+    let ready = true;
+    app.get("/probe", (_request, response) => {
+      response.locals.expectedFailure = true;
+      response.status(ready ? 200 : 503).end();
+    });
+    app.get("/api/items/:id", (_request, response) => {
+      response.end();
+    });
+    const port = await serve(app);
+    await get(port, "/probe");
+    await get(port, "/api/items/1");
+    ready = false;
+    await get(port, "/probe");
+    await settle();
+    expect(lines.map(({ route, status }) => `${route} ${status}`)).toEqual([
+      "/api/items/:id 200",
+      "/probe 503",
+    ]);
+    const counted = await metrics.registry.getSingleMetricAsString("parley_http_requests_total");
+    expect(counted).toContain('route="/probe",status_code="200"} 1');
+    expect(counted).toContain('route="/probe",status_code="503"} 1');
+  });
+
   it("logs an unexpected 5xx as an error, an expected one (a dependency down) at info", async () => {
     const { port, lines } = await contextApp();
     await get(port, "/boom", { "x-request-id": "boom" });

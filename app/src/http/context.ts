@@ -1,7 +1,7 @@
 /**
  * Per-request context: a request id (accepted from X-Request-Id when sane, else generated), a child
- * logger made when first used, one structured log line per request (no headers or bodies, so never a
- * password or token), and the HTTP metrics labelled with the route template.
+ * logger made when first used, one structured log line per request but a successful probe (no headers
+ * or bodies, so never a password or token), and the HTTP metrics labelled with the route template.
  */
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
@@ -70,7 +70,18 @@ export function requestLoggers(app: Express, log: Logger): void {
   });
 }
 
-export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
+/**
+ * `quietRoutes`: route templates whose successful (2xx) answers are counted but not logged: the
+ * probes and scrapes every kubelet, load balancer and Prometheus sends on a timer, which would
+ * otherwise be most of the log (what pino-http's `autoLogging.ignore` is used for). Their other
+ * answers (a 503 from /readyz) are logged like any request's.
+ */
+export function requestContext(
+  log: Logger,
+  metrics: Metrics,
+  { quietRoutes = [] }: { quietRoutes?: readonly string[] } = {},
+): RequestHandler {
+  const quiet = new Set(quietRoutes);
   // The request line's fields are fixed and none is a redacted path, so it skips the redaction pass
   // (an empty `redact` list on a child with no bindings: same level, bindings, timestamp and stream).
   const lines = log.child({}, { redact: [] });
@@ -91,6 +102,7 @@ export function requestContext(log: Logger, metrics: Metrics): RequestHandler {
       // Streamed replies are timed too; they are the only 200s of POST /api/conversations/:id/messages
       // (a plain reply is a 201), which is how the latency SLI leaves them out.
       metrics.httpRequestDuration.observe(labels, seconds);
+      if (response.statusCode < 300 && quiet.has(labels.route)) return;
       // req_id first: the same line, byte for byte, as the child logger's (bindings precede fields).
       const line = {
         req_id: id,

@@ -7,15 +7,20 @@ import type { IRouter } from "express";
 import type { Database } from "../db/database";
 import type { Metrics } from "../telemetry/metrics";
 
+const paths = { healthz: "/healthz", readyz: "/readyz", metrics: "/metrics" } as const;
+
+/** Every route operationsRoutes may serve: asked for on a timer by probes and scrapers. */
+export const operationsRoutePaths = Object.values(paths);
+
 export function operationsRoutes(
   router: IRouter,
   deps: { db: Database; metrics: Metrics; draining: () => boolean; metricsOnApiPort: boolean },
 ): void {
-  router.get("/healthz", (_request, response) => {
+  router.get(paths.healthz, (_request, response) => {
     response.json({ status: "ok" });
   });
 
-  router.get("/readyz", (_request, response) => {
+  router.get(paths.readyz, (_request, response) => {
     // Not ready is an answer, not a failure of this request: logged at info like any other.
     response.locals.expectedFailure = true;
     if (deps.draining()) {
@@ -39,7 +44,7 @@ export function operationsRoutes(
   });
 
   if (!deps.metricsOnApiPort) return;
-  router.get("/metrics", async (_request, response) => {
+  router.get(paths.metrics, async (_request, response) => {
     response.setHeader("Content-Type", deps.metrics.registry.contentType);
     response.send(await deps.metrics.registry.metrics());
   });
@@ -48,7 +53,7 @@ export function operationsRoutes(
 /** A server answering only GET /metrics: the metrics port, apart from the API. */
 export function metricsServer(metrics: Metrics): Server {
   return createServer(async (request, response) => {
-    if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics") {
+    if (request.method !== "GET" || request.url?.split("?")[0] !== paths.metrics) {
       response.writeHead(404, { "content-type": "application/json" });
       response.end(
         JSON.stringify({ error: { code: "not_found", message: "only GET /metrics is served here" } }),
