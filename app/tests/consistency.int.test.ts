@@ -17,6 +17,7 @@ import {
   type Tenant,
   type TestApp,
 } from "../../tests/support/app/harness";
+import { ConversationStore } from "../src/data/conversations";
 import { Database } from "../src/db/database";
 import { createMetrics } from "../src/telemetry/metrics";
 
@@ -120,6 +121,65 @@ describe("keyset pagination", () => {
     };
     expect(await walk("/api/chatbots")).toEqual(bots.map((bot) => bot.id).reverse());
     expect(await walk("/api/conversations")).toEqual(conversations.map((c) => c.id).reverse());
+  });
+});
+
+describe("list pages in one statement (app/src/data/keyset.ts, OrganizationPages)", () => {
+  it("reads the pages asked for in one turn with one statement per pool, each request its own page", async () => {
+    const owner = await registerTenant(app.url);
+    const other = await registerTenant(app.url);
+    const empty = await registerTenant(app.url);
+    const bot = await createChatbot(app.url, owner.token, "lists");
+    const otherBot = await createChatbot(app.url, other.token, "other lists");
+    for (let index = 0; index < 6; index++)
+      await createConversation(app.url, owner.token, bot.id, `o${index}`);
+    for (let index = 0; index < 3; index++)
+      await createConversation(app.url, other.token, otherBot.id, `x${index}`);
+    await cluster.replicated();
+    const metrics = createMetrics({ version: "t", commit: "t" });
+    const db = new Database({
+      primaryUrl: cluster.primaryUrl,
+      replicaUrls: [cluster.replicaUrl],
+      primaryMax: 2,
+      replicaMax: 2,
+      maxLagSeconds: 120,
+      checkIntervalMs: 100,
+      metrics,
+      log: pino({ level: "silent" }),
+    });
+    const statements = async (pool: string) => {
+      const text = await metrics.registry.getSingleMetricAsString("parley_db_query_duration_seconds");
+      const line = new RegExp(`_count\\{pool="${pool}",operation="conversations.list"\\} (\\d+)`).exec(text);
+      return Number(line?.[1] ?? 0);
+    };
+    try {
+      await db.start();
+      const store = new ConversationStore(db);
+      const newest = await store.list(owner.organizationId, undefined, 2, false);
+      const cursor = { createdAt: newest[1]!.created_at, id: newest[1]!.id };
+      const asked = [
+        () => store.list(owner.organizationId, undefined, 2, false),
+        () => store.list(owner.organizationId, cursor, 3, false),
+        () => store.list(other.organizationId, undefined, 5, false),
+        () => store.list(owner.organizationId, cursor, 10, true),
+        () => store.list(empty.organizationId, undefined, 1, false),
+      ];
+      const oneByOne = [];
+      for (const ask of asked) oneByOne.push(await ask());
+      const [replicaBefore, primaryBefore] = [await statements("replica"), await statements("primary")];
+      expect(await Promise.all(asked.map((ask) => ask()))).toEqual(oneByOne);
+      expect([await statements("replica"), await statements("primary")]).toEqual([
+        replicaBefore + 1,
+        primaryBefore + 1,
+      ]);
+      // Limit + 1 rows, newest first, before the cursor, the organization's only.
+      expect(oneByOne.map((page) => page.length)).toEqual([3, 4, 3, 4, 0]);
+      expect(oneByOne[1]!.map((row) => row.title)).toEqual(["o3", "o2", "o1", "o0"]);
+      expect(oneByOne[3]).toEqual(oneByOne[1]);
+      expect(oneByOne[2]!.map((row) => row.title)).toEqual(["x2", "x1", "x0"]);
+    } finally {
+      await db.close();
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import type { ChatbotAiSettings } from "../ai/chatbot-settings";
 import type { KnowledgeEntry } from "../ai/provider";
 import type { Database } from "../db/database";
 import type { Cursor } from "../domain/cursor";
-import { newestFirstPage, newestFirstPageParams } from "./keyset";
+import { OrganizationPages } from "./keyset";
 
 export interface Chatbot {
   id: string;
@@ -23,7 +23,12 @@ const summaryColumns =
   "id, organization_id, name, system_prompt, jsonb_array_length(knowledge) AS knowledge_count, ai, created_at, updated_at";
 
 export class ChatbotStore {
-  constructor(private readonly db: Database) {}
+  /** The list pages of one event-loop turn in one statement (OrganizationPages). */
+  private readonly pages: OrganizationPages<ChatbotSummary>;
+
+  constructor(private readonly db: Database) {
+    this.pages = new OrganizationPages<ChatbotSummary>(db, "chatbots.list", "chatbots", summaryColumns);
+  }
 
   async create(
     organizationId: string,
@@ -59,14 +64,7 @@ export class ChatbotStore {
    * Newest first; fetches limit + 1 rows so the caller knows whether another page exists. Items carry
    * `knowledge_count` instead of the knowledge itself (up to 200 entries each: too big for a list).
    */
-  async list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
-    const result = await this.db.read<ChatbotSummary>(
-      "chatbots.list",
-      `SELECT ${summaryColumns} FROM chatbots
-       WHERE organization_id = $1 AND ${newestFirstPage(2)}`,
-      [organizationId, ...newestFirstPageParams(cursor, limit)],
-      { primary: fromPrimary },
-    );
-    return result.rows;
+  list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
+    return this.pages.load(organizationId, cursor, limit, fromPrimary);
   }
 }

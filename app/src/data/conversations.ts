@@ -2,7 +2,7 @@
 import { perTurnLoader } from "../cache/per-turn-loader";
 import type { Database } from "../db/database";
 import type { Cursor } from "../domain/cursor";
-import { newestFirstPage, newestFirstPageParams } from "./keyset";
+import { OrganizationPages } from "./keyset";
 
 export interface Conversation {
   id: string;
@@ -29,7 +29,12 @@ export class ConversationStore {
     500,
   );
 
-  constructor(private readonly db: Database) {}
+  /** The list pages of one event-loop turn in one statement (OrganizationPages). */
+  private readonly pages: OrganizationPages<Conversation>;
+
+  constructor(private readonly db: Database) {
+    this.pages = new OrganizationPages<Conversation>(db, "conversations.list", "conversations", columns);
+  }
 
   /** Null when the chatbot is not the organization's. */
   async create(
@@ -75,15 +80,8 @@ export class ConversationStore {
   }
 
   /** Newest first; limit + 1 rows. */
-  async list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
-    const result = await this.db.read<Conversation>(
-      "conversations.list",
-      `SELECT ${columns} FROM conversations
-       WHERE organization_id = $1 AND ${newestFirstPage(2)}`,
-      [organizationId, ...newestFirstPageParams(cursor, limit)],
-      { primary: fromPrimary },
-    );
-    return result.rows;
+  list(organizationId: string, cursor: Cursor | undefined, limit: number, fromPrimary: boolean) {
+    return this.pages.load(organizationId, cursor, limit, fromPrimary);
   }
 
   /** Conversations with a message in the last five minutes, across all tenants. */
