@@ -198,6 +198,39 @@ describe("chatbots and conversations", () => {
     expect(list.body).toHaveProperty("next_cursor");
   });
 
+  it("answers JSON with its length in bytes, multi-byte text and bodies over 1,000 characters included, and HEAD without a body", async () => {
+    const knowledge = Array.from({ length: 12 }, (_, n) => ({
+      question: `Q ${n}: crème brûlée ✓?`,
+      answer: "ça va — 😀 ".repeat(8),
+    }));
+    const created = await api(url, "POST", "/api/chatbots", {
+      token: alice.token,
+      body: { name: "Ünïcödé ✓", knowledge },
+    });
+    expect(created.status).toBe(201);
+    for (const path of [`/api/chatbots/${created.body.id}`, "/api/chatbots?limit=100", "/healthz"]) {
+      // Uncompressed, so the length is the body's (fetch asks for gzip otherwise; compression is tested below).
+      const headers = { authorization: `Bearer ${alice.token}`, "accept-encoding": "identity" };
+      const response = await fetch(`${url}${path}`, { headers });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(Number(response.headers.get("content-length"))).toBe(bytes.length);
+      JSON.parse(bytes.toString("utf8"));
+      if (path.includes(created.body.id)) {
+        expect(bytes.length).toBeGreaterThan(bytes.toString("utf8").length);
+        expect(bytes.toString("utf8").length).toBeGreaterThan(1000);
+        expect(JSON.parse(bytes.toString("utf8"))).toMatchObject({
+          name: "Ünïcödé ✓",
+          knowledge: created.body.knowledge,
+        });
+      }
+      const head = await fetch(`${url}${path}`, { method: "HEAD", headers });
+      expect(head.status).toBe(200);
+      expect(head.headers.get("content-length")).toBe(String(bytes.length));
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
+    }
+  });
+
   it("rejects invalid chatbots naming the field", async () => {
     const noName = await api(url, "POST", "/api/chatbots", { token: alice.token, body: {} });
     expect(noName.body.error.message).toContain("body.name");

@@ -21,6 +21,7 @@ import type { Metrics } from "../telemetry/metrics";
 import { requireAuth } from "./auth";
 import { requestContext, requestLoggers } from "./context";
 import { errorHandler, HttpError } from "./errors";
+import { sendJsonText } from "./json-text";
 import type { LoginBackoff, RateLimiter } from "./rate-limit";
 import { staticPage, webDirectory } from "./static";
 
@@ -58,6 +59,13 @@ export function createApp(deps: AppDependencies): Express {
   // No ETag on the API's answers: they are `no-store` (below), so no cache keeps one to revalidate,
   // and Express hashed every body for it. The chat page keeps its own (staticPage).
   app.set("etag", false);
+  // Every JSON answer as sendJsonText sends it (app.response is the prototype of this app's
+  // responses, Express's place for extending them); there is no ETag or Last-Modified to make res.send's
+  // freshness check answer 304, and Node drops the body of a HEAD answer itself.
+  app.response.json = function json(this: Response, body: unknown) {
+    sendJsonText(this, JSON.stringify(body));
+    return this;
+  };
   requestLoggers(app, deps.log);
   // A successful probe or scrape is counted, not logged: they come on a timer from every kubelet,
   // load balancer node and Prometheus, and would be most of the log.
