@@ -19,7 +19,7 @@ import {
 } from "../../tests/support/app/harness";
 import { ConversationStore } from "../src/data/conversations";
 import { Database } from "../src/db/database";
-import { createMetrics } from "../src/telemetry/metrics";
+import { createMetrics, type Metrics } from "../src/telemetry/metrics";
 
 let cluster: PrivateCluster;
 let app: TestApp;
@@ -45,6 +45,25 @@ afterAll(async () => {
   await Promise.all([primary?.end(), replica?.end()]);
   await close?.();
 });
+
+/** A Database of this file's own on its cluster (started and closed by the test), replica lag bound as given. */
+const clusterDatabase = ({
+  maxLagSeconds,
+  metrics = createMetrics({ version: "t", commit: "t" }),
+}: {
+  maxLagSeconds: number;
+  metrics?: Metrics;
+}) =>
+  new Database({
+    primaryUrl: cluster.primaryUrl,
+    replicaUrls: [cluster.replicaUrl],
+    primaryMax: 2,
+    replicaMax: 2,
+    maxLagSeconds,
+    checkIntervalMs: 100,
+    metrics,
+    log: pino({ level: "silent" }),
+  });
 
 const post = (conversationId: string, content: string, token = tenant.token) =>
   api(app.url, "POST", `/api/conversations/${conversationId}/messages`, { token, body: { content } });
@@ -137,16 +156,7 @@ describe("list pages in one statement (app/src/data/keyset.ts, OrganizationPages
       await createConversation(app.url, other.token, otherBot.id, `x${index}`);
     await cluster.replicated();
     const metrics = createMetrics({ version: "t", commit: "t" });
-    const db = new Database({
-      primaryUrl: cluster.primaryUrl,
-      replicaUrls: [cluster.replicaUrl],
-      primaryMax: 2,
-      replicaMax: 2,
-      maxLagSeconds: 120,
-      checkIntervalMs: 100,
-      metrics,
-      log: pino({ level: "silent" }),
-    });
+    const db = clusterDatabase({ maxLagSeconds: 120, metrics });
     const statements = async (pool: string) => {
       const text = await metrics.registry.getSingleMetricAsString("parley_db_query_duration_seconds");
       const line = new RegExp(`_count\\{pool="${pool}",operation="conversations.list"\\} (\\d+)`).exec(text);
@@ -321,16 +331,7 @@ describe("read/write split", () => {
   });
 
   it("leaves a replica that lags past the bound, then returns to it", async () => {
-    const db = new Database({
-      primaryUrl: cluster.primaryUrl,
-      replicaUrls: [cluster.replicaUrl],
-      primaryMax: 2,
-      replicaMax: 2,
-      maxLagSeconds: 0.5,
-      checkIntervalMs: 100,
-      metrics: createMetrics({ version: "t", commit: "t" }),
-      log: pino({ level: "silent" }),
-    });
+    const db = clusterDatabase({ maxLagSeconds: 0.5 });
     try {
       await primary.query("CREATE TABLE lag_probe (at timestamptz)");
       await cluster.replicated();

@@ -107,7 +107,7 @@ export class Cache {
   async read<T>(request: CachedRead<T>): Promise<T> {
     const found = await this.lookup(request);
     if (found.json !== undefined) return JSON.parse(found.json) as T;
-    return this.rebuild(request, found);
+    return (await this.rebuild(request, found)).value;
   }
 
   /**
@@ -118,8 +118,8 @@ export class Cache {
   async readJson<T>(request: CachedRead<T | null>): Promise<string | null> {
     const found = await this.lookup(request);
     if (found.json !== undefined) return found.json;
-    const value = await this.rebuild(request, found);
-    return value === null ? null : JSON.stringify(value);
+    const { value, json } = await this.rebuild(request, found);
+    return value === null ? null : (json ?? JSON.stringify(value));
   }
 
   /** The cached value's JSON text, or what a rebuild needs to know: primary or replica, and the generation. */
@@ -149,16 +149,23 @@ export class Cache {
     }
   }
 
-  /** Loads a missed value (one load per key at a time) and stores it unless the cache could not be read. */
-  private rebuild<T>(request: CachedRead<T>, { pinned, generation }: Outcome): Promise<T> {
+  /**
+   * Loads a missed value (one load per key at a time) and stores it unless the cache could not be read;
+   * with the JSON text it was stored as, serialized once for the store and for readJson.
+   */
+  private rebuild<T>(
+    request: CachedRead<T>,
+    { pinned, generation }: Outcome,
+  ): Promise<{ value: T; json?: string }> {
     const { key, field } = request;
     const flightKey = `${key}\u0000${field ?? ""}\u0000${pinned ? "primary" : "replica"}`;
     return this.flights.run(flightKey, async () => {
       const value = await request.load(pinned);
-      if (generation !== undefined && (request.cacheable?.(value) ?? true))
-        this.store(request, JSON.stringify(value), generation);
-      return value;
-    }) as Promise<T>;
+      if (generation === undefined || !(request.cacheable?.(value) ?? true)) return { value };
+      const json = JSON.stringify(value);
+      this.store(request, json, generation);
+      return { value, json };
+    }) as Promise<{ value: T; json?: string }>;
   }
 
   /** Whether any of the pins is set: reads of those resources go to the primary. */
