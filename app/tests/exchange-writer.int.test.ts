@@ -148,12 +148,15 @@ describe("exchange writer", () => {
     ]);
   });
 
-  it("writes two exchanges of one conversation in order, in separate statements", async () => {
+  it("writes exchanges of one conversation in order, in separate statements, each message 1 ms after the one before", async () => {
     const { organizationId, userId, conversations } = await tenant(1);
     const conversationId = conversations[0]!;
     const before = await storeStatements();
-    const [first, second] = await Promise.all(
-      ["one", "two"].map((word) =>
+    // Back-to-back statements finish within a millisecond: the clock alone would tie a user message
+    // with the reply stored just before it, and (created_at, id) would then order them by a random id.
+    const words = Array.from({ length: 12 }, (_, index) => `w${index}`);
+    const exchanges = await Promise.all(
+      words.map((word) =>
         messages.storeExchange({
           organizationId,
           conversationId,
@@ -163,15 +166,60 @@ describe("exchange writer", () => {
         }),
       ),
     );
-    expect((await storeStatements()) - before).toBe(2);
-    const times = [
-      first!.user_message,
-      first!.assistant_message,
-      second!.user_message,
-      second!.assistant_message,
-    ].map((message) => message.created_at.getTime());
+    expect((await storeStatements()) - before).toBe(words.length);
+    const times = exchanges
+      .flatMap((exchange) => [exchange!.user_message, exchange!.assistant_message])
+      .map((message) => message.created_at.getTime());
     expect([...times].sort((a, b) => a - b)).toEqual(times);
-    expect(new Set(times).size).toBe(4);
+    expect(new Set(times).size).toBe(times.length);
+  });
+
+  it("keeps one conversation's exchanges whole and in commit order when two pods write it at once", async () => {
+    const { organizationId, userId, conversations } = await tenant(1);
+    const conversationId = conversations[0]!;
+    const otherPod = new Database({
+      primaryUrl: database.primaryUrl,
+      primaryMax: 2,
+      replicaMax: 1,
+      maxLagSeconds: 5,
+      checkIntervalMs: 60_000,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+      log: pino({ level: "silent" }),
+    });
+    await otherPod.start();
+    try {
+      const pods = [messages, new MessageStore(otherPod)];
+      for (let round = 0; round < 15; round += 1) {
+        await Promise.all(
+          pods.map((pod, index) =>
+            pod.storeExchange({
+              organizationId,
+              conversationId,
+              userId,
+              userContent: `q ${round}.${index}`,
+              assistantContent: `a ${round}.${index}`,
+            }),
+          ),
+        );
+      }
+    } finally {
+      await otherPod.close();
+    }
+    const stored = await admin.query<{ content: string; created_at: Date }>(
+      "SELECT content, created_at FROM messages WHERE conversation_id = $1 ORDER BY created_at, id",
+      [conversationId],
+    );
+    expect(stored.rows).toHaveLength(60);
+    // Read as the API reads them, every question is followed by its own answer.
+    const contents = stored.rows.map((row) => row.content);
+    for (let index = 0; index < contents.length; index += 2) {
+      expect(contents[index + 1]).toBe(contents[index]!.replace("q ", "a "));
+    }
+    expect(new Set(stored.rows.map((row) => row.created_at.getTime())).size).toBe(60);
+    const last = await admin.query("SELECT last_message_at FROM conversations WHERE id = $1", [
+      conversationId,
+    ]);
+    expect(last.rows[0].last_message_at).toEqual(stored.rows.at(-1)!.created_at);
   });
 
   it("stores a keyed exchange as its key's response, byte for byte the API's JSON", async () => {

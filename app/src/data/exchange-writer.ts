@@ -6,10 +6,11 @@
  * row per batch, instead of per message: those rows are what every message of an organization
  * queues on. Alone, an exchange is written at once (a batch of one).
  *
- * One batch is in flight at a time, so batches never wait on each other's row locks; a batch holds at
- * most one exchange per conversation, so an exchange's two messages keep adjacent timestamps. A batch
- * that fails for a reason other than the connection is written again one exchange at a time, so only
- * the exchange at fault fails.
+ * One batch is in flight at a time, so a pod's batches never wait on each other's row locks; a batch
+ * holds at most one exchange per conversation and locks its conversations' rows before taking
+ * timestamps, so a conversation's messages get strictly increasing timestamps, an exchange's two
+ * adjacent, even when two pods write the conversation at once. A batch that fails for a reason other
+ * than the connection is written again one exchange at a time, so only the exchange at fault fails.
  */
 import { randomUUID } from "node:crypto";
 import { type LedgerEntry, ledgerCtes, ledgerRows } from "../ai/usage";
@@ -65,11 +66,23 @@ function batchSql(ledgerCte: string | undefined): string {
     admitted AS (
       SELECT * FROM input WHERE key IS NULL OR user_message_id IN (SELECT user_message_id FROM held)
     ),
-    -- The user message gets the earlier timestamp (clock_timestamp() advances between rows; the reply
-    -- is forced at least 1 ms later so the two never tie at millisecond precision).
+    -- Each conversation's row is locked (in id order, so two pods' batches cannot deadlock) before its
+    -- exchange takes timestamps: a concurrent statement on the same conversation waits, then reads the
+    -- last_message_at this one set (READ COMMITTED re-reads a locked row's newest version).
+    latest AS (
+      SELECT c.id, c.last_message_at FROM conversations c
+      WHERE c.id IN (SELECT conversation_id FROM admitted)
+      ORDER BY c.id
+      FOR NO KEY UPDATE
+    ),
+    -- Messages are read in (created_at, id) order at millisecond precision, so every message is forced
+    -- at least 1 ms after the one before it: the user message after the conversation's last reply
+    -- (which may itself have been forced ahead of the clock), the reply after the user message.
     first AS (
-      INSERT INTO messages (id, conversation_id, organization_id, user_id, role, content)
-      SELECT user_message_id, conversation_id, organization_id, user_id, 'user', user_content FROM admitted
+      INSERT INTO messages (id, conversation_id, organization_id, user_id, role, content, created_at)
+      SELECT a.user_message_id, a.conversation_id, a.organization_id, a.user_id, 'user', a.user_content,
+        greatest(date_trunc('milliseconds', clock_timestamp()), l.last_message_at + interval '1 millisecond')
+      FROM admitted a LEFT JOIN latest l ON l.id = a.conversation_id
       RETURNING ${columns}
     ),
     second AS (
