@@ -64,6 +64,39 @@ describe("operations", () => {
     expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
   });
 
+  it("answers every /api request with the OWASP REST Security Cheat Sheet's API headers, not a page's", async () => {
+    const chatbot = await createChatbot(url, alice.token);
+    const conversation = await createConversation(url, alice.token, chatbot.id);
+    const stream = await postMessageStream(url, alice.token, conversation.id, "hello");
+    await stream.text();
+    const answers = [
+      await api(url, "GET", `/api/chatbots/${chatbot.id}`, { token: alice.token }),
+      await api(url, "GET", "/api/chatbots"),
+      await api(url, "GET", "/api/nope", { token: alice.token }),
+      await api(url, "POST", "/api/chatbots", { token: alice.token, body: "not an object" }),
+      { status: stream.status, headers: stream.headers },
+    ];
+    expect(answers.map(({ status }) => status)).toEqual([200, 401, 404, 400, 200]);
+    expect(stream.headers.get("cache-control")).toBe("no-store, no-transform");
+    for (const { headers } of answers) {
+      expect(headers.get("cache-control") ?? "(none)").toMatch(/^no-store\b/);
+      expect(Object.fromEntries(headers)).toMatchObject({
+        "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+        "cross-origin-resource-policy": "same-origin",
+        "referrer-policy": "no-referrer",
+        "strict-transport-security": "max-age=31536000; includeSubDomains",
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+      });
+      for (const pageOnly of ["cross-origin-opener-policy", "origin-agent-cluster", "x-dns-prefetch-control"])
+        expect(headers.has(pageOnly), pageOnly).toBe(false);
+    }
+    // The page keeps helmet's document headers next to its own policy.
+    const page = await api(url, "GET", "/");
+    expect(page.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(page.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+  });
+
   it("answers unknown paths with a JSON 404", async () => {
     expect(await api(url, "GET", "/nope")).toMatchObject({
       status: 404,
@@ -359,6 +392,14 @@ describe("messages", () => {
   it("streams the reply as SSE token events then one done event, uncompressed", async () => {
     const bot = await createChatbot(url, alice.token);
     const conversation = await createConversation(url, alice.token, bot.id);
+    const streamsAnswered = async () => {
+      const metrics = String((await api(url, "GET", "/metrics")).body);
+      const series =
+        'parley_http_request_duration_seconds_count{method="POST",route="/api/conversations/:id/messages",status_code="200"} ';
+      const line = metrics.split("\n").find((candidate) => candidate.startsWith(series));
+      return line ? Number(line.slice(series.length)) : 0;
+    };
+    const before = await streamsAnswered();
     const response = await postMessageStream(
       url,
       alice.token,
@@ -381,10 +422,7 @@ describe("messages", () => {
     expect(done.assistant_message.content).toBe("The team plan costs 20 euros per seat.");
     expect(done.user_message.content).toBe("How much does the team plan cost?");
     // Streams are the only 200s of this route (a plain reply is a 201): the latency SLI relies on it.
-    const metrics = String((await api(url, "GET", "/metrics")).body);
-    expect(metrics).toContain(
-      'parley_http_request_duration_seconds_count{method="POST",route="/api/conversations/:id/messages",status_code="200"} 1',
-    );
+    expect((await streamsAnswered()) - before).toBe(1);
   });
 
   it("answers a streaming request for an unknown conversation with a JSON 404", async () => {

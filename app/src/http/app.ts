@@ -1,6 +1,7 @@
 /**
- * The Express application: request context and metrics, probes, security headers, compression (never
- * on event streams), JSON bodies with a size limit, rate limits, auth, the API routes, the chat page.
+ * The Express application: request context and metrics, probes, compression (never on event streams),
+ * the API's security headers, JSON bodies with a size limit, rate limits, auth, the API routes, and
+ * the chat page with a page's security headers.
  */
 import compression from "compression";
 import express, { type Express, type Request, type Response } from "express";
@@ -18,6 +19,7 @@ import type { ChatService } from "../services/chat";
 import type { ChatbotService } from "../services/chatbots";
 import type { ConversationService } from "../services/conversations";
 import type { Metrics } from "../telemetry/metrics";
+import { apiSecurityHeaders } from "./api-headers";
 import { requireAuth } from "./auth";
 import { requestContext, requestLoggers } from "./context";
 import { errorHandler, HttpError } from "./errors";
@@ -80,7 +82,6 @@ export function createApp(deps: AppDependencies): Express {
   // the app itself, not a router of their own: every other request would walk that router to its end,
   // which router 2 leaves through a setImmediate (one more event-loop turn per API request).
   operationsRoutes(app, deps);
-  app.use(helmet());
   app.use(
     compression({
       filter: (request: Request, response: Response) =>
@@ -89,12 +90,10 @@ export function createApp(deps: AppDependencies): Express {
   );
 
   const router = express.Router();
-  // API responses are per caller (a token in the request): no shared or browser cache may keep them.
-  // The Cloudflare cache rules (infra/components/edge.ts) bypass /api/ as well.
-  router.use("/api", (_request, response, next) => {
-    response.setHeader("Cache-Control", "no-store");
-    next();
-  });
+  // API responses are per caller (a token in the request): no shared or browser cache may keep them
+  // (the Cloudflare cache rules in infra/components/edge.ts bypass /api/ as well), and they get the
+  // API's security headers, not a page's.
+  router.use("/api", apiSecurityHeaders);
   router.use("/api", express.json({ limit: deps.bodyLimitBytes }));
   authRoutes(router, deps);
   // Route-level (not router-level) so a 401 or 429 is still labelled with its route template.
@@ -107,6 +106,8 @@ export function createApp(deps: AppDependencies): Express {
   });
   app.use(router);
 
+  // Everything that is not the API (the chat page, its assets, the 404 of an unknown path).
+  app.use(helmet());
   const webDir = webDirectory();
   if (webDir) app.use(staticPage(webDir));
   app.use((_request, response) => {

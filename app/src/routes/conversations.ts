@@ -43,7 +43,8 @@ class EventStream {
       this.open = true;
       this.response.status(200);
       this.response.setHeader("Content-Type", "text/event-stream; charset=utf-8");
-      this.response.setHeader("Cache-Control", "no-cache, no-transform");
+      // Private like every API answer (no-store), and no proxy may compress or buffer it (no-transform).
+      this.response.setHeader("Cache-Control", "no-store, no-transform");
       this.response.setHeader("X-Accel-Buffering", "no");
       this.response.flushHeaders();
     }
