@@ -543,6 +543,22 @@ describe("telemetry", () => {
     expect(text).toContain("process_cpu_seconds_total");
   });
 
+  it("labels refused and failed API requests with their route template, like answered ones", async () => {
+    const count = async (route: string, status: number) => {
+      const series = `parley_http_request_duration_seconds_count{method="GET",route="${route}",status_code="${status}"} `;
+      const metrics = String((await api(url, "GET", "/metrics")).body).split("\n");
+      return Number(metrics.find((line) => line.startsWith(series))?.slice(series.length) ?? 0);
+    };
+    const unknownChatbot = "/api/chatbots/00000000-0000-4000-8000-000000000000";
+    const before = [await count("/api/chatbots", 401), await count("/api/chatbots/:id", 404)];
+    expect((await api(url, "GET", "/api/chatbots")).status).toBe(401);
+    expect((await api(url, "GET", unknownChatbot, { token: alice.token })).status).toBe(404);
+    expect([await count("/api/chatbots", 401), await count("/api/chatbots/:id", 404)]).toEqual([
+      before[0]! + 1,
+      before[1]! + 1,
+    ]);
+  });
+
   it("compresses large JSON responses", async () => {
     const knowledgeBase = Array.from({ length: 20 }, (_, n) => ({
       question: `question ${n}?`,

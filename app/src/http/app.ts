@@ -54,6 +54,9 @@ const isEventStream = (response: Response) =>
 
 export function createApp(deps: AppDependencies): Express {
   const app = express();
+  const unexpectedErrors = errorHandler((error, request) =>
+    request.log.error({ err: error }, "unexpected error"),
+  );
   // Forwarding headers name the client only when every hop that added them is a configured proxy
   // (the load balancer's network, the CDN's ranges), never merely because a peer is private.
   app.set("trust proxy", deps.trustedProxies);
@@ -89,22 +92,28 @@ export function createApp(deps: AppDependencies): Express {
     }),
   );
 
-  const router = express.Router();
+  // One router mounted at /api, its routes relative to it: an API request takes the /api prefix off
+  // once, where a middleware mounted at /api each took it off and put it back (and the URL was parsed
+  // again), and a path outside it skips the whole API in one comparison.
+  const api = express.Router();
   // API responses are per caller (a token in the request): no shared or browser cache may keep them
   // (the Cloudflare cache rules in infra/components/edge.ts bypass /api/ as well), and they get the
   // API's security headers, not a page's.
-  router.use("/api", apiSecurityHeaders);
-  router.use("/api", express.json({ limit: deps.bodyLimitBytes }));
-  authRoutes(router, deps);
+  api.use(apiSecurityHeaders);
+  api.use(express.json({ limit: deps.bodyLimitBytes }));
+  authRoutes(api, deps);
   // Route-level (not router-level) so a 401 or 429 is still labelled with its route template.
   const guard = [requireAuth(deps.jwtSecret, deps.tokenTtlSeconds), deps.limiter.middleware("ip", "user")];
-  chatbotRoutes(router, guard, deps);
-  conversationRoutes(router, guard, deps);
-  analyticsRoutes(router, guard, deps);
-  router.use("/api", () => {
+  chatbotRoutes(api, guard, deps);
+  conversationRoutes(api, guard, deps);
+  analyticsRoutes(api, guard, deps);
+  api.use(() => {
     throw new HttpError(404, "not_found", "no such API route");
   });
-  app.use(router);
+  // Errors are answered inside the router: leaving it restores req.baseUrl, and the route label
+  // (baseUrl + the route's path) would lose its /api.
+  api.use(unexpectedErrors);
+  app.use("/api", api);
 
   // Everything that is not the API (the chat page, its assets, the 404 of an unknown path).
   app.use(helmet());
@@ -114,6 +123,6 @@ export function createApp(deps: AppDependencies): Express {
     response.locals.routeLabel = "unmatched";
     response.status(404).json({ error: { code: "not_found", message: "not found" } });
   });
-  app.use(errorHandler((error, request) => request.log.error({ err: error }, "unexpected error")));
+  app.use(unexpectedErrors);
   return app;
 }

@@ -9,7 +9,7 @@ export function analyticsRoutes(
   guard: RequestHandler[],
   deps: { analytics: AnalyticsService },
 ): void {
-  router.get("/api/analytics/dashboard", ...guard, async (request, response) => {
+  router.get("/analytics/dashboard", ...guard, async (request, response) => {
     const { days } = parse(analyticsQuery, request.query, "query");
     response.json(await deps.analytics.dashboard(request.auth!.organizationId, days));
   });

@@ -28,7 +28,7 @@ export function authRoutes(
   const token = (user: { id: string; organization_id: string }) =>
     signToken({ sub: user.id, org: user.organization_id }, jwtSecret, tokenTtlSeconds);
 
-  router.post("/api/auth/register", limiter.middleware("ip", "register"), async (request, response) => {
+  router.post("/auth/register", limiter.middleware("ip", "register"), async (request, response) => {
     noStore(response);
     const body = parse(registerBody, request.body, "body");
     const problem = passwordProblem(body.password, body.email);
@@ -45,7 +45,7 @@ export function authRoutes(
     }
   });
 
-  router.post("/api/auth/login", limiter.middleware("login"), async (request, response) => {
+  router.post("/auth/login", limiter.middleware("login"), async (request, response) => {
     noStore(response);
     const body = parse(loginBody, request.body, "body");
     await loginBackoff.check(body.email);

@@ -28,23 +28,23 @@ export function chatbotRoutes(
 ): void {
   const { chatbots, conversations } = deps;
 
-  router.get("/api/chatbots", ...guard, async (request, response) => {
+  router.get("/chatbots", ...guard, async (request, response) => {
     const { cursor, limit } = pageRequest(request);
     response.json(await chatbots.list(request.auth!.organizationId, cursor, limit));
   });
 
-  router.post("/api/chatbots", ...guard, async (request, response) => {
+  router.post("/chatbots", ...guard, async (request, response) => {
     const body = parse(createChatbotBody, request.body, "body");
     response.status(201).json(await chatbots.create(request.auth!.organizationId, body));
   });
 
-  router.get("/api/chatbots/:id", ...guard, async (request, response) => {
+  router.get("/chatbots/:id", ...guard, async (request, response) => {
     const chatbot = await chatbots.getJson(request.auth!.organizationId, idParam(request, "chatbot"));
     if (chatbot === null) throw new NotFoundError("chatbot");
     sendJsonText(response, chatbot);
   });
 
-  router.post("/api/chatbots/:id/conversations", ...guard, async (request, response) => {
+  router.post("/chatbots/:id/conversations", ...guard, async (request, response) => {
     const chatbotId = idParam(request, "chatbot");
     const body = parse(createConversationBody, request.body, "body");
     const { organizationId, userId } = request.auth!;

@@ -63,12 +63,12 @@ export function conversationRoutes(
 ): void {
   const { conversations, chat } = deps;
 
-  router.get("/api/conversations", ...guard, async (request, response) => {
+  router.get("/conversations", ...guard, async (request, response) => {
     const { cursor, limit } = pageRequest(request);
     response.json(await conversations.list(request.auth!.organizationId, cursor, limit));
   });
 
-  router.get("/api/conversations/:id/messages", ...guard, async (request, response) => {
+  router.get("/conversations/:id/messages", ...guard, async (request, response) => {
     const conversationId = idParam(request, "conversation");
     const { cursor, limit } = pageRequest(request);
     const page = await chat.pageJson(request.auth!.organizationId, conversationId, cursor, limit);
@@ -76,7 +76,7 @@ export function conversationRoutes(
     sendJsonText(response, page);
   });
 
-  router.post("/api/conversations/:id/messages", ...guard, async (request, response) => {
+  router.post("/conversations/:id/messages", ...guard, async (request, response) => {
     const conversationId = idParam(request, "conversation");
     const key = parse(idempotencyKey, request.get("idempotency-key"), "header");
     const { content } = parse(postMessageBody, request.body, "body");
