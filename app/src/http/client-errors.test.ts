@@ -88,8 +88,24 @@ describe("requests the HTTP parser refuses get the API's JSON error", () => {
     answerClientError(Object.assign(new Error("reset"), { code: "ECONNRESET" }), socket as never);
     answerClientError(Object.assign(new Error("x"), { code: "HPE_INVALID_METHOD" }), {
       ...socket,
-      bytesWritten: 10,
+      _httpMessage: { _headerSent: true },
     } as never);
     expect(calls).toEqual(["destroy", "destroy"]);
+  });
+
+  it("answers a refused request on a keep-alive connection that already carried answers", async () => {
+    const port = await listen();
+    const raw = await exchange(
+      port,
+      [
+        "GET /first HTTP/1.1\r\nHost: x\r\n\r\n",
+        `GET /api/chatbots/${"%20".repeat(6_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      ],
+      50,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    const second = raw.slice(raw.indexOf("HTTP/1.1 431"));
+    expect(second).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(body(second).error.code).toBe("headers_too_large");
   });
 });

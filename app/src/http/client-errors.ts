@@ -6,7 +6,6 @@
  * write once a response has started on that connection (Node's http docs, event 'clientError').
  */
 import { STATUS_CODES } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 
 interface Refusal {
@@ -52,7 +51,12 @@ export function clientErrorResponse(error: { code?: string }): string {
  * sockets are half-open, so a client that never closes its side would otherwise keep it).
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  const alreadyAnswering = ((socket as Partial<Socket>).bytesWritten ?? 0) > 0;
+  // Node's own refusal writes unless the response in flight on the connection has put bytes on it
+  // (socketOnError in lib/_http_server.js: `!socket._httpMessage || !socket._httpMessage._headerSent`).
+  // Bytes written by earlier answers on a keep-alive connection do not count: the next request's
+  // refusal is still owed.
+  const inFlight = (socket as { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
+  const alreadyAnswering = inFlight?._headerSent === true;
   if (error.code === "ECONNRESET" || !socket.writable || alreadyAnswering) {
     socket.destroy();
     return;
