@@ -29,15 +29,7 @@ beforeAll(async () => {
   await migrate(database.primaryUrl);
   admin = new pg.Pool({ connectionString: database.primaryUrl, max: 3 });
   metrics = createMetrics({ version: "t", commit: "t" });
-  db = new Database({
-    primaryUrl: database.primaryUrl,
-    primaryMax: 4,
-    replicaMax: 1,
-    maxLagSeconds: 5,
-    checkIntervalMs: 60_000,
-    metrics,
-    log: pino({ level: "silent" }),
-  });
+  db = podDatabase(4, metrics);
   await db.start();
   messages = new MessageStore(db);
   usage = new AiUsage(db, metrics);
@@ -46,6 +38,19 @@ afterAll(async () => {
   await db?.close();
   await admin?.end();
 });
+
+/** A pod's Database on the file's primary (the writer under test, or a second pod's). */
+function podDatabase(primaryMax: number, podMetrics: ReturnType<typeof createMetrics>): Database {
+  return new Database({
+    primaryUrl: database.primaryUrl,
+    primaryMax,
+    replicaMax: 1,
+    maxLagSeconds: 5,
+    checkIntervalMs: 60_000,
+    metrics: podMetrics,
+    log: pino({ level: "silent" }),
+  });
+}
 
 /** An organization with a user, a chatbot and `count` conversations. */
 async function tenant(count: number) {
@@ -177,15 +182,7 @@ describe("exchange writer", () => {
   it("keeps one conversation's exchanges whole and in commit order when two pods write it at once", async () => {
     const { organizationId, userId, conversations } = await tenant(1);
     const conversationId = conversations[0]!;
-    const otherPod = new Database({
-      primaryUrl: database.primaryUrl,
-      primaryMax: 2,
-      replicaMax: 1,
-      maxLagSeconds: 5,
-      checkIntervalMs: 60_000,
-      metrics: createMetrics({ version: "t", commit: "t" }),
-      log: pino({ level: "silent" }),
-    });
+    const otherPod = podDatabase(2, createMetrics({ version: "t", commit: "t" }));
     await otherPod.start();
     try {
       const pods = [messages, new MessageStore(otherPod)];
