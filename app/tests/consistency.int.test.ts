@@ -292,6 +292,25 @@ describe("read/write split", () => {
     expect(await poolCount("primary", "chatbots.get")).toBe(fromPrimary);
   });
 
+  it("lists a new chatbot after the read-your-writes window, though the first page was cached before it", async () => {
+    const owner = await registerTenant(app.url);
+    const first = await createChatbot(app.url, owner.token, "first bot");
+    await sleep(app.config.readYourWritesMs + 100);
+    const list = async () =>
+      (await api(app.url, "GET", "/api/chatbots", { token: owner.token })).body.items.map(
+        (item: { id: string }) => item.id,
+      );
+    expect(await list()).toEqual([first.id]);
+    const fromReplica = await poolCount("replica", "chatbots.list");
+    expect(await list()).toEqual([first.id]);
+    // The second read was the cached page.
+    expect(await poolCount("replica", "chatbots.list")).toBe(fromReplica);
+    const second = await createChatbot(app.url, owner.token, "second bot");
+    await sleep(app.config.readYourWritesMs + 100);
+    // Past the pin, reads use the cache again: creating the chatbot dropped the cached page.
+    expect(await list()).toEqual([second.id, first.id]);
+  });
+
   it("answers a cached chatbot and messages page with the bytes and headers of the read that filled the cache", async () => {
     const bot = await createChatbot(app.url, tenant.token, "byte-identical bot");
     const conversation = await createConversation(app.url, tenant.token, bot.id);
@@ -316,6 +335,7 @@ describe("read/write split", () => {
     };
     for (const [cache, path] of [
       ["chatbot", `/api/chatbots/${bot.id}`],
+      ["chatbots", "/api/chatbots?limit=3"],
       ["messages", `/api/conversations/${conversation.id}/messages`],
     ] as const) {
       const filled = await raw(path);
@@ -324,9 +344,11 @@ describe("read/write split", () => {
       // The hit is the stored text sent on as it is (Cache.readJson): still one JSON document, equal to the first.
       expect(await raw(path)).toEqual(filled);
       expect(await hits(cache)).toBe(hitsBefore + 1);
-      expect(JSON.parse(filled.text)).toMatchObject(
-        cache === "chatbot" ? { id: bot.id } : { next_cursor: null },
-      );
+      const body = JSON.parse(filled.text);
+      if (cache === "chatbot") expect(body.id).toBe(bot.id);
+      // The newest chatbot heads the list.
+      else if (cache === "chatbots") expect(body.items[0].id).toBe(bot.id);
+      else expect(body).toMatchObject({ next_cursor: null });
     }
   });
 

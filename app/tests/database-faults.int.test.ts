@@ -81,10 +81,11 @@ describe("replica list", () => {
       { replica: expect.stringMatching(/^127\.0\.0\.1:\d+$/), reachable: false, usable: false },
     ]);
     await sleep(600); // past the pins of the set-up's writes
-    const before = await queries("replica", "chatbots.list");
+    // The conversation list is not cached: every read is a statement.
+    const before = await queries("replica", "conversations.list");
     for (let index = 0; index < 10; index++)
-      expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
-    expect((await queries("replica", "chatbots.list")) - before).toBe(10);
+      expect((await api(app.url, "GET", "/api/conversations", { token: tenant.token })).status).toBe(200);
+    expect((await queries("replica", "conversations.list")) - before).toBe(10);
   });
 });
 
@@ -122,9 +123,9 @@ describe("broken replication", () => {
       await sleep(1_000);
       expect(await lagOf(cluster.replica.port)).toBeGreaterThan(first + 0.5);
       // Reads go to the primary meanwhile.
-      const before = await queries("primary", "chatbots.list");
-      expect((await api(app.url, "GET", "/api/chatbots", { token: tenant.token })).status).toBe(200);
-      expect(await queries("primary", "chatbots.list")).toBe(before + 1);
+      const before = await queries("primary", "conversations.list");
+      expect((await api(app.url, "GET", "/api/conversations", { token: tenant.token })).status).toBe(200);
+      expect(await queries("primary", "conversations.list")).toBe(before + 1);
     } finally {
       await replicaAdmin.query(`ALTER SYSTEM SET primary_conninfo = '${original.replaceAll("'", "''")}'`);
       await replicaAdmin.query("SELECT pg_reload_conf()");

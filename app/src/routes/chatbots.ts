@@ -30,7 +30,7 @@ export function chatbotRoutes(
 
   router.get("/chatbots", ...guard, async (request, response) => {
     const { cursor, limit } = pageRequest(request);
-    response.json(await chatbots.list(request.auth!.organizationId, cursor, limit));
+    sendJsonText(response, await chatbots.listJson(request.auth!.organizationId, cursor, limit));
   });
 
   router.post("/chatbots", ...guard, async (request, response) => {

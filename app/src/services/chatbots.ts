@@ -1,4 +1,8 @@
-/** Chatbots: created on the primary, read through the cache (invalidated and pinned on write). */
+/**
+ * Chatbots: created on the primary, read through the cache (invalidated and pinned on write): each
+ * chatbot, and the first page of the list, which every client opens and which changes only when a
+ * chatbot is created.
+ */
 import type { Cache, CachedRead } from "../cache/cache";
 import type { AppConfig } from "../config";
 import type { Chatbot, ChatbotStore } from "../data/chatbots";
@@ -14,7 +18,7 @@ export class ChatbotService {
 
   async create(organizationId: string, input: Parameters<ChatbotStore["create"]>[1]): Promise<Chatbot> {
     const chatbot = await this.store.create(organizationId, input);
-    await this.cache.invalidate([], [keys.chatbotsPin(organizationId)]);
+    await this.cache.invalidate([keys.chatbots(organizationId)], [keys.chatbotsPin(organizationId)]);
     return chatbot;
   }
 
@@ -39,8 +43,23 @@ export class ChatbotService {
     };
   }
 
-  async list(organizationId: string, cursor: Cursor | undefined, limit: number) {
-    const fromPrimary = await this.cache.pinned([keys.chatbotsPin(organizationId)]);
-    return pageOf(await this.store.list(organizationId, cursor, limit, fromPrimary), limit);
+  /**
+   * One page of the list, newest first, as the JSON text of the API's answer (sent on as it is). Only
+   * the first page is cached, as for messages: a deeper page has a cursor of its own.
+   */
+  async listJson(organizationId: string, cursor: Cursor | undefined, limit: number): Promise<string> {
+    const pins = [keys.chatbotsPin(organizationId)];
+    const load = async (fromPrimary: boolean) =>
+      pageOf(await this.store.list(organizationId, cursor, limit, fromPrimary), limit);
+    if (cursor) return JSON.stringify(await load(await this.cache.pinned(pins)));
+    const page = await this.cache.readJson({
+      cache: "chatbots",
+      key: keys.chatbots(organizationId),
+      field: `first:${limit}`,
+      ttlSeconds: this.ttl.chatbot,
+      pins,
+      load,
+    });
+    return page!;
   }
 }

@@ -1,6 +1,8 @@
 /** Redis key names shared by the services: cache entries and "recently written" pins. */
 export const keys = {
   chatbot: (org: string, id: string) => `cache:chatbot:${org}:${id}`,
+  /** An organization's chatbot list: its first page per limit, as hash fields. */
+  chatbots: (org: string) => `cache:chatbots:${org}`,
   messages: (org: string, conversation: string) => `cache:messages:${org}:${conversation}`,
   analytics: (org: string, days: number) => `cache:analytics:${org}:${days}`,
   aiResponse: (chatbot: string, promptHash: string) => `cache:ai:${chatbot}:${promptHash}`,
