@@ -3,7 +3,8 @@
  * finished at the same moment share one statement, with the same rows, usage and Idempotency-Key
  * responses as if each had been written alone; a lost claim stores nothing but the usage; one bad
  * exchange fails alone. Token reservations asked for together are admitted in one call exactly as
- * one after another. Conversation look-ups of one turn share one statement.
+ * one after another. Conversation look-ups of one turn share one statement, and so do one turn's reads
+ * of an organization's month of usage.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -337,6 +338,52 @@ describe("token reservations", () => {
       [[organizationId, other.organizationId]],
     );
     expect(rows.rows).toEqual([{ organization_id: organizationId, used: 0, reserved: 1000 }]);
+  });
+});
+
+describe("this month's usage (AiUsage.month, the dashboard's ai_usage)", () => {
+  it("reads each organization's month once for the dashboards of one turn, an unknown one failing alone", async () => {
+    const mine = await tenant(0);
+    const theirs = await tenant(0);
+    await admin.query("UPDATE organizations SET monthly_token_budget = 5000 WHERE id = $1", [
+      theirs.organizationId,
+    ]);
+    const before = await statements("ai.usage.month");
+    const read = await Promise.allSettled([
+      usage.month(mine.organizationId),
+      usage.month(theirs.organizationId),
+      usage.month(mine.organizationId),
+      usage.month(randomUUID()),
+      usage.month(mine.organizationId),
+    ]);
+    expect((await statements("ai.usage.month")) - before).toBe(3);
+    expect(read.map((outcome) => outcome.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    const budgets = read.map((outcome) =>
+      outcome.status === "fulfilled" ? outcome.value.budget_tokens : null,
+    );
+    expect(budgets).toEqual([1_000_000, 5000, 1_000_000, null, 1_000_000]);
+    expect((read[3] as PromiseRejectedResult).reason.message).toMatch(/^organization .* not found$/);
+  });
+
+  it("reads again in a later turn: a reply's usage shows in the next read", async () => {
+    const { organizationId, userId, conversations } = await tenant(1);
+    expect((await usage.month(organizationId)).used_tokens).toBe(0);
+    const reservation = await usage.reserve(organizationId, 100);
+    await messages.storeExchange({
+      organizationId,
+      conversationId: conversations[0]!,
+      userId,
+      userContent: "question",
+      assistantContent: "answer",
+      ledger: usage.providerReply(reservation, reply),
+    });
+    expect(await usage.month(organizationId)).toMatchObject({ used_tokens: 42, provider_replies: 1 });
   });
 });
 

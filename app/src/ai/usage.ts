@@ -10,6 +10,7 @@
  * the reservation becomes its real token count. Spend can pass the budget only by the one reply
  * admitted last (and by any reply using more tokens than it reserved), never by a burst of replies.
  */
+import { perTurnLoader } from "../cache/per-turn-loader";
 import type { Database } from "../db/database";
 import type { Metrics } from "../telemetry/metrics";
 import { budgetSql, defaultPlan as defaultPlanName, monthOf, nextMonth } from "./plans";
@@ -76,9 +77,29 @@ interface PendingReservation extends Reservation {
   reject: (error: unknown) => void;
 }
 
+/** Distinct organizations' months read per turn: bounds the statements one turn sends. */
+const maxMonthReadsPerTurn = 100;
+
 export class AiUsage {
   private reservations: PendingReservation[] = [];
   private reserving = false;
+  /**
+   * The month() calls of one event-loop turn, one statement per organization and month: every
+   * dashboard of an organization asked for in the turn shares it. Each statement starts after the
+   * requests it answers arrived, so nothing is older than a read of its own would be.
+   */
+  private readonly monthReads = perTurnLoader<string, MonthUsage>(async (asked) => {
+    const distinct = [...new Set(asked)];
+    const read = await Promise.allSettled(distinct.map((key) => this.readMonth(key)));
+    // One organization's failure is that organization's answer only.
+    const byKey = new Map(
+      distinct.map((key, index) => {
+        const outcome = read[index]!;
+        return [key, outcome.status === "fulfilled" ? outcome.value : asError(outcome.reason)];
+      }),
+    );
+    return asked.map((key) => byKey.get(key)!);
+  }, maxMonthReadsPerTurn);
 
   constructor(
     private readonly db: Database,
@@ -197,9 +218,13 @@ export class AiUsage {
   }
 
   /** This month's budget and usage of an organization (read from the primary: it gates requests). */
-  async month(organizationId: string): Promise<MonthUsage> {
-    const at = this.now();
-    const month = monthOf(at);
+  month(organizationId: string): Promise<MonthUsage> {
+    return this.monthReads.load(`${organizationId} ${monthOf(this.now())}`);
+  }
+
+  /** month() for `key`: an organization id and the first day of a month, separated by a space. */
+  private async readMonth(key: string): Promise<MonthUsage> {
+    const [organizationId, month] = key.split(" ") as [string, string];
     const result = await this.db.query<Record<keyof MonthUsage, string>>(
       "primary",
       "ai.usage.month",
@@ -234,6 +259,8 @@ export class AiUsage {
     };
   }
 }
+
+const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
 
 /** One reply's usage, priced, ready to be written (`ledgerCtes`). */
 export interface LedgerEntry {
