@@ -1,12 +1,14 @@
 /**
  * Keyset pagination under concurrent writes, and read-your-writes while reads normally go to the
  * replica (shown by pausing the replay of a replica of this file's own: an unpinned read is stale, a
- * pinned one is not).
+ * pinned one is not), and a cached page dropped while its message is being written.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import Redis from "ioredis";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../tests/support/app/faults";
 import {
   api,
   createChatbot,
@@ -19,6 +21,7 @@ import {
 } from "../../tests/support/app/harness";
 import { ConversationStore } from "../src/data/conversations";
 import { Database } from "../src/db/database";
+import { keys } from "../src/services/keys";
 import { createMetrics, type Metrics } from "../src/telemetry/metrics";
 
 let cluster: PrivateCluster;
@@ -27,6 +30,7 @@ let close: () => Promise<void>;
 let tenant: Tenant;
 let primary: pg.Pool;
 let replica: pg.Pool;
+let redis: Redis;
 
 beforeAll(async () => {
   // Replay is paused below: on a cluster of this file's own, never the shared replica.
@@ -35,13 +39,17 @@ beforeAll(async () => {
     // Keep the replica in use while its replay is paused below.
     replica: { maxLagSeconds: 120, checkIntervalMs: 200 },
     readYourWritesMs: 1_500,
+    // A write is held on a row lock below for longer than the default query timeout (1 s).
+    db: { ...config.db, queryTimeoutMs: 10_000 },
   })));
+  redis = new Redis(app.config.redisUrl);
   tenant = await registerTenant(app.url);
   primary = new pg.Pool({ connectionString: app.database.primaryUrl, max: 2 });
   replica = new pg.Pool({ connectionString: app.database.replicaUrl, max: 2 });
 });
 
 afterAll(async () => {
+  redis?.disconnect();
   await Promise.all([primary?.end(), replica?.end()]);
   await close?.();
 });
@@ -309,6 +317,40 @@ describe("read/write split", () => {
     await sleep(app.config.readYourWritesMs + 100);
     // Past the pin, reads use the cache again: creating the chatbot dropped the cached page.
     expect(await list()).toEqual([second.id, first.id]);
+  });
+
+  it("drops a conversation's cached page while its message is written, and stores nothing read meanwhile", async () => {
+    const bot = await createChatbot(app.url, tenant.token, "written bot");
+    const conversation = await createConversation(app.url, tenant.token, bot.id);
+    await post(conversation.id, "What are your opening hours?");
+    await sleep(app.config.readYourWritesMs + 100);
+    const page = async () =>
+      (await api(app.url, "GET", `/api/conversations/${conversation.id}/messages`, { token: tenant.token }))
+        .body.items as unknown[];
+    const cached = () => redis.exists(keys.messages(tenant.organizationId, conversation.id));
+    expect(await page()).toHaveLength(2);
+    expect(await cached()).toBe(1);
+    // The exchange's statement locks the conversation's row: holding that lock holds the write.
+    const holder = await primary.connect();
+    let written: ReturnType<typeof post> | undefined;
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", [conversation.id]);
+      written = post(conversation.id, "Which plans do you offer?");
+      await eventually(async () => (await cached()) === 0, "the cached page dropped while the write waits");
+      expect(await redis.exists(keys.conversationPin(conversation.id))).toBe(1);
+      // Read from the primary, before the write commits, and not stored: the old page cannot come back.
+      expect(await page()).toHaveLength(2);
+      expect(await cached()).toBe(0);
+    } finally {
+      await holder.query("COMMIT");
+      holder.release();
+    }
+    expect((await written!).status).toBe(201);
+    expect(await page()).toHaveLength(4);
+    await sleep(app.config.readYourWritesMs + 100);
+    expect(await page()).toHaveLength(4);
+    expect(await cached()).toBe(1);
   });
 
   it("answers a cached chatbot and messages page with the bytes and headers of the read that filled the cache", async () => {

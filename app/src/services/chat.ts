@@ -150,7 +150,15 @@ export class ChatService {
       if (key) await messages.releaseIdempotencyKey(userId, key, claim).catch(() => undefined);
       throw error;
     }
-    const exchange = await messages
+    // The cached page is dropped and the conversation pinned while the exchange is written, not after
+    // it: one round trip less on every message. A read meanwhile goes to the primary and stores nothing
+    // (Cache), so it cannot put the old page back; the answer waits for both. The pin, counted from
+    // before the write, outlasts it: the write's query timeout (1 s) is far inside the window (8 s).
+    const invalidated = cache.invalidate(
+      [keys.messages(organizationId, conversationId)],
+      [keys.conversationPin(conversationId)],
+    );
+    const stored = messages
       .storeExchange({
         organizationId,
         conversationId,
@@ -166,16 +174,13 @@ export class ChatService {
         if (!isConnectionError(error)) await usage.record(reply.usage).catch(() => undefined);
         throw error;
       });
+    const [exchange] = await Promise.all([stored, invalidated]);
     usage.recorded(reply.usage);
     if (!exchange) {
       const winner = key ? await messages.findIdempotent(userId, key) : null;
       if (!winner?.response) throw new IdempotencyKeyInProgressError(keyInProgress);
       return this.replay(winner, conversationId, requestHash);
     }
-    await cache.invalidate(
-      [keys.messages(organizationId, conversationId)],
-      [keys.conversationPin(conversationId)],
-    );
     return { exchange, replayed: false };
   }
 
