@@ -341,6 +341,133 @@ describe("token reservations", () => {
   });
 });
 
+/** Backends of this database waiting for a lock. */
+const waiting = async () =>
+  Number(
+    (
+      await admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      )
+    ).rows[0].n,
+  );
+const waitFor = async (count: number) => {
+  const deadline = Date.now() + 10_000;
+  while ((await waiting()) < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} backends waiting for a lock`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe("budget rows across pods", () => {
+  it("takes them in one order, so two pods' batches naming two organizations in opposite orders do not deadlock", async () => {
+    const [low, high] = [(await tenant(0)).organizationId, (await tenant(0)).organizationId].sort();
+    const budgetRow = "SELECT 1 FROM ai_token_budget WHERE organization_id = $1 FOR UPDATE";
+    await Promise.all([usage.reserve(low!, 1), usage.reserve(high!, 1)]);
+    const otherPod = podDatabase(2, createMetrics({ version: "t", commit: "t" }));
+    await otherPod.start();
+    const otherUsage = new AiUsage(otherPod, metrics);
+    const [holdLow, holdHigh] = [await admin.connect(), await admin.connect()];
+    try {
+      await holdLow.query("BEGIN");
+      await holdLow.query(budgetRow, [low]);
+      // This pod's batch asks for the low organization first: it waits for that row.
+      const first = Promise.allSettled([usage.reserve(low!, 1), usage.reserve(high!, 1)]);
+      await waitFor(1);
+      await holdHigh.query("BEGIN");
+      await holdHigh.query(budgetRow, [high]);
+      // The other pod's batch asks for the high one first. Locked as asked, it would wait for the high
+      // row, get it once released, and then wait for the low row this pod holds by then: a deadlock,
+      // which PostgreSQL breaks after deadlock_timeout (1 s) by failing one of the two.
+      const second = Promise.allSettled([otherUsage.reserve(high!, 1), otherUsage.reserve(low!, 1)]);
+      await waitFor(2);
+      await holdLow.query("COMMIT");
+      await holdHigh.query("COMMIT");
+      const outcomes = [...(await first), ...(await second)];
+      expect(
+        outcomes.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "ok")),
+      ).toEqual(["ok", "ok", "ok", "ok"]);
+    } finally {
+      await holdLow.query("ROLLBACK").catch(() => undefined);
+      await holdHigh.query("ROLLBACK").catch(() => undefined);
+      holdLow.release();
+      holdHigh.release();
+      await otherPod.close();
+    }
+  });
+});
+
+describe("budget rows across pods, with exchange writes", () => {
+  it("settles a batch's usage in the same order, so it cannot deadlock with another pod's reservations", async () => {
+    // Which rows an update locks first is its plan's choice. On a small budget table the plan scans
+    // the table in key order, the reservations' order; on a production-sized one (20,000 other
+    // organizations' rows here) it can start from the batch's aggregate instead. Locked in the plan's
+    // order, as before this test, the two deadlocked in 1 of 3 runs here; in reverse key order, in 1 of 2.
+    await admin.query(
+      `WITH orgs AS (INSERT INTO organizations (name) SELECT 'filler' FROM generate_series(1, 20000) RETURNING id)
+       INSERT INTO ai_token_budget (organization_id, month, reserved_tokens) SELECT id, date_trunc('month', now())::date, 0 FROM orgs`,
+    );
+    await admin.query("ANALYZE ai_token_budget");
+    const tenants = await Promise.all(Array.from({ length: 16 }, () => tenant(1)));
+    tenants.sort((a, b) => (a.organizationId < b.organizationId ? -1 : 1));
+    const [lowest, ...others] = tenants.map((t) => t.organizationId);
+    const reservations = await Promise.all(tenants.map((t) => usage.reserve(t.organizationId, 100)));
+    const otherMetrics = createMetrics({ version: "t", commit: "t" });
+    const otherPod = podDatabase(2, otherMetrics);
+    await otherPod.start();
+    const otherMessages = new MessageStore(otherPod);
+    const [holdLowest, holdOthers] = [await admin.connect(), await admin.connect()];
+    const budgetRows =
+      "SELECT 1 FROM ai_token_budget WHERE organization_id = ANY($1) ORDER BY organization_id FOR UPDATE";
+    try {
+      await holdLowest.query("BEGIN");
+      await holdLowest.query(budgetRows, [[lowest]]);
+      // This pod's reservations take the rows lowest first: they wait for the lowest.
+      const reserved = Promise.allSettled(tenants.map((t) => usage.reserve(t.organizationId, 1)));
+      await waitFor(1);
+      await holdOthers.query("BEGIN");
+      await holdOthers.query(budgetRows, [others]);
+      // The other pod's exchanges, one per organization, in one statement, in reverse order.
+      const stored = Promise.allSettled(
+        [...tenants].reverse().map((t) =>
+          otherMessages.storeExchange({
+            organizationId: t.organizationId,
+            conversationId: t.conversations[0]!,
+            userId: t.userId,
+            userContent: "question",
+            assistantContent: "answer",
+            ledger: usage.providerReply(reservations[tenants.indexOf(t)]!, reply),
+          }),
+        ),
+      );
+      await waitFor(2);
+      await holdLowest.query("COMMIT");
+      await holdOthers.query("COMMIT");
+      const failures = [...(await reserved), ...(await stored)].flatMap((outcome) =>
+        outcome.status === "rejected" ? [String(outcome.reason)] : [],
+      );
+      expect(failures).toEqual([]);
+      // One statement wrote them all: a deadlock fails it, and the writer then writes them one by one.
+      const { values } = await otherMetrics.dbQueryDuration.get();
+      const written = values.find(
+        (value) =>
+          value.metricName?.endsWith("_count") && value.labels.operation === "messages.store_exchange",
+      );
+      expect(written?.value).toBe(1);
+      const settled = await admin.query<{ used: number }>(
+        "SELECT used_tokens::int AS used FROM ai_token_budget WHERE organization_id = ANY($1)",
+        [tenants.map((t) => t.organizationId)],
+      );
+      expect(settled.rows.map((row) => row.used)).toEqual(Array(16).fill(42));
+    } finally {
+      await holdLowest.query("ROLLBACK").catch(() => undefined);
+      await holdOthers.query("ROLLBACK").catch(() => undefined);
+      holdLowest.release();
+      holdOthers.release();
+      await otherPod.close();
+    }
+  });
+});
+
 describe("this month's usage (AiUsage.month, the dashboard's ai_usage)", () => {
   it("reads each organization's month once for the dashboards of one turn, an unknown one failing alone", async () => {
     const mine = await tenant(0);

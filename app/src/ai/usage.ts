@@ -71,6 +71,13 @@ export interface MonthUsage {
 /** Reservations per call of `parley_reserve_tokens`. */
 const maxReservationBatch = 200;
 
+/** (organization, month) order: uuids compare as PostgreSQL orders them, as lowercase hex. */
+const byBudgetRow = (a: Reservation, b: Reservation) => {
+  const [first, second] = [a.organizationId.toLowerCase(), b.organizationId.toLowerCase()];
+  if (first !== second) return first < second ? -1 : 1;
+  return a.month < b.month ? -1 : a.month > b.month ? 1 : 0;
+};
+
 interface PendingReservation extends Reservation {
   at: Date;
   resolve: (reservation: Reservation) => void;
@@ -125,7 +132,10 @@ export class AiUsage {
 
   private async drainReservations(): Promise<void> {
     while (this.reservations.length > 0) {
-      const batch = this.reservations.splice(0, maxReservationBatch);
+      // The call locks each budget row as it comes to it. In one order, (organization, month), on every
+      // pod, two pods' batches naming the same organizations cannot deadlock; the sort is stable, so
+      // each organization's reservations keep the order they were asked in.
+      const batch = this.reservations.splice(0, maxReservationBatch).sort(byBudgetRow);
       try {
         const ids = batch.map((pending) => pending.organizationId);
         const result = await this.db.query<{ admitted: boolean; used_tokens: string; budget: string }>(
@@ -331,19 +341,30 @@ export function ledgerRows(
  * statement that stores the exchanges carries them (one round trip, one atomic write).
  */
 export function ledgerCtes(from: string): string {
-  return `ledger_settled AS (
+  // Rows are locked in key order, (organization, month) as token reservations take them, so statements
+  // of two pods naming the same organizations cannot deadlock: the budget rows by a locking read the
+  // update joins (materialized, so its ORDER BY … FOR UPDATE runs as written), the day rows by the
+  // order they are inserted in.
+  return `ledger_locked AS MATERIALIZED (
+      SELECT b.organization_id, b.month FROM ai_token_budget b
+      WHERE (b.organization_id, b.month) IN (SELECT organization_id, month FROM ${from} WHERE month IS NOT NULL)
+      ORDER BY b.organization_id, b.month
+      FOR UPDATE
+    ), ledger_settled AS (
       UPDATE ai_token_budget b SET used_tokens = b.used_tokens + s.tokens,
         reserved_tokens = greatest(b.reserved_tokens - s.reserved, 0)
       FROM (
         SELECT organization_id, month, sum(prompt_tokens + completion_tokens) AS tokens, sum(reserved_tokens) AS reserved
         FROM ${from} WHERE month IS NOT NULL GROUP BY organization_id, month
-      ) s
+      ) s, ledger_locked l
       WHERE b.organization_id = s.organization_id AND b.month = s.month
+        AND l.organization_id = b.organization_id AND l.month = b.month
     ), ledger_usage AS (
       INSERT INTO ai_usage_daily AS u
         (organization_id, day, source, provider, model, route, replies, prompt_tokens, completion_tokens, cost_usd)
       SELECT organization_id, day, source, provider, model, route, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
       FROM ${from} GROUP BY organization_id, day, source, provider, model, route
+      ORDER BY organization_id, day, source, provider, model, route
       ON CONFLICT (organization_id, day, source, provider, model, route) DO UPDATE SET
         replies = u.replies + EXCLUDED.replies,
         prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
