@@ -319,7 +319,7 @@ describe("read/write split", () => {
     expect(await list()).toEqual([second.id, first.id]);
   });
 
-  it("drops a conversation's cached page while its message is written, and stores nothing read meanwhile", async () => {
+  it("drops a conversation's cached page while its message is written, stores nothing read meanwhile, and pins it from the write's end", async () => {
     const bot = await createChatbot(app.url, tenant.token, "written bot");
     const conversation = await createConversation(app.url, tenant.token, bot.id);
     await post(conversation.id, "What are your opening hours?");
@@ -342,11 +342,20 @@ describe("read/write split", () => {
       // Read from the primary, before the write commits, and not stored: the old page cannot come back.
       expect(await page()).toHaveLength(2);
       expect(await cached()).toBe(0);
+      // A slow write: most of the window set when it began passes before it commits.
+      await sleep(app.config.readYourWritesMs * 0.6);
     } finally {
       await holder.query("COMMIT");
       holder.release();
     }
     expect((await written!).status).toBe(201);
+    // The pin is set again once the write is done: a whole window from then.
+    await eventually(
+      async () =>
+        (await redis.pttl(keys.conversationPin(conversation.id))) > app.config.readYourWritesMs * 0.8,
+      "the pin renewed after the write",
+      2_000,
+    );
     expect(await page()).toHaveLength(4);
     await sleep(app.config.readYourWritesMs + 100);
     expect(await page()).toHaveLength(4);

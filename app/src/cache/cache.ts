@@ -196,6 +196,19 @@ export class Cache {
     }
   }
 
+  /**
+   * Sets the pins again, for a full window from now, without waiting: after a write whose pins were
+   * set when it began (so that one round trip was saved), a slow write still gets its whole window.
+   * If Redis fails, the pins set before still hold, and so do this process's.
+   */
+  repin(pins: string[]): void {
+    const until = Date.now() + this.pinMs;
+    for (const pin of pins) this.localPins.set(pin, until);
+    this.redis
+      .run((client) => client.cacheInvalidate(pins.length, ...pins, 0, this.pinMs))
+      .catch((error) => this.log.debug({ err: error, pins }, "re-pinning failed"));
+  }
+
   /** A plain GET/SET value (no pins, no single flight): the AI response cache. */
   async get(cache: string, key: string): Promise<string | undefined> {
     try {

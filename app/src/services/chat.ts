@@ -152,12 +152,11 @@ export class ChatService {
     }
     // The cached page is dropped and the conversation pinned while the exchange is written, not after
     // it: one round trip less on every message. A read meanwhile goes to the primary and stores nothing
-    // (Cache), so it cannot put the old page back; the answer waits for both. The pin, counted from
-    // before the write, outlasts it: the write's query timeout (1 s) is far inside the window (8 s).
-    const invalidated = cache.invalidate(
-      [keys.messages(organizationId, conversationId)],
-      [keys.conversationPin(conversationId)],
-    );
+    // (Cache), so it cannot put the old page back; the answer waits for both. The pin is set again once
+    // the write is done, not waited for, so the read-your-writes window counts from the write's end
+    // however long it took.
+    const pins = [keys.conversationPin(conversationId)];
+    const invalidated = cache.invalidate([keys.messages(organizationId, conversationId)], pins);
     const stored = messages
       .storeExchange({
         organizationId,
@@ -175,6 +174,7 @@ export class ChatService {
         throw error;
       });
     const [exchange] = await Promise.all([stored, invalidated]);
+    cache.repin(pins);
     usage.recorded(reply.usage);
     if (!exchange) {
       const winner = key ? await messages.findIdempotent(userId, key) : null;
