@@ -381,8 +381,8 @@ describe("budget rows across pods", () => {
       await holdHigh.query("BEGIN");
       await holdHigh.query(budgetRow, [high]);
       // The other pod's batch asks for the high one first. Locked as asked, it would wait for the high
-      // row, get it once released, and then wait for the low row this pod holds by then: a deadlock,
-      // which PostgreSQL breaks after deadlock_timeout (1 s) by failing one of the two.
+      // row, get it once released, and then wait for the low row this pod holds by then: a deadlock.
+      // Both batches then failed at the 1 s query timeout, before deadlock_timeout (1 s) broke it.
       const second = Promise.allSettled([otherUsage.reserve(high!, 1), otherUsage.reserve(low!, 1)]);
       await waitFor(2);
       await holdLow.query("COMMIT");
