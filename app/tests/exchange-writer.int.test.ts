@@ -84,8 +84,8 @@ const reply = {
 };
 
 /** Statements run under an operation name (the app's own query timing metric). */
-async function statements(operation: string): Promise<number> {
-  const { values } = await metrics.dbQueryDuration.get();
+async function statements(operation: string, registry = metrics): Promise<number> {
+  const { values } = await registry.dbQueryDuration.get();
   const count = values.find(
     (value) => value.metricName?.endsWith("_count") && value.labels.operation === operation,
   );
@@ -363,39 +363,54 @@ const waitFor = async (count: number) => {
   }
 };
 
+/** A transaction of its own holding these organizations' budget rows until it commits. */
+async function holdBudgetRows(organizationIds: string[]) {
+  const client = await admin.connect();
+  await client.query("BEGIN");
+  await client.query(
+    "SELECT 1 FROM ai_token_budget WHERE organization_id = ANY($1) ORDER BY organization_id FOR UPDATE",
+    [organizationIds],
+  );
+  return {
+    commit: () => client.query("COMMIT"),
+    /** Rolls back whatever is still open and returns the connection. */
+    close: async () => {
+      await client.query("ROLLBACK").catch(() => undefined);
+      client.release();
+    },
+  };
+}
+type BudgetRowsHold = Awaited<ReturnType<typeof holdBudgetRows>>;
+
 describe("budget rows across pods", () => {
   it("takes them in one order, so two pods' batches naming two organizations in opposite orders do not deadlock", async () => {
     const [low, high] = [(await tenant(0)).organizationId, (await tenant(0)).organizationId].sort();
-    const budgetRow = "SELECT 1 FROM ai_token_budget WHERE organization_id = $1 FOR UPDATE";
     await Promise.all([usage.reserve(low!, 1), usage.reserve(high!, 1)]);
     const otherPod = podDatabase(2, createMetrics({ version: "t", commit: "t" }));
     await otherPod.start();
     const otherUsage = new AiUsage(otherPod, metrics);
-    const [holdLow, holdHigh] = [await admin.connect(), await admin.connect()];
+    const holds: BudgetRowsHold[] = [];
     try {
-      await holdLow.query("BEGIN");
-      await holdLow.query(budgetRow, [low]);
+      const holdLow = await holdBudgetRows([low!]);
+      holds.push(holdLow);
       // This pod's batch asks for the low organization first: it waits for that row.
       const first = Promise.allSettled([usage.reserve(low!, 1), usage.reserve(high!, 1)]);
       await waitFor(1);
-      await holdHigh.query("BEGIN");
-      await holdHigh.query(budgetRow, [high]);
+      const holdHigh = await holdBudgetRows([high!]);
+      holds.push(holdHigh);
       // The other pod's batch asks for the high one first. Locked as asked, it would wait for the high
       // row, get it once released, and then wait for the low row this pod holds by then: a deadlock.
       // Both batches then failed at the 1 s query timeout, before deadlock_timeout (1 s) broke it.
       const second = Promise.allSettled([otherUsage.reserve(high!, 1), otherUsage.reserve(low!, 1)]);
       await waitFor(2);
-      await holdLow.query("COMMIT");
-      await holdHigh.query("COMMIT");
+      await holdLow.commit();
+      await holdHigh.commit();
       const outcomes = [...(await first), ...(await second)];
       expect(
         outcomes.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "ok")),
       ).toEqual(["ok", "ok", "ok", "ok"]);
     } finally {
-      await holdLow.query("ROLLBACK").catch(() => undefined);
-      await holdHigh.query("ROLLBACK").catch(() => undefined);
-      holdLow.release();
-      holdHigh.release();
+      for (const hold of holds) await hold.close();
       await otherPod.close();
     }
   });
@@ -420,17 +435,15 @@ describe("budget rows across pods, with exchange writes", () => {
     const otherPod = podDatabase(2, otherMetrics);
     await otherPod.start();
     const otherMessages = new MessageStore(otherPod);
-    const [holdLowest, holdOthers] = [await admin.connect(), await admin.connect()];
-    const budgetRows =
-      "SELECT 1 FROM ai_token_budget WHERE organization_id = ANY($1) ORDER BY organization_id FOR UPDATE";
+    const holds: BudgetRowsHold[] = [];
     try {
-      await holdLowest.query("BEGIN");
-      await holdLowest.query(budgetRows, [[lowest]]);
+      const holdLowest = await holdBudgetRows([lowest!]);
+      holds.push(holdLowest);
       // This pod's reservations take the rows lowest first: they wait for the lowest.
       const reserved = Promise.allSettled(tenants.map((t) => usage.reserve(t.organizationId, 1)));
       await waitFor(1);
-      await holdOthers.query("BEGIN");
-      await holdOthers.query(budgetRows, [others]);
+      const holdOthers = await holdBudgetRows(others);
+      holds.push(holdOthers);
       // The other pod's exchanges, one per organization, in one statement, in reverse order.
       const stored = Promise.allSettled(
         [...tenants].reverse().map((t) =>
@@ -445,29 +458,21 @@ describe("budget rows across pods, with exchange writes", () => {
         ),
       );
       await waitFor(2);
-      await holdLowest.query("COMMIT");
-      await holdOthers.query("COMMIT");
+      await holdLowest.commit();
+      await holdOthers.commit();
       const failures = [...(await reserved), ...(await stored)].flatMap((outcome) =>
         outcome.status === "rejected" ? [String(outcome.reason)] : [],
       );
       expect(failures).toEqual([]);
       // One statement wrote them all: a deadlock fails it, and the writer then writes them one by one.
-      const { values } = await otherMetrics.dbQueryDuration.get();
-      const written = values.find(
-        (value) =>
-          value.metricName?.endsWith("_count") && value.labels.operation === "messages.store_exchange",
-      );
-      expect(written?.value).toBe(1);
+      expect(await statements("messages.store_exchange", otherMetrics)).toBe(1);
       const settled = await admin.query<{ used: number }>(
         "SELECT used_tokens::int AS used FROM ai_token_budget WHERE organization_id = ANY($1)",
         [tenants.map((t) => t.organizationId)],
       );
       expect(settled.rows.map((row) => row.used)).toEqual(Array(16).fill(42));
     } finally {
-      await holdLowest.query("ROLLBACK").catch(() => undefined);
-      await holdOthers.query("ROLLBACK").catch(() => undefined);
-      holdLowest.release();
-      holdOthers.release();
+      for (const hold of holds) await hold.close();
       await otherPod.close();
     }
   });

@@ -180,9 +180,7 @@ export class Cache {
 
   /** After a write: drops the cached keys and pins the written resources to the primary. */
   async invalidate(keys: string[], pins: string[]): Promise<void> {
-    const until = Date.now() + this.pinMs;
-    for (const pin of pins) this.localPins.set(pin, until);
-    this.pruneLocalPins();
+    this.pinLocally(pins);
     try {
       await this.redis.run((client) =>
         client.cacheInvalidate(keys.length + pins.length, ...keys, ...pins, keys.length, this.pinMs),
@@ -202,8 +200,7 @@ export class Cache {
    * If Redis fails, the pins set before still hold, and so do this process's.
    */
   repin(pins: string[]): void {
-    const until = Date.now() + this.pinMs;
-    for (const pin of pins) this.localPins.set(pin, until);
+    this.pinLocally(pins);
     this.redis
       .run((client) => client.cacheInvalidate(pins.length, ...pins, 0, this.pinMs))
       .catch((error) => this.log.debug({ err: error, pins }, "re-pinning failed"));
@@ -261,6 +258,13 @@ export class Cache {
   private pinnedLocally(pins: string[]): boolean {
     const now = Date.now();
     return pins.some((pin) => (this.localPins.get(pin) ?? 0) > now);
+  }
+
+  /** Pins these resources in this process for a full window from now. */
+  private pinLocally(pins: string[]): void {
+    const until = Date.now() + this.pinMs;
+    for (const pin of pins) this.localPins.set(pin, until);
+    this.pruneLocalPins();
   }
 
   private pruneLocalPins(): void {
