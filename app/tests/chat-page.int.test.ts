@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync } from "node:fs";
 import { type IncomingHttpHeaders, request } from "node:http";
+import { connect } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +126,39 @@ describe("serving the page (the contract the edge's cache rules rely on)", () =>
       const etag = String(response.headers.etag);
       expect((await get(path, { "if-none-match": etag })).status).toBe(304);
     }
+  });
+
+  it("does not count a client that leaves before the page is sent as a server error", async () => {
+    // Browsers, crawlers and load balancers close connections mid-answer all the time. Express hands
+    // res.sendFile's callback an ECONNABORTED error then; passed to next(), it became a 500.
+    const pageRequests = async () => {
+      const text = await (await fetch(app.metricsUrl)).text();
+      const counts = { all: 0, serverErrors: 0 };
+      for (const [, status, count] of text.matchAll(
+        /^parley_http_requests_total\{method="GET",route="\/,\/index\.html",status_code="(\d+)"\} (\d+)$/gm,
+      )) {
+        counts.all += Number(count);
+        if (status!.startsWith("5")) counts.serverErrors += Number(count);
+      }
+      return counts;
+    };
+    const before = await pageRequests();
+    const leaving = 20;
+    const { port } = new URL(app.url);
+    for (let i = 0; i < leaving; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => {
+          // A reset straight after the request: the answer finds the connection gone.
+          socket.write("GET / HTTP/1.1\r\nHost: parley\r\n\r\n", () => {
+            socket.resetAndDestroy();
+            resolve();
+          });
+        }).on("error", reject);
+      });
+    }
+    await expect.poll(async () => (await pageRequests()).all - before.all, patient).toBe(leaving);
+    expect((await pageRequests()).serverErrors).toBe(before.serverErrors);
+    expect((await get("/")).status).toBe(200);
   });
 
   it("answers a missing asset with the JSON 404, never cacheable for a year", async () => {

@@ -51,12 +51,13 @@ export function staticPage(dir: string): Express {
       setHeaders: (response) => response.setHeader("Cache-Control", assetsCacheControl),
     }),
   );
-  page.get(["/", "/index.html"], (_request, response, next) => {
+  page.get(["/", "/index.html"], (_request, response) => {
     response.setHeader("Cache-Control", htmlCacheControl);
     response.setHeader("Content-Security-Policy", pageContentSecurityPolicy);
-    response.sendFile(join(dir, "index.html"), { cacheControl: false }, (error) => {
-      if (error) next(error);
-    });
+    // No callback: Express then passes on every error but a client that left before the page was
+    // sent (ECONNABORTED) and a failed socket write (express/lib/response.js, res.sendFile), which
+    // are not the server's failures and must not be answered or counted as 500s.
+    response.sendFile(join(dir, "index.html"), { cacheControl: false });
   });
   return page;
 }
