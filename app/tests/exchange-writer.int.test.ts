@@ -7,6 +7,7 @@
  * of an organization's month of usage.
  */
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -338,6 +339,181 @@ describe("token reservations", () => {
       [[organizationId, other.organizationId]],
     );
     expect(rows.rows).toEqual([{ organization_id: organizationId, used: 0, reserved: 1000 }]);
+  });
+});
+
+/** A batch as `parley_reserve_tokens` takes it: one entry per reservation, in order. */
+interface ReservationBatch {
+  organizations: string[];
+  months: string[];
+  tokens: number[];
+  budgets: number[];
+}
+type BudgetRow = { organization: string; month: string; used: number; reserved: number };
+
+/**
+ * Runs `batch` on `rows` (the organizations' budget rows before it) in a transaction that is rolled
+ * back: `reserve` makes the reservations; returns each one's outcome, the rows after it, and how many
+ * budget rows it inserted and updated (the transaction's own counts).
+ */
+async function reserveOnRows(
+  rows: BudgetRow[],
+  batch: ReservationBatch,
+  reserve: (client: pg.PoolClient) => Promise<{ admitted: boolean; used_tokens: number }[]>,
+) {
+  const client = await admin.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("DELETE FROM ai_token_budget WHERE organization_id = ANY($1)", [
+      [...new Set(batch.organizations)],
+    ]);
+    for (const row of rows)
+      await client.query(
+        "INSERT INTO ai_token_budget (organization_id, month, used_tokens, reserved_tokens) VALUES ($1, $2, $3, $4)",
+        [row.organization, row.month, row.used, row.reserved],
+      );
+    const written = async () =>
+      (
+        await client.query<{ inserted: number; updated: number }>(
+          `SELECT n_tup_ins::int AS inserted, n_tup_upd::int AS updated FROM pg_stat_xact_user_tables
+           WHERE relid = 'ai_token_budget'::regclass`,
+        )
+      ).rows[0]!;
+    const before = await written();
+    const outcomes = await reserve(client);
+    const after = await written();
+    const { rows: rowsAfter } = await client.query(
+      `SELECT organization_id AS organization, to_char(month, 'YYYY-MM-DD') AS month, used_tokens::int AS used,
+              reserved_tokens::int AS reserved
+       FROM ai_token_budget WHERE organization_id = ANY($1) ORDER BY 1, 2`,
+      [[...new Set(batch.organizations)]],
+    );
+    return {
+      outcomes,
+      rows: rowsAfter,
+      inserted: after.inserted - before.inserted,
+      updated: after.updated - before.updated,
+    };
+  } finally {
+    await client.query("ROLLBACK");
+    client.release();
+  }
+}
+
+/** The batch in one call of the function. */
+const reserveBatch = (batch: ReservationBatch) => async (client: pg.PoolClient) =>
+  (
+    await client.query(
+      "SELECT admitted, used_tokens::int FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], $4::bigint[])",
+      [batch.organizations, batch.months, batch.tokens, batch.budgets],
+    )
+  ).rows;
+
+/**
+ * The specification: migration 7's statement for one reservation, run for each in turn (insert the
+ * month's row when the budget is positive, else add to it only while used + reserved < budget).
+ */
+const reserveOneByOne = (batch: ReservationBatch) => async (client: pg.PoolClient) => {
+  const outcomes: { admitted: boolean; used_tokens: number }[] = [];
+  for (const [i, organization] of batch.organizations.entries()) {
+    const params = [organization, batch.months[i], batch.tokens[i], batch.budgets[i]];
+    const written = await client.query(
+      `INSERT INTO ai_token_budget AS b (organization_id, month, reserved_tokens)
+       SELECT $1, $2, $3 WHERE $4::bigint > 0
+       ON CONFLICT (organization_id, month) DO UPDATE SET reserved_tokens = b.reserved_tokens + EXCLUDED.reserved_tokens
+       WHERE b.used_tokens + b.reserved_tokens < $4::bigint`,
+      params,
+    );
+    const admitted = written.rowCount === 1;
+    const used = admitted
+      ? undefined
+      : (
+          await client.query(
+            "SELECT used_tokens::int AS used FROM ai_token_budget WHERE organization_id = $1 AND month = $2",
+            [organization, batch.months[i]],
+          )
+        ).rows[0]?.used;
+    outcomes.push({ admitted, used_tokens: used ?? 0 });
+  }
+  return outcomes;
+};
+
+describe("token reservations, as one after another", () => {
+  const months = ["2026-12-01", "2027-01-01"];
+  let organizations: string[];
+  beforeAll(async () => {
+    organizations = (await Promise.all([tenant(0), tenant(0), tenant(0)]))
+      .map((t) => t.organizationId)
+      .sort();
+  });
+
+  it("gives every batch the outcomes and rows of its reservations made one after another (fast-check)", async () => {
+    const rowsArbitrary = fc.uniqueArray(
+      fc.record({
+        organization: fc.nat({ max: 2 }),
+        month: fc.nat({ max: 1 }),
+        used: fc.nat({ max: 1500 }),
+        reserved: fc.nat({ max: 600 }),
+      }),
+      { selector: (row) => `${row.organization}/${row.month}`, maxLength: 6 },
+    );
+    const reservationArbitrary = fc.record({
+      organization: fc.nat({ max: 2 }),
+      month: fc.nat({ max: 1 }),
+      tokens: fc.nat({ max: 400 }),
+      budget: fc.constantFrom(-5, 0, 1, 500, 1000, 2000),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        rowsArbitrary,
+        fc.array(reservationArbitrary, { maxLength: 24 }),
+        fc.boolean(),
+        async (rows, reservations, sorted) => {
+          // Sorted as the app sends them (each row's reservations together), or in any order.
+          const ordered = sorted
+            ? [...reservations].sort((a, b) => a.organization - b.organization || a.month - b.month)
+            : reservations;
+          const batch: ReservationBatch = {
+            organizations: ordered.map((r) => organizations[r.organization]!),
+            months: ordered.map((r) => months[r.month]!),
+            tokens: ordered.map((r) => r.tokens),
+            budgets: ordered.map((r) => r.budget),
+          };
+          const budgetRows = rows.map((row) => ({
+            ...row,
+            organization: organizations[row.organization]!,
+            month: months[row.month]!,
+          }));
+          const inOneCall = await reserveOnRows(budgetRows, batch, reserveBatch(batch));
+          const oneByOne = await reserveOnRows(budgetRows, batch, reserveOneByOne(batch));
+          expect(inOneCall.outcomes).toEqual(oneByOne.outcomes);
+          expect(inOneCall.rows).toEqual(oneByOne.rows);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("writes each budget row once per call, however many of the call's reservations it admits", async () => {
+    const [existing, absent] = organizations;
+    const batch: ReservationBatch = {
+      organizations: [...Array(14).fill(existing), absent!, absent!],
+      months: Array(16).fill(months[0]),
+      tokens: Array(16).fill(10),
+      budgets: Array(16).fill(1000),
+    };
+    const rows = [{ organization: existing!, month: months[0]!, used: 100, reserved: 0 }];
+    const inOneCall = await reserveOnRows(rows, batch, reserveBatch(batch));
+    expect(inOneCall.outcomes.every((outcome) => outcome.admitted)).toBe(true);
+    expect(inOneCall.rows).toEqual([
+      { organization: existing, month: months[0], used: 100, reserved: 140 },
+      { organization: absent, month: months[0], used: 0, reserved: 20 },
+    ]);
+    // The existing row updated once; the absent one created empty, then updated once.
+    expect({ inserted: inOneCall.inserted, updated: inOneCall.updated }).toEqual({ inserted: 1, updated: 2 });
+    // One after another, every reservation but a month's first updates its row.
+    const oneByOne = await reserveOnRows(rows, batch, reserveOneByOne(batch));
+    expect({ inserted: oneByOne.inserted, updated: oneByOne.updated }).toEqual({ inserted: 1, updated: 15 });
   });
 });
 

@@ -4,9 +4,9 @@
  *
  * Budget check, atomic in PostgreSQL: before a provider call the organization reserves an upper bound
  * of the reply's tokens (prompt estimate + completion cap), and is admitted only while
- * `used + reserved < budget` — evaluated on the locked row by INSERT … ON CONFLICT DO UPDATE … WHERE
- * (in `parley_reserve_tokens`, migration 7, once per reservation of a batch), so concurrent requests
- * on any number of pods see each other's reservations. When the reply is done,
+ * `used + reserved < budget` — evaluated on the locked row (in `parley_reserve_tokens`, migration 8,
+ * for each reservation of a batch in turn), so concurrent requests on any number of pods see each
+ * other's reservations. When the reply is done,
  * the reservation becomes its real token count. Spend can pass the budget only by the one reply
  * admitted last (and by any reply using more tokens than it reserved), never by a burst of replies.
  */
@@ -117,8 +117,8 @@ export class AiUsage {
   /**
    * Reserves `tokens` of this month's budget, or throws BudgetExceededError. Reservations asked for
    * while the previous call is in flight go together in the next one (`parley_reserve_tokens`,
-   * migration 7): admitted in their order exactly as if made one after another, one round trip and
-   * one lock of the budget row for the lot.
+   * migration 8): admitted in their order exactly as if made one after another, one round trip, and
+   * one lock and one write of each budget row for the lot.
    */
   reserve(organizationId: string, tokens: number): Promise<Reservation> {
     const at = this.now();
