@@ -341,29 +341,25 @@ export function ledgerRows(
  * statement that stores the exchanges carries them (one round trip, one atomic write).
  */
 export function ledgerCtes(from: string): string {
-  // Rows are locked in key order, (organization, month) as token reservations take them, so statements
-  // of two pods naming the same organizations cannot deadlock: the budget rows by a locking read the
-  // update joins (materialized, so its ORDER BY … FOR UPDATE runs as written), the day rows by the
-  // order they are inserted in.
-  return `ledger_locked AS MATERIALIZED (
-      SELECT b.organization_id, b.month FROM ai_token_budget b
-      WHERE (b.organization_id, b.month) IN (SELECT organization_id, month FROM ${from} WHERE month IS NOT NULL)
-      ORDER BY b.organization_id, b.month
-      FOR UPDATE
-    ), ledger_settled AS (
-      UPDATE ai_token_budget b SET used_tokens = b.used_tokens + s.tokens,
-        reserved_tokens = greatest(b.reserved_tokens - s.reserved, 0)
+  // Budget rows are settled by parley_settle_tokens (migration 9: not here, where a reservation
+  // committed meanwhile would make PostgreSQL re-check them across this whole statement), day rows in
+  // the order they are inserted in; both in key order, so two pods' statements naming the same
+  // organizations cannot deadlock. The day rows' insert reads the settlement's one row, so it runs
+  // whenever there is usage (a CTE no statement reads is never run).
+  return `ledger_settled AS (
+      SELECT public.parley_settle_tokens(
+        array_agg(organization_id), array_agg(month), array_agg(tokens), array_agg(reserved)
+      ) AS applied
       FROM (
-        SELECT organization_id, month, sum(prompt_tokens + completion_tokens) AS tokens, sum(reserved_tokens) AS reserved
+        SELECT organization_id, month, sum(prompt_tokens + completion_tokens)::bigint AS tokens,
+          sum(reserved_tokens)::bigint AS reserved
         FROM ${from} WHERE month IS NOT NULL GROUP BY organization_id, month
-      ) s, ledger_locked l
-      WHERE b.organization_id = s.organization_id AND b.month = s.month
-        AND l.organization_id = b.organization_id AND l.month = b.month
+      ) s
     ), ledger_usage AS (
       INSERT INTO ai_usage_daily AS u
         (organization_id, day, source, provider, model, route, replies, prompt_tokens, completion_tokens, cost_usd)
       SELECT organization_id, day, source, provider, model, route, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_usd)
-      FROM ${from} GROUP BY organization_id, day, source, provider, model, route
+      FROM ${from} CROSS JOIN ledger_settled GROUP BY organization_id, day, source, provider, model, route
       ORDER BY organization_id, day, source, provider, model, route
       ON CONFLICT (organization_id, day, source, provider, model, route) DO UPDATE SET
         replies = u.replies + EXCLUDED.replies,

@@ -296,4 +296,37 @@ END
 $$;
 `,
   },
+  {
+    version: 9,
+    name: "AI token settlement in a function of its own",
+    sql: `
+-- The exchange statement settled budget rows itself. A reservation (one per message) committed on the
+-- same row after that statement's snapshot made PostgreSQL re-check the row with EvalPlanQual, twice
+-- (the locking read, then the update), and each re-check initializes every subplan of the statement
+-- again (EvalPlanQualStart, src/backend/executor/execMain.c): 9% of the primary's CPU under POST
+-- /messages in a perf profile. Each statement of a VOLATILE function takes a new snapshot (the
+-- PostgreSQL manual, "Function Volatility Categories"), so these updates find the newest row. Rows are
+-- updated in (organization, month) order, the order reservations lock them in, so the two cannot
+-- deadlock. Returns how many entries it applied. SECURITY INVOKER: it writes with the caller's rights.
+CREATE FUNCTION public.parley_settle_tokens(organizations uuid[], months date[], used bigint[], released bigint[])
+RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  entry record;
+  applied integer := 0;
+BEGIN
+  FOR entry IN
+    SELECT * FROM unnest(organizations, months, used, released) AS e(organization_id, month, used, released)
+    ORDER BY e.organization_id, e.month
+  LOOP
+    UPDATE public.ai_token_budget b
+    SET used_tokens = b.used_tokens + entry.used, reserved_tokens = greatest(b.reserved_tokens - entry.released, 0)
+    WHERE b.organization_id = entry.organization_id AND b.month = entry.month;
+    applied := applied + 1;
+  END LOOP;
+  RETURN applied;
+END
+$$;
+`,
+  },
 ];
