@@ -68,7 +68,7 @@ describe("migrations", () => {
 });
 
 describe("maintenance", () => {
-  it("runs in one process at a time and refreshes the analytics view", async () => {
+  it("runs in one process at a time and recomputes the daily analytics", async () => {
     const [first, second] = [openDatabase(), openDatabase()];
     try {
       const runners = [new Maintenance(first, 60_000, log), new Maintenance(second, 60_000, log)];
@@ -80,13 +80,136 @@ describe("maintenance", () => {
       holder.release();
       const results = await Promise.all(runners.map((runner) => runner.runOnce()));
       expect(results.filter(Boolean).length).toBeGreaterThanOrEqual(1);
-      expect(await runners[0]!.runOnce()).toBe(true);
-      const populated = await admin.query(
-        "SELECT ispopulated FROM pg_matviews WHERE matviewname = 'analytics_daily'",
+      const { rows } = await admin.query<{ id: string }>(
+        "INSERT INTO organizations (name) VALUES ('maintained') RETURNING id",
       );
-      expect(populated.rows[0].ispopulated).toBe(true);
+      await insertMessages(admin, rows[0]!.id, [new Date()]);
+      expect(await runners[0]!.runOnce()).toBe(true);
+      const daily = await admin.query(
+        "SELECT messages::int FROM analytics_daily WHERE organization_id = $1",
+        [rows[0]!.id],
+      );
+      expect(daily.rows).toEqual([{ messages: 1 }]);
     } finally {
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
+
+/** Messages at `times` in a new conversation of `organizationId` (with its own user and chatbot). */
+async function insertMessages(
+  pool: pg.Pool | pg.PoolClient,
+  organizationId: string,
+  times: Date[],
+): Promise<string> {
+  const one = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows[0].id as string;
+  const userId = await one(
+    "INSERT INTO users (organization_id, email, password_hash) VALUES ($1, gen_random_uuid() || '@schema.test', 'x') RETURNING id",
+    [organizationId],
+  );
+  const chatbotId = await one(
+    "INSERT INTO chatbots (organization_id, name) VALUES ($1, 'bot') RETURNING id",
+    [organizationId],
+  );
+  const conversationId = await one(
+    "INSERT INTO conversations (organization_id, chatbot_id, user_id) VALUES ($1, $2, $3) RETURNING id",
+    [organizationId, chatbotId, userId],
+  );
+  await pool.query(
+    `INSERT INTO messages (conversation_id, organization_id, user_id, role, content, created_at)
+     SELECT $1, $2, $3, 'user', 'hello', t FROM unnest($4::timestamptz[]) t`,
+    [conversationId, organizationId, userId, times],
+  );
+  return conversationId;
+}
+
+describe("daily analytics (migration 10)", () => {
+  it("recomputes only the days from the day before the latest one held, reading only their partitions", async () => {
+    const own = await createTestDatabase("analytics");
+    const pool = new pg.Pool({ connectionString: own.primaryUrl, max: 2 });
+    const utcDay = (date: Date, offset = 0) =>
+      new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + offset));
+    const now = new Date();
+    const today = utcDay(now);
+    const yesterday = utcDay(now, -1);
+    // The 15th of last month: in last month's partition, older than yesterday whatever today is.
+    const older = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15, 12));
+    const iso = (date: Date) => date.toISOString().slice(0, 10);
+    const daily = async () =>
+      (
+        await pool.query(
+          `SELECT to_char(day, 'YYYY-MM-DD') AS day, conversations::int, messages::int, unique_users::int
+           FROM analytics_daily ORDER BY day`,
+        )
+      ).rows;
+    try {
+      await migrate(own.primaryUrl);
+      const { rows } = await pool.query<{ id: string }>(
+        "INSERT INTO organizations (name) VALUES ('analytics') RETURNING id",
+      );
+      const organizationId = rows[0]!.id;
+      const atOlder = (seconds: number) => new Date(older.getTime() + seconds * 1000);
+      const atToday = (seconds: number) => new Date(today.getTime() + seconds * 1000);
+      await insertMessages(pool, organizationId, [atOlder(1), atOlder(2), atOlder(3)]);
+      const second = await insertMessages(pool, organizationId, [atToday(1), atToday(2)]);
+      // Nothing held yet: every day.
+      await pool.query("SELECT public.parley_refresh_analytics()");
+      expect(await daily()).toEqual([
+        { day: iso(older), conversations: 1, messages: 3, unique_users: 1 },
+        { day: iso(today), conversations: 1, messages: 2, unique_users: 1 },
+      ]);
+
+      // A message today and one written late into the older day (the app never does: it stamps
+      // messages with the database's clock); one round, with the partitions it read counted.
+      const client = await pool.connect();
+      let read: string[];
+      try {
+        await client.query("BEGIN");
+        await insertMessages(client, organizationId, [atToday(3)]);
+        await client.query(
+          `INSERT INTO messages (conversation_id, organization_id, role, content, created_at)
+           VALUES ($1, $2, 'assistant', 'late', $3)`,
+          [second, organizationId, atOlder(4)],
+        );
+        // The transaction's counts, which also hold earlier statements' not yet reported (PostgreSQL
+        // sends a backend's counts at most once a second): the round's reads are the difference.
+        const scans = async () =>
+          new Map(
+            (
+              await client.query<{ name: string; scans: string }>(
+                `SELECT relname AS name, seq_scan + coalesce(idx_scan, 0) AS scans FROM pg_stat_xact_user_tables
+                 WHERE relname LIKE 'messages\\_%'`,
+              )
+            ).rows.map((row) => [row.name, Number(row.scans)]),
+          );
+        const before = await scans();
+        await client.query("SELECT public.parley_refresh_analytics()");
+        const after = await scans();
+        read = [...after].filter(([name, count]) => count > (before.get(name) ?? 0)).map(([name]) => name);
+        read.sort();
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+      // The partitions holding yesterday and later, not last month's (unless yesterday is in it).
+      expect(read).toEqual(
+        partitionsFor(now, 3)
+          .filter((partition) => new Date(`${partition.to}T00:00:00Z`) > yesterday)
+          .map((partition) => partition.name),
+      );
+      expect(await daily()).toEqual([
+        { day: iso(older), conversations: 1, messages: 3, unique_users: 1 },
+        { day: iso(today), conversations: 2, messages: 3, unique_users: 2 },
+      ]);
+
+      // A day whose messages are all gone loses its row; a full recompute ('-infinity') sees every day.
+      await pool.query("DELETE FROM messages WHERE created_at >= $1", [today]);
+      await pool.query("SELECT public.parley_refresh_analytics()");
+      expect(await daily()).toEqual([{ day: iso(older), conversations: 1, messages: 3, unique_users: 1 }]);
+      await pool.query("SELECT public.parley_refresh_analytics('-infinity')");
+      expect(await daily()).toEqual([{ day: iso(older), conversations: 2, messages: 4, unique_users: 1 }]);
+    } finally {
+      await pool.end();
     }
   });
 });

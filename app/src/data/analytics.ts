@@ -1,6 +1,6 @@
 /**
- * The analytics dashboard of an organization: daily rows from the analytics_daily materialized view
- * (refreshed on a schedule, see db/maintenance.ts) and totals over the window.
+ * The analytics dashboard of an organization: daily rows from the analytics_daily table (its latest
+ * days recomputed on a schedule, see db/maintenance.ts) and totals over the window.
  */
 import type { Database } from "../db/database";
 

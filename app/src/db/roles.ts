@@ -43,7 +43,7 @@ export function roleSettingsFrom(env: NodeJS.ProcessEnv): RoleSettings | undefin
 /** Maintenance functions the app may call (migration 5 creates them, owned by the migrating role). */
 const maintenanceFunctions = [
   "public.parley_create_message_partition(date)",
-  "public.parley_refresh_analytics()",
+  "public.parley_refresh_analytics(date)",
 ];
 
 async function upsertLoginRole(client: pg.ClientBase, role: LoginRole): Promise<void> {
