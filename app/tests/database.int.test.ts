@@ -214,6 +214,62 @@ describe("daily analytics (migration 10)", () => {
   });
 });
 
+describe("migration 10, on a database with the analytics view", () => {
+  it("keeps the view's rows, but those of organizations deleted since its last refresh, and recomputes from there", async () => {
+    const own = await createTestDatabase("analytics");
+    const client = new pg.Client({ connectionString: own.primaryUrl });
+    await client.connect();
+    const pool = new pg.Pool({ connectionString: own.primaryUrl, max: 2 });
+    try {
+      // Migrations 1–9 as migrate() applies them.
+      await client.query(
+        "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
+      for (const migration of migrations.filter((m) => m.version < 10)) {
+        await client.query(migration.sql);
+        await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await ensureMessagePartitions(client);
+      const organization = async () =>
+        (await pool.query<{ id: string }>("INSERT INTO organizations (name) VALUES ('view') RETURNING id"))
+          .rows[0]!.id;
+      const [kept, deleted] = [await organization(), await organization()];
+      const now = new Date();
+      const older = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 15, 12));
+      await insertMessages(pool, kept, [older, now]);
+      await insertMessages(pool, deleted, [now]);
+      await client.query("REFRESH MATERIALIZED VIEW analytics_daily");
+      await pool.query("DELETE FROM organizations WHERE id = $1", [deleted]);
+      // Written after the view's last refresh: the first round after the migration counts it.
+      await insertMessages(pool, kept, [now]);
+
+      await migrate(own.primaryUrl);
+      const rows = async () =>
+        (
+          await pool.query(
+            "SELECT organization_id, to_char(day, 'YYYY-MM-DD') AS day, messages::int FROM analytics_daily ORDER BY day",
+          )
+        ).rows;
+      const day = (date: Date) => date.toISOString().slice(0, 10);
+      expect(await rows()).toEqual([
+        { organization_id: kept, day: day(older), messages: 1 },
+        { organization_id: kept, day: day(now), messages: 1 },
+      ]);
+      await pool.query("SELECT public.parley_refresh_analytics()");
+      expect(await rows()).toEqual([
+        { organization_id: kept, day: day(older), messages: 1 },
+        { organization_id: kept, day: day(now), messages: 2 },
+      ]);
+    } finally {
+      await client.end();
+      await pool.end();
+    }
+  });
+});
+
 describe("message partitions", () => {
   const partitionBounds = async (pool: pg.Pool) =>
     (

@@ -341,15 +341,22 @@ $$;
 -- written (migration 1, exchange statement), so none lands in an older day, and the scan reads only
 -- the partitions of those days (pruned at execution on the bound). Rows of deleted organizations go
 -- with them; a day older than that window keeps its counts when a user is deleted later.
-DROP MATERIALIZED VIEW analytics_daily;
-CREATE TABLE analytics_daily (
+-- The table is filled from the view's rows (one per organization and day, at most a minute old: the next
+-- round brings the latest days up to date), not from the messages, and takes the view's name last, so
+-- dashboard reads wait on the dropped view only for the end of this transaction.
+CREATE TABLE analytics_daily_next (
   organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
   day date NOT NULL,
   conversations bigint NOT NULL,
   messages bigint NOT NULL,
-  unique_users bigint NOT NULL,
-  CONSTRAINT analytics_daily_key PRIMARY KEY (organization_id, day)
+  unique_users bigint NOT NULL
 );
+INSERT INTO analytics_daily_next SELECT v.* FROM analytics_daily v JOIN organizations o ON o.id = v.organization_id;
+DROP MATERIALIZED VIEW analytics_daily;
+ALTER TABLE analytics_daily_next RENAME TO analytics_daily;
+ALTER TABLE analytics_daily RENAME CONSTRAINT analytics_daily_next_organization_id_fkey
+  TO analytics_daily_organization_id_fkey;
+ALTER TABLE analytics_daily ADD CONSTRAINT analytics_daily_key PRIMARY KEY (organization_id, day);
 
 DROP FUNCTION public.parley_refresh_analytics();
 -- from_day: recompute the days from this one (NULL: from the day before the latest day held;
@@ -379,7 +386,6 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION public.parley_refresh_analytics(date) FROM PUBLIC;
-SELECT public.parley_refresh_analytics('-infinity');
 `,
   },
 ];
