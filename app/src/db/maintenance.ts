@@ -1,9 +1,9 @@
 /**
  * Scheduled database upkeep that must run once across many pods: recomputing the latest days of the
- * daily analytics (migration 10; readers never block), creating the coming months' message partitions and
- * expiring old idempotency keys. Each round runs only in the pod that wins a try-advisory-lock; the
- * others skip it. The DDL goes through SECURITY DEFINER functions (migration 5): the app's role owns
- * nothing (./roles.ts).
+ * daily analytics (migration 10; readers never block), creating the coming months' message partitions
+ * and expiring old idempotency keys. Each round runs only in the pod that wins a try-advisory-lock; the
+ * others skip it. The partitions and the analytics go through SECURITY DEFINER functions (migrations 5
+ * and 10): the app's role owns nothing (./roles.ts).
  */
 import type pg from "pg";
 import type { Logger } from "pino";

@@ -40,7 +40,7 @@ export function roleSettingsFrom(env: NodeJS.ProcessEnv): RoleSettings | undefin
   };
 }
 
-/** Maintenance functions the app may call (migration 5 creates them, owned by the migrating role). */
+/** Maintenance functions the app may call (migrations 5 and 10 create them, owned by the migrating role). */
 const maintenanceFunctions = [
   "public.parley_create_message_partition(date)",
   "public.parley_refresh_analytics(date)",
