@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from "node:events";
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import express, { type Request, type Response } from "express";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -223,6 +223,44 @@ describe("requestContext", () => {
     expect(counted).toContain('route="/probe",status_code="503"} 1');
   });
 
+  it("counts a request whose client left before any answer as 499, and one that left a started answer under its status", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const metrics = createMetrics({ version: "t", commit: "t" });
+    const app = express();
+    app.use(requestContext(log, metrics));
+    const handled = { slow: false };
+    app.get("/slow", (_request, response) => {
+      setTimeout(() => {
+        handled.slow = true;
+        response.status(201).json({ late: true });
+      }, 300);
+    });
+    app.get("/stream", (_request, response) => {
+      response.writeHead(200, { "Content-Type": "text/event-stream" });
+      response.write("event: token\ndata: one\n\n");
+    });
+    const port = await serve(app);
+    for (const path of ["/slow", "/stream"]) {
+      const socket = connect(port, "127.0.0.1");
+      socket.on("error", () => undefined);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      // Gone once the stream's first event came, and before the slow answer.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+    }
+    await vi.waitFor(() => expect(handled.slow).toBe(true), { timeout: 2_000 });
+    await settle();
+    const counts = await metrics.registry.getSingleMetricAsString("parley_http_requests_total");
+    expect(counts).toContain('{method="GET",route="/slow",status_code="499"} 1');
+    expect(counts).toContain('{method="GET",route="/stream",status_code="200"} 1');
+    expect(counts).not.toContain('status_code="201"');
+    expect(lines.map(({ level, status, completed }) => ({ level, status, completed }))).toEqual([
+      { level: 30, status: 499, completed: false },
+      { level: 30, status: 200, completed: false },
+    ]);
+  });
+
   it("logs an unexpected 5xx as an error, an expected one (a dependency down) at info", async () => {
     const { port, lines } = await contextApp();
     await get(port, "/boom", { "x-request-id": "boom" });
@@ -345,6 +383,7 @@ describe("requestContext, server-free", () => {
   class FakeResponse extends EventEmitter {
     statusCode = 200;
     locals: Record<string, unknown> = {};
+    headersSent = true;
     writableFinished = true;
     readonly headers: Record<string, string> = {};
     setHeader(name: string, value: string) {

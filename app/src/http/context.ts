@@ -70,6 +70,9 @@ export function requestLoggers(app: Express, log: Logger): void {
   });
 }
 
+/** The status counted for a request whose client left before any answer was sent (nginx's). */
+export const clientClosedRequest = 499;
+
 /**
  * `quietRoutes`: route templates whose successful (2xx) answers are counted but not logged: the
  * probes and scrapes every kubelet, load balancer and Prometheus sends on a timer, which would
@@ -93,27 +96,31 @@ export function requestContext(
     response.setHeader("X-Request-Id", id);
     response.once("close", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // A client that left before the answer began is counted as nginx's 499 "client closed request",
+      // not as the status the answer might have had (200 until a handler sets one): it was neither
+      // served nor failed by the server. One that leaves a started answer (a stream) keeps its status.
+      const status = response.headersSent ? response.statusCode : clientClosedRequest;
       const labels = {
         method: request.method,
         route: routeLabel(request, response),
-        status_code: String(response.statusCode),
+        status_code: String(status),
       };
       metrics.httpRequests.inc(labels);
       // Streamed replies are timed too; they are the only 200s of POST /api/conversations/:id/messages
       // (a plain reply is a 201), which is how the latency SLI leaves them out.
       metrics.httpRequestDuration.observe(labels, seconds);
-      if (response.statusCode < 300 && quiet.has(labels.route)) return;
+      if (status < 300 && quiet.has(labels.route)) return;
       // req_id first: the same line, byte for byte, as the child logger's (bindings precede fields).
       const line = {
         req_id: id,
         method: request.method,
         route: labels.route,
-        status: response.statusCode,
+        status,
         duration_ms: Math.round(seconds * 1000),
         user_id: request.auth?.userId,
         completed: response.writableFinished,
       };
-      if (response.statusCode >= 500 && !response.locals.expectedFailure) lines.error(line, "request failed");
+      if (status >= 500 && !response.locals.expectedFailure) lines.error(line, "request failed");
       else lines.info(line, "request");
     });
     next();
