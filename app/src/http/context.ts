@@ -99,6 +99,8 @@ export function requestContext(
       // A client that left before the answer began is counted as nginx's 499 "client closed request",
       // not as the status the answer might have had (200 until a handler sets one): it was neither
       // served nor failed by the server. One that leaves a started answer (a stream) keeps its status.
+      // The shutdown's cut of what is left at the end of its grace period is counted so too; those
+      // counts end with the process, and the shutdown logs the cut.
       const status = response.headersSent ? response.statusCode : clientClosedRequest;
       const labels = {
         method: request.method,
