@@ -229,27 +229,31 @@ describe("requestContext", () => {
     const metrics = createMetrics({ version: "t", commit: "t" });
     const app = express();
     app.use(requestContext(log, metrics));
-    const handled = { slow: false };
+    // The slow answer is held until its client is gone; the stream's client leaves after its first event.
+    let answerSlow: (() => void) | undefined;
     app.get("/slow", (_request, response) => {
-      setTimeout(() => {
-        handled.slow = true;
-        response.status(201).json({ late: true });
-      }, 300);
+      answerSlow = () => response.status(201).json({ late: true });
     });
     app.get("/stream", (_request, response) => {
       response.writeHead(200, { "Content-Type": "text/event-stream" });
       response.write("event: token\ndata: one\n\n");
     });
     const port = await serve(app);
-    for (const path of ["/slow", "/stream"]) {
+    const patience = { timeout: 5_000 };
+    const leave = async (path: string, when: (received: string) => boolean) => {
       const socket = connect(port, "127.0.0.1");
       socket.on("error", () => undefined);
+      let received = "";
+      socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
       socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      // Gone once the stream's first event came, and before the slow answer.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await vi.waitFor(() => expect(when(received)).toBe(true), patience);
       socket.destroy();
-    }
-    await vi.waitFor(() => expect(handled.slow).toBe(true), { timeout: 2_000 });
+    };
+    await leave("/slow", () => answerSlow !== undefined);
+    await vi.waitFor(() => expect(lines).toHaveLength(1), patience);
+    answerSlow!();
+    await leave("/stream", (received) => received.includes("data: one"));
+    await vi.waitFor(() => expect(lines).toHaveLength(2), patience);
     await settle();
     const counts = await metrics.registry.getSingleMetricAsString("parley_http_requests_total");
     expect(counts).toContain('{method="GET",route="/slow",status_code="499"} 1');
