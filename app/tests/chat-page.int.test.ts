@@ -12,6 +12,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metrics } from "../../contracts/metrics";
 import {
   focusedControls,
   launchChromium,
@@ -134,9 +135,11 @@ describe("serving the page (the contract the edge's cache rules rely on)", () =>
     const pageRequests = async () => {
       const text = await (await fetch(app.metricsUrl)).text();
       const counts = { all: 0, serverErrors: 0 };
-      for (const [, status, count] of text.matchAll(
-        /^parley_http_requests_total\{method="GET",route="\/,\/index\.html",status_code="(\d+)"\} (\d+)$/gm,
-      )) {
+      const pageSeries = new RegExp(
+        `^${metrics.httpRequests.name}\\{method="GET",route="/,/index\\.html",status_code="(\\d+)"\\} (\\d+)$`,
+        "gm",
+      );
+      for (const [, status, count] of text.matchAll(pageSeries)) {
         counts.all += Number(count);
         if (status!.startsWith("5")) counts.serverErrors += Number(count);
       }

@@ -10,6 +10,7 @@ import { type AddressInfo, connect } from "node:net";
 import express, { type Request, type Response } from "express";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { metrics as metricCatalogue } from "../../../contracts/metrics";
 import { redactedPaths } from "../logger";
 import { createMetrics } from "../telemetry/metrics";
 import { clientIp, requestContext, requestLoggers, routeLabel } from "./context";
@@ -255,7 +256,7 @@ describe("requestContext", () => {
     await leave("/stream", (received) => received.includes("data: one"));
     await vi.waitFor(() => expect(lines).toHaveLength(2), patience);
     await settle();
-    const counts = await metrics.registry.getSingleMetricAsString("parley_http_requests_total");
+    const counts = await metrics.registry.getSingleMetricAsString(metricCatalogue.httpRequests.name);
     expect(counts).toContain('{method="GET",route="/slow",status_code="499"} 1');
     expect(counts).toContain('{method="GET",route="/stream",status_code="200"} 1');
     expect(counts).not.toContain('status_code="201"');

@@ -71,7 +71,7 @@ export function requestLoggers(app: Express, log: Logger): void {
 }
 
 /** The status counted for a request whose client left before any answer was sent (nginx's). */
-export const clientClosedRequest = 499;
+const clientClosedRequest = 499;
 
 /**
  * `quietRoutes`: route templates whose successful (2xx) answers are counted but not logged: the
