@@ -532,13 +532,17 @@ async function main(): Promise<void> {
     // stream app has served only conversation creations before, so otherwise the timed streams are
     // its first messages, compiled by the JIT and filling its pools while they run
     // (docs/performance.md, "Tenth round").
-    await streams({
+    const warmup = await streams({
       requests: warmupConversations.map((conversation, index) =>
         streamRequest(conversation, streamCount + index),
       ),
       openOverMs: 1_000,
       timeoutMs: 30_000,
     });
+    if (warmup.errors > 0)
+      console.log(
+        `  the streams' warm-up: ${warmup.errors} of ${warmup.requests} failed (first: ${warmup.firstFailure})`,
+      );
     process.stdout.write(`  ${streamCount} event streams opened over 1 s … `);
     sampler.window();
     const { firstFailure, ...sse } = await streams({
