@@ -17,6 +17,7 @@ import { MessageStore } from "../src/data/messages";
 import { UserStore } from "../src/data/users";
 import type { Database } from "../src/db/database";
 import { Maintenance } from "../src/db/maintenance";
+import type { Cursor } from "../src/domain/cursor";
 import { createMetrics } from "../src/telemetry/metrics";
 
 /** Tables with load-sized row counts: a sequential scan of these is a plan defect. */
@@ -39,10 +40,10 @@ export interface QuerySample {
   chatbotId: string;
   conversationId: string;
   /** A message about half-way into the conversation: where a deep page starts. */
-  deepCursor: { createdAt: Date; id: string };
+  deepCursor: Cursor;
   /** The newest conversation and chatbot of the organization: where their second list page starts. */
-  conversationCursor: { createdAt: Date; id: string };
-  chatbotCursor: { createdAt: Date; id: string };
+  conversationCursor: Cursor;
+  chatbotCursor: Cursor;
   idempotencyKey: string;
 }
 
@@ -205,8 +206,9 @@ export async function querySamples(
   for (const row of conversations.rows) {
     const one = async <T extends pg.QueryResultRow>(sql: string, params: unknown[]) =>
       (await pool.query<T>(sql, params)).rows[0];
-    const cursorOf = (row?: { created_at: Date; id: string }) => ({
-      createdAt: row?.created_at ?? new Date(),
+    // This pool parses timestamps as Dates (pg's default); a cursor holds the API's ISO text.
+    const cursorOf = (row?: { created_at: Date; id: string }): Cursor => ({
+      createdAt: (row?.created_at ?? new Date()).toISOString(),
       id: row?.id ?? "00000000-0000-4000-8000-000000000000",
     });
     const deep = await one<{ created_at: Date; id: string }>(

@@ -290,7 +290,11 @@ describe("chatbots and conversations", () => {
     const untitled = await api(url, "POST", `/api/chatbots/${bot.id}/conversations`, { token: alice.token });
     expect(untitled).toMatchObject({ status: 201, body: { chatbot_id: bot.id, title: null } });
     const titled = await createConversation(url, alice.token, bot.id, "Second");
-    expect(titled).toMatchObject({ chatbot_id: bot.id, title: "Second", created_at: expect.any(String) });
+    expect(titled).toMatchObject({
+      chatbot_id: bot.id,
+      title: "Second",
+      created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+    });
     const list = await api(url, "GET", "/api/conversations?limit=2", { token: alice.token });
     expect(list.body.items.map((c: { id: string }) => c.id)).toEqual([titled.id, untitled.body.id]);
     const badTitle = await api(url, "POST", `/api/chatbots/${bot.id}/conversations`, {

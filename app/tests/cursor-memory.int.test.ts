@@ -73,7 +73,7 @@ it(`${cursorCount} distinct cursors add less than 5 MB to Redis; the newest page
 
   const cursors = inserted.rows
     .slice(0, cursorCount)
-    .map((row) => encodeCursor({ createdAt: row.created_at, id: row.id }));
+    .map((row) => encodeCursor({ createdAt: row.created_at.toISOString(), id: row.id }));
   expect(new Set(cursors).size).toBe(cursorCount);
   for (let i = 0; i < cursors.length; i += 10) {
     const pages = await Promise.all(

@@ -377,3 +377,42 @@ describe("prepared primary statements", () => {
     }
   });
 });
+
+describe("timestamps", () => {
+  it("reach the app as the ISO 8601 text the API sends, whatever the session's time zone", async () => {
+    const db = new Database({
+      primaryUrl: database.primaryUrl,
+      replicaUrls: [database.replicaUrl],
+      primaryMax: 1, // one connection: the time zone set below is the session's for what follows
+      replicaMax: 1,
+      maxLagSeconds: 5,
+      checkIntervalMs: 60_000,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+      log,
+    });
+    await db.start();
+    const sql = `SELECT '2026-12-02 18:41:44.123456+00'::timestamptz AS micro,
+                        '2026-12-02 18:41:44+00'::timestamptz AS whole,
+                        '2026-12-02 18:41:44.1+00'::timestamptz AS tenth,
+                        '0050-06-01 00:00:00+00'::timestamptz AS early,
+                        'infinity'::timestamptz AS endless,
+                        current_setting('TimeZone') AS zone`;
+    const expected = {
+      micro: "2026-12-02T18:41:44.123Z",
+      whole: "2026-12-02T18:41:44.000Z",
+      tenth: "2026-12-02T18:41:44.100Z",
+      early: "0050-06-01T00:00:00.000Z",
+      endless: "infinity",
+    };
+    try {
+      // The replica's pool parses as the primary's.
+      expect((await db.read("timestamps.replica", sql, [])).rows[0]).toMatchObject(expected);
+      for (const zone of ["UTC", "Asia/Kolkata", "America/St_Johns"]) {
+        await db.query("primary", "timestamps.zone", "SELECT set_config('TimeZone', $1, false)", [zone]);
+        expect((await db.query("primary", "timestamps", sql)).rows[0]).toEqual({ ...expected, zone });
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});

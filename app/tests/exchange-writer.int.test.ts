@@ -115,8 +115,8 @@ describe("exchange writer", () => {
     exchanges.forEach((exchange, index) => {
       expect(exchange?.user_message).toMatchObject({ role: "user", content: `question ${index}` });
       expect(exchange?.assistant_message).toMatchObject({ role: "assistant", content: `answer ${index}` });
-      expect(exchange!.assistant_message.created_at.getTime()).toBeGreaterThan(
-        exchange!.user_message.created_at.getTime(),
+      expect(Date.parse(exchange!.assistant_message.created_at)).toBeGreaterThan(
+        Date.parse(exchange!.user_message.created_at),
       );
     });
     const stored = await admin.query(
@@ -176,7 +176,7 @@ describe("exchange writer", () => {
     expect((await storeStatements()) - before).toBe(words.length);
     const times = exchanges
       .flatMap((exchange) => [exchange!.user_message, exchange!.assistant_message])
-      .map((message) => message.created_at.getTime());
+      .map((message) => Date.parse(message.created_at));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(new Set(times).size).toBe(times.length);
   });

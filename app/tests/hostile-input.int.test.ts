@@ -110,7 +110,7 @@ describe("inputs that once answered 500", () => {
       "-271821-04-20T00:00:00.000Z",
       "+275760-09-13T00:00:00.000Z",
     ]) {
-      const cursor = encodeCursor({ createdAt: new Date(date), id });
+      const cursor = encodeCursor({ createdAt: date, id });
       for (const path of [
         "/api/chatbots",
         "/api/conversations",

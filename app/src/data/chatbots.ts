@@ -12,8 +12,9 @@ export interface Chatbot {
   system_prompt: string;
   knowledge: KnowledgeEntry[];
   ai: ChatbotAiSettings;
-  created_at: Date;
-  updated_at: Date;
+  /** ISO 8601 text in UTC (db/timestamps.ts). */
+  created_at: string;
+  updated_at: string;
 }
 
 export type ChatbotSummary = Omit<Chatbot, "knowledge"> & { knowledge_count: number };

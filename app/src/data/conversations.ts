@@ -8,7 +8,8 @@ export interface Conversation {
   id: string;
   chatbot_id: string;
   title: string | null;
-  created_at: Date;
+  /** ISO 8601 text in UTC (db/timestamps.ts). */
+  created_at: string;
 }
 
 const columns = "id, chatbot_id, title, created_at";

@@ -46,7 +46,7 @@ const maxPagesPerStatement = 100;
  * `('infinity', max uuid)`, so one statement serves first and later pages, with the bound an index
  * condition either way.
  */
-export class OrganizationPages<R extends { created_at: Date; id: string }> {
+export class OrganizationPages<R extends { created_at: string; id: string }> {
   private readonly loaders = {
     replica: perTurnLoader<PageRequest, R[]>((requests) => this.read(requests, false), maxPagesPerStatement),
     primary: perTurnLoader<PageRequest, R[]>((requests) => this.read(requests, true), maxPagesPerStatement),

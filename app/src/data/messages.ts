@@ -9,7 +9,8 @@ export interface Message {
   id: string;
   role: "user" | "assistant";
   content: string;
-  created_at: Date;
+  /** ISO 8601 text in UTC (db/timestamps.ts). */
+  created_at: string;
 }
 
 export interface Exchange {

@@ -21,6 +21,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { BoundedMap } from "../cache/bounded-map";
 import type { Metrics } from "../telemetry/metrics";
+import { isoTimestampTypes } from "./timestamps";
 
 export type PoolName = "primary" | "replica";
 
@@ -148,6 +149,7 @@ export class Database {
       connectionTimeoutMillis: connectTimeoutMs,
       idleTimeoutMillis: 30_000,
       statement_timeout: 15_000,
+      types: isoTimestampTypes,
     };
     // pg attaches the whole client to these errors: log only what explains them.
     const idleError = (pool: PoolName) => (error: Error & { code?: string }) =>

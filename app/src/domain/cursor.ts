@@ -1,9 +1,11 @@
 /**
  * Opaque keyset cursors: the (created_at, id) of the last item of a page, base64url JSON. Timestamps
- * are stored at millisecond precision (see the migrations), so a JavaScript Date round-trips exactly.
+ * are stored at millisecond precision (see the migrations) and read as their ISO 8601 text, so the
+ * text round-trips exactly.
  */
 export interface Cursor {
-  createdAt: Date;
+  /** ISO 8601 in UTC, as Date#toISOString writes it. */
+  createdAt: string;
   id: string;
 }
 
@@ -16,7 +18,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export const isUuid = (value: string) => uuidPattern.test(value);
 
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString("base64url");
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString("base64url");
 }
 
 export function decodeCursor(value: string): Cursor {
@@ -36,7 +38,7 @@ export function decodeCursor(value: string): Cursor {
         createdAt.getUTCFullYear() >= 1 &&
         createdAt.toISOString() === time
       )
-        return { createdAt, id };
+        return { createdAt: time, id };
     }
   } catch {
     // fall through
@@ -45,7 +47,7 @@ export function decodeCursor(value: string): Cursor {
 }
 
 /** Splits a `limit + 1` row fetch into the page and the cursor of the next page (null at the end). */
-export function pageOf<T extends { created_at: Date; id: string }>(
+export function pageOf<T extends { created_at: string; id: string }>(
   rows: T[],
   limit: number,
 ): { items: T[]; next_cursor: string | null } {
