@@ -563,21 +563,49 @@ describe("telemetry", () => {
     ]);
   });
 
-  it("compresses large JSON responses", async () => {
-    const knowledgeBase = Array.from({ length: 20 }, (_, n) => ({
+  it("compresses large JSON answers as the client asks (gzip preferred), never small or HEAD ones", async () => {
+    const knowledge = Array.from({ length: 20 }, (_, n) => ({
       question: `question ${n}?`,
       answer: "x".repeat(200),
     }));
-    const bot = await api(url, "POST", "/api/chatbots", {
-      token: alice.token,
-      body: { name: "Big", knowledge: knowledgeBase },
-    });
-    const response = await fetch(`${url}/api/chatbots/${bot.body.id}`, {
-      headers: { authorization: `Bearer ${alice.token}`, "accept-encoding": "gzip" },
-    });
-    expect(response.headers.get("content-encoding")).toBe("gzip");
-    const body = (await response.json()) as { knowledge: unknown[] };
-    expect(body.knowledge).toHaveLength(20);
+    const create = async (body: object) =>
+      (await api(url, "POST", "/api/chatbots", { token: alice.token, body })).body as { id: string };
+    const bot = await create({ name: "Big", knowledge });
+    const small = await create({ name: "Small" });
+    const get = (id: string, acceptEncoding: string, method = "GET") =>
+      fetch(`${url}/api/chatbots/${id}`, {
+        method,
+        headers: { authorization: `Bearer ${alice.token}`, "accept-encoding": acceptEncoding },
+      });
+    const plain = await get(bot.id, "identity");
+    const identityBody = await plain.text();
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    expect(plain.headers.get("vary")).toBe("Accept-Encoding");
+    expect(Number(plain.headers.get("content-length"))).toBe(Buffer.byteLength(identityBody));
+    for (const [acceptEncoding, encoding] of [
+      ["gzip, deflate, br", "gzip"],
+      ["br", "br"],
+      ["br, gzip;q=0.5", "br"],
+      ["br;q=0.5, gzip", "gzip"],
+      ["*", "gzip"],
+      ["deflate", null],
+      ["identity", null],
+      ["br;q=0, gzip;q=0", null],
+    ] as const) {
+      const response = await get(bot.id, acceptEncoding);
+      expect(response.headers.get("content-encoding"), acceptEncoding).toBe(encoding);
+      expect(response.headers.get("vary"), acceptEncoding).toBe("Accept-Encoding");
+      // fetch decodes what it was sent: the same JSON whatever the encoding.
+      expect(await response.text(), acceptEncoding).toBe(identityBody);
+    }
+    expect(JSON.parse(identityBody).knowledge).toHaveLength(20);
+    const head = await get(bot.id, "gzip, br", "HEAD");
+    expect(head.headers.get("content-encoding")).toBeNull();
+    expect(head.headers.get("content-length")).toBe(String(Buffer.byteLength(identityBody)));
+    const smallAnswer = await get(small.id, "gzip, br");
+    expect(Buffer.byteLength(await smallAnswer.text())).toBeLessThan(1024);
+    expect(smallAnswer.headers.get("content-encoding")).toBeNull();
+    expect(smallAnswer.headers.get("vary")).toBeNull();
   });
 
   it("logs requests as JSON without passwords or tokens", async () => {

@@ -1,10 +1,10 @@
 /**
- * The Express application: request context and metrics, probes, compression (never on event streams),
- * the API's security headers, JSON bodies with a size limit, rate limits, auth, the API routes, and
- * the chat page with a page's security headers.
+ * The Express application: request context and metrics, probes, the API's security headers, JSON
+ * bodies with a size limit, rate limits, auth, the API routes (their JSON answers compressed by
+ * sendJsonText, event streams never), and the chat page with a page's security headers and compression.
  */
 import compression from "compression";
-import express, { type Express, type Request, type Response } from "express";
+import express, { type Express, type Response } from "express";
 import helmet from "helmet";
 import type { Logger } from "pino";
 import type { UserStore } from "../data/users";
@@ -49,9 +49,6 @@ export interface AppDependencies {
   metricsOnApiPort: boolean;
 }
 
-const isEventStream = (response: Response) =>
-  String(response.getHeader("Content-Type") ?? "").startsWith("text/event-stream");
-
 export function createApp(deps: AppDependencies): Express {
   const app = express();
   const unexpectedErrors = errorHandler((error, request) =>
@@ -79,18 +76,12 @@ export function createApp(deps: AppDependencies): Express {
     if (deps.draining()) response.setHeader("Connection", "close");
     next();
   });
-  // Probes and /metrics answer before security headers and compression: they are the most frequent
+  // Probes and /metrics answer before security headers: they are the most frequent
   // requests (every kubelet probe, every scrape), small JSON or Prometheus text needing neither.
   // Still after the request context, so they keep their request id, log line and metrics. Routes of
   // the app itself, not a router of their own: every other request would walk that router to its end,
   // which router 2 leaves through a setImmediate (one more event-loop turn per API request).
   operationsRoutes(app, deps);
-  app.use(
-    compression({
-      filter: (request: Request, response: Response) =>
-        !isEventStream(response) && compression.filter(request, response),
-    }),
-  );
 
   // One router mounted at /api, its routes relative to it: an API request takes the /api prefix off
   // once, where a middleware mounted at /api each took it off and put it back (and the URL was parsed
@@ -117,6 +108,7 @@ export function createApp(deps: AppDependencies): Express {
 
   // Everything that is not the API (the chat page, its assets, the 404 of an unknown path).
   app.use(helmet());
+  app.use(compression());
   const webDir = webDirectory();
   if (webDir) app.use(staticPage(webDir));
   app.use((_request, response) => {
