@@ -160,6 +160,16 @@ describe("auth", () => {
     expect(huge).toMatchObject({ status: 413, body: { error: { code: "payload_too_large" } } });
   });
 
+  it("refuses a request without a valid token before parsing its body", async () => {
+    const malformed = await fetch(`${url}/api/chatbots`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(malformed.status).toBe(401);
+    expect(await malformed.json()).toMatchObject({ error: { code: "unauthorized" } });
+  });
+
   it("logs in with the right password only", async () => {
     const ok = await api(url, "POST", "/api/auth/login", {
       body: { email: alice.email, password: alice.password },

@@ -91,12 +91,15 @@ export function createApp(deps: AppDependencies): Express {
   // (the Cloudflare cache rules in infra/components/edge.ts bypass /api/ as well), and they get the
   // API's security headers, not a page's.
   api.use(apiSecurityHeaders);
-  api.use(express.json({ limit: deps.bodyLimitBytes }));
-  authRoutes(api, deps);
+  // A JSON body is parsed by the routes that take one, after their auth and rate limits: a client that
+  // is refused (401, 429) never has up to bodyLimitBytes of JSON parsed, and a GET walks one layer less
+  // (no CPU difference measured on a cached read: 62.1 against 61.9 µs, docs/performance.md).
+  const routeDeps = { ...deps, jsonBody: express.json({ limit: deps.bodyLimitBytes }) };
+  authRoutes(api, routeDeps);
   // Route-level (not router-level) so a 401 or 429 is still labelled with its route template.
   const guard = [requireAuth(deps.jwtSecret, deps.tokenTtlSeconds), deps.limiter.middleware("ip", "user")];
-  chatbotRoutes(api, guard, deps);
-  conversationRoutes(api, guard, deps);
+  chatbotRoutes(api, guard, routeDeps);
+  conversationRoutes(api, guard, routeDeps);
   analyticsRoutes(api, guard, deps);
   api.use(() => {
     throw new HttpError(404, "not_found", "no such API route");

@@ -1,5 +1,5 @@
 /** POST /api/auth/register and /api/auth/login. */
-import type { Response, Router } from "express";
+import type { RequestHandler, Response, Router } from "express";
 import { signToken } from "../auth/jwt";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../auth/password";
 import { passwordProblem } from "../auth/password-policy";
@@ -22,13 +22,15 @@ export function authRoutes(
     loginBackoff: LoginBackoff;
     jwtSecret: string;
     tokenTtlSeconds: number;
+    /** Parses a JSON body (express.json), after the rate limit. */
+    jsonBody: RequestHandler;
   },
 ): void {
-  const { users, limiter, loginBackoff, jwtSecret, tokenTtlSeconds } = deps;
+  const { users, limiter, loginBackoff, jwtSecret, tokenTtlSeconds, jsonBody } = deps;
   const token = (user: { id: string; organization_id: string }) =>
     signToken({ sub: user.id, org: user.organization_id }, jwtSecret, tokenTtlSeconds);
 
-  router.post("/auth/register", limiter.middleware("ip", "register"), async (request, response) => {
+  router.post("/auth/register", limiter.middleware("ip", "register"), jsonBody, async (request, response) => {
     noStore(response);
     const body = parse(registerBody, request.body, "body");
     const problem = passwordProblem(body.password, body.email);
@@ -45,7 +47,7 @@ export function authRoutes(
     }
   });
 
-  router.post("/auth/login", limiter.middleware("login"), async (request, response) => {
+  router.post("/auth/login", limiter.middleware("login"), jsonBody, async (request, response) => {
     noStore(response);
     const body = parse(loginBody, request.body, "body");
     await loginBackoff.check(body.email);

@@ -24,16 +24,21 @@ export function idParam(request: Request, what: string): string {
 export function chatbotRoutes(
   router: Router,
   guard: RequestHandler[],
-  deps: { chatbots: ChatbotService; conversations: ConversationService },
+  deps: {
+    chatbots: ChatbotService;
+    conversations: ConversationService;
+    /** Parses a JSON body (express.json), after the guard. */
+    jsonBody: RequestHandler;
+  },
 ): void {
-  const { chatbots, conversations } = deps;
+  const { chatbots, conversations, jsonBody } = deps;
 
   router.get("/chatbots", ...guard, async (request, response) => {
     const { cursor, limit } = pageRequest(request);
     sendJsonText(response, await chatbots.listJson(request.auth!.organizationId, cursor, limit));
   });
 
-  router.post("/chatbots", ...guard, async (request, response) => {
+  router.post("/chatbots", ...guard, jsonBody, async (request, response) => {
     const body = parse(createChatbotBody, request.body, "body");
     response.status(201).json(await chatbots.create(request.auth!.organizationId, body));
   });
@@ -44,7 +49,7 @@ export function chatbotRoutes(
     sendJsonText(response, chatbot);
   });
 
-  router.post("/chatbots/:id/conversations", ...guard, async (request, response) => {
+  router.post("/chatbots/:id/conversations", ...guard, jsonBody, async (request, response) => {
     const chatbotId = idParam(request, "chatbot");
     const body = parse(createConversationBody, request.body, "body");
     const { organizationId, userId } = request.auth!;

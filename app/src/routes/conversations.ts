@@ -59,9 +59,14 @@ class EventStream {
 export function conversationRoutes(
   router: Router,
   guard: RequestHandler[],
-  deps: { conversations: ConversationService; chat: ChatService },
+  deps: {
+    conversations: ConversationService;
+    chat: ChatService;
+    /** Parses a JSON body (express.json), after the guard. */
+    jsonBody: RequestHandler;
+  },
 ): void {
-  const { conversations, chat } = deps;
+  const { conversations, chat, jsonBody } = deps;
 
   router.get("/conversations", ...guard, async (request, response) => {
     const { cursor, limit } = pageRequest(request);
@@ -76,7 +81,7 @@ export function conversationRoutes(
     sendJsonText(response, page);
   });
 
-  router.post("/conversations/:id/messages", ...guard, async (request, response) => {
+  router.post("/conversations/:id/messages", ...guard, jsonBody, async (request, response) => {
     const conversationId = idParam(request, "conversation");
     const key = parse(idempotencyKey, request.get("idempotency-key"), "header");
     const { content } = parse(postMessageBody, request.body, "body");
