@@ -9,8 +9,8 @@ import Negotiator from "negotiator";
 /**
  * Answers from 1 KB are compressed (the `compression` middleware's threshold), never a HEAD answer (its
  * Content-Length stays the body's). gzip is preferred to brotli when the client accepts both equally:
- * on a cached 3.8 KB page it cost 127–157 µs of app CPU per request against 490–630 for brotli at
- * quality 4 (the middleware's setting), for 914 against 886 bytes (docs/performance.md, eleventh round).
+ * on a cached 3.8 KB page it cost 135 µs of app CPU per request against 490–630 for brotli at quality
+ * 4 (the middleware's setting), for 914 against 886 bytes (docs/performance.md, eleventh round).
  */
 export const compressionThresholdBytes = 1024;
 const encodings = ["gzip", "br", "identity"];
