@@ -7,7 +7,7 @@ import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/platform";
-import { Database } from "../src/db/database";
+import { Database, type DatabaseOptions } from "../src/db/database";
 import { Maintenance } from "../src/db/maintenance";
 import { migrate } from "../src/db/migrate";
 import { migrations } from "../src/db/migrations";
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => admin?.end());
 
-const openDatabase = () =>
+const openDatabase = (options: Partial<DatabaseOptions> = {}) =>
   new Database({
     primaryUrl: database.primaryUrl,
     replicaUrls: [database.replicaUrl],
@@ -34,6 +34,7 @@ const openDatabase = () =>
     checkIntervalMs: 100,
     metrics: createMetrics({ version: "t", commit: "t" }),
     log,
+    ...options,
   });
 
 describe("migrations", () => {
@@ -317,16 +318,7 @@ describe("message partitions", () => {
   it("the maintenance round creates a future month's partition that is missing", async () => {
     const own = await createTestDatabase("partitions");
     const pool = new pg.Pool({ connectionString: own.primaryUrl, max: 2 });
-    const db = new Database({
-      primaryUrl: own.primaryUrl,
-      replicaUrls: [own.replicaUrl],
-      primaryMax: 3,
-      replicaMax: 3,
-      maxLagSeconds: 5,
-      checkIntervalMs: 100,
-      metrics: createMetrics({ version: "t", commit: "t" }),
-      log,
-    });
+    const db = openDatabase({ primaryUrl: own.primaryUrl, replicaUrls: [own.replicaUrl] });
     try {
       await migrate(own.primaryUrl);
       const today = new Date();
@@ -344,15 +336,8 @@ describe("message partitions", () => {
 
 describe("prepared primary statements", () => {
   it("prepares each statement text once per connection, variants of one operation under names of their own", async () => {
-    const db = new Database({
-      primaryUrl: database.primaryUrl,
-      primaryMax: 1, // one connection: every statement below runs on it
-      replicaMax: 1,
-      maxLagSeconds: 5,
-      checkIntervalMs: 60_000,
-      metrics: createMetrics({ version: "t", commit: "t" }),
-      log,
-    });
+    // One connection: every statement below runs on it.
+    const db = openDatabase({ replicaUrls: [], primaryMax: 1, replicaMax: 1, checkIntervalMs: 60_000 });
     await db.start();
     try {
       const one = () => db.query<{ n: number }>("primary", "probe", "SELECT $1::int AS n", [1]);
@@ -380,16 +365,8 @@ describe("prepared primary statements", () => {
 
 describe("timestamps", () => {
   it("reach the app as the ISO 8601 text the API sends, whatever the session's time zone", async () => {
-    const db = new Database({
-      primaryUrl: database.primaryUrl,
-      replicaUrls: [database.replicaUrl],
-      primaryMax: 1, // one connection: the time zone set below is the session's for what follows
-      replicaMax: 1,
-      maxLagSeconds: 5,
-      checkIntervalMs: 60_000,
-      metrics: createMetrics({ version: "t", commit: "t" }),
-      log,
-    });
+    // One connection: the time zone set below is the session's for what follows.
+    const db = openDatabase({ primaryMax: 1, replicaMax: 1, checkIntervalMs: 60_000 });
     await db.start();
     const sql = `SELECT '2026-12-02 18:41:44.123456+00'::timestamptz AS micro,
                         '2026-12-02 18:41:44+00'::timestamptz AS whole,
