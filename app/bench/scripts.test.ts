@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cyclingRequests, mixedUser } from "./scripts";
+import { cloudflareOriginHeaders, cyclingRequests, mixedUser } from "./scripts";
 
 const users = { tokens: ["t1", "t2", "t3"], conversations: ["c1", "c2", "c3"] };
 
@@ -26,6 +26,15 @@ describe("bench wrk scripts", () => {
       cyclingRequests({ ...users, path: "/api/x", method: "POST", body: (n) => `question ${n}` }, run);
     expect(cycling(7)).toContain("counter = 70000000 + (thread_index or 0) * 7919");
     expect(cycling(7)).toContain("string.format(body, counter)");
+  });
+
+  it("send the capacity's requests with the Accept-Encoding Cloudflare sends every origin, the scenarios' without", () => {
+    // A space inside the brackets: `headers[[==[` would open a Lua long string (checked with wrk).
+    expect(mixedUser(users, 1, cloudflareOriginHeaders)).toContain(
+      "  headers[ [==[Accept-Encoding]==] ] = [==[br, gzip]==]\n",
+    );
+    expect(mixedUser(users, 1)).not.toContain("Accept-Encoding");
+    expect(cyclingRequests({ ...users, path: "/api/x" }, 1)).not.toContain("Accept-Encoding");
   });
 
   it("desynchronise the mixed users: any 100 requests of 500 users are within 2 points of 3 : 2 : 1", () => {

@@ -18,8 +18,25 @@ export interface Users {
   conversations: string[];
 }
 
-/** Shared prelude: the users, and a per-thread counter so threads start at different users. */
-function prelude({ tokens, conversations }: Users, run: number): string {
+/**
+ * What Cloudflare adds to every request it sends to an origin, on every plan: `accept-encoding: br, gzip`
+ * (developers.cloudflare.com/speed/optimization/content/compression, "Between Cloudflare and the origin
+ * server"; cloudflare/cloudflare-docs@1e70830). Every production request reaches a pod through it.
+ */
+export const cloudflareOriginHeaders: Readonly<Record<string, string>> = { "Accept-Encoding": "br, gzip" };
+
+/**
+ * Shared prelude: the users, a per-thread counter so threads start at different users, and `call`,
+ * which sends every request with the user's token and `headers`.
+ */
+function prelude(
+  { tokens, conversations }: Users,
+  run: number,
+  headers: Readonly<Record<string, string>>,
+): string {
+  const fixed = Object.entries(headers)
+    .map(([name, value]) => `  headers[ ${lua(name)} ] = ${lua(value)}\n`)
+    .join("");
   return `
 local tokens = ${luaList(tokens)}
 local conversations = ${luaList(conversations)}
@@ -34,7 +51,7 @@ init = function(args)
 end
 local function call(method, path, user, body)
   local headers = { ["Authorization"] = "Bearer " .. tokens[user] }
-  if body then headers["Content-Type"] = "application/json" end
+${fixed}  if body then headers["Content-Type"] = "application/json" end
   return wrk.format(method, path, headers, body)
 end
 `;
@@ -49,7 +66,7 @@ export function cyclingRequests(
   run: number,
 ): string {
   const body = options.body ? lua(JSON.stringify({ content: options.body("%d") })) : "nil";
-  return `${prelude(options, run)}
+  return `${prelude(options, run, {})}
 request = function()
   counter = counter + 1
   local user = (counter % #tokens) + 1
@@ -65,10 +82,11 @@ end
  * The mixed user: list chatbots, send a message, read analytics in 3 : 2 : 1. Users take turns
  * (request n is user n mod users), each walking through that cycle from its own place in it (user u
  * is at step (round + u) mod 6), so a run serves 3 : 2 : 1 however long it is (any 100 requests of
- * 500 users within 2 points) — in lockstep, a run would open with 3 × users lists.
+ * 500 users within 2 points) — in lockstep, a run would open with 3 × users lists. `headers` go on
+ * every request (the capacity's: what Cloudflare sends an origin).
  */
-export function mixedUser(users: Users, run: number): string {
-  return `${prelude(users, run)}
+export function mixedUser(users: Users, run: number, headers: Readonly<Record<string, string>> = {}): string {
+  return `${prelude(users, run, headers)}
 request = function()
   counter = counter + 1
   local user = (counter % #tokens) + 1
