@@ -615,12 +615,18 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const idleCpuMsPerSecond = (cpuMs(pinned.pid) - idleFrom) / 2;
       const steps: CapacityStep[] = [];
+      // The pinned process alone (the bench's other apps hold their own memory), in MiB as the
+      // scaling policy's pod memory is.
+      const pinnedRss = rssSampler(() => (pinned.pid ? [pinned.pid] : []));
+      const mebibytes = (megabytes: number) => (megabytes * 1e6) / 2 ** 20;
       for (const stepConnections of capacityConnections) {
         const cpuBefore = cpuMs(pinned.pid);
+        pinnedRss.window();
         const result = await load(stepConnections);
         const after = await drained(counters);
         const cpu = cpuMs(pinned.pid) - cpuBefore;
-        const step = capacityStep(stepConnections, result, cpu, before, after);
+        const peakRssMiB = mebibytes(pinnedRss.window());
+        const step = capacityStep(stepConnections, result, cpu, before, after, peakRssMiB);
         before = after;
         const refusedAfter = await refused();
         const refusedInStep = refusedBetween(refusedBefore, refusedAfter);
@@ -628,11 +634,12 @@ async function main(): Promise<void> {
         steps.push(step);
         const { listChatbots, postMessage, analytics } = step.served;
         console.log(
-          `  ${stepConnections} connections: ${step.requestsPerSecond.toFixed(0)} req/s, p95 ${step.p95Ms.toFixed(1)} ms, ${step.errors} errors, ${step.cpuMsPerRequest.toFixed(3)} ms CPU per request; served ${listChatbots} lists, ${postMessage} messages, ${analytics} analytics, ${step.cachedReplies} cached replies`,
+          `  ${stepConnections} connections: ${step.requestsPerSecond.toFixed(0)} req/s, p95 ${step.p95Ms.toFixed(1)} ms, ${step.errors} errors, ${step.cpuMsPerRequest.toFixed(3)} ms CPU per request; served ${listChatbots} lists, ${postMessage} messages, ${analytics} analytics, ${step.cachedReplies} cached replies; peak RSS ${peakRssMiB.toFixed(0)} MiB`,
         );
         if (step.errors > 0)
           console.log(`    the app's own answers outside 2xx in that step: ${refusedInStep}`);
       }
+      pinnedRss.stop();
       capacity = summarizeCapacity(steps, latencyTarget.thresholdSeconds * 1000, idleCpuMsPerSecond);
     }
 

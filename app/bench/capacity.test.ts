@@ -44,7 +44,7 @@ describe("the capacity measurement", () => {
   });
 
   it("charges the step's CPU to the requests the app served in it, tail included", () => {
-    const step = capacityStep(16, load, 600, counters(100, 100, 100), counters(400, 300, 200));
+    const step = capacityStep(16, load, 600, counters(100, 100, 100), counters(400, 300, 200), 231.4);
     expect(step).toEqual({
       connections: 16,
       requestsPerSecond: 200,
@@ -53,6 +53,7 @@ describe("the capacity measurement", () => {
       cpuMsPerRequest: 1,
       served: { listChatbots: 300, postMessage: 200, analytics: 100 },
       cachedReplies: 0,
+      peakRssMiB: 231.4,
     });
   });
 
@@ -73,6 +74,7 @@ describe("the capacity measurement", () => {
         0,
         counters(0, 0, 0),
         counters(300, 200, 100),
+        200.04 + requestsPerSecond / 100,
       ),
       cpuMsPerRequest,
     });
@@ -81,6 +83,9 @@ describe("the capacity measurement", () => {
     expect(measured.requestsPerSecondPerCore).toBe(800);
     expect(measured.withinSloRequestsPerSecond).toBe(900);
     expect(measured.idleCpuMsPerSecond).toBe(4.2);
+    // Peak RSS written to 0.1 MiB, and the memory line fitted to what is written.
+    expect(measured.steps.map((s) => s.peakRssMiB)).toEqual([201, 209, 209.5]);
+    expect(measured.memory).toEqual({ baseMiB: 200, miBPerRequestPerSecond: 0.01 });
     const lockstep = [{ ...good(1, 100, 2), served: { listChatbots: 900, postMessage: 0, analytics: 0 } }];
     expect(() => capacityMeasurement(run, summarizeCapacity(lockstep, 200, 0))).toThrow(
       /^capacity not written: the 1-connection step served 100% listChatbots/,

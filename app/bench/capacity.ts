@@ -19,6 +19,7 @@ import {
   type MeasuredCapacity,
   measuredCapacityFile,
   measuredCapacitySchema,
+  memoryFit,
   serviceRateStep,
 } from "../../infra/scaling/measured-capacity";
 import type { LoadResult } from "./load";
@@ -28,7 +29,7 @@ import type { BenchReport } from "./report";
 export const capacityConnections = [1, 2, 4, 8, 16, 32, 64] as const;
 
 export const capacityMethod =
-  "One app process (the container's bundle) pinned to one CPU core (taskset -c 0) on the bench's local platform (PostgreSQL primary + replica, Redis on the same machine); wrk pinned to the other core (taskset -c 1, one thread) drives the mixed user (list chatbots, send a message with the built-in provider, read analytics in 3:2:1, many users logged in once) with the Accept-Encoding Cloudflare sends every origin (br, gzip), as production requests arrive at 1, 2, 4, 8, 16, 32, 64 connections, each step for the bench's scenario duration, after one unrecorded step at 64 connections (JIT, pools, caches warm). Users are desynchronised (user u is at cycle step (round + u) mod 6), so every step serves 3:2:1 however many requests it makes, and every message is a question never asked before in the run, so none is answered from the response or semantic cache; each step records the mix the app served and its cached replies (parley_http_requests_total, parley_cache_requests_total). requestsPerSecondPerCore is the core's service rate: 1000 / the app process's CPU ms per request (user + system from /proc/<pid>/stat) in the busiest step without errors (nearest saturation, where per-request event-loop and syscall overheads are shared by the most requests), the quantity the M/M/1 model in infra/scaling/capacity.ts takes as mu; CPU time is what other load on a shared machine distorts least. withinSloRequestsPerSecond is the highest step req/s whose p95 met the API's p95 objective with zero errors, as observed on the machine named here (recorded, not used by the policy). idleCpuMsPerSecond is the process's CPU with no load.";
+  "One app process (the container's bundle) pinned to one CPU core (taskset -c 0) on the bench's local platform (PostgreSQL primary + replica, Redis on the same machine); wrk pinned to the other core (taskset -c 1, one thread) drives the mixed user (list chatbots, send a message with the built-in provider, read analytics in 3:2:1, many users logged in once; every request with the Accept-Encoding Cloudflare sends every origin, br, gzip, as production requests arrive) at 1, 2, 4, 8, 16, 32, 64 connections, each step for the bench's scenario duration, after one unrecorded step at 64 connections (JIT, pools, caches warm). Users are desynchronised (user u is at cycle step (round + u) mod 6), so every step serves 3:2:1 however many requests it makes, and every message is a question never asked before in the run, so none is answered from the response or semantic cache; each step records the mix the app served and its cached replies (parley_http_requests_total, parley_cache_requests_total). requestsPerSecondPerCore is the core's service rate: 1000 / the app process's CPU ms per request (user + system from /proc/<pid>/stat) in the busiest step without errors (nearest saturation, where per-request event-loop and syscall overheads are shared by the most requests), the quantity the M/M/1 model in infra/scaling/capacity.ts takes as mu; CPU time is what other load on a shared machine distorts least. withinSloRequestsPerSecond is the highest step req/s whose p95 met the API's p95 objective with zero errors, as observed on the machine named here (recorded, not used by the policy). idleCpuMsPerSecond is the process's CPU with no load. Each step records the process's peak resident memory (VmRSS, sampled every 100 ms); memory is the line through them that the HPA's memory metric follows in the scaling simulator: the least-squares slope on req/s (never below 0), raised to pass through the highest step.";
 
 /** The counters of a Prometheus text exposition the steps compare before and after. */
 /** A label's value in a Prometheus text series' label set. */
@@ -107,7 +108,8 @@ export async function drained(
 
 /**
  * One step's evidence: wrk's rate, latency and errors; the app's CPU from the step's start until it
- * drained, per request the app served in that window (its own counts, so the tail is in both).
+ * drained, per request the app served in that window (its own counts, so the tail is in both); its
+ * peak resident memory over the same window.
  */
 export function capacityStep(
   connections: number,
@@ -115,6 +117,7 @@ export function capacityStep(
   cpuMs: number,
   before: AppCounters,
   after: AppCounters,
+  peakRssMiB: number,
 ): CapacityStepEvidence {
   const requests = servedTotal(after) - servedTotal(before);
   return {
@@ -129,6 +132,7 @@ export function capacityStep(
       analytics: after.served.analytics - before.served.analytics,
     },
     cachedReplies: after.cachedReplies - before.cachedReplies,
+    peakRssMiB,
   };
 }
 
@@ -161,6 +165,7 @@ export function capacityMeasurement(
     requestsPerSecond: Math.round(s.requestsPerSecond),
     p95Ms: Math.round(s.p95Ms * 10) / 10,
     cpuMsPerRequest: Math.round(s.cpuMsPerRequest * 1000) / 1000,
+    peakRssMiB: Math.round(s.peakRssMiB * 10) / 10,
   }));
   const chosen = serviceRateStep(steps);
   if (!chosen || !(chosen.cpuMsPerRequest > 0)) {
@@ -174,6 +179,7 @@ export function capacityMeasurement(
     withinSloRequestsPerSecond: Math.round(capacity.withinSloRequestsPerSecond),
     sloP95Ms: capacity.sloP95Ms,
     idleCpuMsPerSecond: Math.round(capacity.idleCpuMsPerSecond * 10) / 10,
+    memory: memoryFit(steps),
     method: capacityMethod,
     date: report.date,
     commit: report.commit,

@@ -28,9 +28,6 @@ import type { ScalingPolicy } from "./policy";
 export const baseP95LatencyMs = 25;
 /** Requests waiting longer than this are cut off by the load balancer; the model caps p95 there. */
 export const maxModelledLatencyMs = 30_000;
-/** Resident memory of an idle pod (Node 20 + express, pg, ioredis, prom-client), and per req/s in flight. */
-export const baseMemoryMiB = 120;
-export const memoryMiBPerRequestPerSecond = 0.2;
 /**
  * One concurrent user is one load-test virtual user: one API request, then about a
  * second of think time — 1 req/s.

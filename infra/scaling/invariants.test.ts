@@ -73,6 +73,26 @@ describe("scaling invariants", () => {
     ]);
   });
 
+  it("memory-leaves-scaling-to-load: a memory request the measured pod fills to the memory target", () => {
+    const prod = scalingPolicyFor("prod");
+    const { baseMiB, miBPerRequestPerSecond } = prod.capacity.memory;
+    const usedMiB = baseMiB + miBPerRequestPerSecond * hpaTargetRatePerPod(prod);
+    // 80% less the HPA's 10% tolerance: 72% of the request is where memory starts to hold replicas.
+    const atCeiling = Math.floor(usedMiB / 0.72);
+    const found = violations(prodWith((p) => (p.pods.memoryRequestMiB = atCeiling)));
+    expect(
+      found.filter((v) => v.invariant === "memory-leaves-scaling-to-load").map((v) => v.message),
+    ).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^at the HPA's target of \\d+ req/s a pod uses \\d+ MiB \\(measured\\), 72% of its ${atCeiling}Mi request: not below the 80% memory target less the HPA's 10% tolerance \\(72%\\), so memory alone would hold replicas the load does not need$`,
+        ),
+      ),
+    ]);
+    const above = violations(prodWith((p) => (p.pods.memoryRequestMiB = atCeiling + 2)));
+    expect(above.filter((v) => v.invariant === "memory-leaves-scaling-to-load")).toEqual([]);
+  });
+
   it("db-connection-budget: max pods × pool size + reserve must fit each instance's max_connections", () => {
     const found = violations(
       prodWith((p) => {

@@ -9,6 +9,7 @@ import { hardwareOf } from "./instances";
 import { chooseNodes, nodeOptions, nodesForPods } from "./nodes";
 import type { ScalingPolicy } from "./policy";
 import { summarize } from "./simulator/evaluate";
+import { hpaTolerance } from "./simulator/hpa";
 import { spikeOf } from "./simulator/scenarios";
 import { simulate } from "./simulator/simulate";
 
@@ -71,6 +72,26 @@ function podBounds(policy: ScalingPolicy): Violation[] {
     add(`memory request ${pods.memoryRequestMiB}Mi exceeds its limit ${pods.memoryLimitMiB}Mi`);
   }
   return out;
+}
+
+/**
+ * The HPA scales on the highest of its metrics. A pod whose measured memory (capacity-measurement.json)
+ * at the request-rate target is within the tolerance of the memory target keeps, or adds, replicas the
+ * load does not need, and the scale-down after a peak never finishes.
+ */
+function memoryLeavesScalingToLoad(policy: ScalingPolicy): Violation[] {
+  const { pods, hpa, capacity } = policy;
+  const rate = hpaTargetRatePerPod(policy);
+  const usedMiB = capacity.memory.baseMiB + capacity.memory.miBPerRequestPerSecond * rate;
+  const percent = (100 * usedMiB) / pods.memoryRequestMiB;
+  const ceiling = hpa.targetMemoryUtilizationPercent * (1 - hpaTolerance);
+  if (percent < ceiling) return [];
+  return [
+    {
+      invariant: "memory-leaves-scaling-to-load",
+      message: `at the HPA's target of ${Math.round(rate)} req/s a pod uses ${usedMiB.toFixed(0)} MiB (measured), ${percent.toFixed(0)}% of its ${pods.memoryRequestMiB}Mi request: not below the ${hpa.targetMemoryUtilizationPercent}% memory target less the HPA's ${hpaTolerance * 100}% tolerance (${ceiling.toFixed(0)}%), so memory alone would hold replicas the load does not need`,
+    },
+  ];
 }
 
 function connectionBudget(policy: ScalingPolicy): Violation[] {
@@ -231,6 +252,7 @@ export function checkScalingInvariants(policy: ScalingPolicy, context: ScalingCo
   const bounds = podBounds(policy);
   return [
     ...bounds,
+    ...memoryLeavesScalingToLoad(policy),
     ...judge("db-connection-budget", () => connectionBudget(policy)),
     ...judge("node-pool-fits-max-pods", () => nodePoolFitsMaxPods(policy, context.region)),
     ...pdbInvariants(policy),

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type MeasuredCapacity, readMeasuredCapacity } from "./measured-capacity";
+import { type MeasuredCapacity, memoryFit, readMeasuredCapacity } from "./measured-capacity";
 
 /** A measurement of the modelled mix: 3 : 2 : 1 in every step, no cached replies, no errors. */
 function measurement(change: (m: MeasuredCapacity) => void = () => {}): MeasuredCapacity {
@@ -14,12 +14,15 @@ function measurement(change: (m: MeasuredCapacity) => void = () => {}): Measured
     cpuMsPerRequest,
     served: { listChatbots: 1500, postMessage: 1000, analytics: 500 },
     cachedReplies: 0,
+    // 200 MiB and 0.05 MiB more per req/s: 215, 235 and 240 MiB.
+    peakRssMiB: 200 + 0.05 * requestsPerSecond,
   });
   const m: MeasuredCapacity = {
     requestsPerSecondPerCore: 1000,
     withinSloRequestsPerSecond: 800,
     sloP95Ms: 200,
     idleCpuMsPerSecond: 5,
+    memory: { baseMiB: 200, miBPerRequestPerSecond: 0.05 },
     method: "pinned mixed user",
     date: "2026-12-01T15:52:04.167Z",
     commit: "cba203165bd253297643f1c7ac00752bdeecabe3",
@@ -86,6 +89,7 @@ describe("the measured capacity file", () => {
     expect(read(busiestFirst).requestsPerSecondPerCore).toBe(1000);
     const tied = measurement((m) => {
       m.steps[1]!.requestsPerSecond = 800;
+      m.steps[1]!.peakRssMiB = 240;
       m.requestsPerSecondPerCore = Math.floor(1000 / 1.1);
     });
     expect(read(tied).requestsPerSecondPerCore).toBe(909);
@@ -115,6 +119,28 @@ describe("the measured capacity file", () => {
     ).toThrow(/capacity-measurement\.json: the 8-connection step served none of the mixed user's requests$/);
   });
 
+  it("models memory as the steps' least-squares line, raised through the highest step", () => {
+    expect(read(measurement()).memory).toEqual({ baseMiB: 200, miBPerRequestPerSecond: 0.05 });
+    // One step 6 MiB above the line: the slope is the fit's, the base moves up until it covers that step.
+    const spiky = measurement((m) => (m.steps[1]!.peakRssMiB = 241));
+    const fit = memoryFit(spiky.steps);
+    expect(fit.miBPerRequestPerSecond).toBe(0.0543);
+    expect(fit.baseMiB).toBe(203);
+    for (const step of spiky.steps)
+      expect(fit.baseMiB + fit.miBPerRequestPerSecond * step.requestsPerSecond).toBeGreaterThanOrEqual(
+        step.peakRssMiB,
+      );
+    // Memory that falls as load rises (a heap grown by the warm-up, collected later) is flat at its peak.
+    const falling = memoryFit(measurement((m) => (m.steps[0]!.peakRssMiB = 260)).steps);
+    expect(falling).toEqual({ baseMiB: 260, miBPerRequestPerSecond: 0 });
+  });
+
+  it("refuses a memory model that is not the fit of its steps", () => {
+    expect(() => read(measurement((m) => (m.memory.baseMiB = 120)))).toThrow(
+      /memory \{"baseMiB":120,"miBPerRequestPerSecond":0.05\} is not the fit of the steps' peak RSS: \{"baseMiB":200,"miBPerRequestPerSecond":0.05\}$/,
+    );
+  });
+
   it("names the first schema problem with its path, or (root) for a value that is not an object", () => {
     expect(() => read(42)).toThrow(/capacity-measurement\.json: \(root\): /);
     expect(() => read(measurement((m) => (m.steps = [])))).toThrow(/capacity-measurement\.json: steps: /);
@@ -127,6 +153,9 @@ describe("the measured capacity file", () => {
       delete step.cachedReplies;
     }
     expect(() => read(old)).toThrow(/capacity-measurement\.json: steps\.0\.served: /);
+    const beforeMemory = measurement() as unknown as { steps: Array<Record<string, unknown>> };
+    delete beforeMemory.steps[0]!.peakRssMiB;
+    expect(() => read(beforeMemory)).toThrow(/capacity-measurement\.json: steps\.0\.peakRssMiB: /);
     expect(() => readMeasuredCapacity("/nonexistent/capacity-measurement.json")).toThrow(
       /write it with `npm run bench -- --write-capacity`/,
     );

@@ -7,7 +7,8 @@
  * A file is accepted only if its figure is the cost of the request mix the policy models: every step
  * served the mixed user's 3 : 2 : 1 (chatbot lists : messages : analytics), answered every message
  * afresh (no reply from the response or semantic cache, so a repeated question cannot make messages
- * look cheap), and the per-core rate is 1000 / the CPU ms per request of the busiest error-free step.
+ * look cheap), the per-core rate is 1000 / the CPU ms per request of the busiest error-free step, and
+ * the memory model is the line memoryFit draws through the steps' peak RSS.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +25,15 @@ export const mixTolerance = 0.03;
 
 const count = z.number().int().min(0);
 
+/**
+ * A pod's resident memory at a request rate, base + slope × req/s: what the HPA's memory metric sees
+ * (the simulator's pods report it).
+ */
+export const memoryModelSchema = z
+  .object({ baseMiB: z.number().positive(), miBPerRequestPerSecond: z.number().min(0) })
+  .strict();
+export type MemoryModel = z.infer<typeof memoryModelSchema>;
+
 export const measuredCapacitySchema = z
   .object({
     /** Service rate of one core for the mixed user: 1000 / the app's CPU ms per request. */
@@ -33,6 +43,7 @@ export const measuredCapacitySchema = z
     sloP95Ms: z.number().positive(),
     /** CPU the pinned process spends per second with no load (timers, probes): fixed work. */
     idleCpuMsPerSecond: z.number().min(0),
+    memory: memoryModelSchema,
     method: z.string().min(1),
     date: z.iso.datetime(),
     commit: z.string().min(1),
@@ -50,6 +61,8 @@ export const measuredCapacitySchema = z
             served: z.object({ listChatbots: count, postMessage: count, analytics: count }).strict(),
             /** Messages answered from the response or semantic cache instead of the provider. */
             cachedReplies: count,
+            /** The pinned process's highest resident memory during the step (/proc/<pid>/status VmRSS). */
+            peakRssMiB: z.number().positive(),
           })
           .strict(),
       )
@@ -67,6 +80,23 @@ export function serviceRateStep(steps: readonly CapacityStepEvidence[]): Capacit
       (best, step) => (!best || step.requestsPerSecond > best.requestsPerSecond ? step : best),
       undefined,
     );
+}
+
+/**
+ * The memory model of the steps: the least-squares slope of peak RSS on req/s (never below 0: more load
+ * never frees memory in the model), raised to pass through the highest step, so the line never
+ * understates what a step used. Rounded as the file records it (0.1 MiB, 0.0001 MiB per req/s).
+ */
+export function memoryFit(steps: readonly CapacityStepEvidence[]): MemoryModel {
+  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  const rates = steps.map((step) => step.requestsPerSecond);
+  const rss = steps.map((step) => step.peakRssMiB);
+  const [meanRate, meanRss] = [mean(rates), mean(rss)];
+  const spread = rates.reduce((sum, rate) => sum + (rate - meanRate) ** 2, 0);
+  const covariance = rates.reduce((sum, rate, index) => sum + (rate - meanRate) * (rss[index]! - meanRss), 0);
+  const slope = Math.round(Math.max(0, spread > 0 ? covariance / spread : 0) * 10_000) / 10_000;
+  const base = Math.max(...rates.map((rate, index) => rss[index]! - slope * rate));
+  return { baseMiB: Math.ceil(base * 10) / 10, miBPerRequestPerSecond: slope };
 }
 
 /** Why a measurement does not measure the modelled mix, or undefined when it does. */
@@ -90,6 +120,9 @@ export function capacityProblem(m: MeasuredCapacity): string | undefined {
   const expected = 1000 / chosen.cpuMsPerRequest;
   if (Math.abs(m.requestsPerSecondPerCore - expected) > 0.01 * expected)
     return `requestsPerSecondPerCore ${m.requestsPerSecondPerCore} is not 1000 / the ${chosen.cpuMsPerRequest} CPU ms per request of the busiest error-free step (${chosen.connections} connections): ${Math.floor(expected)}`;
+  const fit = memoryFit(m.steps);
+  if (m.memory.baseMiB !== fit.baseMiB || m.memory.miBPerRequestPerSecond !== fit.miBPerRequestPerSecond)
+    return `memory ${JSON.stringify(m.memory)} is not the fit of the steps' peak RSS: ${JSON.stringify(fit)}`;
   return undefined;
 }
 

@@ -4,7 +4,7 @@
  * writes these numbers by hand.
  */
 import type { StackName } from "../../contracts/stacks";
-import { readMeasuredCapacity } from "./measured-capacity";
+import { type MemoryModel, readMeasuredCapacity } from "./measured-capacity";
 
 /** One rule of an HPA scaling behaviour (autoscaling/v2 HPAScalingPolicy). */
 export interface HpaScalingRule {
@@ -84,6 +84,8 @@ export interface ScalingObjectives {
 export interface CapacityPolicy {
   /** Mixed-user requests per second per core: the bench's measured service rate (capacity.ts). */
   requestsPerSecondPerCore: number;
+  /** A pod's resident memory at a request rate, measured in the same run. */
+  memory: MemoryModel;
 }
 
 export interface ScalingPolicy {
@@ -101,11 +103,13 @@ export interface ScalingPolicy {
 }
 
 /**
- * The per-core rate `npm run bench -- --write-capacity` measured, read from the committed
- * infra/scaling/capacity-measurement.json that names its run (date, commit, machine).
+ * The per-core rate and the memory `npm run bench -- --write-capacity` measured, read from the
+ * committed infra/scaling/capacity-measurement.json that names its run (date, commit, machine).
  */
+const measured = readMeasuredCapacity();
 const capacity: CapacityPolicy = {
-  requestsPerSecondPerCore: readMeasuredCapacity().requestsPerSecondPerCore,
+  requestsPerSecondPerCore: measured.requestsPerSecondPerCore,
+  memory: measured.memory,
 };
 
 /**
@@ -191,7 +195,9 @@ const devPods: PodPolicy = {
   maxReplicas: 6,
   cpuRequestMillicores: 250,
   cpuLimitMillicores: 500,
-  memoryRequestMiB: 256,
+  // A pod holds about 200 MiB under any load (capacity-measurement.json's memory): 256 Mi put it at
+  // the HPA's 80% memory target, which then never let the replicas fall (invariants.ts).
+  memoryRequestMiB: 384,
   memoryLimitMiB: 512,
   startupSeconds: 10,
 };

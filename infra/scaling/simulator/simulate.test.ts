@@ -89,7 +89,7 @@ describe("Karpenter in the simulator", () => {
 /** `policy` as derived from a measurement of `requestsPerSecondPerCore` (its HPA target follows). */
 function atCapacity(policy: ScalingPolicy, requestsPerSecondPerCore: number): ScalingPolicy {
   const copy = structuredClone(policy);
-  copy.capacity = { requestsPerSecondPerCore };
+  copy.capacity = { ...copy.capacity, requestsPerSecondPerCore };
   copy.hpa.targetRequestsPerSecondPerPod = requestRateTarget(copy.pods.cpuRequestMillicores, copy.capacity);
   return copy;
 }

@@ -4,9 +4,7 @@
  * consolidating them when they empty. A fixed time step; the HPA reconciles every 15 s.
  */
 import {
-  baseMemoryMiB,
   maxModelledLatencyMs,
-  memoryMiBPerRequestPerSecond,
   podP95LatencyMs,
   podServiceRate,
   replicasForSlo,
@@ -397,7 +395,8 @@ function observe(
     if (pod.startedAt > resourceEnd) memory.missing++;
     else {
       const servedRps = pod.readyAt <= resourceStart ? (history.rps(resourceStart, resourceEnd) ?? 0) : 0;
-      const usedMiB = baseMemoryMiB + memoryMiBPerRequestPerSecond * servedRps;
+      const { baseMiB, miBPerRequestPerSecond } = policy.capacity.memory;
+      const usedMiB = baseMiB + miBPerRequestPerSecond * servedRps;
       memory.values.push((100 * usedMiB) / policy.pods.memoryRequestMiB);
     }
     // Request rate: Prometheus scrapes only ready endpoints; the rate covers the pod's ready time.
