@@ -92,6 +92,9 @@ describe("npm run scaling's capacity line", () => {
       `→ ${n(podServiceRate(prod))} req/s per pod at 500m, ${n(podServiceRate(prod) - Math.log(20) / 0.175)} within p95 ≤ 200 ms (modelled), HPA target ${n(prod.hpa.targetRequestsPerSecondPerPod)} req/s per pod`,
     );
     expect(line).toContain(
+      `; a pod holds ${n(measured.memory.baseMiB)} MiB + ${measured.memory.miBPerRequestPerSecond} MiB per req/s (measured in the same run) of its 512 MiB memory request.`,
+    );
+    expect(line).toContain(
       measured.withinSloRequestsPerSecond > 0
         ? `served ${n(measured.withinSloRequestsPerSecond)} req/s on one core`
         : "No step of that run met p95 ≤ 200 ms on its machine.",

@@ -115,7 +115,13 @@ export function summaryTable(runs: Array<{ summary: RunSummary; verdict: Verdict
 /** The per-pod capacity the policy uses, and the bench run it was measured in. */
 export function capacityLine(policy: ScalingPolicy): string {
   const m = readMeasuredCapacity();
-  return `Per-pod capacity: ${number(policy.capacity.requestsPerSecondPerCore)} req/s per core, measured by npm run bench -- --write-capacity (infra/scaling/capacity-measurement.json: ${m.date}, commit ${m.commit}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, ${number(sloRatePerPod(policy))} within p95 ≤ ${policy.objectives.p95LatencyMs} ms (modelled), HPA target ${number(policy.hpa.targetRequestsPerSecondPerPod)} req/s per pod. ${withinSlo(m)}`;
+  return `Per-pod capacity: ${number(policy.capacity.requestsPerSecondPerCore)} req/s per core, measured by npm run bench -- --write-capacity (infra/scaling/capacity-measurement.json: ${m.date}, commit ${m.commit}, ${m.machine}) → ${number(podServiceRate(policy))} req/s per pod at ${policy.pods.cpuRequestMillicores}m, ${number(sloRatePerPod(policy))} within p95 ≤ ${policy.objectives.p95LatencyMs} ms (modelled), HPA target ${number(policy.hpa.targetRequestsPerSecondPerPod)} req/s per pod; a pod holds ${memoryText(policy)} (measured in the same run) of its ${policy.pods.memoryRequestMiB} MiB memory request. ${withinSlo(m)}`;
+}
+
+/** The measured memory line, e.g. "188 MiB + 0.0024 MiB per req/s". */
+function memoryText({ capacity }: ScalingPolicy): string {
+  const { baseMiB, miBPerRequestPerSecond } = capacity.memory;
+  return `${number(baseMiB)} MiB + ${miBPerRequestPerSecond} MiB per req/s`;
 }
 
 /** What the measured run observed within the p95 objective: a check on the model, not an input. */
