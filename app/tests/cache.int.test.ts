@@ -153,6 +153,27 @@ it("answers one turn's reads with one Redis call, each with its own pins, key an
   expect(loaders.map((loader) => loader.calls)).toEqual([[], [], [true], [false]]);
 });
 
+it("answers one turn's pin checks with one Redis call, each with its own pins, falling back to none when Redis fails", async () => {
+  // Another pod's pins: this process knows none of them locally.
+  const otherPod = new Cache(redis, metrics, log, 500);
+  await cache.invalidate([], ["pin:p1", "pin:p3"]);
+  const calls = vi.spyOn(redis.client, "mget");
+  const answers = await Promise.all([
+    otherPod.pinned(["pin:p1"]),
+    otherPod.pinned(["pin:p2"]),
+    otherPod.pinned(["pin:p2", "pin:p3"]),
+    otherPod.pinned(["pin:p1", "pin:p2"]),
+  ]);
+  expect(calls).toHaveBeenCalledTimes(1);
+  calls.mockRestore();
+  expect(answers).toEqual([true, false, true, true]);
+  // Not a pin any more once it expires (500 ms here).
+  await eventually(async () => !(await otherPod.pinned(["pin:p1"])), "pin:p1 expired");
+  redis.breaker.open();
+  expect(await otherPod.pinned(["pin:p3"])).toBe(false);
+  redis.breaker.success();
+});
+
 it("answers readJson with the stored text of a hit, the same text as the value serialized, and null for null", async () => {
   const value = { at: new Date("2026-12-02T06:00:00.000Z"), text: 'quote " and \u2028', items: [1, null] };
   const request = { cache: "t", key: "k11", ttlSeconds: 60, pins: [], load: async () => value };

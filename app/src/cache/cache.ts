@@ -89,6 +89,18 @@ export class Cache {
       value: (reply[2 + index * 2] as string | null) ?? null,
     }));
   }, maxReadsPerCall);
+  /**
+   * The pins asked about in one event-loop turn (pinned()) in one MGET, as the reads and the rate
+   * limits are batched: an uncached list page sent an EXISTS of its own, one command and one round
+   * trip per page (docs/performance.md, twelfth round). Pins are strings (cacheInvalidateScript), so
+   * a pin is set where MGET finds a value.
+   */
+  private readonly pinLookups = perTurnLoader<readonly string[], boolean>(async (asked) => {
+    const distinct = [...new Set(asked.flat())];
+    const values = await this.redis.run((client) => client.mget(...distinct));
+    const set = new Set(distinct.filter((_, index) => values[index] !== null));
+    return asked.map((pins) => pins.some((pin) => set.has(pin)));
+  }, maxReadsPerCall);
   /** Pins written by this process, used while Redis cannot tell. */
   private readonly localPins = new Map<string, number>();
   /** An invalidation failed: cached entries may be stale until the generation is bumped. */
@@ -172,7 +184,7 @@ export class Cache {
   async pinned(pins: string[]): Promise<boolean> {
     if (this.pinnedLocally(pins)) return true;
     try {
-      return (await this.redis.run((client) => client.exists(...pins))) > 0;
+      return await this.pinLookups.load(pins);
     } catch {
       return false;
     }
