@@ -119,7 +119,7 @@ describe("the measured capacity file", () => {
     ).toThrow(/capacity-measurement\.json: the 8-connection step served none of the mixed user's requests$/);
   });
 
-  it("models memory as the steps' least-squares line, raised through the highest step", () => {
+  it("models memory as the steps' least-squares line, raised through the step furthest above it", () => {
     expect(read(measurement()).memory).toEqual({ baseMiB: 200, miBPerRequestPerSecond: 0.05 });
     // One step 6 MiB above the line: the slope is the fit's, the base moves up until it covers that step.
     const spiky = measurement((m) => (m.steps[1]!.peakRssMiB = 241));

@@ -84,7 +84,7 @@ export function serviceRateStep(steps: readonly CapacityStepEvidence[]): Capacit
 
 /**
  * The memory model of the steps: the least-squares slope of peak RSS on req/s (never below 0: more load
- * never frees memory in the model), raised to pass through the highest step, so the line never
+ * never frees memory in the model), raised through the step furthest above it, so the line never
  * understates what a step used. Rounded as the file records it (0.1 MiB, 0.0001 MiB per req/s).
  */
 export function memoryFit(steps: readonly CapacityStepEvidence[]): MemoryModel {
