@@ -6,10 +6,10 @@
  * setting breaks a mandatory policy, and usage errors exit 2 with one readable line.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { stackNames } from "../contracts/stacks";
 import { isSecret, repositoryRoot, runProgram } from "../infra/offline-runner/runner";
 import { scalingPolicyFor } from "../infra/scaling/policy";
@@ -21,6 +21,7 @@ import { defaultAppName, deployedScalingPolicy, nodePoolType } from "./stack/sca
 
 const tsx = path.join(repositoryRoot, "node_modules", ".bin", "tsx");
 const outDir = mkdtempSync(path.join(tmpdir(), "parley-plan-"));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 /** The CLI runs as a plain script: without vitest's variables the harness does not reach for vitest. */
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VITEST")));
 

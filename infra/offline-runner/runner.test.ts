@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import { resourceNamed, reveal } from "../../tests/support/infra/resources";
+import { temporaryDirectory } from "../../tests/support/temporary-directory";
 import { mockCall, mockResource } from "./mock-outputs";
 import { isSecret, repositoryRoot, runProgram } from "./runner";
 
@@ -47,7 +47,7 @@ describe("runProgram", () => {
   });
 
   it("works from a plain tsx script, several stacks in one process", async () => {
-    const script = path.join(mkdtempSync(path.join(tmpdir(), "parley-harness-")), "run.ts");
+    const script = path.join(temporaryDirectory("parley-harness-"), "run.ts");
     writeFileSync(
       script,
       [

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { temporaryDirectory } from "../../tests/support/temporary-directory";
 import { podServiceRate } from "./capacity";
 import { capacityLine, parseOptions, run } from "./cli";
 import { readMeasuredCapacity } from "./measured-capacity";
@@ -42,7 +42,7 @@ describe("npm run scaling", () => {
   });
 
   it("prints the summary and cost tables and writes an SVG chart", () => {
-    const outDir = mkdtempSync(join(tmpdir(), "parley-scaling-"));
+    const outDir = temporaryDirectory("parley-scaling-");
     const { output, pass } = run({ stack: "prod", scenarios: ["spike"], outDir });
     expect(pass).toBe(true);
     expect(output).toMatch(/^scenario\s+peak users\s+peak req\/s\s+max replicas/m);
@@ -58,7 +58,7 @@ describe("npm run scaling", () => {
   });
 
   it("reports a stack that misses the objectives and exits 1; bad input exits 2 with one line", async () => {
-    const outDir = mkdtempSync(join(tmpdir(), "parley-scaling-"));
+    const outDir = temporaryDirectory("parley-scaling-");
     const { output, pass } = run({ stack: "dev", scenarios: ["spike"], outDir });
     expect(pass).toBe(false);
     expect(output).toMatch(
@@ -102,7 +102,7 @@ describe("npm run scaling's capacity line", () => {
   });
 
   it("is printed by npm run scaling", () => {
-    const outDir = mkdtempSync(join(tmpdir(), "parley-scaling-"));
+    const outDir = temporaryDirectory("parley-scaling-");
     const { output } = run({ stack: "dev", scenarios: ["baseline"], outDir });
     expect(output).toContain(capacityLine(scalingPolicyFor("dev")));
   });

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { temporaryDirectory } from "../../tests/support/temporary-directory";
 import { type MeasuredCapacity, memoryFit, readMeasuredCapacity } from "./measured-capacity";
 
 /** A measurement of the modelled mix: 3 : 2 : 1 in every step, no cached replies, no errors. */
@@ -34,7 +34,7 @@ function measurement(change: (m: MeasuredCapacity) => void = () => {}): Measured
 }
 
 function read(m: unknown): MeasuredCapacity {
-  const file = join(mkdtempSync(join(tmpdir(), "parley-capacity-")), "capacity-measurement.json");
+  const file = join(temporaryDirectory("parley-capacity-"), "capacity-measurement.json");
   writeFileSync(file, JSON.stringify(m));
   return readMeasuredCapacity(file);
 }

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { temporaryDirectory } from "../support/temporary-directory";
 import { infraPaths } from "./contracts";
 
 const run = promisify(execFile);
@@ -38,7 +38,7 @@ const digestOf = (hex: string) => `sha256:${hex.repeat(64 / hex.length)}`;
 
 /** A repository whose main has one commit; `change` makes a branch commit on top of it. */
 async function repoWith(change: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), "parley-changes-"));
+  const dir = temporaryDirectory("parley-changes-");
   await git(dir, "init", "--quiet", "--initial-branch=main");
   writeFileSync(join(dir, "Pulumi.prod.yaml"), stackFile("sha-a", digestOf("a")));
   writeFileSync(join(dir, "Pulumi.dev.yaml"), stackFile("sha-a", digestOf("a")));
@@ -93,7 +93,7 @@ describe("changes.sh (what a PR touches, so required checks run and skip step by
 
 describe("rollback-target.sh (the image to go back to, from main's history)", () => {
   async function history(...pairs: Array<[string, string]>) {
-    const dir = mkdtempSync(join(tmpdir(), "parley-rollback-"));
+    const dir = temporaryDirectory("parley-rollback-");
     await git(dir, "init", "--quiet", "--initial-branch=main");
     for (const [tag, digest] of pairs) {
       writeFileSync(join(dir, "Pulumi.prod.yaml"), stackFile(tag, digest));
@@ -134,7 +134,7 @@ describe("drift-check.sh (drift told from failure by the Pulumi CLI's exit code)
     [3, "error"],
     [5, "error"],
   ])("exit code %i is %s", { timeout: 60_000 }, async (exitCode, status) => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-drift-"));
+    const dir = temporaryDirectory("parley-drift-");
     mkdirSync(join(dir, "bin"));
     writeFileSync(join(dir, "bin", "pulumi"), `#!/bin/sh\necho "pulumi $*"\nexit ${exitCode}\n`);
     chmodSync(join(dir, "bin", "pulumi"), 0o755);

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { stackConfigOf, stackOfConfigFile, withImage } from "../../.github/scripts/stack-config";
 import { stackNames } from "../../contracts/stacks";
+import { temporaryDirectory } from "../support/temporary-directory";
 
 const run = promisify(execFile);
 const tsx = resolve("node_modules/.bin/tsx");
@@ -99,7 +99,7 @@ describe("stack config files", () => {
   it("set-image-tag.ts writes every stack, or none when one would be invalid", {
     timeout: 240_000,
   }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-set-image-tag-"));
+    const dir = temporaryDirectory("parley-set-image-tag-");
     writeFileSync(join(dir, "Pulumi.dev.yaml"), stackFile("dev", "sha-000000000000"));
     writeFileSync(join(dir, "Pulumi.prod.yaml"), stackFile("prod", "sha-000000000000"));
 
@@ -141,7 +141,7 @@ describe("stack config files", () => {
   });
 
   it("image-targets.ts lists each stack's ECR repository and region once", { timeout: 240_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "parley-image-targets-"));
+    const dir = temporaryDirectory("parley-image-targets-");
     writeFileSync(join(dir, "Pulumi.dev.yaml"), stackFile("dev", "sha-000000000000"));
     writeFileSync(
       join(dir, "Pulumi.prod.yaml"),
