@@ -26,6 +26,7 @@ import { migrateCli } from "./db/migrate-cli";
 import { createApp } from "./http/app";
 import { answerClientError } from "./http/client-errors";
 import { LoginBackoff, RateLimiter } from "./http/rate-limit";
+import { appServerClasses } from "./http/server-classes";
 import { createLogger } from "./logger";
 import { metricsServer } from "./routes/operations";
 import { AnalyticsService } from "./services/analytics";
@@ -121,6 +122,7 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
       headersTimeout: config.http.headersMs,
       requestTimeout: config.http.requestMs,
       connectionsCheckingInterval: config.http.checkIntervalMs,
+      ...appServerClasses(app),
     },
     app,
   );
