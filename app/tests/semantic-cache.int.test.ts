@@ -4,14 +4,16 @@
  * at once, what another pod stores counts once the copy is read again.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestRedisUrl } from "../../tests/support/platform";
-import { type CachedAnswer, SemanticCache } from "../src/ai/semantic-cache";
+import { type CachedAnswer, maxStoredQuestions, SemanticCache } from "../src/ai/semantic-cache";
 import { RedisGuard } from "../src/cache/redis";
 import { createMetrics } from "../src/telemetry/metrics";
 
 let redis: RedisGuard;
+let redisUrl: string;
 const maxAgeMs = 400;
 const answer: CachedAnswer = {
   text: "Use the reset link.",
@@ -23,11 +25,8 @@ const question = "How do I reset my password?";
 const paraphrase = "I forgot my password, how can I reset it?";
 
 beforeAll(async () => {
-  redis = new RedisGuard(
-    await createTestRedisUrl(),
-    createMetrics({ version: "t", commit: "t" }),
-    pino({ level: "silent" }),
-  );
+  redisUrl = await createTestRedisUrl();
+  redis = new RedisGuard(redisUrl, createMetrics({ version: "t", commit: "t" }), pino({ level: "silent" }));
   expect(await redis.ready(5_000)).toBe(true);
 });
 afterAll(() => redis?.close());
@@ -63,4 +62,39 @@ it("keeps chatbots and knowledge versions apart, and scores only questions with 
   expect(await cache.lookup("bot-a", "v1", "Is plan 2 cheaper than plan 4?", 0.85)).toBeUndefined();
   expect(await cache.lookup("bot-a", "v2", "Is plan 2 cheaper than plan 3?", 0.85)).toBeUndefined();
   expect(await cache.lookup("bot-b", "v1", "Is plan 2 cheaper than plan 3?", 0.85)).toBeUndefined();
+});
+
+it("sends no new question to a chatbot that already holds the most it stores, and still stores a known one", async () => {
+  const cache = pod();
+  const questions = "cache:ai-semantic:bot-full:v1:q";
+  await cache.lookup("bot-full", "v1", question, 0.85); // the copy every store after it counts in
+  for (let plan = 1; plan <= maxStoredQuestions; plan++)
+    cache.store("bot-full", "v1", `What does plan ${plan} cost?`, answer);
+  // Answered after every store: the cache's commands share this connection.
+  expect(await redis.client.hlen(questions)).toBe(maxStoredQuestions);
+  const scripts: string[][] = [];
+  let markerSeen: () => void = () => undefined;
+  const marker = new Promise<void>((resolve) => {
+    markerSeen = resolve;
+  });
+  const monitor = await new Redis(redisUrl).monitor();
+  monitor.on("monitor", (_time: string, args: string[]) => {
+    // MONITOR lists the commands a script runs too: only the script calls are counted.
+    if (args[0]?.toLowerCase() === "evalsha" && args.includes(questions)) scripts.push(args);
+    if (args[0]?.toLowerCase() === "hlen" && args[1] === questions) markerSeen();
+  });
+  try {
+    cache.store("bot-full", "v1", "What does plan 501 cost?", answer);
+    cache.store("bot-full", "v1", "What does plan 7 cost?", { ...answer, text: "Seven." });
+    // Listed after any store sent before it, on the same connection.
+    expect(await redis.client.hlen(questions)).toBe(maxStoredQuestions);
+    await marker;
+  } finally {
+    monitor.disconnect();
+  }
+  expect(scripts).toHaveLength(1);
+  expect(scripts[0]).toContain("What does plan 7 cost?");
+  expect(await cache.lookup("bot-full", "v1", "What does plan 7 cost?", 0.85)).toMatchObject({
+    answer: { text: "Seven." },
+  });
 });

@@ -162,9 +162,13 @@ export class SemanticCache {
     const keys = this.keys(chatbotId, version);
     const signature = questionSignature(question);
     if (!signature) return;
+    const known = this.stored.get(keys.questions);
+    // A new question to a full chatbot is not sent: the script would refuse it, and a chatbot's hash only
+    // empties by expiring whole. The copy is at most maxAgeMs old (a look-up came first), so after an
+    // expiry this process stores nothing for that long, which costs at most a future hit.
+    if (known && known.signatures.size >= maxStoredQuestions && !known.signatures.has(signature)) return;
     // Counted at once, as the script will (unless full): a look-up that picks it reads its answer
     // after this command on the same connection.
-    const known = this.stored.get(keys.questions);
     if (known && known.signatures.size < maxStoredQuestions) add(known, signature, question);
     this.redis
       .run((client) =>
