@@ -109,6 +109,8 @@ describe("local platform lifecycle", () => {
         interval: 250,
       })
       .toMatch(/press Ctrl-C to stop/);
+    // The copy shares this checkout's node_modules: a reinstall there would empty them under the suite.
+    expect(output).not.toContain("Installing npm dependencies");
     expect(output).toMatch(/PostgreSQL replica\s+postgres:\/\/postgres@127\.0\.0\.1:\d+/);
     expect(output).toMatch(/Demo login: \S+@\S+ \/ \S+/);
     // As root, PostgreSQL runs as `postgres`, which cannot enter the 0700 folder: its data lives in

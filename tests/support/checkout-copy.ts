@@ -38,8 +38,20 @@ export function copyCheckout(): CheckoutCopy {
   git(root, ["add", "-A"]);
   git(root, ["commit", "--quiet", "--allow-empty", "-m", "working tree snapshot"]);
   symlinkSync(join(repositoryRoot, "node_modules"), join(root, "node_modules"));
-  // Installed is as new as the lock, so `npm start` here does not reinstall through the symlink.
-  const lock = statSync(join(repositoryRoot, "node_modules", ".package-lock.json"));
-  utimesSync(join(root, "package-lock.json"), lock.atime, lock.mtime);
+  // Installed is not older than the lock, so `npm start` here does not reinstall through the symlink:
+  // an `npm ci` there empties this checkout's node_modules under the running suite.
+  const installed = statSync(join(repositoryRoot, "node_modules", ".package-lock.json")).mtimeMs;
+  const lockTime = lockTimeBefore(installed);
+  utimesSync(join(root, "package-lock.json"), lockTime, lockTime);
   return { home, root, gitStatus: () => git(root, ["status", "--porcelain"]) };
+}
+
+/**
+ * A package-lock.json time that bootstrap.mjs reads as not newer than an install at `installedMs`
+ * (its marker's mtimeMs, with a fraction of a millisecond). The marker's `statSync().mtime` (what the copy
+ * was given before) is rounded to whole milliseconds and lands after the install about half the time,
+ * and bootstrap then reinstalled; a second earlier cannot.
+ */
+export function lockTimeBefore(installedMs: number): Date {
+  return new Date(Math.floor(installedMs) - 1000);
 }
