@@ -21,17 +21,21 @@ export class AnalyticsStore {
          FROM analytics_daily WHERE organization_id = $1 AND day >= ${since} ORDER BY day`,
         [organizationId, days],
       ),
-      this.db.read<Dashboard["totals"]>(
+      this.db.read<Omit<Dashboard["totals"], "messages">>(
         "analytics.totals",
         `SELECT
            (SELECT count(*) FROM conversations WHERE organization_id = $1 AND created_at >= ${since})::int AS conversations,
-           (SELECT coalesce(sum(messages), 0) FROM analytics_daily WHERE organization_id = $1 AND day >= ${since})::int AS messages,
            (SELECT count(DISTINCT user_id) FROM conversations
               WHERE organization_id = $1 AND last_message_at >= ${since})::int AS unique_users,
            (SELECT count(*) FROM chatbots WHERE organization_id = $1)::int AS chatbots`,
         [organizationId, days],
       ),
     ]);
-    return { totals: totals.rows[0]!, daily: daily.rows };
+    // The messages total is the daily rows' own sum, not a second read of analytics_daily: the two
+    // statements run on two connections, and a recompute between them (or a replica replaying one)
+    // gave a dashboard whose total counted messages its days did not.
+    const { conversations, unique_users, chatbots } = totals.rows[0]!;
+    const messages = daily.rows.reduce((sum, day) => sum + day.messages, 0);
+    return { totals: { conversations, messages, unique_users, chatbots }, daily: daily.rows };
   }
 }
