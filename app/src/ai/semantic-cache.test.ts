@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import fixture from "./fixtures/paraphrases.json";
 import { questionSignature, questionSimilarity } from "./question-similarity";
-import { defaultSemanticThreshold, knowledgeVersion, standalone } from "./semantic-cache";
+import {
+  chatbotKnowledgeVersion,
+  defaultSemanticThreshold,
+  knowledgeVersion,
+  standalone,
+} from "./semantic-cache";
 
 describe("semantic cache similarity (fixtures/paraphrases.json)", () => {
   it("has enough pairs of each kind to mean something", () => {
@@ -58,6 +63,17 @@ describe("knowledge version", () => {
     expect(
       knowledgeVersion({ ...chatbot, ai: { cheap_model: "gpt-4.1-nano", strong_model: "gpt-4o" } }),
     ).not.toBe(knowledgeVersion(chatbot));
+  });
+
+  it("is remembered per chatbot version (id and updated_at), and worked out again for a new one", () => {
+    const stored = { ...chatbot, id: "bot-remembered", updated_at: "2026-12-03T03:00:00.000Z" };
+    expect(chatbotKnowledgeVersion(stored)).toBe(knowledgeVersion(stored));
+    // The same version of the chatbot, parsed afresh: its version is not worked out again.
+    const edited = { ...stored, knowledge: [{ question: "Opening hours?", answer: "Ten to six." }] };
+    expect(chatbotKnowledgeVersion(edited)).toBe(knowledgeVersion(stored));
+    const updated = { ...edited, updated_at: "2026-12-03T03:05:00.000Z" };
+    expect(chatbotKnowledgeVersion(updated)).toBe(knowledgeVersion(edited));
+    expect(chatbotKnowledgeVersion(updated)).not.toBe(knowledgeVersion(stored));
   });
 });
 

@@ -53,6 +53,32 @@ export function knowledgeVersion(chatbot: {
     .slice(0, 16);
 }
 
+/** Chatbot versions whose knowledge version a process remembers (~100 bytes each). */
+const maxVersionsKept = 1_000;
+const versions = new BoundedMap<string, string>(maxVersionsKept);
+
+/**
+ * knowledgeVersion, remembered per chatbot version: its id and updated_at, the version the response
+ * cache's key names too. The chatbot arrives parsed afresh with every message, and serializing and
+ * hashing a 62 KB knowledge base took 164 µs of each message that reached the semantic cache (0.4 µs
+ * remembered; a microbenchmark over freshly parsed chatbots, docs/performance.md).
+ */
+export function chatbotKnowledgeVersion(chatbot: {
+  id: string;
+  updated_at: string;
+  system_prompt: string;
+  knowledge: unknown;
+  ai?: unknown;
+}): string {
+  const key = `${chatbot.id}@${chatbot.updated_at}`;
+  let version = versions.get(key);
+  if (version === undefined) {
+    version = knowledgeVersion(chatbot);
+    versions.set(key, version);
+  }
+  return version;
+}
+
 // Messages that lean on the conversation so far ("and what about it?") mean different things in
 // different conversations: they are neither looked up nor stored.
 const contextual = /\b(it|its|that|this|these|those|they|them|above|previous|again|also|else|more)\b/i;

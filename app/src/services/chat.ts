@@ -16,7 +16,12 @@ import {
 } from "../ai/provider";
 import { AiTimeoutError } from "../ai/resilient-provider";
 import { chooseModel } from "../ai/routing";
-import { type CachedAnswer, knowledgeVersion, type SemanticCache, standalone } from "../ai/semantic-cache";
+import {
+  type CachedAnswer,
+  chatbotKnowledgeVersion,
+  type SemanticCache,
+  standalone,
+} from "../ai/semantic-cache";
 import type { AiUsage, LedgerEntry, UsageRoute } from "../ai/usage";
 import type { Cache } from "../cache/cache";
 import { CircuitOpenError } from "../cache/circuit-breaker";
@@ -262,7 +267,7 @@ export class ChatService {
         usage: usage.cacheHit(request.organizationId, "exact_cache", usageOf(answer)),
       };
     }
-    const version = knowledgeVersion(chatbot);
+    const version = chatbotKnowledgeVersion(chatbot);
     const threshold = semanticThreshold(chatbot.ai);
     const semantic = threshold !== undefined && standalone(request.content, history.length > 0);
     if (semantic) {
