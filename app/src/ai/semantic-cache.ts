@@ -193,9 +193,9 @@ export class SemanticCache {
     // empties by expiring whole. The copy is at most maxAgeMs old (a look-up came first), so after an
     // expiry this process stores nothing for that long, which costs at most a future hit.
     if (known && known.signatures.size >= maxStoredQuestions && !known.signatures.has(signature)) return;
-    // Counted at once, as the script will (unless full): a look-up that picks it reads its answer
-    // after this command on the same connection.
-    if (known && known.signatures.size < maxStoredQuestions) add(known, signature, question);
+    // Counted at once, as the script will: a look-up that picks it reads its answer after this command
+    // on the same connection (a question already known is not added twice).
+    if (known) add(known, signature, question);
     this.redis
       .run((client) =>
         (client as unknown as { semanticCacheStore: StoreCommand }).semanticCacheStore(
