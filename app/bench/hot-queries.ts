@@ -108,7 +108,10 @@ export async function hotQueries(sample: QuerySample): Promise<HotQuery[]> {
   const conversations = new ConversationStore(database);
   const messages = new MessageStore(database);
   const analytics = new AnalyticsStore(database);
-  const usage = new AiUsage(database, createMetrics({ version: "bench", commit: "bench" }));
+  // Without leases: the reservation below is the database's call, and no lease is given back later.
+  const usage = new AiUsage(database, createMetrics({ version: "bench", commit: "bench" }), {
+    leaseReplies: 0,
+  });
   const org = sample.organizationId;
   const variant = async (suffix: string, run: () => Promise<unknown>) => {
     const from = recorded.length;

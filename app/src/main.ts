@@ -158,6 +158,15 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
     await drained;
     clearInterval(reaper);
     clearTimeout(timer);
+    // Every reply is finished: this process's unused token leases go back to the budget.
+    await aiUsage
+      .close()
+      .catch((error: unknown) =>
+        log.warn(
+          { error: (error as Error).message },
+          "could not give token leases back; they stay reserved this month",
+        ),
+      );
     stopActiveConversations();
     await maintenance.stop();
     // Metrics stay scrapeable until the API has drained.

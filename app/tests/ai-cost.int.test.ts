@@ -315,10 +315,11 @@ describe("monthly token budget", () => {
 
   it("still answers from the cache when over budget (a cached reply spends no tokens)", async () => {
     const { tenant, chatbotId } = await routedTenant();
-    await ask(tenant, chatbotId, "How do I export my data?");
-    await db.query("UPDATE organizations SET monthly_token_budget = 0 WHERE id = $1", [
+    // A budget of one token admits one reply, which spends it; nothing is left to lease.
+    await db.query("UPDATE organizations SET monthly_token_budget = 1 WHERE id = $1", [
       tenant.organizationId,
     ]);
+    expect((await ask(tenant, chatbotId, "How do I export my data?")).status).toBe(201);
     expect((await ask(tenant, chatbotId, "Can I export all my data?")).status).toBe(201);
     const fresh = await ask(tenant, chatbotId, "How do I delete my account?");
     expect(fresh.status).toBe(429);
@@ -336,7 +337,7 @@ describe("monthly token budget", () => {
     expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("ai_budget_exceeded");
   });
 
-  it("gives the reservation back when the provider fails", async () => {
+  it("gives the reservation back when the provider fails, through the process's lease once it is idle", async () => {
     const tenant = await registerTenant(app.url);
     await db.query("UPDATE organizations SET monthly_token_budget = 50 WHERE id = $1", [
       tenant.organizationId,
@@ -348,11 +349,19 @@ describe("monthly token budget", () => {
     const failed = await post(tenant, conversation.id, "anyone there?");
     expect(failed.status).toBe(502);
     expect(fake.received).toHaveLength(1);
-    const { rows } = await db.query(
-      "SELECT used_tokens, reserved_tokens FROM ai_token_budget WHERE organization_id = $1",
-      [tenant.organizationId],
-    );
-    expect(rows[0]).toEqual({ used_tokens: "0", reserved_tokens: "0" });
+    // The app's leases go back after 500 ms without a reply drawing on them (app/src/ai/usage.ts).
+    const deadline = Date.now() + 10_000;
+    let row: unknown;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      ({
+        rows: [row],
+      } = await db.query(
+        "SELECT used_tokens, reserved_tokens FROM ai_token_budget WHERE organization_id = $1",
+        [tenant.organizationId],
+      ));
+    } while (Date.now() < deadline && (row as { reserved_tokens: string }).reserved_tokens !== "0");
+    expect(row).toEqual({ used_tokens: "0", reserved_tokens: "0" });
   });
 });
 

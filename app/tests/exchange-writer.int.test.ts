@@ -34,7 +34,7 @@ beforeAll(async () => {
   db = podDatabase(4, metrics);
   await db.start();
   messages = new MessageStore(db);
-  usage = new AiUsage(db, metrics);
+  usage = new AiUsage(db, metrics, { leaseReplies: 0 });
 });
 afterAll(async () => {
   await db?.close();
@@ -342,13 +342,20 @@ describe("token reservations", () => {
   });
 });
 
-/** A batch as `parley_reserve_tokens` takes it: one entry per reservation, in order. */
+/**
+ * A batch as `parley_reserve_tokens` takes it: one entry per reservation, in order. With `leases` and
+ * `smallestLeases`, the six-argument form (migration 11) that grants leases; without, the four-argument
+ * one.
+ */
 interface ReservationBatch {
   organizations: string[];
   months: string[];
   tokens: number[];
   budgets: number[];
+  leases?: number[];
+  smallestLeases?: number[];
 }
+type ReservationOutcome = { admitted: boolean; used_tokens: number; leased?: number };
 type BudgetRow = { organization: string; month: string; used: number; reserved: number };
 
 /**
@@ -359,7 +366,7 @@ type BudgetRow = { organization: string; month: string; used: number; reserved: 
 async function reserveOnRows(
   rows: BudgetRow[],
   batch: ReservationBatch,
-  reserve: (client: pg.PoolClient) => Promise<{ admitted: boolean; used_tokens: number }[]>,
+  reserve: (client: pg.PoolClient) => Promise<ReservationOutcome[]>,
 ) {
   const client = await admin.connect();
   try {
@@ -403,18 +410,28 @@ async function reserveOnRows(
 /** The batch in one call of the function. */
 const reserveBatch = (batch: ReservationBatch) => async (client: pg.PoolClient) =>
   (
-    await client.query(
-      "SELECT admitted, used_tokens::int FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], $4::bigint[])",
-      [batch.organizations, batch.months, batch.tokens, batch.budgets],
+    await client.query<ReservationOutcome>(
+      batch.leases
+        ? "SELECT admitted, used_tokens::int, leased::int FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])"
+        : "SELECT admitted, used_tokens::int FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], $4::bigint[])",
+      [
+        batch.organizations,
+        batch.months,
+        batch.tokens,
+        batch.budgets,
+        ...(batch.leases ? [batch.leases, batch.smallestLeases] : []),
+      ],
     )
   ).rows;
 
 /**
  * The specification: migration 7's statement for one reservation, run for each in turn (insert the
- * month's row when the budget is positive, else add to it only while used + reserved < budget).
+ * month's row when the budget is positive, else add to it only while used + reserved < budget). With
+ * leases, an admitted reservation then adds its lease: at most a sixteenth of what the budget has left,
+ * and none when that is less than the smallest lease asked for (migration 11).
  */
 const reserveOneByOne = (batch: ReservationBatch) => async (client: pg.PoolClient) => {
-  const outcomes: { admitted: boolean; used_tokens: number }[] = [];
+  const outcomes: ReservationOutcome[] = [];
   for (const [i, organization] of batch.organizations.entries()) {
     const params = [organization, batch.months[i], batch.tokens[i], batch.budgets[i]];
     const written = await client.query(
@@ -433,7 +450,29 @@ const reserveOneByOne = (batch: ReservationBatch) => async (client: pg.PoolClien
             [organization, batch.months[i]],
           )
         ).rows[0]?.used;
-    outcomes.push({ admitted, used_tokens: used ?? 0 });
+    if (!batch.leases) {
+      outcomes.push({ admitted, used_tokens: used ?? 0 });
+      continue;
+    }
+    let leased = 0;
+    if (admitted) {
+      const row = (
+        await client.query(
+          "SELECT used_tokens::int AS used, reserved_tokens::int AS reserved FROM ai_token_budget WHERE organization_id = $1 AND month = $2",
+          [organization, batch.months[i]],
+        )
+      ).rows[0];
+      leased = Math.min(
+        batch.leases[i]!,
+        Math.max(Math.trunc((batch.budgets[i]! - row.used - row.reserved) / 16), 0),
+      );
+      if (leased < batch.smallestLeases![i]!) leased = 0;
+      await client.query(
+        "UPDATE ai_token_budget SET reserved_tokens = reserved_tokens + $3 WHERE organization_id = $1 AND month = $2",
+        [organization, batch.months[i], leased],
+      );
+    }
+    outcomes.push({ admitted, used_tokens: used ?? 0, leased });
   }
   return outcomes;
 };
@@ -447,52 +486,67 @@ describe("token reservations, as one after another", () => {
       .sort();
   });
 
-  it("gives every batch the outcomes and rows of its reservations made one after another (fast-check)", async () => {
-    const rowsArbitrary = fc.uniqueArray(
-      fc.record({
+  it.each([
+    ["without leases (the four-argument form)", false],
+    [
+      "with leases, each at most a sixteenth of what the budget leaves and at least the smallest asked for",
+      true,
+    ],
+  ])(
+    "gives every batch the outcomes and rows of its reservations made one after another, %s (fast-check)",
+    async (_, withLeases) => {
+      const rowsArbitrary = fc.uniqueArray(
+        fc.record({
+          organization: fc.nat({ max: 2 }),
+          month: fc.nat({ max: 1 }),
+          used: fc.nat({ max: 1500 }),
+          reserved: fc.nat({ max: 600 }),
+        }),
+        { selector: (row) => `${row.organization}/${row.month}`, maxLength: 6 },
+      );
+      const reservationArbitrary = fc.record({
         organization: fc.nat({ max: 2 }),
         month: fc.nat({ max: 1 }),
-        used: fc.nat({ max: 1500 }),
-        reserved: fc.nat({ max: 600 }),
-      }),
-      { selector: (row) => `${row.organization}/${row.month}`, maxLength: 6 },
-    );
-    const reservationArbitrary = fc.record({
-      organization: fc.nat({ max: 2 }),
-      month: fc.nat({ max: 1 }),
-      tokens: fc.nat({ max: 400 }),
-      budget: fc.constantFrom(-5, 0, 1, 500, 1000, 2000),
-    });
-    await fc.assert(
-      fc.asyncProperty(
-        rowsArbitrary,
-        fc.array(reservationArbitrary, { maxLength: 24 }),
-        fc.boolean(),
-        async (rows, reservations, sorted) => {
-          // Sorted as the app sends them (each row's reservations together), or in any order.
-          const ordered = sorted
-            ? [...reservations].sort((a, b) => a.organization - b.organization || a.month - b.month)
-            : reservations;
-          const batch: ReservationBatch = {
-            organizations: ordered.map((r) => organizations[r.organization]!),
-            months: ordered.map((r) => months[r.month]!),
-            tokens: ordered.map((r) => r.tokens),
-            budgets: ordered.map((r) => r.budget),
-          };
-          const budgetRows = rows.map((row) => ({
-            ...row,
-            organization: organizations[row.organization]!,
-            month: months[row.month]!,
-          }));
-          const inOneCall = await reserveOnRows(budgetRows, batch, reserveBatch(batch));
-          const oneByOne = await reserveOnRows(budgetRows, batch, reserveOneByOne(batch));
-          expect(inOneCall.outcomes).toEqual(oneByOne.outcomes);
-          expect(inOneCall.rows).toEqual(oneByOne.rows);
-        },
-      ),
-      { numRuns: 60 },
-    );
-  });
+        tokens: fc.nat({ max: 400 }),
+        budget: fc.constantFrom(-5, 0, 1, 500, 1000, 2000),
+        // Around a sixteenth of a budget of 1000 or 2000 (62 and 125).
+        lease: fc.constantFrom(0, 1, 10, 40, 62, 63, 125),
+        smallestLease: fc.constantFrom(0, 1, 30, 62),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          rowsArbitrary,
+          fc.array(reservationArbitrary, { maxLength: 24 }),
+          fc.boolean(),
+          async (rows, reservations, sorted) => {
+            // Sorted as the app sends them (each row's reservations together), or in any order.
+            const ordered = sorted
+              ? [...reservations].sort((a, b) => a.organization - b.organization || a.month - b.month)
+              : reservations;
+            const batch: ReservationBatch = {
+              organizations: ordered.map((r) => organizations[r.organization]!),
+              months: ordered.map((r) => months[r.month]!),
+              tokens: ordered.map((r) => r.tokens),
+              budgets: ordered.map((r) => r.budget),
+              ...(withLeases
+                ? { leases: ordered.map((r) => r.lease), smallestLeases: ordered.map((r) => r.smallestLease) }
+                : {}),
+            };
+            const budgetRows = rows.map((row) => ({
+              ...row,
+              organization: organizations[row.organization]!,
+              month: months[row.month]!,
+            }));
+            const inOneCall = await reserveOnRows(budgetRows, batch, reserveBatch(batch));
+            const oneByOne = await reserveOnRows(budgetRows, batch, reserveOneByOne(batch));
+            expect(inOneCall.outcomes).toEqual(oneByOne.outcomes);
+            expect(inOneCall.rows).toEqual(oneByOne.rows);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    },
+  );
 
   it("writes each budget row once per call, however many of the call's reservations it admits", async () => {
     const [existing, absent] = organizations;
@@ -564,7 +618,7 @@ describe("budget rows across pods", () => {
     await Promise.all([usage.reserve(low!, 1), usage.reserve(high!, 1)]);
     const otherPod = podDatabase(2, createMetrics({ version: "t", commit: "t" }));
     await otherPod.start();
-    const otherUsage = new AiUsage(otherPod, metrics);
+    const otherUsage = new AiUsage(otherPod, metrics, { leaseReplies: 0 });
     const holds: BudgetRowsHold[] = [];
     try {
       const holdLow = await holdBudgetRows([low!]);

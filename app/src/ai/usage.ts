@@ -4,11 +4,23 @@
  *
  * Budget check, atomic in PostgreSQL: before a provider call the organization reserves an upper bound
  * of the reply's tokens (prompt estimate + completion cap), and is admitted only while
- * `used + reserved < budget` — evaluated on the locked row (in `parley_reserve_tokens`, migration 8,
- * for each reservation of a batch in turn), so concurrent requests on any number of pods see each
- * other's reservations. When the reply is done,
- * the reservation becomes its real token count. Spend can pass the budget only by the one reply
- * admitted last (and by any reply using more tokens than it reserved), never by a burst of replies.
+ * `used + reserved < budget` — evaluated on the locked row (in `parley_reserve_tokens`, migrations 8
+ * and 11, for each reservation of a batch in turn), so concurrent requests on any number of pods see
+ * each other's reservations. When the reply is done, the reservation becomes its real token count.
+ * Spend can pass the budget only by the one reply admitted last (and by any reply using more tokens
+ * than it reserved), never by a burst of replies.
+ *
+ * Leases take that round trip off most replies. A reply the database admits may also reserve a lease
+ * for its process: `leaseReplies` times its own tokens (more when replies outpace refills), at most a
+ * sixteenth of what the budget has left, and at least one reply's tokens, else none (migration 11).
+ * The process then admits its next replies of that organization and month from the lease without
+ * asking, and asks for the next lease when half is drawn. Leased tokens are reserved tokens, so every
+ * pod's admissions count them and leases never take spend past the budget; near the limit no lease is
+ * granted and every reply is decided in the database as above. A lease no reply has drawn on for
+ * `leaseIdleMs` goes back to the budget, and all of them when the process closes. A budget lowered
+ * below what is used binds the leases already granted only when they are drawn or given back. A
+ * process that dies holding a lease leaves it reserved until the month ends, as it leaves the
+ * reservations of its replies in progress: at most one lease per organization it was serving.
  */
 import { perTurnLoader } from "../cache/per-turn-loader";
 import type { Database } from "../db/database";
@@ -80,16 +92,61 @@ const byBudgetRow = (a: Reservation, b: Reservation) => {
 
 interface PendingReservation extends Reservation {
   at: Date;
+  /** Tokens asked for beside the reservation's own, for this process's lease (0: none). */
+  lease: number;
+  /** The smallest lease worth having: one reply's tokens. */
+  smallestLease: number;
   resolve: (reservation: Reservation) => void;
   reject: (error: unknown) => void;
 }
+
+/** Tokens of an organization's month this process has reserved and not yet given to a reply. */
+interface Lease {
+  organizationId: string;
+  month: string;
+  available: number;
+  /** What the next lease asks for: `leaseReplies` replies, or more when replies outpace refills. */
+  size: number;
+  /** The tokens of the last reply that asked for a lease: a smaller one serves no reply. */
+  replyTokens: number;
+  /** When a reply last drew on it or tokens were added (Date.now()). */
+  touchedAt: number;
+  /** A reservation asking for a lease is queued or in flight. */
+  refilling: boolean;
+  /** Tokens replies drew from it or waited for while the refill was in flight. */
+  demand: number;
+  /** Replies that found it short while a refill was in flight: served from the refill when it comes. */
+  waiting: PendingReservation[];
+  /** When a lease was last refused (Date.now()): none is asked for in the `leaseIdleMs` after. */
+  refusedAt: number;
+}
+
+export interface AiUsageOptions {
+  /**
+   * A lease is this many times the tokens of the reply that asks for it; 0 reserves every reply on its
+   * own in the database.
+   */
+  leaseReplies?: number;
+  /** A lease no reply has drawn on for this long goes back to the budget. */
+  leaseIdleMs?: number;
+  now?: () => Date;
+}
+
+const noop = () => undefined;
 
 /** Distinct organizations' months read per turn: bounds the statements one turn sends. */
 const maxMonthReadsPerTurn = 100;
 
 export class AiUsage {
   private reservations: PendingReservation[] = [];
-  private reserving = false;
+  /** The reservation calls in flight, until the queue is empty. */
+  private reserving: Promise<void> | undefined;
+  private readonly leases = new Map<string, Lease>();
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly leaseReplies: number;
+  private readonly leaseIdleMs: number;
+  private readonly now: () => Date;
   /**
    * The month() calls of one event-loop turn, one statement per organization and month: every
    * dashboard of an organization asked for in the turn shares it. Each statement starts after the
@@ -111,23 +168,75 @@ export class AiUsage {
   constructor(
     private readonly db: Database,
     private readonly metrics: Metrics,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    options: AiUsageOptions = {},
+  ) {
+    this.leaseReplies = options.leaseReplies ?? 32;
+    this.leaseIdleMs = options.leaseIdleMs ?? 500;
+    this.now = options.now ?? (() => new Date());
+  }
 
   /**
-   * Reserves `tokens` of this month's budget, or throws BudgetExceededError. Reservations asked for
-   * while the previous call is in flight go together in the next one (`parley_reserve_tokens`,
-   * migration 8): admitted in their order exactly as if made one after another, one round trip, and
-   * one lock and one write of each budget row for the lot.
+   * Reserves `tokens` of this month's budget, or throws BudgetExceededError. From this process's lease
+   * when it holds enough; otherwise in the database, where reservations asked for while the previous
+   * call is in flight go together in the next one (`parley_reserve_tokens`): admitted in their order
+   * exactly as if made one after another, one round trip, and one lock and one write of each budget
+   * row for the lot.
    */
   reserve(organizationId: string, tokens: number): Promise<Reservation> {
     const at = this.now();
+    const month = monthOf(at);
+    const lease = this.leases.get(leaseKey(organizationId, month));
+    if (lease && lease.available >= tokens) {
+      lease.available -= tokens;
+      lease.touchedAt = Date.now();
+      if (lease.refilling) lease.demand += tokens;
+      else if (lease.available < lease.size / 2) this.refill(lease, at);
+      return Promise.resolve({ organizationId, month, tokens });
+    }
     return new Promise((resolve, reject) => {
-      this.reservations.push({ organizationId, month: monthOf(at), tokens, at, resolve, reject });
-      if (this.reserving) return;
-      this.reserving = true;
-      setImmediate(() => void this.drainReservations());
+      const pending = { organizationId, month, tokens, at, lease: 0, smallestLease: 0, resolve, reject };
+      if (this.leaseReplies === 0) return this.enqueue(pending);
+      const short = lease ?? this.newLease(organizationId, month);
+      if (short.refilling) {
+        short.waiting.push(pending);
+        short.demand += tokens;
+        return;
+      }
+      if (Date.now() - short.refusedAt < this.leaseIdleMs) return this.enqueue(pending);
+      // The reply asks for a lease with its own reservation: one round trip for both.
+      short.size = Math.max(short.size, this.leaseReplies * tokens);
+      short.replyTokens = tokens;
+      pending.lease = short.size;
+      pending.smallestLease = tokens;
+      short.refilling = true;
+      short.demand = 0;
+      this.enqueue(pending);
     });
+  }
+
+  /** Asks for the next lease before this one runs out. */
+  private refill(lease: Lease, at: Date): void {
+    if (Date.now() - lease.refusedAt < this.leaseIdleMs) return;
+    lease.refilling = true;
+    lease.demand = 0;
+    const { organizationId, month, size, replyTokens } = lease;
+    this.enqueue({
+      organizationId,
+      month,
+      tokens: 0,
+      at,
+      lease: size,
+      smallestLease: replyTokens,
+      resolve: noop,
+      reject: noop,
+    });
+  }
+
+  private enqueue(pending: PendingReservation): void {
+    this.reservations.push(pending);
+    this.reserving ??= new Promise((resolve) =>
+      setImmediate(() => void this.drainReservations().then(resolve)),
+    );
   }
 
   private async drainReservations(): Promise<void> {
@@ -138,22 +247,34 @@ export class AiUsage {
       const batch = this.reservations.splice(0, maxReservationBatch).sort(byBudgetRow);
       try {
         const ids = batch.map((pending) => pending.organizationId);
-        const result = await this.db.query<{ admitted: boolean; used_tokens: string; budget: string }>(
+        const result = await this.db.query<{
+          admitted: boolean;
+          used_tokens: string;
+          leased: string;
+          budget: string;
+        }>(
           "primary",
           "ai.budget.reserve",
           `WITH asked AS (
              SELECT o.n, coalesce((SELECT ${budgetSql} FROM organizations org WHERE org.id = o.id), 0) AS budget
              FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, n)
            )
-           SELECT r.admitted, r.used_tokens, a.budget
-           FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], ARRAY(SELECT budget FROM asked ORDER BY n))
-             WITH ORDINALITY AS r(admitted, used_tokens, n)
+           SELECT r.admitted, r.used_tokens, r.leased, a.budget
+           FROM public.parley_reserve_tokens($1::uuid[], $2::date[], $3::bigint[], ARRAY(SELECT budget FROM asked ORDER BY n), $4::bigint[], $5::bigint[])
+             WITH ORDINALITY AS r(admitted, used_tokens, leased, n)
            JOIN asked a USING (n)
            ORDER BY n`,
-          [ids, batch.map((pending) => pending.month), batch.map((pending) => pending.tokens)],
+          [
+            ids,
+            batch.map((pending) => pending.month),
+            batch.map((pending) => pending.tokens),
+            batch.map((pending) => pending.lease),
+            batch.map((pending) => pending.smallestLease),
+          ],
         );
         batch.forEach((pending, index) => {
           const row = result.rows[index];
+          if (pending.lease > 0) this.leaseAnswered(pending, row?.admitted ? Number(row.leased) : 0);
           if (row?.admitted)
             pending.resolve({
               organizationId: pending.organizationId,
@@ -166,14 +287,130 @@ export class AiUsage {
             );
         });
       } catch (error) {
-        for (const pending of batch) pending.reject(error);
+        for (const pending of batch) {
+          if (pending.lease > 0) this.leaseAnswered(pending, 0);
+          pending.reject(error);
+        }
       }
     }
-    this.reserving = false;
+    this.reserving = undefined;
   }
 
-  /** Gives a reservation back (the provider failed: nothing was spent). */
+  private newLease(organizationId: string, month: string): Lease {
+    const lease: Lease = {
+      organizationId,
+      month,
+      available: 0,
+      size: 0,
+      replyTokens: 0,
+      touchedAt: Date.now(),
+      refilling: false,
+      demand: 0,
+      waiting: [],
+      refusedAt: Number.NEGATIVE_INFINITY,
+    };
+    this.leases.set(leaseKey(organizationId, month), lease);
+    this.scheduleLeaseReturn();
+    return lease;
+  }
+
+  /**
+   * The answer to a lease asked for: the replies that waited for it are served from it, in order, or
+   * sent to the database when it is short. Half a lease must outlast a refill's round trip, so the next
+   * one asks for four times what replies took during this one's.
+   */
+  private leaseAnswered(pending: PendingReservation, leased: number): void {
+    const lease =
+      this.leases.get(leaseKey(pending.organizationId, pending.month)) ??
+      this.newLease(pending.organizationId, pending.month);
+    lease.refilling = false;
+    if (leased > 0) {
+      lease.available += leased;
+      lease.touchedAt = Date.now();
+      lease.size = Math.max(lease.size, 4 * lease.demand);
+    } else lease.refusedAt = Date.now();
+    const waiting = lease.waiting;
+    lease.waiting = [];
+    for (const reply of waiting) {
+      if (lease.available < reply.tokens) {
+        this.enqueue(reply);
+        continue;
+      }
+      lease.available -= reply.tokens;
+      reply.resolve({ organizationId: reply.organizationId, month: reply.month, tokens: reply.tokens });
+    }
+    if (leased > 0 && lease.available < lease.size / 2) this.refill(lease, pending.at);
+  }
+
+  private scheduleLeaseReturn(): void {
+    if (this.leaseTimer || this.closed) return;
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = undefined;
+      this.returnLeases(false).catch(noop);
+    }, this.leaseIdleMs);
+    this.leaseTimer.unref();
+  }
+
+  /**
+   * Gives back the leases no reply has drawn on for `leaseIdleMs` (`all`: every lease). In the
+   * settlement's function, which updates budget rows in the order reservations lock them. Tokens a
+   * failed call could not give back stay in their lease, to be given back later.
+   */
+  private async returnLeases(all: boolean): Promise<void> {
+    const idleSince = Date.now() - this.leaseIdleMs;
+    const returned: Lease[] = [];
+    for (const [key, lease] of this.leases) {
+      if (lease.refilling || (!all && lease.touchedAt > idleSince)) continue;
+      this.leases.delete(key);
+      if (lease.available > 0) returned.push(lease);
+    }
+    if (this.leases.size > 0) this.scheduleLeaseReturn();
+    if (returned.length === 0) return;
+    try {
+      await this.db.query(
+        "primary",
+        "ai.budget.return_leases",
+        "SELECT public.parley_settle_tokens($1::uuid[], $2::date[], $3::bigint[], $4::bigint[])",
+        [
+          returned.map((lease) => lease.organizationId),
+          returned.map((lease) => lease.month),
+          returned.map(() => 0),
+          returned.map((lease) => lease.available),
+        ],
+      );
+    } catch (error) {
+      for (const lease of returned) this.addToLease(lease.organizationId, lease.month, lease.available);
+      throw error;
+    }
+  }
+
+  private addToLease(organizationId: string, month: string, tokens: number): void {
+    const lease = this.leases.get(leaseKey(organizationId, month)) ?? this.newLease(organizationId, month);
+    lease.available += tokens;
+    lease.touchedAt = Date.now();
+  }
+
+  /**
+   * Gives every lease back to the budget, once the reservations in flight are answered. The process's
+   * replies must be finished: nothing reserves after this.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+    await this.reserving;
+    await this.returnLeases(true);
+  }
+
+  /**
+   * Gives a reservation back (the provider failed: nothing was spent): to this process's lease, for
+   * its next replies or to go back with it; without leases, to the budget.
+   */
   async release(reservation: Reservation): Promise<void> {
+    if (this.leaseReplies > 0 && !this.closed) {
+      this.addToLease(reservation.organizationId, reservation.month, reservation.tokens);
+      return;
+    }
     await this.db.query(
       "primary",
       "ai.budget.release",
@@ -269,6 +506,8 @@ export class AiUsage {
     };
   }
 }
+
+const leaseKey = (organizationId: string, month: string) => `${organizationId} ${month}`;
 
 const asError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)));
 

@@ -388,4 +388,82 @@ $$;
 REVOKE ALL ON FUNCTION public.parley_refresh_analytics(date) FROM PUBLIC;
 `,
   },
+  {
+    version: 11,
+    name: "AI token leases granted with reservations",
+    sql: `
+-- A process may ask, beside a reservation, for a lease: tokens it then gives to its next replies of the
+-- organization and month without a round trip (app/src/ai/usage.ts). Leased tokens are reserved tokens,
+-- so every reservation after them counts them. A lease comes with an admitted reservation and is at
+-- most a sixteenth of what the budget has left after that reservation (less than asked for when that
+-- is smaller), and none when that is smaller than the smallest lease asked for (one reply's tokens):
+-- leases never take used + reserved past the budget, each takes a bounded share of what is left, and
+-- near the limit none is granted, so every reply is decided here as in version 8. This is version 8
+-- with that one rule; the four-argument form, which processes of the previous release call during a
+-- rolling deploy, becomes this one without leases.
+CREATE FUNCTION public.parley_reserve_tokens(
+  organizations uuid[], months date[], tokens bigint[], budgets bigint[], leases bigint[], smallest_leases bigint[]
+)
+RETURNS TABLE (admitted boolean, used_tokens bigint, leased bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  row_used bigint;
+  row_reserved bigint;
+  -- Tokens admitted and leased on the current row in this call, not yet written.
+  added bigint := 0;
+  row_locked boolean := false;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(organizations, 1), 0) LOOP
+    IF i = 1 OR organizations[i] IS DISTINCT FROM organizations[i - 1] OR months[i] IS DISTINCT FROM months[i - 1] THEN
+      IF added <> 0 THEN
+        UPDATE public.ai_token_budget b SET reserved_tokens = b.reserved_tokens + added
+        WHERE b.organization_id = organizations[i - 1] AND b.month = months[i - 1];
+      END IF;
+      added := 0;
+      SELECT b.used_tokens, b.reserved_tokens INTO row_used, row_reserved FROM public.ai_token_budget b
+      WHERE b.organization_id = organizations[i] AND b.month = months[i] FOR UPDATE;
+      row_locked := FOUND;
+      IF NOT row_locked THEN
+        row_used := 0;
+        row_reserved := 0;
+      END IF;
+    END IF;
+    admitted := row_used + row_reserved + added < budgets[i];
+    IF admitted AND NOT row_locked THEN
+      INSERT INTO public.ai_token_budget (organization_id, month) VALUES (organizations[i], months[i])
+      ON CONFLICT (organization_id, month) DO NOTHING;
+      SELECT b.used_tokens, b.reserved_tokens INTO row_used, row_reserved FROM public.ai_token_budget b
+      WHERE b.organization_id = organizations[i] AND b.month = months[i] FOR UPDATE;
+      row_locked := true;
+      admitted := row_used + row_reserved + added < budgets[i];
+    END IF;
+    leased := 0;
+    IF admitted THEN
+      leased := greatest(least(leases[i], (budgets[i] - row_used - row_reserved - added - tokens[i]) / 16), 0);
+      IF leased < smallest_leases[i] THEN
+        leased := 0;
+      END IF;
+      added := added + tokens[i] + leased;
+      used_tokens := 0;
+    ELSE
+      used_tokens := row_used;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  IF added <> 0 THEN
+    UPDATE public.ai_token_budget b SET reserved_tokens = b.reserved_tokens + added
+    WHERE b.organization_id = organizations[array_length(organizations, 1)]
+      AND b.month = months[array_length(organizations, 1)];
+  END IF;
+END
+$$;
+CREATE OR REPLACE FUNCTION public.parley_reserve_tokens(organizations uuid[], months date[], tokens bigint[], budgets bigint[])
+RETURNS TABLE (admitted boolean, used_tokens bigint)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+  WITH z AS (SELECT array_fill(0::bigint, ARRAY[coalesce(array_length(organizations, 1), 0)]) AS zeros)
+  SELECT r.admitted, r.used_tokens
+  FROM z, public.parley_reserve_tokens(organizations, months, tokens, budgets, z.zeros, z.zeros) AS r
+$$;
+`,
+  },
 ];
