@@ -183,6 +183,36 @@ describe("spend", () => {
   });
 });
 
+describe("response cache", () => {
+  const exactCache = async () => [
+    await metricValue(/parley_cache_requests_total\{cache="ai_response",result="hit"\} (\d+)/),
+    await metricValue(/parley_cache_requests_total\{cache="ai_response",result="miss"\} (\d+)/),
+  ];
+
+  it("answers an identical prompt from the cache, counted once, and never from a version the chatbot has left", async () => {
+    const { tenant, chatbotId } = await routedTenant();
+    const question = "What are your opening hours?";
+    await ask(tenant, chatbotId, question);
+    expect(fake.received).toHaveLength(1);
+    const [hits, misses] = await exactCache();
+    const again = await ask(tenant, chatbotId, question);
+    expect(again.body.assistant_message.content).toBe(`You said: ${question}`);
+    expect(fake.received).toHaveLength(1);
+    expect(await exactCache()).toEqual([hits! + 1, misses]);
+    // An edit: the old version's answer stays cached under its own key, and is not used.
+    await db.query(
+      "UPDATE chatbots SET system_prompt = 'Answer in one word.', updated_at = now() WHERE id = $1",
+      [chatbotId],
+    );
+    await redis.del(keys.chatbot(tenant.organizationId, chatbotId));
+    await app.database.replicated();
+    const edited = await ask(tenant, chatbotId, question);
+    expect(edited.status).toBe(201);
+    expect(fake.received).toHaveLength(2);
+    expect(JSON.stringify(fake.received[1])).toContain("Answer in one word.");
+  });
+});
+
 describe("semantic response cache", () => {
   const semanticHits = () =>
     metricValue(/parley_cache_requests_total\{cache="ai_semantic",result="hit"\} (\d+)/);
