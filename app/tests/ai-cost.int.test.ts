@@ -65,27 +65,30 @@ async function metricValue(pattern: RegExp): Promise<number> {
   return match ? Number(match[1]) : 0;
 }
 
-beforeAll(async () => {
-  fake = await startFakeOpenAi();
-  const env = {
-    AI_PROVIDER: "openai",
-    OPENAI_BASE_URL: fake.baseUrl,
-    OPENAI_API_KEY: "sk-fake",
-    OPENAI_MODEL: "fake-model",
-  };
-  // Completion cap 8: the fake always answers with 7 completion tokens.
-  const smallCap = (config: TestApp["config"]) => ({
-    ...config,
-    ai: { ...config.ai, maxCompletionTokens: 8 },
-  });
-  app = await startTestApp("aicost", smallCap, env);
-  // A second "pod": its own process state, the same database and Redis.
-  second = await startTestApp(
+const providerEnv = () => ({
+  AI_PROVIDER: "openai",
+  OPENAI_BASE_URL: fake.baseUrl,
+  OPENAI_API_KEY: "sk-fake",
+  OPENAI_MODEL: "fake-model",
+});
+// Completion cap 8: the fake always answers with 7 completion tokens.
+const smallCap = (config: TestApp["config"]) => ({
+  ...config,
+  ai: { ...config.ai, maxCompletionTokens: 8 },
+});
+/** Another "pod": its own process state, the same database and Redis as `app`. */
+const anotherPod = () =>
+  startTestApp(
     "aicost",
     (config) => ({ ...smallCap(config), redisUrl: app.config.redisUrl }),
-    env,
+    providerEnv(),
     app.database,
   );
+
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+  app = await startTestApp("aicost", smallCap, providerEnv());
+  second = await anotherPod();
   db = new pg.Pool({ connectionString: app.database.primaryUrl });
   redis = new Redis(app.config.redisUrl);
 });
@@ -365,6 +368,32 @@ describe("monthly token budget", () => {
     expect(streamed.status).toBe(429);
     expect(streamed.headers.get("content-type")).toContain("application/json");
     expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("ai_budget_exceeded");
+  });
+
+  it("gives its token leases back when it shuts down", async () => {
+    const pod = await anotherPod();
+    try {
+      const tenant = await registerTenant(pod.url);
+      const chatbot = await api(pod.url, "POST", "/api/chatbots", {
+        token: tenant.token,
+        body: { name: "L" },
+      });
+      expect((await ask(tenant, chatbot.body.id, "How do I export my data?", pod.url)).status).toBe(201);
+      const reserved = async () =>
+        Number(
+          (
+            await db.query("SELECT reserved_tokens FROM ai_token_budget WHERE organization_id = $1", [
+              tenant.organizationId,
+            ])
+          ).rows[0].reserved_tokens,
+        );
+      // The free plan's budget leaves room for a lease, held beyond the reply just settled.
+      expect(await reserved()).toBeGreaterThan(0);
+      await pod.close();
+      expect(await reserved()).toBe(0);
+    } finally {
+      await pod.close();
+    }
   });
 
   it("gives the reservation back when the provider fails, through the process's lease once it is idle", async () => {
