@@ -17,10 +17,10 @@
  * asking, and asks for the next lease when half is drawn. Leased tokens are reserved tokens, so every
  * pod's admissions count them and leases never take spend past the budget; near the limit no lease is
  * granted and every reply is decided in the database as above. A lease no reply has drawn on for
- * `leaseIdleMs` goes back to the budget, and all of them when the process closes. A budget lowered
- * below what is used binds the leases already granted only when they are drawn or given back. A
+ * `leaseIdleMs` goes back to the budget, and all of them when the process closes. Lowering a budget
+ * takes no lease back: its tokens may still be given to replies until it is drawn or goes back. A
  * process that dies holding a lease leaves it reserved until the month ends, as it leaves the
- * reservations of its replies in progress: at most one lease per organization it was serving.
+ * reservations of its replies in progress: at most one lease per organization and month it served.
  */
 import { perTurnLoader } from "../cache/per-turn-loader";
 import type { Database } from "../db/database";
