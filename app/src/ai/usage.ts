@@ -196,13 +196,13 @@ export class AiUsage {
     return new Promise((resolve, reject) => {
       const pending = { organizationId, month, tokens, at, lease: 0, smallestLease: 0, resolve, reject };
       if (this.leaseReplies === 0) return this.enqueue(pending);
-      const short = lease ?? this.newLease(organizationId, month);
+      const short = this.leaseOf(organizationId, month);
       if (short.refilling) {
         short.waiting.push(pending);
         short.demand += tokens;
         return;
       }
-      if (Date.now() - short.refusedAt < this.leaseIdleMs) return this.enqueue(pending);
+      if (this.recentlyRefused(short)) return this.enqueue(pending);
       // The reply asks for a lease with its own reservation: one round trip for both.
       short.size = Math.max(short.size, this.leaseReplies * tokens);
       short.replyTokens = tokens;
@@ -216,7 +216,7 @@ export class AiUsage {
 
   /** Asks for the next lease before this one runs out. */
   private refill(lease: Lease, at: Date): void {
-    if (Date.now() - lease.refusedAt < this.leaseIdleMs) return;
+    if (this.recentlyRefused(lease)) return;
     lease.refilling = true;
     lease.demand = 0;
     const { organizationId, month, size, replyTokens } = lease;
@@ -296,7 +296,10 @@ export class AiUsage {
     this.reserving = undefined;
   }
 
-  private newLease(organizationId: string, month: string): Lease {
+  /** The process's lease of the organization's month, created empty when it has none. */
+  private leaseOf(organizationId: string, month: string): Lease {
+    const known = this.leases.get(leaseKey(organizationId, month));
+    if (known) return known;
     const lease: Lease = {
       organizationId,
       month,
@@ -320,9 +323,7 @@ export class AiUsage {
    * one asks for four times what replies took during this one's.
    */
   private leaseAnswered(pending: PendingReservation, leased: number): void {
-    const lease =
-      this.leases.get(leaseKey(pending.organizationId, pending.month)) ??
-      this.newLease(pending.organizationId, pending.month);
+    const lease = this.leaseOf(pending.organizationId, pending.month);
     lease.refilling = false;
     if (leased > 0) {
       lease.available += leased;
@@ -340,6 +341,11 @@ export class AiUsage {
       reply.resolve({ organizationId: reply.organizationId, month: reply.month, tokens: reply.tokens });
     }
     if (leased > 0 && lease.available < lease.size / 2) this.refill(lease, pending.at);
+  }
+
+  /** A lease was refused within `leaseIdleMs`: none is asked for meanwhile. */
+  private recentlyRefused(lease: Lease): boolean {
+    return Date.now() - lease.refusedAt < this.leaseIdleMs;
   }
 
   private scheduleLeaseReturn(): void {
@@ -385,7 +391,7 @@ export class AiUsage {
   }
 
   private addToLease(organizationId: string, month: string, tokens: number): void {
-    const lease = this.leases.get(leaseKey(organizationId, month)) ?? this.newLease(organizationId, month);
+    const lease = this.leaseOf(organizationId, month);
     lease.available += tokens;
     lease.touchedAt = Date.now();
   }
