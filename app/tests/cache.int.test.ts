@@ -153,6 +153,38 @@ it("answers one turn's reads with one Redis call, each with its own pins, key an
   expect(loaders.map((loader) => loader.calls)).toEqual([[], [], [true], [false]]);
 });
 
+it("sends a turn's reads of the same key, field and pins once, and gives each its own answer", async () => {
+  const load = (value: string) => async () => value;
+  await cache.read({ cache: "t", key: "k13", field: "f", ttlSeconds: 60, pins: [], load: load("shared") });
+  await eventually(
+    async () => (await redis.client.hexists("k13", "f")) === 1,
+    "k13's field written to Redis",
+  );
+  await redis.client.set("pin:k13", "1", "PX", 60_000);
+  const notLoaded = slowLoader("not read");
+  const pinnedLoader = slowLoader("from the primary");
+  const hitsBefore = await counted("hit");
+  const calls = vi.spyOn(redis.client, "cacheRead");
+  const same = { cache: "t", key: "k13", field: "f", ttlSeconds: 60, pins: [], load: notLoaded.load };
+  const values = await Promise.all([
+    cache.readJson(same),
+    cache.read(same),
+    cache.readJson(same),
+    // The same key under a pin, and another field: reads of their own.
+    cache.read({ ...same, pins: ["pin:k13"], load: pinnedLoader.load }),
+    cache.read({ ...same, field: "g", load: load("g") }),
+  ]);
+  expect(calls).toHaveBeenCalledTimes(1);
+  // The script's keys: the generation, then each distinct read's pins and key (three reads, not five).
+  expect(calls.mock.calls[0]!.slice(0, 6)).toEqual([5, "cache:generation", "k13", "pin:k13", "k13", "k13"]);
+  calls.mockRestore();
+  expect(values).toEqual(['"shared"', "shared", '"shared"', "from the primary", "g"]);
+  expect(notLoaded.calls).toEqual([]);
+  expect(pinnedLoader.calls).toEqual([true]);
+  // Every caller is counted, shared read or not.
+  expect(await counted("hit")).toBe(hitsBefore + 3);
+});
+
 it("answers one turn's pin checks with one Redis call, each with its own pins, falling back to none when Redis fails", async () => {
   // Another pod's pins: this process knows none of them locally.
   const otherPod = new Cache(redis, metrics, log, 500);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
 import pg from "pg";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eventually } from "../../tests/support/app/faults";
 import {
   api,
@@ -185,7 +185,15 @@ describe("list pages in one statement (app/src/data/keyset.ts, OrganizationPages
       const oneByOne = [];
       for (const ask of asked) oneByOne.push(await ask());
       const [replicaBefore, primaryBefore] = [await statements("replica"), await statements("primary")];
-      expect(await Promise.all(asked.map((ask) => ask()))).toEqual(oneByOne);
+      const reads = vi.spyOn(db, "read");
+      // Each page asked twice in the turn: the statements read each distinct page once.
+      const together = await Promise.all([...asked, ...asked].map((ask) => ask()));
+      expect(together).toEqual([...oneByOne, ...oneByOne]);
+      expect(together[asked.length]).toBe(together[0]);
+      expect(reads.mock.calls.map(([, , [organizations]]) => (organizations as string[]).length)).toEqual([
+        4, 1,
+      ]);
+      reads.mockRestore();
       expect([await statements("replica"), await statements("primary")]).toEqual([
         replicaBefore + 1,
         primaryBefore + 1,

@@ -31,6 +31,10 @@ interface PageRequest {
   limit: number;
 }
 
+/** Requests of one turn for the same page are read once and share its rows (perTurnLoader). */
+const pageIdentity = ({ organizationId, cursor, limit }: PageRequest) =>
+  `${organizationId} ${cursor?.createdAt ?? ""} ${cursor?.id ?? ""} ${limit}`;
+
 /** Requests per statement: bounds one statement's rows (each request reads at most limit + 1). */
 const maxPagesPerStatement = 100;
 
@@ -48,8 +52,16 @@ const maxPagesPerStatement = 100;
  */
 export class OrganizationPages<R extends { created_at: string; id: string }> {
   private readonly loaders = {
-    replica: perTurnLoader<PageRequest, R[]>((requests) => this.read(requests, false), maxPagesPerStatement),
-    primary: perTurnLoader<PageRequest, R[]>((requests) => this.read(requests, true), maxPagesPerStatement),
+    replica: perTurnLoader<PageRequest, R[]>(
+      (requests) => this.read(requests, false),
+      maxPagesPerStatement,
+      pageIdentity,
+    ),
+    primary: perTurnLoader<PageRequest, R[]>(
+      (requests) => this.read(requests, true),
+      maxPagesPerStatement,
+      pageIdentity,
+    ),
   };
   private readonly sql: string;
 
