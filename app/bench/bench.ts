@@ -31,6 +31,7 @@ import { buildApp, containerEnv } from "../build";
 import { hashPassword } from "../src/auth/password";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
+import { encodeCursor } from "../src/domain/cursor";
 import { seedDemo } from "../src/seed";
 import { checkBudgets, loadBudgets } from "./budgets";
 import {
@@ -407,6 +408,15 @@ async function main(): Promise<void> {
        FROM generate_series(1, $3::int) AS n`,
       [cursorConversation, demo.organizationId, cursorCount + 10],
     );
+    // A page of the conversation list per user, each before a conversation of its own, so no two
+    // requests of a turn ask for the same page (the replica read with nothing shared, as context).
+    const userCursors = (
+      await db.query<{ created_at: Date; id: string }>(
+        `SELECT created_at, id FROM conversations WHERE organization_id = $1
+         ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [demo.organizationId, userCount],
+      )
+    ).rows.map((row) => encodeCursor({ createdAt: row.created_at.toISOString(), id: row.id }));
     await db.end();
 
     console.log("Measuring the knowledge provider's CPU (while the read-your-writes window passes)…");
@@ -461,6 +471,21 @@ async function main(): Promise<void> {
         script: cycling("/api/conversations?limit=20"),
       },
       {
+        key: "replicaReadDistinct",
+        name: "GET /api/conversations, a page per user (uncached, nothing shared; context)",
+        url: base,
+        script: (run) =>
+          cyclingRequests(
+            {
+              tokens,
+              conversations: userConversations,
+              cursors: userCursors,
+              path: "/api/conversations?limit=20&cursor={cursor}",
+            },
+            run,
+          ),
+      },
+      {
         key: "postMessage",
         name: "POST message (built-in provider)",
         url: base,
@@ -484,7 +509,8 @@ async function main(): Promise<void> {
     // so a ratio budget compares its scenario with the baseline measured around it, half before and
     // half after, rather than with a baseline run minutes earlier.
     const baselineSlice = () => wrk({ url: expressUrl, connections, durationMs: durationMs / 2 });
-    const ratioBudgeted = new Set<string>(Object.keys(budgets.throughputRatios));
+    // The list read with nothing shared is context, but compared with the budgeted one the same way.
+    const ratioAround = new Set<string>([...Object.keys(budgets.throughputRatios), "replicaReadDistinct"]);
     // BENCH_SCENARIOS=healthz,cachedChatbot runs only those (and the baselines), for profiling.
     const only = process.env.BENCH_SCENARIOS?.split(",").map((key) => key.trim());
     for (const scenario of scenarios.filter(
@@ -496,7 +522,7 @@ async function main(): Promise<void> {
       const before = isApp(scenario.url) ? await appReading(`${base}/metrics`) : undefined;
       sampler.window();
       const server = scenario.server ?? app;
-      const baselineBefore = ratioBudgeted.has(scenario.key) ? await baselineSlice() : undefined;
+      const baselineBefore = ratioAround.has(scenario.key) ? await baselineSlice() : undefined;
       const cpuBefore = cpuMs(server.pid);
       const result = await wrk({
         url: scenario.url,

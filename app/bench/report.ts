@@ -13,6 +13,7 @@ export const scenarioKeys = [
   "cachedChatbot",
   "cachedMessages",
   "replicaRead",
+  "replicaReadDistinct",
   "postMessage",
   "mixed",
   "sse",
@@ -24,8 +25,8 @@ export interface ScenarioResult extends LoadResult {
   name: string;
   connections: number;
   /**
-   * req/s as a multiple of the Express 5 hello baseline: for a scenario with a ratio budget, the
-   * baseline measured just before and just after it (`baselineRequestsPerSecond`); for the others,
+   * req/s as a multiple of the Express 5 hello baseline: for a scenario with a ratio budget (and the
+   * list read with nothing shared, its context), the baseline measured just before and just after it (`baselineRequestsPerSecond`); for the others,
    * the baseline row of the same run.
    */
   ratio: number;

@@ -1,4 +1,8 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { ensureBinaries } from "../../scripts/platform";
+import { wrk } from "./load";
 import { cloudflareOriginHeaders, cyclingRequests, mixedUser } from "./scripts";
 
 const users = { tokens: ["t1", "t2", "t3"], conversations: ["c1", "c2", "c3"] };
@@ -49,5 +53,36 @@ describe("bench wrk scripts", () => {
     }
     // In lockstep (every user at step ⌊n / users⌋ mod 6, from 0 each run) the first 1500 are all lists.
     expect(shares(0, 1_499, 500, (counter) => Math.floor(counter / 500) % 6)).toEqual([100, 0, 0]);
+  });
+
+  it("send each user's own cursor where the path asks for one (run by wrk against a real server)", async () => {
+    ensureBinaries(["wrk"], () => {});
+    const seen = new Map<string, Set<string>>();
+    const server = createServer((request, response) => {
+      const url = new URL(request.url!, "http://x");
+      const token = request.headers.authorization!.replace("Bearer ", "");
+      const cursors = seen.get(token) ?? new Set<string>();
+      cursors.add(`${url.pathname} ${url.searchParams.get("cursor")}`);
+      seen.set(token, cursors);
+      response.end("{}");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const script = cyclingRequests(
+        { ...users, cursors: ["k1", "k2", "k3"], path: "/api/conversations?limit=20&cursor={cursor}" },
+        1,
+      );
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const result = await wrk({ url, script, connections: 2, durationMs: 1_000 });
+      expect(result.errors).toBe(0);
+      expect(Object.fromEntries([...seen].map(([token, cursors]) => [token, [...cursors]]))).toEqual({
+        t1: ["/api/conversations k1"],
+        t2: ["/api/conversations k2"],
+        t3: ["/api/conversations k3"],
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

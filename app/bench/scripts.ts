@@ -59,18 +59,27 @@ end
 
 /**
  * Every request the same route, each from the next user. `{conversation}` in `path` becomes that
- * user's conversation; `%d` in `body` a request counter (so no two messages are the same).
+ * user's conversation, `{cursor}` that user's entry of `cursors`; `%d` in `body` a request counter (so
+ * no two messages are the same).
  */
 export function cyclingRequests(
-  options: Users & { path: string; method?: string; body?: (counterPlaceholder: string) => string },
+  options: Users & {
+    path: string;
+    method?: string;
+    body?: (counterPlaceholder: string) => string;
+    /** One per user, same order as `tokens`. */
+    cursors?: string[];
+  },
   run: number,
 ): string {
   const body = options.body ? lua(JSON.stringify({ content: options.body("%d") })) : "nil";
   return `${prelude(options, run, {})}
+local cursors = ${luaList(options.cursors ?? [])}
 request = function()
   counter = counter + 1
   local user = (counter % #tokens) + 1
   local path = string.gsub(${lua(options.path)}, "{conversation}", conversations[user])
+  if #cursors > 0 then path = string.gsub(path, "{cursor}", cursors[user]) end
   local body = ${body}
   if body then body = string.format(body, counter) end
   return call(${lua(options.method ?? "GET")}, path, user, body)
