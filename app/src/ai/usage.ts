@@ -152,18 +152,17 @@ export class AiUsage {
    * dashboard of an organization asked for in the turn shares it. Each statement starts after the
    * requests it answers arrived, so nothing is older than a read of its own would be.
    */
-  private readonly monthReads = perTurnLoader<string, MonthUsage>(async (asked) => {
-    const distinct = [...new Set(asked)];
-    const read = await Promise.allSettled(distinct.map((key) => this.readMonth(key)));
-    // One organization's failure is that organization's answer only.
-    const byKey = new Map(
-      distinct.map((key, index) => {
-        const outcome = read[index]!;
-        return [key, outcome.status === "fulfilled" ? outcome.value : asError(outcome.reason)];
-      }),
-    );
-    return asked.map((key) => byKey.get(key)!);
-  }, maxMonthReadsPerTurn);
+  private readonly monthReads = perTurnLoader<string, MonthUsage>(
+    async (distinct) => {
+      const read = await Promise.allSettled(distinct.map((key) => this.readMonth(key)));
+      // One organization's failure is that organization's answer only.
+      return read.map((outcome) =>
+        outcome.status === "fulfilled" ? outcome.value : asError(outcome.reason),
+      );
+    },
+    maxMonthReadsPerTurn,
+    (key) => key,
+  );
 
   constructor(
     private readonly db: Database,
