@@ -181,6 +181,35 @@ describe("exchange writer", () => {
     expect(new Set(times).size).toBe(times.length);
   });
 
+  it("sends the next batch before the callers of the one before it are answered", async () => {
+    const { organizationId, userId, conversations } = await tenant(1);
+    const store = (content: string) =>
+      messages.storeExchange({
+        organizationId,
+        conversationId: conversations[0]!,
+        userId,
+        userContent: content,
+        assistantContent: "a",
+      });
+    // pg-pool hands a statement to an idle client from process.nextTick (pg-pool's connect()): counted
+    // where the client is given it.
+    const query = pg.Client.prototype.query;
+    let sent = 0;
+    pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
+      if ((args[0] as { name?: string } | undefined)?.name?.startsWith("messages.store_exchange")) sent++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      // One conversation: two batches, the second sent once the first is written.
+      const sentWhenFirstAnswered = store("first").then(() => sent);
+      const second = store("second");
+      expect(await sentWhenFirstAnswered).toBe(2);
+      expect((await second)?.user_message.content).toBe("second");
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+  });
+
   it("keeps one conversation's exchanges whole and in commit order when two pods write it at once", async () => {
     const { organizationId, userId, conversations } = await tenant(1);
     const conversationId = conversations[0]!;

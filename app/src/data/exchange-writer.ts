@@ -122,39 +122,70 @@ export class ExchangeWriter {
       if (!this.writing) {
         this.writing = true;
         // The exchanges finished in this turn of the event loop join the first batch.
-        setImmediate(() => void this.drain());
+        setImmediate(() => void this.writeNext());
       }
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch: Pending[] = [];
-      const later: Pending[] = [];
-      const conversations = new Set<string>();
-      for (const pending of this.queue) {
-        if (batch.length < maxBatch && !conversations.has(pending.input.conversationId)) {
-          conversations.add(pending.input.conversationId);
-          batch.push(pending);
-        } else later.push(pending);
-      }
-      this.queue = later;
-      await this.writeSettling(batch);
+  /**
+   * Writes the next batch, if any exchange is waiting. The batch after it leaves as soon as its
+   * statement is done, before its callers are answered: answering a batch (each caller's response
+   * written) took about a millisecond under POST, and the next statement waited for that
+   * (docs/performance.md, fifteenth round).
+   */
+  private async writeNext(): Promise<void> {
+    const batch = this.takeBatch();
+    if (batch.length === 0) {
+      this.writing = false;
+      return;
     }
-    this.writing = false;
+    let rows: Map<string, Message>;
+    try {
+      rows = await this.write(batch);
+    } catch (error) {
+      await this.settleFailed(batch, error);
+      return this.writeNext();
+    }
+    void this.writeNext();
+    // pg sends a statement from process.nextTick (pg-pool's connect() hands over an idle client in a
+    // pulse on the tick queue), which runs only after the microtask queue is empty. Callers resolved
+    // here would write their responses first; resolved from a later tick, they do it after the next
+    // batch has left.
+    process.nextTick(() => {
+      for (const pending of batch) pending.resolve(exchangeOf(pending, rows));
+    });
   }
 
-  /** Writes a batch and settles its promises; a failed batch is retried one exchange at a time. */
-  private async writeSettling(batch: Pending[]): Promise<void> {
-    try {
-      const rows = await this.write(batch);
-      for (const pending of batch) pending.resolve(exchangeOf(pending, rows));
-    } catch (error) {
-      if (batch.length === 1 || isConnectionError(error)) {
-        for (const pending of batch) pending.reject(error);
-        return;
+  /** The queue's next batch: at most maxBatch exchanges, one per conversation, in arrival order. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const later: Pending[] = [];
+    const conversations = new Set<string>();
+    for (const pending of this.queue) {
+      if (batch.length < maxBatch && !conversations.has(pending.input.conversationId)) {
+        conversations.add(pending.input.conversationId);
+        batch.push(pending);
+      } else later.push(pending);
+    }
+    this.queue = later;
+    return batch;
+  }
+
+  /**
+   * A failed batch: written again one exchange at a time, so only the exchange at fault fails; a batch
+   * of one, or a lost connection (the outcome unknown), fails every exchange with the error.
+   */
+  private async settleFailed(batch: Pending[], error: unknown): Promise<void> {
+    if (batch.length === 1 || isConnectionError(error)) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    for (const pending of batch) {
+      try {
+        pending.resolve(exchangeOf(pending, await this.write([pending])));
+      } catch (alone) {
+        pending.reject(alone);
       }
-      for (const pending of batch) await this.writeSettling([pending]);
     }
   }
 
