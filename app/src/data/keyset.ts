@@ -40,9 +40,9 @@ const maxPagesPerStatement = 100;
 
 /**
  * An organization's pages of `table` (chatbots, conversations), the pages asked for in one event-loop
- * turn read by one statement: each request is a row of `unnest(...)` and its page a LATERAL index scan,
- * the same rows the one-page query returns. Each request still reads its own page (nothing is shared
- * between requests); what a batch saves is the round trips, each a socket write that wakes a
+ * turn read by one statement: each distinct request is a row of `unnest(...)` and its page a LATERAL
+ * index scan, the same rows the one-page query returns; requests of the turn for the same page share
+ * that row (pageIdentity). A batch also saves the round trips, each a socket write that wakes a
  * PostgreSQL backend: the largest cost of an uncached list read (docs/performance.md). Reads pinned to
  * the primary batch apart from replica reads.
  *
