@@ -4,10 +4,9 @@
  * it becomes ready, serves the API, and on SIGTERM turns readiness 503, finishes the in-flight
  * request and exits 0.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { freePort } from "../../scripts/platform";
 import {
   api,
   createChatbot,
@@ -15,24 +14,20 @@ import {
   jwtSecret,
   registerTenant,
 } from "../../tests/support/app/harness";
+import { type AppProcess, startAppProcess } from "../../tests/support/app/process";
 import { createTestDatabase, createTestRedisUrl } from "../../tests/support/platform";
 import { buildApp } from "../build";
 
 const root = join(__dirname, "..", "..");
-let child: ChildProcess | undefined;
-let output = "";
-let base: string;
+let app: AppProcess | undefined;
 let env: NodeJS.ProcessEnv;
 let bundle: string;
 
 beforeAll(async () => {
   bundle = await buildApp(root);
   const database = await createTestDatabase("bundle");
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   env = {
     PATH: process.env.PATH,
-    PORT: String(port),
     DATABASE_URL: database.primaryUrl,
     DATABASE_REPLICA_URL: database.replicaUrl,
     REDIS_URL: await createTestRedisUrl(),
@@ -45,7 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  if (child && child.exitCode === null) child.kill("SIGKILL");
+  if (app && app.child.exitCode === null) app.child.kill("SIGKILL");
 });
 
 it("migrates, starts, serves and shuts down gracefully on SIGTERM", async () => {
@@ -54,20 +49,8 @@ it("migrates, starts, serves and shuts down gracefully on SIGTERM", async () => 
   expect(migrated.stdout).toMatch(/^migrate: schema up to date/);
   expect(migrated.status).toBe(0);
 
-  child = spawn(process.execPath, [bundle], { env, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const ready = await fetch(`${base}/readyz`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (ready === 200) break;
-    if (Date.now() > deadline) throw new Error(`bundle never became ready:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  app = await startAppProcess([bundle], env);
+  const { child, url: base, exited } = app;
   const metrics = String((await api(base, "GET", "/metrics")).body);
   expect(metrics).toContain('parley_build_info{version="1.2.3",commit="abc1234"} 1');
   expect((await api(base, "GET", "/")).status).toBe(200);
@@ -86,8 +69,9 @@ it("migrates, starts, serves and shuts down gracefully on SIGTERM", async () => 
   const answered = await inFlight;
   expect(answered.status).toBe(201);
   expect(answered.body.assistant_message.content).toBe("We are open nine to five on weekdays.");
-  expect(await exited).toBe(0);
+  expect((await exited).code).toBe(0);
 
+  const output = app.output();
   const lines = output
     .trim()
     .split("\n")

@@ -4,10 +4,12 @@
  * replication (`primary_conninfo` cut: the lag grows although the replica answers, reads leave it,
  * `parley_db_replica_lag_seconds` keeps growing), a replica list with a dead member (reads balanced
  * over the live one), a replica frozen mid-read (the read falls back to the primary), and
- * read-your-writes across two app processes while the replica is behind.
+ * read-your-writes across two app processes while the replica is behind; and a database unreachable
+ * from the start, which the log names at once.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/platform";
 import { eventually, freeze } from "../../tests/support/app/faults";
@@ -22,6 +24,8 @@ import {
   type Tenant,
   type TestApp,
 } from "../../tests/support/app/harness";
+import { Database } from "../src/db/database";
+import { createMetrics } from "../src/telemetry/metrics";
 
 let cluster: PrivateCluster;
 let app: TestApp;
@@ -205,5 +209,43 @@ describe("primary frozen", () => {
       body: { content: "after the thaw" },
     });
     expect(write.status).toBe(201);
+  });
+});
+
+describe("a database unreachable from the start", () => {
+  it("logs the primary and the replica as unreachable on the first check, and once only", async () => {
+    const deadPort = await freePort();
+    const deadUrl = `postgres://postgres@127.0.0.1:${deadPort}/postgres`;
+    const lines: Array<{ msg: string; replica?: string; err?: { message: string } }> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const database = new Database({
+      primaryUrl: deadUrl,
+      replicaUrls: [deadUrl],
+      primaryMax: 1,
+      replicaMax: 1,
+      maxLagSeconds: 5,
+      checkIntervalMs: 100,
+      metrics: createMetrics({ version: "t", commit: "t" }),
+      log,
+    });
+    try {
+      await database.start();
+      await sleep(500);
+      expect(database.primaryReachable).toBe(false);
+      const logged = (msg: string) => lines.filter((line) => line.msg === msg);
+      // pino's error serializer appends the causes: the line says why, not only that.
+      const why = `the database server did not answer: connect ECONNREFUSED 127.0.0.1:${deadPort}`;
+      expect(logged("primary database unreachable")).toEqual([
+        expect.objectContaining({ err: expect.objectContaining({ message: why }) }),
+      ]);
+      expect(logged("replica unreachable")).toEqual([
+        expect.objectContaining({
+          replica: `127.0.0.1:${deadPort}`,
+          err: expect.objectContaining({ message: why }),
+        }),
+      ]);
+    } finally {
+      await database.close();
+    }
   });
 });

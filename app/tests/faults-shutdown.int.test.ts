@@ -5,13 +5,10 @@
  * open streams finish with their final event, the process exits 0 within SHUTDOWN_GRACE_MS, and no
  * acknowledged write is lost. Prints the same tally line as the fault suite.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { get } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, expect, it } from "vitest";
-import { freePort } from "../../scripts/platform";
-import { eventually } from "../../tests/support/app/faults";
 import {
   type ApiResponse,
   api,
@@ -24,14 +21,15 @@ import {
   testConfig,
 } from "../../tests/support/app/harness";
 import { describeTally, missingOnPrimary, type Tally } from "../../tests/support/app/load";
+import { type AppProcess, startAppProcess } from "../../tests/support/app/process";
 import { loadConfig } from "../src/config";
 
 const root = join(__dirname, "..", "..");
 const graceMs = 10_000;
-let child: ChildProcess | undefined;
+let app: AppProcess | undefined;
 
 afterAll(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  if (app && app.child.exitCode === null && app.child.signalCode === null) app.child.kill("SIGKILL");
 });
 
 /** GET on a connection of its own (no keep-alive pool): is a new connection accepted? */
@@ -45,11 +43,8 @@ const freshConnectionStatus = (url: string) =>
 
 it("SIGTERM under load with SSE streams open: 503 readiness at once, drains, exits 0, nothing lost", async () => {
   const { config, database } = await testConfig("shutdown");
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const env = {
     PATH: process.env.PATH,
-    PORT: String(port),
     DATABASE_URL: database.primaryUrl,
     DATABASE_REPLICA_URL: database.replicaUrl,
     REDIS_URL: config.redisUrl,
@@ -59,22 +54,8 @@ it("SIGTERM under load with SSE streams open: 503 readiness at once, drains, exi
     AI_SIMULATED_LATENCY_MS: "1500",
   };
   const drainMs = loadConfig(env).shutdownDrainMs;
-  let output = "";
-  child = spawn(process.execPath, ["--import", "tsx", "app/src/main.ts"], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-    child!.once("exit", (code) => resolve({ code, at: performance.now() })),
-  );
-  await eventually(
-    async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
-    `the app to become ready:\n${output}`,
-    60_000,
-  );
+  app = await startAppProcess(["--import", "tsx", "app/src/main.ts"], env, { cwd: root });
+  const { child, url, exited } = app;
 
   const tenant = await registerTenant(url);
   const bot = await createChatbot(url, tenant.token);
@@ -168,5 +149,5 @@ it("SIGTERM under load with SSE streams open: 503 readiness at once, drains, exi
   expect(tally.lost).toBe(0);
   expect(code).toBe(0);
   expect(at - signalledAt).toBeLessThan(graceMs);
-  expect(output).toContain("shutdown complete");
+  expect(app.output()).toContain("shutdown complete");
 }, 120_000);

@@ -123,6 +123,8 @@ interface Replica {
   usable: boolean;
   /** The last time its WAL receiver was seen running (or it was not a standby at all). */
   lastReceivingAt: number;
+  /** Whether a health check has run: the first one's outcome is logged whatever it is. */
+  checked: boolean;
 }
 
 const labelOf = (url: string) => {
@@ -138,6 +140,8 @@ export class Database {
   private nextReplica = 0;
   private healthTimer?: NodeJS.Timeout;
   private primaryUp = false;
+  /** Whether a health check has run: a primary unreachable from the start is logged too. */
+  private primaryChecked = false;
   /** Prepared statement names by SQL text; the app's statements are a few dozen fixed texts. */
   private readonly statementNames = new BoundedMap<string, string>(1_000);
   private readonly queryTimeoutMs: number;
@@ -172,6 +176,7 @@ export class Database {
         reachable: false,
         usable: false,
         lastReceivingAt: Date.now(),
+        checked: false,
       });
     if (replicaUrls.length > 0)
       metrics.dbPoolMaxConnections.set({ pool: "replica" }, options.replicaMax * replicaUrls.length);
@@ -325,7 +330,8 @@ export class Database {
 
   private unavailable(error: unknown): DatabaseUnavailableError {
     if (error instanceof DatabaseUnavailableError) return error;
-    return new DatabaseUnavailableError("the primary database did not answer", { cause: error });
+    // Replicas' statements come here too: the log line around it names which server it was.
+    return new DatabaseUnavailableError("the database server did not answer", { cause: error });
   }
 
   /** One statement with the client-side timeout; a connection failure becomes DatabaseUnavailableError. */
@@ -372,9 +378,11 @@ export class Database {
       if (!this.primaryUp) this.options.log.info("primary database reachable");
       this.primaryUp = true;
     } catch (error) {
-      if (this.primaryUp) this.options.log.error({ err: error }, "primary database unreachable");
+      if (this.primaryUp || !this.primaryChecked)
+        this.options.log.error({ err: error }, "primary database unreachable");
       this.primaryUp = false;
     }
+    this.primaryChecked = true;
   }
 
   private recordSample(lsn: bigint, now: number): void {
@@ -422,7 +430,8 @@ export class Database {
     why: string,
     error?: unknown,
   ): void {
-    const changed = state.usable !== replica.usable;
+    const changed = !replica.checked || state.usable !== replica.usable;
+    replica.checked = true;
     replica.reachable = state.reachable;
     replica.usable = state.usable;
     if (!changed) return;

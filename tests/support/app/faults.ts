@@ -46,11 +46,19 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-/** Polls `check` until it holds, or throws naming `what` after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000) {
+/**
+ * Polls `check` until it holds, or throws naming `what` after `timeoutMs`. `what` may be a function,
+ * for a description that needs what was seen while waiting (a child's output, the last answer).
+ */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  what: string | (() => string),
+  timeoutMs = 15_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
     await sleep(100);
   }
 }
