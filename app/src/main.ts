@@ -63,7 +63,13 @@ export async function startParley(config: AppConfig, options: { log?: Logger } =
   const [, redisReady] = await Promise.all([db.start(), redis.ready(2_000)]);
   if (!redisReady) log.warn("redis not reachable yet; serving without cache and rate limits until it is");
 
-  const cache = new Cache(redis, metrics, log, config.readYourWritesMs);
+  const cache = new Cache(
+    redis,
+    metrics,
+    log,
+    config.readYourWritesMs,
+    config.replica.maxLagSeconds * 1000 + config.replica.checkIntervalMs,
+  );
   const conversationStore = new ConversationStore(db);
   const chatbots = new ChatbotService(new ChatbotStore(db), cache, config.cacheTtlSeconds);
   const conversationChatbots = new ConversationChatbots(conversationStore);

@@ -234,3 +234,21 @@ it("answers readJson with the stored text of a hit, the same text as the value s
   await sleep(50);
   expect(await redis.client.exists("k12")).toBe(0);
 });
+
+it("pins again after a write only when what is left of its pin might end before a replica has it", async () => {
+  // A 2 s window, replicas read up to 1 s behind: a write that ends within 1 s of its pin needs none.
+  const pod = new Cache(redis, metrics, log, 2_000, 1_000);
+  const pin = "pin:repin-test";
+  const pinnedAt = Date.now();
+  await pod.invalidate([], [pin]);
+  await sleep(150);
+  pod.repinAfter([pin], pinnedAt);
+  await sleep(150);
+  expect(await redis.client.pttl(pin)).toBeLessThanOrEqual(2_000 - (Date.now() - pinnedAt) + 50);
+
+  // A write that took 1.5 s: 0.5 s of its pin left, less than a replica may be behind.
+  await pod.invalidate([], [pin]);
+  await sleep(200);
+  pod.repinAfter([pin], Date.now() - 1_500);
+  await eventually(async () => (await redis.client.pttl(pin)) > 1_900, "the pin set again for 2 s");
+});

@@ -122,6 +122,12 @@ export class Cache {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly pinMs: number,
+    /**
+     * The longest a replica that is still read may be behind the primary: its lag bound plus one lag
+     * check. A pin set when a write began still covers the write when this much of it is left at the
+     * write's end.
+     */
+    private readonly replicaBehindMs = 0,
   ) {
     // Retire what may be stale as soon as Redis is back, before other pods read it.
     redis.onRecovery(() => void this.repair().catch(() => undefined));
@@ -218,11 +224,14 @@ export class Cache {
   }
 
   /**
-   * Sets the pins again, for a full window from now, without waiting: after a write whose pins were
-   * set when it began (so that one round trip was saved), a slow write still gets its whole window.
-   * If Redis fails, the pins set before still hold, and so do this process's.
+   * After a write whose pins were set when it began, at `pinnedAt` (so that one round trip was saved):
+   * sets them again, for a full window from now and without waiting, when what is left of them might
+   * end before a replica has the write. A write that took less than the window minus `replicaBehindMs`
+   * (8 s and 6 s by default: any write under 2 s) needs nothing, and sends nothing. If Redis fails,
+   * the pins set before still hold, and so do this process's.
    */
-  repin(pins: string[]): void {
+  repinAfter(pins: string[], pinnedAt: number): void {
+    if (Date.now() - pinnedAt <= this.pinMs - this.replicaBehindMs) return;
     this.pinLocally(pins);
     this.redis
       .run((client) => client.cacheInvalidate(pins.length, ...pins, 0, this.pinMs))

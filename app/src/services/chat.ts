@@ -157,10 +157,10 @@ export class ChatService {
     }
     // The cached page is dropped and the conversation pinned while the exchange is written, not after
     // it: one round trip less on every message. A read meanwhile goes to the primary and stores nothing
-    // (Cache), so it cannot put the old page back; the answer waits for both. The pin is set again once
-    // the write is done, not waited for, so the read-your-writes window counts from the write's end
-    // however long it took.
+    // (Cache), so it cannot put the old page back; the answer waits for both. A write so slow that the
+    // pin might end before a replica has it pins again from its end (Cache.repinAfter).
     const pins = [keys.conversationPin(conversationId)];
+    const pinnedAt = Date.now();
     const invalidated = cache.invalidate([keys.messages(organizationId, conversationId)], pins);
     const stored = messages
       .storeExchange({
@@ -179,7 +179,7 @@ export class ChatService {
         throw error;
       });
     const [exchange] = await Promise.all([stored, invalidated]);
-    cache.repin(pins);
+    cache.repinAfter(pins, pinnedAt);
     usage.recorded(reply.usage);
     if (!exchange) {
       const winner = key ? await messages.findIdempotent(userId, key) : null;
